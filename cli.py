@@ -1,0 +1,125 @@
+"""Command-line entry points: `flask db-upgrade`, `flask demo-data`, `flask create-staff`,
+`flask serve` (what `make run` starts) and `flask worker` (the Procfile's worker)."""
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from werkzeug.serving import run_simple
+
+from scheduling import demo
+from scheduling.db import transaction
+from scheduling.models import Staff, StaffRole
+from scheduling.phones import parse_phone
+from scheduling.worker import build_scheduler
+from staff.passwords import hash_password
+
+ROOT = Path(__file__).resolve().parent
+
+
+def alembic_config(database_url: str) -> AlembicConfig:
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def upgrade_database(database_url: str) -> None:
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def _sessions():
+    return current_app.extensions["linja.sessions"]
+
+
+def _now():
+    return current_app.extensions["linja.clock"].now()
+
+
+def _load_demo_if_empty() -> None:
+    with transaction(_sessions()) as session:
+        if demo.is_loaded(session):
+            click.echo("Demo data already loaded.")
+            return
+        created = demo.load_demo_data(session, _now(), hash_password)
+    click.echo("Demo staff created (every demo password is the same):")
+    for name, email, role in created:
+        click.echo(f"  {role.value:<13} {name:<18} {email}")
+    click.echo(f"  password: {demo.DEMO_PASSWORD}")
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Apply every migration (alembic upgrade head)."""
+        upgrade_database(current_app.config["DATABASE_URL"])
+        click.echo("Database is at the latest migration.")
+
+    @app.cli.command("demo-data")
+    def demo_data():
+        """Load demo staff, services and hours into an empty database."""
+        _load_demo_if_empty()
+
+    @app.cli.command("create-staff")
+    @click.option("--name", required=True)
+    @click.option("--email", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="admin")
+    @click.option("--phone", default=None, help="Phone for call transfers, any format.")
+    def create_staff(name, email, role, phone):
+        """Create a staff member (the first admin, typically); asks for the password."""
+        phone_e164 = None
+        if phone:
+            parsed = parse_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+            if not parsed.is_valid:
+                raise click.BadParameter(parsed.message, param_hint="--phone")
+            phone_e164 = parsed.e164
+        password = getpass.getpass("Password: ")
+        if len(password) < 10:
+            raise click.BadParameter("use at least 10 characters", param_hint="password")
+        if password != getpass.getpass("Again: "):
+            raise click.BadParameter("the two passwords differ", param_hint="password")
+        with transaction(_sessions()) as session:
+            session.add(Staff(
+                name=name, email=email.strip().lower(), role=StaffRole(role), phone_e164=phone_e164,
+                password_hash=hash_password(password), is_active=True, created_at=_now(),
+            ))
+        click.echo(f"Created {role} {name} <{email}>.")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=5000, type=int)
+    def serve(host, port):
+        """Migrate, load demo data the first time, and serve with the worker in-process."""
+        upgrade_database(current_app.config["DATABASE_URL"])
+        _load_demo_if_empty()
+        scheduler = build_scheduler(
+            _sessions(), current_app.extensions["linja.clock"].now,
+            interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
+        )
+        scheduler.start()
+        base = f"http://{host}:{port}"
+        click.echo("")
+        click.echo(f"Linja is running on {base}")
+        click.echo(f"  Staff sign-in:  {base}/staff/login")
+        click.echo(f"  Health:         {base}/healthz")
+        click.echo("Press Ctrl+C to stop.")
+        try:
+            run_simple(host, port, current_app._get_current_object(), threaded=True)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    @app.cli.command("worker")
+    def worker():
+        """Run the worker process (the Procfile's `worker`): wakes every few seconds."""
+        scheduler = build_scheduler(
+            _sessions(), current_app.extensions["linja.clock"].now,
+            interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"], blocking=True,
+        )
+        click.echo("Linja worker started.")
+        scheduler.start()

@@ -1,0 +1,69 @@
+"""Configuration, from environment variables only, with safe local defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE / 'linja.sqlite3'}"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(environ: dict[str, str] | None = None) -> dict:
+    env = os.environ if environ is None else environ
+    is_production = env.get("LINJA_ENV", "development") == "production"
+    config = {
+        "LINJA_ENV": env.get("LINJA_ENV", "development"),
+        "IS_PRODUCTION": is_production,
+        "DATABASE_URL": env.get("DATABASE_URL") or default_database_url(),
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_FROM": env.get("TWILIO_FROM", ""),
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "TZ_NAME": env.get("TZ_NAME", "Europe/Oslo"),
+        "DEFAULT_PHONE_REGION": env.get("DEFAULT_PHONE_REGION", "NO"),
+        "MIN_NOTICE_MINUTES": int(env.get("MIN_NOTICE_MINUTES", "120")),
+        "BOOKING_HORIZON_DAYS": int(env.get("BOOKING_HORIZON_DAYS", "60")),
+        "SLOT_STEP_MINUTES": int(env.get("SLOT_STEP_MINUTES", "30")),
+        "WORKER_INTERVAL_SECONDS": float(env.get("WORKER_INTERVAL_SECONDS", "5")),
+        "RUN_SCHEDULER": _bool(env.get("RUN_SCHEDULER"), default=False),
+        "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
+        "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
+    }
+    if not config["SECRET_KEY"]:
+        if is_production:
+            raise ConfigError("SECRET_KEY must be set when LINJA_ENV=production")
+        config["SECRET_KEY"] = _local_secret_key()
+    if is_production and not env.get("DATABASE_URL"):
+        raise ConfigError("DATABASE_URL must be set when LINJA_ENV=production")
+    return config
+
+
+def _local_secret_key() -> str:
+    """A random key kept in instance/, so local sessions survive a restart."""
+    path = INSTANCE / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        INSTANCE.mkdir(exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

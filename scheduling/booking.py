@@ -1,0 +1,228 @@
+"""Book, cancel and reschedule appointments, with no double booking, ever.
+
+Whether a time is still free is decided by the database when the row is written (an
+exclusion constraint on PostgreSQL, triggers inside serialised transactions on SQLite),
+not by reading the calendar first: a booking that loses the race comes back as
+``SlotTaken`` with the next free slots. Functions flush and never commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from scheduling import audit
+from scheduling.availability import BookingRules, Slot, find_free_slots, is_bookable
+from scheduling.models import (
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    BookedVia,
+    Client,
+    Service,
+    Staff,
+)
+
+OVERLAP_CONSTRAINT = "appointments_no_overlap"
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment: Appointment
+
+
+@dataclass(frozen=True)
+class SlotTaken:
+    """The time is not free (any more): ``reason`` is "taken" when another booking holds
+    it, "unavailable" when nobody works then, and ``alternatives`` are the next free slots."""
+
+    reason: str
+    alternatives: list[Slot] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Someone else changed the appointment since it was read; ``appointment`` is how it is now."""
+
+    appointment: Appointment
+
+
+@dataclass(frozen=True)
+class NotChangeable:
+    """The appointment is cancelled or already over."""
+
+    appointment: Appointment
+
+
+def is_overlap_error(error: IntegrityError) -> bool:
+    return OVERLAP_CONSTRAINT in str(error.orig)
+
+
+def book_appointment(
+    session: Session,
+    *,
+    service_id: int,
+    counselor_id: int,
+    start_at: datetime,
+    now: datetime,
+    booked_via: BookedVia,
+    client: Client | None = None,
+    language_code: str | None = None,
+    is_interpreter_needed: bool | None = None,
+    actor: Actor = Actor.caller,
+    actor_staff_id: int | None = None,
+    rules: BookingRules = BookingRules(),
+) -> Booked | SlotTaken:
+    service = session.get(Service, service_id)
+    counselor = session.get(Staff, counselor_id)
+    language_code = language_code or (client.language_code if client else None)
+
+    def alternatives() -> list[Slot]:
+        return find_free_slots(
+            session, service_id=service_id, language_code=language_code, now=now, rules=rules
+        )
+
+    if service is None or counselor is None or not is_bookable(
+        session, service_id=service_id, counselor_id=counselor_id, start_at=start_at,
+        now=now, rules=rules, language_code=language_code,
+    ):
+        return SlotTaken("unavailable", alternatives())
+    if is_interpreter_needed is None:
+        is_interpreter_needed = language_code is not None and not counselor.speaks(language_code)
+
+    end_at = start_at + timedelta(minutes=service.duration_minutes)
+    appointment = Appointment(
+        client=client,
+        counselor_id=counselor_id,
+        service_id=service_id,
+        language_code=language_code,
+        start_at=start_at,
+        end_at=end_at,
+        busy_until_at=end_at + timedelta(minutes=service.buffer_minutes),
+        status=AppointmentStatus.booked,
+        is_interpreter_needed=is_interpreter_needed,
+        booked_via=booked_via,
+        changed_by_staff_id=actor_staff_id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(appointment)
+            session.flush()
+    except IntegrityError as error:
+        if not is_overlap_error(error):
+            raise
+        return SlotTaken("taken", alternatives())
+    audit.record(
+        session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="booked",
+        appointment_id=appointment.id, details=_describe(appointment),
+    )
+    return Booked(appointment)
+
+
+def cancel_appointment(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    actor: Actor,
+    actor_staff_id: int | None = None,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Booked | Conflict | NotChangeable:
+    if expected_version is not None and appointment.version != expected_version:
+        return Conflict(appointment)
+    if appointment.status != AppointmentStatus.booked or appointment.end_at <= now:
+        return NotChangeable(appointment)
+    appointment.status = AppointmentStatus.cancelled
+    appointment.cancel_reason = reason
+    appointment.changed_by_staff_id = actor_staff_id
+    appointment.updated_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except StaleDataError:
+        return _conflict(session, appointment)
+    audit.record(
+        session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="cancelled",
+        appointment_id=appointment.id, details={"reason": reason} if reason else None,
+    )
+    return Booked(appointment)
+
+
+def reschedule_appointment(
+    session: Session,
+    appointment: Appointment,
+    *,
+    start_at: datetime,
+    now: datetime,
+    actor: Actor,
+    counselor_id: int | None = None,
+    actor_staff_id: int | None = None,
+    expected_version: int | None = None,
+    rules: BookingRules = BookingRules(),
+) -> Booked | SlotTaken | Conflict | NotChangeable:
+    if expected_version is not None and appointment.version != expected_version:
+        return Conflict(appointment)
+    if appointment.status != AppointmentStatus.booked or appointment.end_at <= now:
+        return NotChangeable(appointment)
+    counselor_id = counselor_id or appointment.counselor_id
+    counselor = session.get(Staff, counselor_id)
+    language_code = appointment.language_code
+
+    def alternatives() -> list[Slot]:
+        return find_free_slots(
+            session, service_id=appointment.service_id, language_code=language_code,
+            now=now, rules=rules,
+        )
+
+    if counselor is None or not is_bookable(
+        session, service_id=appointment.service_id, counselor_id=counselor_id,
+        start_at=start_at, now=now, rules=rules, language_code=language_code,
+    ):
+        return SlotTaken("unavailable", alternatives())
+    before = _describe(appointment)
+    service = appointment.service
+    appointment.counselor_id = counselor_id
+    appointment.start_at = start_at
+    appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
+    appointment.busy_until_at = appointment.end_at + timedelta(minutes=service.buffer_minutes)
+    appointment.is_interpreter_needed = language_code is not None and not counselor.speaks(language_code)
+    appointment.changed_by_staff_id = actor_staff_id
+    appointment.updated_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        if not is_overlap_error(error):
+            raise
+        session.refresh(appointment)
+        return SlotTaken("taken", alternatives())
+    except StaleDataError:
+        return _conflict(session, appointment)
+    audit.record(
+        session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="moved",
+        appointment_id=appointment.id, details={"from": before, "to": _describe(appointment)},
+    )
+    return Booked(appointment)
+
+
+def _conflict(session: Session, appointment: Appointment) -> Conflict:
+    session.expire(appointment)
+    current = session.scalars(select(Appointment).where(Appointment.id == appointment.id)).one()
+    return Conflict(current)
+
+
+def _describe(appointment: Appointment) -> dict:
+    return {
+        "counselor_id": appointment.counselor_id,
+        "service_id": appointment.service_id,
+        "start_at": appointment.start_at.isoformat(),
+        "interpreter": appointment.is_interpreter_needed,
+        "via": appointment.booked_via.value if appointment.booked_via else None,
+    }

@@ -1,0 +1,114 @@
+"""Demo data for a first `make run`: counselors with different languages and services,
+a receptionist and an admin, the centre's opening hours and services named in every
+language. Loaded once, into an empty database only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduling.models import (
+    Closure,
+    Language,
+    OpeningHours,
+    Service,
+    ServiceName,
+    Staff,
+    StaffRole,
+    WorkingHours,
+)
+
+DEMO_PASSWORD = "linja-demo"
+
+SERVICES = {
+    # slug: (minutes, buffer minutes, names per language)
+    "legal": (60, 15, {
+        "nb": "Juridisk rådgivning", "en": "Legal advice", "ar": "استشارة قانونية",
+        "so": "La-talin sharci", "ur": "قانونی مشورہ", "ti": "ሕጋዊ ምኽሪ",
+        "fa": "مشاوره حقوقی", "pl": "Porada prawna",
+    }),
+    "social": (45, 15, {
+        "nb": "Sosial og økonomisk rådgivning", "en": "Social and money advice",
+        "ar": "استشارة اجتماعية ومالية", "so": "La-talin bulsho iyo dhaqaale",
+        "ur": "سماجی اور مالی مشورہ", "ti": "ማሕበራውን ቁጠባውን ምኽሪ",
+        "fa": "مشاوره اجتماعی و مالی", "pl": "Porada socjalna i finansowa",
+    }),
+    "talk": (60, 15, {
+        "nb": "Samtale om psykisk helse", "en": "Mental health talk",
+        "ar": "حديث عن الصحة النفسية", "so": "Wada-hadal caafimaadka maskaxda",
+        "ur": "ذہنی صحت پر بات چیت", "ti": "ዘተ ብዛዕባ ጥዕና ኣእምሮ",
+        "fa": "گفتگو درباره سلامت روان", "pl": "Rozmowa o zdrowiu psychicznym",
+    }),
+    "family": (60, 15, {
+        "nb": "Familiespørsmål", "en": "Family questions", "ar": "أسئلة عائلية",
+        "so": "Su'aalo qoys", "ur": "خاندانی معاملات", "ti": "ጉዳያት ስድራቤት",
+        "fa": "مسائل خانوادگی", "pl": "Sprawy rodzinne",
+    }),
+}
+
+MON, TUE, WED, THU, FRI = range(5)
+
+STAFF = [
+    # name, email, role, languages, services, (weekdays, from, to)
+    ("Amina Warsame", "amina@linja.example", StaffRole.counselor, ["so", "ar", "nb", "en"],
+     ["legal", "family"], ((MON, TUE, WED, THU), time(9), time(15))),
+    ("Leila Rahimi", "leila@linja.example", StaffRole.counselor, ["fa", "nb", "en"],
+     ["talk", "family", "social"], ((TUE, WED, THU, FRI), time(10), time(16))),
+    ("Hiwot Tesfay", "hiwot@linja.example", StaffRole.counselor, ["ti", "nb", "en"],
+     ["social", "family", "talk"], ((MON, WED, FRI), time(9), time(16))),
+    ("Agnieszka Nowak", "agnieszka@linja.example", StaffRole.counselor, ["pl", "nb", "en"],
+     ["legal", "social"], ((MON, TUE, WED, THU, FRI), time(9), time(14))),
+    ("Sana Qureshi", "sana@linja.example", StaffRole.counselor, ["ur", "ar", "nb", "en"],
+     ["legal", "talk"], ((MON, TUE, WED, THU), time(12), time(18, 30))),
+    ("Ingrid Berg", "ingrid@linja.example", StaffRole.receptionist, ["nb", "en"], [], None),
+    ("Kari Nilsen", "kari@linja.example", StaffRole.admin, ["nb", "en"], [], None),
+]
+
+OPENING_HOURS = [(MON, time(9), time(16)), (TUE, time(9), time(16)), (WED, time(9), time(16)),
+                 (THU, time(9), time(19)), (FRI, time(9), time(16))]
+
+
+def is_loaded(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(Staff)) > 0
+
+
+def load_demo_data(
+    session: Session, now: datetime, hash_password: Callable[[str], str]
+) -> list[tuple[str, str, StaffRole]]:
+    """Fill an empty database; returns (name, email, role) of the staff created."""
+    languages = {lang.code: lang for lang in session.scalars(select(Language))}
+    services = {}
+    for order, (slug, (minutes, buffer, names)) in enumerate(SERVICES.items()):
+        service = Service(slug=slug, duration_minutes=minutes, buffer_minutes=buffer, menu_order=order)
+        service.names = [ServiceName(language_code=code, name=name) for code, name in names.items()]
+        session.add(service)
+        services[slug] = service
+    for weekday, opens, closes in OPENING_HOURS:
+        session.add(OpeningHours(weekday=weekday, opens=opens, closes=closes))
+    year = now.year
+    session.add(Closure(first_day=date(year, 12, 24), last_day=date(year + 1, 1, 1), reason="Juleferie"))
+
+    password_hash = hash_password(DEMO_PASSWORD)
+    created = []
+    for name, email, role, langs, slugs, hours in STAFF:
+        member = Staff(
+            name=name, email=email, role=role, password_hash=password_hash, is_active=True,
+            created_at=now,
+        )
+        member.languages = [languages[code] for code in langs]
+        member.services = [services[slug] for slug in slugs]
+        session.add(member)
+        session.flush()
+        if hours:
+            weekdays, starts, ends = hours
+            for weekday in weekdays:
+                session.add(WorkingHours(
+                    staff_id=member.id, weekday=weekday, starts=starts, ends=ends,
+                    valid_from=date(year, 1, 1),
+                ))
+        created.append((name, email, role))
+    session.flush()
+    return created

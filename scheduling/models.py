@@ -1,0 +1,311 @@
+"""The calendar's tables, as SQLAlchemy 2.0 typed models.
+
+Every instant is a ``UTCDateTime``; wall-clock things (working hours, opening hours) are
+local ``Time`` values in the centre's zone, turned into instants by the availability code.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from scheduling.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings (no native enum type), so adding a member later is a code
+    # change, not a migration that PostgreSQL and SQLite would each need differently.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        name=cls.__name__.lower(),
+    )
+
+
+class StaffRole(str, enum.Enum):
+    counselor = "counselor"
+    receptionist = "receptionist"
+    admin = "admin"
+
+
+class AppointmentStatus(str, enum.Enum):
+    booked = "booked"
+    cancelled = "cancelled"
+    attended = "attended"
+    no_show = "no_show"
+
+
+class BookedVia(str, enum.Enum):
+    sms = "sms"
+    voice = "voice"
+    staff = "staff"
+
+
+class Actor(str, enum.Enum):
+    caller = "caller"
+    staff = "staff"
+    system = "system"
+
+
+class Language(Base):
+    __tablename__ = "languages"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name_native: Mapped[str] = mapped_column(String(64))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    menu_order: Mapped[int] = mapped_column(SmallInteger, default=0)
+    is_rtl: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+staff_languages = Table(
+    "staff_languages",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("language_code", ForeignKey("languages.code"), primary_key=True),
+)
+
+staff_services = Table(
+    "staff_services",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="positive_duration"),
+        CheckConstraint("buffer_minutes >= 0", name="non_negative_buffer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    menu_order: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+    names: Mapped[list[ServiceName]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def name_in(self, language_code: str, fallback: str = "nb") -> str:
+        by_code = {n.language_code: n.name for n in self.names}
+        return by_code.get(language_code) or by_code.get(fallback) or self.slug
+
+
+class ServiceName(Base):
+    __tablename__ = "service_names"
+
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    language_code: Mapped[str] = mapped_column(ForeignKey("languages.code"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+    service: Mapped[Service] = relationship(back_populates="names")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    languages: Mapped[list[Language]] = relationship(secondary=staff_languages, lazy="selectin")
+    services: Mapped[list[Service]] = relationship(secondary=staff_services, lazy="selectin")
+
+    def speaks(self, language_code: str) -> bool:
+        return any(lang.code == language_code for lang in self.languages)
+
+
+class WorkingHours(Base):
+    """One weekly stretch of work, e.g. Tuesdays 09:00-15:00, valid between two dates."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("starts < ends", name="starts_before_ends"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)  # inclusive; None = open-ended
+
+
+class Absence(Base):
+    __tablename__ = "absences"
+    __table_args__ = (CheckConstraint("starts_at < ends_at", name="starts_before_ends"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class OpeningHours(Base):
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+
+
+class Closure(Base):
+    """Days the whole centre is closed (staff seminar, summer), first and last day inclusive."""
+
+    __tablename__ = "closures"
+    __table_args__ = (CheckConstraint("first_day <= last_day", name="first_before_last"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Client(Base):
+    """A caller, known only by her number (E.164) and her language."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None once she asked for her data to be deleted; her appointments stay, anonymous.
+    phone_e164: Mapped[str | None] = mapped_column(String(16), unique=True)
+    language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    is_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_contact_at: Mapped[datetime | None]
+
+
+ACTIVE_STATUSES = (AppointmentStatus.booked, AppointmentStatus.attended, AppointmentStatus.no_show)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("start_at < end_at", name="start_before_end"),
+        CheckConstraint("end_at <= busy_until_at", name="buffer_after_end"),
+        Index("ix_appointments_counselor_start", "counselor_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="SET NULL"), index=True
+    )
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    # end_at plus the service's buffer: the stretch the counselor is not bookable.
+    busy_until_at: Mapped[datetime]
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus), default=AppointmentStatus.booked
+    )
+    is_interpreter_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    booked_via: Mapped[BookedVia] = mapped_column(_enum(BookedVia))
+    changed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}
+
+    client: Mapped[Client | None] = relationship()
+    counselor: Mapped[Staff] = relationship(foreign_keys=[counselor_id])
+    service: Mapped[Service] = relationship()
+
+
+_appointments = Appointment.__table__
+# No double booking, ever: on PostgreSQL the database refuses two live appointments of
+# one counselor whose busy ranges (appointment + buffer) overlap. SQLite gets the same
+# guarantee from triggers that the migration creates (see migrations/).
+_appointments.append_constraint(
+    ExcludeConstraint(
+        (_appointments.c.counselor_id, "="),
+        (func.tstzrange(_appointments.c.start_at, _appointments.c.busy_until_at, text("'[)'")), "&&"),
+        using="gist",
+        where=text("status <> 'cancelled'"),
+        name="appointments_no_overlap",
+    ).ddl_if(dialect="postgresql")
+)
+
+
+class AuditEntry(Base):
+    """Who changed which appointment, when. Keeps no phone number."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[Actor] = mapped_column(_enum(Actor))
+    actor_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), index=True
+    )
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class WorkerHeartbeat(Base):
+    """The last tick of each worker, so readiness checks can tell a worker is alive."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    seen_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,28 @@
+"""The database as the web tier sees it: one session per request, closed at teardown."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from scheduling.db import make_engine, make_session_factory
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["linja.engine"] = engine
+    app.extensions["linja.sessions"] = make_session_factory(engine)
+    app.teardown_appcontext(_close_session)
+
+
+def db() -> Session:
+    """This request's session. Views commit it once, at the end, when all went well."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["linja.sessions"]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
