@@ -139,12 +139,12 @@ def cancel_appointment(
         return Conflict(appointment)
     if appointment.status != AppointmentStatus.booked or appointment.end_at <= now:
         return NotChangeable(appointment)
-    appointment.status = AppointmentStatus.cancelled
-    appointment.cancel_reason = reason
-    appointment.changed_by_staff_id = actor_staff_id
-    appointment.updated_at = now
     try:
         with session.begin_nested():
+            appointment.status = AppointmentStatus.cancelled
+            appointment.cancel_reason = reason
+            appointment.changed_by_staff_id = actor_staff_id
+            appointment.updated_at = now
             session.flush()
     except StaleDataError:
         return _conflict(session, appointment)
@@ -188,20 +188,27 @@ def reschedule_appointment(
         return SlotTaken("unavailable", alternatives())
     before = _describe(appointment)
     service = appointment.service
-    appointment.counselor_id = counselor_id
-    appointment.start_at = start_at
-    appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
-    appointment.busy_until_at = appointment.end_at + timedelta(minutes=service.buffer_minutes)
-    appointment.is_interpreter_needed = language_code is not None and not counselor.speaks(language_code)
-    appointment.changed_by_staff_id = actor_staff_id
-    appointment.updated_at = now
     try:
+        # The changes are made inside the savepoint: begin_nested() flushes whatever is
+        # pending first, and a refused change must not break the enclosing transaction.
         with session.begin_nested():
+            appointment.counselor_id = counselor_id
+            appointment.start_at = start_at
+            appointment.end_at = start_at + timedelta(minutes=service.duration_minutes)
+            appointment.busy_until_at = appointment.end_at + timedelta(minutes=service.buffer_minutes)
+            appointment.is_interpreter_needed = (
+                language_code is not None and not counselor.speaks(language_code)
+            )
+            appointment.changed_by_staff_id = actor_staff_id
+            appointment.updated_at = now
             session.flush()
     except IntegrityError as error:
         if not is_overlap_error(error):
             raise
-        session.refresh(appointment)
+        # The savepoint's rollback put the row back as it was; make sure nothing in
+        # memory still shows the refused time.
+        if appointment in session:
+            session.expire(appointment)
         return SlotTaken("taken", alternatives())
     except StaleDataError:
         return _conflict(session, appointment)

@@ -1,0 +1,273 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set),
+a fixed clock, factories for the calendar, and the Flask app and client.
+
+Every database test runs once per backend. Without TEST_DATABASE_URL the PostgreSQL runs
+are skipped with a visible reason; CI sets LINJA_REQUIRE_POSTGRES=1, which turns that
+skip into a failure.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, delete, make_url, text
+
+from cli import upgrade_database
+from scheduling.availability import BookingRules
+from scheduling.clock import FixedClock
+from scheduling.db import make_engine, make_session_factory
+from scheduling.models import (
+    Absence,
+    Appointment,
+    AppointmentStatus,
+    Base,
+    BookedVia,
+    Client,
+    Closure,
+    Language,
+    OpeningHours,
+    Service,
+    ServiceName,
+    Staff,
+    StaffRole,
+    WorkingHours,
+)
+
+OSLO = ZoneInfo("Europe/Oslo")
+# Monday 23 November 2026, 08:00 in Oslo.
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def oslo(*args) -> datetime:
+    """An instant given as Oslo wall-clock time."""
+    return datetime(*args, tzinfo=OSLO).astimezone(timezone.utc)
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def _skip_or_fail_without_postgres() -> None:
+    reason = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server (CI sets it)"
+    if os.environ.get("LINJA_REQUIRE_POSTGRES"):
+        pytest.fail(reason + ", but LINJA_REQUIRE_POSTGRES=1 requires them")
+    pytest.skip(reason)
+
+
+class FreshDatabases:
+    """Creates empty databases for the session and drops them at the end."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    def new(self, backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{self.tmp / f'{uuid.uuid4().hex}.sqlite3'}"
+        admin_url = _postgres_admin_url()
+        if admin_url is None:
+            _skip_or_fail_without_postgres()
+        name = f"linja_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        admin_url = _postgres_admin_url()
+        if not self.created or admin_url is None:
+            return
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def fresh_databases(tmp_path_factory):
+    databases = FreshDatabases(tmp_path_factory.mktemp("db"))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, fresh_databases) -> str:
+    """A migrated database per backend, shared by the session; tables emptied per test."""
+    url = fresh_databases.new(request.param)
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    yield make_session_factory(engine)
+    _empty_tables(engine)
+
+
+def _empty_tables(engine) -> None:
+    # Languages are reference data seeded by the migration; everything else goes.
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != Language.__tablename__:
+                connection.execute(delete(table))
+
+
+@pytest.fixture
+def db_session(sessions):
+    session = sessions()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def rules() -> BookingRules:
+    return BookingRules()
+
+
+class Factory:
+    """Builds calendar rows with sensible defaults; every argument can be overridden."""
+
+    def __init__(self, session):
+        self.session = session
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def service(self, slug=None, minutes=60, buffer=15, names=None, **overrides) -> Service:
+        n = self._next()
+        service = Service(
+            slug=slug or f"service-{n}", duration_minutes=minutes, buffer_minutes=buffer,
+            is_active=True, menu_order=n, **overrides,
+        )
+        service.names = [
+            ServiceName(language_code=code, name=name)
+            for code, name in (names or {"nb": f"Tjeneste {n}", "en": f"Service {n}"}).items()
+        ]
+        self.session.add(service)
+        self.session.flush()
+        return service
+
+    def counselor(
+        self, *, languages=("nb",), services=(), hours=None, name=None,
+        role=StaffRole.counselor, valid_from=date(2026, 1, 1), valid_until=None, **overrides,
+    ) -> Staff:
+        """``hours``: {weekday: (start, end)} in local time; default Mon-Fri 09-16."""
+        n = self._next()
+        staff = Staff(
+            name=name or f"Counselor {n}", email=f"staff{n}-{uuid.uuid4().hex[:6]}@linja.test",
+            role=role, created_at=NOW, **{"is_active": True, **overrides},
+        )
+        staff.languages = [self.session.get(Language, code) for code in languages]
+        staff.services = list(services)
+        self.session.add(staff)
+        self.session.flush()
+        if hours is None and role == StaffRole.counselor:
+            hours = {day: (time(9), time(16)) for day in range(5)}
+        for weekday, (starts, ends) in (hours or {}).items():
+            self.session.add(WorkingHours(
+                staff_id=staff.id, weekday=weekday, starts=starts, ends=ends,
+                valid_from=valid_from, valid_until=valid_until,
+            ))
+        self.session.flush()
+        return staff
+
+    def opening_hours(self, hours=None) -> None:
+        """Default: the centre is open Mon-Fri 08:00-18:00."""
+        for weekday, (opens, closes) in (hours or {d: (time(8), time(18)) for d in range(5)}).items():
+            self.session.add(OpeningHours(weekday=weekday, opens=opens, closes=closes))
+        self.session.flush()
+
+    def closure(self, first_day: date, last_day: date) -> Closure:
+        closure = Closure(first_day=first_day, last_day=last_day, reason="test")
+        self.session.add(closure)
+        self.session.flush()
+        return closure
+
+    def absence(self, counselor: Staff, starts_at: datetime, ends_at: datetime) -> Absence:
+        absence = Absence(staff_id=counselor.id, starts_at=starts_at, ends_at=ends_at)
+        self.session.add(absence)
+        self.session.flush()
+        return absence
+
+    def client(self, phone_e164=None, language_code="nb") -> Client:
+        client = Client(
+            phone_e164=phone_e164 or f"+47900{self._next():05d}", language_code=language_code,
+            is_opted_out=False, created_at=NOW,
+        )
+        self.session.add(client)
+        self.session.flush()
+        return client
+
+    def appointment(self, counselor: Staff, service: Service, start_at: datetime, **overrides) -> Appointment:
+        from datetime import timedelta
+
+        end_at = start_at + timedelta(minutes=service.duration_minutes)
+        values = dict(
+            counselor_id=counselor.id, service_id=service.id, start_at=start_at, end_at=end_at,
+            busy_until_at=end_at + timedelta(minutes=service.buffer_minutes),
+            status=AppointmentStatus.booked, booked_via=BookedVia.staff, created_at=NOW,
+            updated_at=NOW, language_code="nb",
+        )
+        values.update(overrides)
+        appointment = Appointment(**values)
+        self.session.add(appointment)
+        self.session.flush()
+        return appointment
+
+
+@pytest.fixture
+def make(db_session) -> Factory:
+    return Factory(db_session)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def app(database_url, clock, sessions):
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "CLOCK": clock,
+        "PUBLIC_BASE_URL": "https://linja.test",
+    })
+    yield app
+    app.extensions["linja.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
