@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, func, insert, make_url, select, text  # noqa: E402
 
 from cli import upgrade_database  # noqa: E402
+import scheduling.availability as availability  # noqa: E402
 from scheduling.availability import BookingRules, find_free_slots, norwegian_holidays  # noqa: E402
 from scheduling.db import make_engine, make_session_factory  # noqa: E402
 from scheduling.demo import SERVICES  # noqa: E402
@@ -249,6 +250,45 @@ def migrate(url: str) -> None:
 # --- measuring ----------------------------------------------------------------------------
 
 
+class Breakdown:
+    """Times the steps of find_free_slots by wrapping the module's helpers while timing.
+
+    find_free_slots looks its helpers up as module globals, so replacing them on the
+    module (and putting them back afterwards) is enough; each wrapper costs a couple of
+    perf_counter calls, microseconds against a budget of milliseconds.
+    """
+
+    STEPS = ("_load_counselors", "load_centre", "_load_busy", "free_slots")
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.windows = 0
+        self.busy_rows = 0
+
+    def _wrap(self, name, fn):
+        def timed(*args, **kwargs):
+            t0 = timer.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += timer.perf_counter() - t0
+                if name == "_load_busy":
+                    self.windows += 1
+                    self.busy_rows += sum(len(c.busy) for c in args[1])
+        return timed
+
+    @contextlib.contextmanager
+    def installed(self):
+        originals = {name: getattr(availability, name) for name in self.STEPS}
+        try:
+            for name, fn in originals.items():
+                setattr(availability, name, self._wrap(name, fn))
+            yield self
+        finally:
+            for name, fn in originals.items():
+                setattr(availability, name, fn)
+
+
 @dataclass
 class Result:
     backend: str
@@ -257,6 +297,8 @@ class Result:
     first_slot_days: list[float]
     interpreter_share: float
     short_results: int
+    breakdown: Breakdown
+    by_language: dict[str, list[float]]
     profile: str | None = None
 
 
@@ -301,9 +343,16 @@ def run_backend(backend: str, url: str, args) -> Result:
             call(service_id, language)
 
         timings, first_days, interpreter, total, short = [], [], 0, 0, 0
-        for service_id, language in _workload(data.service_ids, args.calls, random.Random(args.seed + 2)):
-            ms, slots = call(service_id, language)
+        by_language: dict[str, list[float]] = defaultdict(list)
+        breakdown = Breakdown()
+        with breakdown.installed():
+            measured = [
+                (language, call(service_id, language))
+                for service_id, language in _workload(data.service_ids, args.calls, random.Random(args.seed + 2))
+            ]
+        for language, (ms, slots) in measured:
             timings.append(ms)
+            by_language[language].append(ms)
             if len(slots) < LIMIT:
                 short += 1
             if slots:
@@ -324,7 +373,8 @@ def run_backend(backend: str, url: str, args) -> Result:
             stats.sort_stats("cumulative").print_stats(25)
             stats.sort_stats("tottime").print_stats(20)
             profile_text = out.getvalue()
-        return Result(backend, data, timings, first_days, interpreter / max(total, 1), short, profile_text)
+        return Result(backend, data, timings, first_days, interpreter / max(total, 1), short,
+                      breakdown, dict(by_language), profile_text)
     finally:
         engine.dispose()
 
@@ -363,6 +413,19 @@ def report(results: list[Result], args) -> None:
               f"{max(days):.1f} days after now (min / median / max); "
               f"{r.interpreter_share * 100:.0f}% of offered slots need an interpreter; "
               f"{r.short_results} calls returned fewer than {LIMIT}")
+    print()
+    print("where the time goes (mean per call):")
+    for r in results:
+        b, n = r.breakdown, len(r.timings_ms)
+        parts = [(step.lstrip("_"), b.seconds[step] * 1000 / n) for step in Breakdown.STEPS]
+        rest = statistics.fmean(r.timings_ms) - sum(ms for _, ms in parts)
+        print(f"  {r.backend:<11}" + "  ".join(f"{name} {ms:.1f} ms" for name, ms in parts)
+              + f"  other {rest:.1f} ms  | {b.windows / n:.1f} windows, {b.busy_rows / n:,.0f} busy rows")
+    print("p50 by language (ms):")
+    for r in results:
+        print(f"  {r.backend:<11}" + "  ".join(
+            f"{lang} {_pct(r.by_language[lang], 0.5):.0f}" for lang in ["nb"] + OTHER_LANGUAGES
+            if lang in r.by_language))
     for r in results:
         if r.profile:
             print(f"\n=== cProfile, {r.backend}, {args.profile} calls ===")

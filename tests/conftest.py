@@ -177,8 +177,8 @@ class Factory:
         """``hours``: {weekday: (start, end)} in local time; default Mon-Fri 09-16."""
         n = self._next()
         staff = Staff(
-            name=name or f"Counselor {n}", email=f"staff{n}-{uuid.uuid4().hex[:6]}@linja.test",
-            role=role, created_at=NOW, **{"is_active": True, **overrides},
+            name=name or f"Counselor {n}", role=role, created_at=NOW,
+            **{"email": f"staff{n}-{uuid.uuid4().hex[:6]}@linja.test", "is_active": True, **overrides},
         )
         staff.languages = [self.session.get(Language, code) for code in languages]
         staff.services = list(services)

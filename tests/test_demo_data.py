@@ -1,0 +1,40 @@
+"""What `make run` loads the first time: staff who can sign in, and bookable calendars."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from scheduling import demo
+from scheduling.availability import find_free_slots
+from scheduling.models import Language, Service, Staff, StaffRole
+
+
+def test_demo_data_loads_once_and_prints_the_passwords(runner, db_session):
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "kari@linja.example" in result.output and demo.DEMO_PASSWORD in result.output
+    again = runner.invoke(args=["demo-data"])
+    assert "already loaded" in again.output
+    roles = db_session.scalars(select(Staff.role)).all()
+    assert roles.count(StaffRole.counselor) == 5
+    assert StaffRole.receptionist in roles and StaffRole.admin in roles
+    assert db_session.scalar(select(func.count()).select_from(Staff)) == len(demo.STAFF)
+
+
+def test_every_language_can_book_every_service_in_the_demo(runner, db_session, now, rules):
+    runner.invoke(args=["demo-data"])
+    languages = db_session.scalars(select(Language.code)).all()
+    assert sorted(languages) == sorted(["nb", "en", "ar", "so", "ur", "ti", "fa", "pl"])
+    for service in db_session.scalars(select(Service)):
+        assert {n.language_code for n in service.names} == set(languages)
+        for code in languages:
+            assert len(find_free_slots(db_session, service_id=service.id, language_code=code, now=now, rules=rules)) == 5
+
+
+def test_demo_staff_can_sign_in(runner, client):
+    from tests.staff.test_sign_in import csrf_token
+
+    runner.invoke(args=["demo-data"])
+    page = client.get("/staff/login").get_data(as_text=True)
+    response = client.post("/staff/login", data={
+        "email": "ingrid@linja.example", "password": demo.DEMO_PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.headers["Location"] == "/staff/"
