@@ -31,10 +31,15 @@ def create_app(config: dict | None = None) -> Flask:
     webdb.init_app(app)
 
     from health import bp as health_bp
+    from hotline.webhooks import bp as hotline_bp
+    from staff import csrf
     from staff import init_app as init_staff
 
     app.register_blueprint(health_bp)
     init_staff(app)
+    # Twilio's webhooks are authenticated by their signature, not by a CSRF token.
+    csrf.exempt(hotline_bp)
+    app.register_blueprint(hotline_bp)
 
     import cli
 

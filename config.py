@@ -9,6 +9,9 @@ ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
 
 
+LOCAL_AUTH_TOKEN = "linja-local-auth-token"
+
+
 class ConfigError(RuntimeError):
     pass
 
@@ -38,6 +41,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "TZ_NAME": env.get("TZ_NAME", "Europe/Oslo"),
+        "CENTRE_ADDRESS": env.get("CENTRE_ADDRESS", "Storgata 10, 0184 Oslo"),
+        "SMS_IDLE_MINUTES": int(env.get("SMS_IDLE_MINUTES", "30")),
         "DEFAULT_PHONE_REGION": env.get("DEFAULT_PHONE_REGION", "NO"),
         "MIN_NOTICE_MINUTES": int(env.get("MIN_NOTICE_MINUTES", "120")),
         "BOOKING_HORIZON_DAYS": int(env.get("BOOKING_HORIZON_DAYS", "60")),
@@ -51,6 +56,11 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         if is_production:
             raise ConfigError("SECRET_KEY must be set when LINJA_ENV=production")
         config["SECRET_KEY"] = _local_secret_key()
+    if not config["TWILIO_AUTH_TOKEN"]:
+        if is_production:
+            raise ConfigError("TWILIO_AUTH_TOKEN must be set when LINJA_ENV=production")
+        # Locally the simulator signs its requests with this token, as Twilio would.
+        config["TWILIO_AUTH_TOKEN"] = LOCAL_AUTH_TOKEN
     if is_production and not env.get("DATABASE_URL"):
         raise ConfigError("DATABASE_URL must be set when LINJA_ENV=production")
     return config

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -29,6 +29,7 @@ from scheduling.models import (
     Closure,
     OpeningHours,
     Service,
+    SlotHold,
     Staff,
     StaffRole,
     WorkingHours,
@@ -91,6 +92,7 @@ class CounselorCalendar:
     weekly: list[WeeklyStretch]
     absences: list[Interval] = field(default_factory=list)
     busy: list[Interval] = field(default_factory=list)  # appointments incl. buffer
+    holds: list[Interval] = field(default_factory=list)  # slots other callers are confirming
 
 
 @dataclass
@@ -188,7 +190,8 @@ def free_slots(
     so the load is spread instead of always filling the first counselor.
     """
     tz = rules.tz
-    busy_starts = {c.counselor_id: [b[0] for b in c.busy] for c in counselors}
+    blocked = {c.counselor_id: _merge(c.busy + c.holds) if c.holds else c.busy for c in counselors}
+    blocked_starts = {cid: [b[0] for b in ranges] for cid, ranges in blocked.items()}
     day_load: dict[tuple[int, date], int] = defaultdict(int)
     for c in counselors:
         for b_start, _ in c.busy:
@@ -201,14 +204,14 @@ def free_slots(
             opening = _merge(local_interval(day, a, b, tz) for a, b in centre.opening.get(day.weekday(), ()))
             if opening:
                 for c in counselors:
-                    _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at,
-                               rules, busy_starts[c.counselor_id], day_load, best)
+                    _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
+                               blocked[c.counselor_id], blocked_starts[c.counselor_id], day_load, best)
         day += timedelta(days=1)
     return [slot for _, (_, slot) in sorted(best.items())]
 
 
 def _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
-               busy_starts, day_load, best) -> None:
+               blocked, blocked_starts, day_load, best) -> None:
     stretches = [s for s in c.weekly if s.applies_on(day)]
     if not stretches:
         return
@@ -229,7 +232,7 @@ def _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
         while start < grid_end and start < latest_at:
             end = start + duration
             if any(a <= start and end <= b for a, b in free) and not _overlaps_busy(
-                busy_starts, c.busy, start, end + buffer
+                blocked_starts, blocked, start, end + buffer
             ):
                 key = (not c.speaks_language, load, rotation, c.counselor_id)
                 held = best.get(start)
@@ -304,11 +307,23 @@ def _load_counselors(
     return [CounselorCalendar(cid, cid in speakers, weekly[cid]) for cid in ids if weekly[cid]]
 
 
-def _load_busy(session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime) -> None:
+def _load_busy(
+    session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
+    now: datetime | None = None, hold_owner_id: int | None = None,
+) -> None:
     by_id = {c.counselor_id: c for c in calendars}
     ids = list(by_id)
     for c in calendars:
-        c.absences, c.busy = [], []
+        c.absences, c.busy, c.holds = [], [], []
+    if now is not None:
+        holds = select(SlotHold.counselor_id, SlotHold.start_at, SlotHold.busy_until_at).where(
+            SlotHold.counselor_id.in_(ids), SlotHold.expires_at > now,
+            SlotHold.start_at < end, SlotHold.busy_until_at > start,
+        )
+        if hold_owner_id is not None:
+            holds = holds.where(SlotHold.client_id != hold_owner_id)
+        for row in session.execute(holds):
+            by_id[row.counselor_id].holds.append((row.start_at, row.busy_until_at))
     for row in session.execute(
         select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
             Absence.staff_id.in_(ids), Absence.starts_at < end, Absence.ends_at > start
@@ -338,13 +353,14 @@ def find_free_slots(
     limit: int = 5,
     counselor_ids: Iterable[int] | None = None,
     not_before: datetime | None = None,
-    skip: Callable[[Slot], bool] | None = None,
+    hold_owner_id: int | None = None,
 ) -> list[Slot]:
     """The next ``limit`` free slots for a service, in time order.
 
     Counselors who speak ``language_code`` come first: slots with an interpreter are
     offered only when fewer than ``limit`` slots with a speaker of her language exist
-    within ``rules.language_wait``.
+    within ``rules.language_wait``. Slots other callers hold while confirming are left
+    out; those of ``hold_owner_id`` are not.
     """
     service = session.get(Service, service_id)
     if service is None or not service.is_active:
@@ -371,13 +387,12 @@ def find_free_slots(
         last_day = min(first_day + timedelta(days=window - 1), final_day)
         window_start = local_interval(first_day, time(0), time(0), tz)[0]
         window_end = local_interval(last_day + timedelta(days=1), time(0), time(0), tz)[0]
-        _load_busy(session, calendars, window_start - timedelta(days=1), window_end + duration + buffer)
+        _load_busy(session, calendars, window_start - timedelta(days=1), window_end + duration + buffer,
+                   now=now, hold_owner_id=hold_owner_id)
         for slot in free_slots(
             calendars, centre, duration=duration, buffer=buffer, first_day=first_day,
             last_day=last_day, earliest_at=earliest_at, latest_at=latest_at, rules=rules,
         ):
-            if skip is not None and skip(slot):
-                continue
             (others if slot.is_interpreter_needed else matching).append(slot)
         if len(matching) >= limit:
             return matching[:limit]

@@ -14,14 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, serialise_sqlite: bool = True, **kwargs) -> Engine:
+    """``serialise_sqlite=False`` is for a session that only inspects while others write
+    (the tests' own): its reads then take no lock, as WAL allows."""
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, **kwargs)
+        return _sqlite_engine(url, serialise=serialise_sqlite, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _sqlite_engine(url: str, **kwargs) -> Engine:
+def _sqlite_engine(url: str, *, serialise: bool, **kwargs) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -44,7 +46,7 @@ def _sqlite_engine(url: str, **kwargs) -> Engine:
         # Every transaction takes SQLite's write lock when it starts, so writers queue up
         # one after another instead of failing half-way with "database is locked" when a
         # read lock cannot be upgraded. This is what serialises bookings on SQLite.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if serialise else "BEGIN")
 
     return engine
 

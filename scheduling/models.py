@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     func,
     text,
 )
@@ -309,3 +310,66 @@ class WorkerHeartbeat(Base):
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     seen_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """Where a caller is in the SMS dialogue; one row per caller."""
+
+    __tablename__ = "conversations"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """A text Twilio delivered, by MessageSid, with the answer given: a retry gets the
+    same answer and changes nothing."""
+
+    __tablename__ = "inbound_messages"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    reply_twiml: Mapped[str] = mapped_column(Text)
+
+
+class SlotHold(Base):
+    """A slot a caller picked and is confirming: not offered to anyone else until it expires."""
+
+    __tablename__ = "slot_holds"
+    __table_args__ = (UniqueConstraint("counselor_id", "start_at", name="uq_slot_holds_counselor_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime]
+    busy_until_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CallbackStatus(str, enum.Enum):
+    open = "open"
+    done = "done"
+
+
+class CallbackRequest(Base):
+    """A caller asked to be called back, in her language, by the receptionists."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    requested_via: Mapped[BookedVia] = mapped_column(_enum(BookedVia))
+    requested_at: Mapped[datetime]
+    status: Mapped[CallbackStatus] = mapped_column(_enum(CallbackStatus), default=CallbackStatus.open)
+    done_at: Mapped[datetime | None]
+    done_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))

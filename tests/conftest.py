@@ -108,7 +108,9 @@ def database_url(request, fresh_databases) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url):
-    engine = make_engine(database_url)
+    # The tests' own session inspects what the app wrote; on SQLite it must not hold the
+    # write lock the app's requests need (see scheduling.db).
+    engine = make_engine(database_url, serialise_sqlite=False)
     yield engine
     engine.dispose()
 
@@ -133,6 +135,13 @@ def db_session(sessions):
     yield session
     session.rollback()
     session.close()
+
+
+def fresh(session):
+    """End the test session's transaction so its next read sees what the app committed."""
+    session.commit()
+    session.expire_all()
+    return session
 
 
 @pytest.fixture

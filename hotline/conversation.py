@@ -1,0 +1,364 @@
+"""The SMS dialogue as a state machine: ``advance(state, inbound, ctx) -> Step``.
+
+It knows nothing of HTTP, TwiML or SQL. What it needs from the calendar it asks of
+``ctx.desk`` (see ``Desk``); what it says is a list of ``Reply`` values that
+``hotline.replies`` turns into text in her language. Global keywords (STOP, START, HELP,
+DELETE, the language menu) are handled before the state table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from hotline import keywords as kw
+
+# States
+NEW = "new"
+LANGUAGE = "language"
+MAIN = "main"
+SERVICE = "service"
+SLOT = "slot"
+CONFIRM = "confirm"
+APPOINTMENT = "appointment"
+CANCEL = "cancel"
+MOVE_SLOT = "move_slot"
+MOVE_CONFIRM = "move_confirm"
+REMINDER = "reminder"
+
+RESTING = {NEW, LANGUAGE, MAIN}
+LATER = 9  # "9 Later times"
+
+
+@dataclass(frozen=True)
+class Offer:
+    start_at: datetime
+    counselor_id: int
+    is_interpreter_needed: bool = False
+
+    def to_data(self) -> dict:
+        return {"start": self.start_at.isoformat(), "counselor": self.counselor_id,
+                "interpreter": self.is_interpreter_needed}
+
+    @classmethod
+    def from_data(cls, data: dict) -> Offer:
+        return cls(datetime.fromisoformat(data["start"]), int(data["counselor"]), bool(data["interpreter"]))
+
+
+@dataclass(frozen=True)
+class State:
+    name: str = NEW
+    language: str | None = None
+    data: dict = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    body: str
+    has_media: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    key: str
+    values: dict = field(default_factory=dict)
+
+
+def reply(key: str, **values) -> Reply:
+    return Reply(key, values)
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    replies: list[Reply]
+
+
+@dataclass(frozen=True)
+class Booking:
+    ok: bool
+    start_at: datetime | None = None  # what she has now (new time, or kept time)
+
+
+class Desk(Protocol):
+    """What the dialogue may ask of the centre on the caller's behalf."""
+
+    def languages(self) -> list[tuple[str, str]]: ...  # (code, name in itself), menu order
+    def services(self, language: str) -> list[tuple[int, str]]: ...
+    def set_language(self, language: str) -> None: ...
+    def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None) -> list[Offer]: ...
+    def hold(self, offer: Offer, service_id: int) -> bool: ...
+    def release(self) -> None: ...
+    def book(self, offer: Offer, service_id: int, language: str) -> Booking: ...
+    def next_appointment(self) -> tuple[int, datetime, int] | None: ...  # (id, start, service id)
+    def cancel(self, appointment_id: int) -> bool: ...
+    def move(self, appointment_id: int, offer: Offer) -> Booking: ...
+    def request_callback(self) -> None: ...
+    def opt_out(self) -> None: ...
+    def opt_in(self) -> None: ...
+    def erase(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    desk: Desk
+    is_opted_out: bool = False
+    idle_timeout: timedelta = timedelta(minutes=30)
+    offers_per_text: dict[str, int] = field(default_factory=dict)  # language -> how many fit
+
+    def offer_count(self, language: str) -> int:
+        return self.offers_per_text.get(language, 3)
+
+
+def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
+    text = kw.normalise(inbound.body)
+    lang = state.language
+
+    # Global keywords first, in every state.
+    if text in kw.STOP:
+        ctx.desk.release()
+        ctx.desk.opt_out()
+        return _to(state, MAIN if lang else NEW, ctx, [reply("stopped")])
+    if ctx.is_opted_out and text not in kw.START | kw.HELP | kw.DELETE:
+        return Step(replace(state, updated_at=ctx.now), [])  # she asked for silence
+    if text in kw.DELETE:
+        ctx.desk.erase()
+        # Nothing of her is kept; the language only says how to tell her so.
+        return Step(State(language=lang), [reply("deleted")])
+    if text in kw.START:
+        if ctx.is_opted_out:
+            ctx.desk.opt_in()
+        if not lang:
+            return _to(state, LANGUAGE, ctx, [_language_menu(ctx)])
+        return _to(state, MAIN, ctx, [reply("started"), reply("main_menu")])
+    if text in kw.HELP:
+        return Step(replace(state, updated_at=ctx.now), [reply("help")])
+    if text in kw.MENU:
+        ctx.desk.release()
+        return _to(state, LANGUAGE, ctx, [_language_menu(ctx)])
+
+    if not lang:
+        chosen = _language_by_name(text, ctx)
+        if chosen:
+            return _choose_language(state, chosen, ctx)
+        if state.name == LANGUAGE and text:
+            return _language(state, text, ctx)
+        return _to(state, LANGUAGE, ctx, [_language_menu(ctx)])
+
+    if state.name not in RESTING and (
+        state.updated_at is None or ctx.now - state.updated_at > ctx.idle_timeout
+    ):
+        ctx.desk.release()
+        return _to(state, MAIN, ctx, [reply("timed_out"), reply("main_menu")])
+
+    if state.name == NEW:
+        return _to(state, MAIN, ctx, [reply("main_menu")])
+
+    if not text:
+        return Step(replace(state, updated_at=ctx.now), [reply("empty_message"), *_prompt(state, ctx)])
+
+    handler = _HANDLERS.get(state.name, _main)
+    return handler(state, text, ctx)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _to(state: State, name: str, ctx: Context, replies: list[Reply], **data) -> Step:
+    return Step(State(name=name, language=state.language, data=data, updated_at=ctx.now), replies)
+
+
+def _language_menu(ctx: Context) -> Reply:
+    return reply("language_menu", languages=[name for _, name in ctx.desk.languages()])
+
+
+def _language_by_name(text: str, ctx: Context) -> str | None:
+    for code, name in ctx.desk.languages():
+        if text in {kw.normalise(name), code.upper()} or text in {kw.normalise(n) for n in name.split("/")}:
+            return code
+    return None
+
+
+def _choose_language(state: State, code: str, ctx: Context) -> Step:
+    ctx.desk.set_language(code)
+    return Step(State(name=MAIN, language=code, updated_at=ctx.now), [reply("main_menu")])
+
+
+def _not_understood(state: State, ctx: Context) -> Step:
+    return Step(replace(state, updated_at=ctx.now), [reply("not_understood"), *_prompt(state, ctx)])
+
+
+def _offers(state: State) -> list[Offer]:
+    return [Offer.from_data(o) for o in state.data.get("offers", [])]
+
+
+def _prompt(state: State, ctx: Context) -> list[Reply]:
+    """What the caller is being asked in ``state``, to repeat after a puzzling answer."""
+    data = state.data
+    if state.name == LANGUAGE:
+        return [_language_menu(ctx)]
+    if state.name == SERVICE:
+        return [reply("choose_service", services=[name for _, name in ctx.desk.services(state.language)])]
+    if state.name in (SLOT, MOVE_SLOT):
+        return [reply("offer_slots", slots=[o.start_at for o in _offers(state)])]
+    if state.name in (CONFIRM, MOVE_CONFIRM):
+        return [reply("confirm_slot", when=Offer.from_data(data["offer"]).start_at)]
+    if state.name == APPOINTMENT:
+        return [reply("appointment_menu", when=datetime.fromisoformat(data["when"]))]
+    if state.name == CANCEL:
+        return [reply("confirm_cancel", when=datetime.fromisoformat(data["when"]))]
+    if state.name == REMINDER:
+        return [reply("reminder", when=datetime.fromisoformat(data["when"]))]
+    return [reply("main_menu")]
+
+
+def _offer_slots(state: State, ctx: Context, service_id: int, *, moving: int | None = None,
+                 after: datetime | None = None, before: list[Reply] = ()) -> Step:
+    """Offer the next free slots; when ``moving`` an appointment, keep its id and time."""
+    offers = ctx.desk.free_slots(service_id, state.language, ctx.offer_count(state.language), after)
+    if not offers:
+        return _to(state, MAIN, ctx, [*before, reply("no_slots")])
+    data = {"service": service_id, "offers": [o.to_data() for o in offers]}
+    if moving is not None:
+        data["appointment"] = moving
+        data["when"] = state.data["when"]
+    name = MOVE_SLOT if moving is not None else SLOT
+    return _to(state, name, ctx, [*before, reply("offer_slots", slots=[o.start_at for o in offers])], **data)
+
+
+# --- the state table -------------------------------------------------------------------------
+
+
+def _language(state: State, text: str, ctx: Context) -> Step:
+    languages = ctx.desk.languages()
+    choice = kw.number(text)
+    if choice is not None and 1 <= choice <= len(languages):
+        return _choose_language(state, languages[choice - 1][0], ctx)
+    chosen = _language_by_name(text, ctx)
+    if chosen:
+        return _choose_language(state, chosen, ctx)
+    return _not_understood(state, ctx)
+
+
+def _main(state: State, text: str, ctx: Context) -> Step:
+    choice = kw.number(text)
+    if choice == 1:
+        services = ctx.desk.services(state.language)
+        if len(services) == 1:
+            return _offer_slots(state, ctx, services[0][0])
+        return _to(state, SERVICE, ctx, [reply("choose_service", services=[name for _, name in services])])
+    if choice == 2:
+        upcoming = ctx.desk.next_appointment()
+        if upcoming is None:
+            return _to(state, MAIN, ctx, [reply("no_appointment")])
+        appointment_id, start_at, service_id = upcoming
+        return _to(state, APPOINTMENT, ctx, [reply("appointment_menu", when=start_at)],
+                   appointment=appointment_id, when=start_at.isoformat(), service=service_id)
+    if choice == 3:
+        ctx.desk.request_callback()
+        return _to(state, MAIN, ctx, [reply("callback_requested")])
+    if choice == 4:
+        return _to(state, MAIN, ctx, [reply("help")])
+    return _not_understood(replace(state, name=MAIN), ctx)
+
+
+def _service(state: State, text: str, ctx: Context) -> Step:
+    services = ctx.desk.services(state.language)
+    choice = kw.number(text)
+    if choice is not None and 1 <= choice <= len(services):
+        return _offer_slots(state, ctx, services[choice - 1][0])
+    return _not_understood(state, ctx)
+
+
+def _slot(state: State, text: str, ctx: Context) -> Step:
+    offers = _offers(state)
+    service_id = state.data["service"]
+    moving = state.data.get("appointment")
+    choice = kw.number(text)
+    if choice == LATER and offers:
+        return _offer_slots(state, ctx, service_id, moving=moving, after=offers[-1].start_at)
+    if choice is None or not 1 <= choice <= len(offers):
+        return _not_understood(state, ctx)
+    offer = offers[choice - 1]
+    if not ctx.desk.hold(offer, service_id):
+        return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
+    data = {"service": service_id, "offer": offer.to_data()}
+    if moving is not None:
+        data["appointment"] = moving
+        data["when"] = state.data["when"]
+    name = MOVE_CONFIRM if moving is not None else CONFIRM
+    return _to(state, name, ctx, [reply("confirm_slot", when=offer.start_at)], **data)
+
+
+def _confirm(state: State, text: str, ctx: Context) -> Step:
+    offer = Offer.from_data(state.data["offer"])
+    service_id = state.data["service"]
+    moving = state.data.get("appointment")
+    if text in kw.YES:
+        if moving is None:
+            result = ctx.desk.book(offer, service_id, state.language)
+        else:
+            result = ctx.desk.move(moving, offer)
+        if result.ok:
+            ctx.desk.release()
+            key = "booked" if moving is None else "moved"
+            return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
+        return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
+    if text in kw.NO:
+        ctx.desk.release()
+        if moving is not None and state.data.get("when"):
+            return _to(state, MAIN, ctx, [reply("kept", when=datetime.fromisoformat(state.data["when"]))])
+        return _offer_slots(state, ctx, service_id, moving=moving)
+    return _not_understood(state, ctx)
+
+
+def _appointment(state: State, text: str, ctx: Context) -> Step:
+    choice = kw.number(text)
+    when = state.data["when"]
+    if choice == 1:
+        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=datetime.fromisoformat(when))],
+                   appointment=state.data["appointment"], when=when)
+    if choice == 2:
+        return _offer_slots(state, ctx, state.data["service"], moving=state.data["appointment"])
+    return _not_understood(state, ctx)
+
+
+def _cancel(state: State, text: str, ctx: Context) -> Step:
+    when = datetime.fromisoformat(state.data["when"])
+    if text in kw.YES:
+        if ctx.desk.cancel(state.data["appointment"]):
+            return _to(state, MAIN, ctx, [reply("cancelled", when=when)])
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
+    if text in kw.NO:
+        return _to(state, MAIN, ctx, [reply("kept", when=when)])
+    return _not_understood(state, ctx)
+
+
+def _reminder(state: State, text: str, ctx: Context) -> Step:
+    """Answers to a reminder text: 1 confirm, 2 cancel, 3 move."""
+    choice = kw.number(text)
+    when = datetime.fromisoformat(state.data["when"])
+    if choice == 1 or (choice is None and text in kw.YES):
+        return _to(state, MAIN, ctx, [reply("appointment_confirmed", when=when)])
+    if choice == 2:
+        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=when)],
+                   appointment=state.data["appointment"], when=state.data["when"])
+    if choice == 3:
+        return _offer_slots(state, ctx, state.data["service"], moving=state.data["appointment"])
+    return _main(replace(state, name=MAIN), text, ctx)
+
+
+_HANDLERS = {
+    LANGUAGE: _language,
+    MAIN: _main,
+    SERVICE: _service,
+    SLOT: _slot,
+    MOVE_SLOT: _slot,
+    CONFIRM: _confirm,
+    MOVE_CONFIRM: _confirm,
+    APPOINTMENT: _appointment,
+    CANCEL: _cancel,
+    REMINDER: _reminder,
+}

@@ -1,0 +1,127 @@
+"""The dialogue's ``Desk``, answered from the database through the scheduling domain."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.conversation import Booking, Offer
+from scheduling import audit, clients, holds
+from scheduling.availability import BookingRules, Slot, find_free_slots
+from scheduling.booking import Booked, book_appointment, cancel_appointment, reschedule_appointment
+from scheduling.models import (
+    Actor,
+    Appointment,
+    BookedVia,
+    Client,
+    Language,
+    Service,
+)
+
+
+@dataclass
+class DatabaseDesk:
+    session: Session
+    client: Client
+    now: datetime
+    rules: BookingRules
+    via: BookedVia = BookedVia.sms
+
+    def languages(self) -> list[tuple[str, str]]:
+        rows = self.session.execute(
+            select(Language.code, Language.name_native)
+            .where(Language.is_enabled.is_(True))
+            .order_by(Language.menu_order, Language.code)
+        )
+        return [(row.code, row.name_native) for row in rows]
+
+    def services(self, language: str) -> list[tuple[int, str]]:
+        services = self.session.scalars(
+            select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)
+        )
+        return [(s.id, s.name_in(language)) for s in services]
+
+    def set_language(self, language: str) -> None:
+        self.client.language_code = language
+
+    def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None) -> list[Offer]:
+        slots = find_free_slots(
+            self.session, service_id=service_id, language_code=language, now=self.now, rules=self.rules,
+            limit=limit, not_before=after + timedelta(minutes=1) if after else None,
+            hold_owner_id=self.client.id,
+        )
+        return [Offer(s.start_at, s.counselor_id, s.is_interpreter_needed) for s in slots]
+
+    def _slot(self, offer: Offer, service_id: int) -> Slot:
+        service = self.session.get(Service, service_id)
+        return Slot(offer.start_at, offer.start_at + timedelta(minutes=service.duration_minutes),
+                    offer.counselor_id, offer.is_interpreter_needed)
+
+    def hold(self, offer: Offer, service_id: int) -> bool:
+        if self.session.get(Service, service_id) is None:
+            return False
+        hold = holds.hold_slot(self.session, client_id=self.client.id, slot=self._slot(offer, service_id),
+                               service_id=service_id, now=self.now)
+        return hold is not None
+
+    def release(self) -> None:
+        holds.release_holds(self.session, client_id=self.client.id)
+
+    def book(self, offer: Offer, service_id: int, language: str) -> Booking:
+        # Her own hold must not stand in the way of her booking.
+        self.release()
+        result = book_appointment(
+            self.session, service_id=service_id, counselor_id=offer.counselor_id, start_at=offer.start_at,
+            now=self.now, booked_via=self.via, client=self.client, language_code=language,
+            actor=Actor.caller, rules=self.rules,
+        )
+        if isinstance(result, Booked):
+            return Booking(True, result.appointment.start_at)
+        return Booking(False)
+
+    def _own(self, appointment_id: int) -> Appointment | None:
+        appointment = self.session.get(Appointment, appointment_id)
+        if appointment is None or appointment.client_id != self.client.id:
+            return None
+        return appointment
+
+    def next_appointment(self) -> tuple[int, datetime, int] | None:
+        appointment = clients.next_appointment(self.session, self.client.id, self.now)
+        if appointment is None:
+            return None
+        return appointment.id, appointment.start_at, appointment.service_id
+
+    def cancel(self, appointment_id: int) -> bool:
+        appointment = self._own(appointment_id)
+        if appointment is None:
+            return False
+        return isinstance(cancel_appointment(self.session, appointment, now=self.now, actor=Actor.caller), Booked)
+
+    def move(self, appointment_id: int, offer: Offer) -> Booking:
+        appointment = self._own(appointment_id)
+        if appointment is None:
+            return Booking(False)
+        self.release()
+        result = reschedule_appointment(
+            self.session, appointment, start_at=offer.start_at, counselor_id=offer.counselor_id,
+            now=self.now, actor=Actor.caller, rules=self.rules,
+        )
+        if isinstance(result, Booked):
+            return Booking(True, result.appointment.start_at)
+        return Booking(False)
+
+    def request_callback(self) -> None:
+        clients.request_callback(self.session, self.client, via=self.via, now=self.now)
+
+    def opt_out(self) -> None:
+        self.client.is_opted_out = True
+        audit.record(self.session, at=self.now, actor=Actor.caller, action="opted_out")
+
+    def opt_in(self) -> None:
+        self.client.is_opted_out = False
+        audit.record(self.session, at=self.now, actor=Actor.caller, action="opted_in")
+
+    def erase(self) -> None:
+        clients.erase_client(self.session, self.client, self.now)

@@ -1,0 +1,84 @@
+"""What a caller types, made comparable: digits in any script, keywords in any language.
+
+Twilio itself treats STOP, STOPALL, UNSUBSCRIBE, CANCEL, END and QUIT (and START, YES,
+UNSTOP, HELP, INFO) as opt-out/opt-in/help words on its numbers, so they mean only that
+here too: cancelling an appointment is a digit in a menu, never a word.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_STOP = {
+    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",  # Twilio's own
+    "STOPP", "SLUTT",  # Norwegian
+    "JOOJI",  # Somali
+    "قف", "توقف", "ايقاف", "إيقاف",  # Arabic (توقف also Farsi/Urdu)
+    "روکیں", "روکو", "بند",  # Urdu
+    "ኣቋርጽ", "ኣቁም", "ጠጠው",  # Tigrinya
+    "لغو", "قطع",  # Farsi/Dari
+    "ZATRZYMAJ",  # Polish
+}
+_START = {"START", "UNSTOP", "BILOW", "ابدأ", "ابدا", "شروع", "ጀምር", "STARTT"}
+_HELP = {"HELP", "HJELP", "INFO", "CAAWI", "CAAWIMAAD", "مساعدة", "مدد", "ሓገዝ", "کمک", "POMOC"}
+_DELETE = {"DELETE", "SLETT", "TIRTIR", "احذف", "حذف", "مٹائیں", "ደምስስ", "پاک", "USUŃ", "USUN"}
+MENU = {"0", "MENU", "MENY"}
+
+_YES = {
+    "1", "YES", "Y", "JA", "J", "OK", "OKAY", "HAA", "HA", "HAYE", "نعم", "ايوه", "أيوه", "اه",
+    "ہاں", "جی", "جی ہاں", "ኣወ", "እወ", "بله", "آره", "اره", "بلی", "TAK",
+}
+_NO = {"2", "NO", "N", "NEI", "NEJ", "MAYA", "لا", "نہیں", "نهیں", "ኣይፋል", "ኣይ", "نه", "نخیر", "NIE"}
+
+# The keyword each language's help text names; a test checks every one is understood.
+LOCAL_KEYWORDS = {
+    "nb": {"stop": "STOPP", "start": "START", "delete": "SLETT", "help": "HJELP"},
+    "en": {"stop": "STOP", "start": "START", "delete": "DELETE", "help": "HELP"},
+    "ar": {"stop": "توقف", "start": "ابدأ", "delete": "احذف", "help": "مساعدة"},
+    "so": {"stop": "JOOJI", "start": "BILOW", "delete": "TIRTIR", "help": "CAAWI"},
+    "ur": {"stop": "روکیں", "start": "شروع", "delete": "مٹائیں", "help": "مدد"},
+    "ti": {"stop": "ኣቋርጽ", "start": "ጀምር", "delete": "ደምስስ", "help": "ሓገዝ"},
+    "fa": {"stop": "توقف", "start": "شروع", "delete": "حذف", "help": "کمک"},
+    "pl": {"stop": "STOP", "start": "START", "delete": "USUŃ", "help": "POMOC"},
+}
+
+_EDGE_JUNK = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
+_SPACES = re.compile(r"\s+", re.UNICODE)
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat and tatweel
+_SAME_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا"})
+
+
+def ascii_digits(text: str) -> str:
+    """Any Unicode decimal digit (٣, ۳, ３ ...) becomes its ASCII digit."""
+    return "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
+
+
+def normalise(body: str | None) -> str:
+    """Upper case, ASCII digits, no surrounding spaces or punctuation, one space inside."""
+    text = unicodedata.normalize("NFKC", body or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
+    text = _ARABIC_MARKS.sub("", ascii_digits(text))
+    text = _SPACES.sub(" ", text).strip()
+    text = _EDGE_JUNK.sub("", text)
+    # Arabic and Farsi keyboards write the same letters with different code points.
+    return text.translate(_SAME_LETTERS).upper()
+
+
+
+
+def number(text: str) -> int | None:
+    """The number she chose, from "3", " 3. ", "٣", "#3", "nr 3"; None if not a lone number."""
+    match = re.fullmatch(r"(?:NR\.? ?|NO\.? ?|#)?(\d{1,3})", text)
+    return int(match.group(1)) if match else None
+
+
+def _normalised(words: set[str]) -> frozenset[str]:
+    return frozenset(normalise(w) for w in words)
+
+
+STOP = _normalised(_STOP)
+START = _normalised(_START)
+HELP = _normalised(_HELP)
+DELETE = _normalised(_DELETE)
+YES = _normalised(_YES)
+NO = _normalised(_NO)

@@ -1,0 +1,112 @@
+"""Twilio's webhooks: thin views that parse the request, run the dialogue, commit, answer TwiML."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.twiml.messaging_response import MessagingResponse
+
+from hotline.conversation import Context, Inbound, State, advance
+from hotline.desk import DatabaseDesk
+from hotline.replies import offers_per_text, render_replies
+from hotline.signature import twilio_signed
+from scheduling.clients import find_or_create_client
+from scheduling.models import Conversation, InboundMessage
+from scheduling.phones import parse_phone
+from webdb import db
+
+log = logging.getLogger(__name__)
+bp = Blueprint("hotline", __name__, url_prefix="/hotline")
+
+MAX_SID_LENGTH = 64
+
+
+def twiml(xml: str) -> Response:
+    return Response(xml, mimetype="text/xml")
+
+
+def messaging_twiml(body: str | None) -> str:
+    response = MessagingResponse()
+    if body:
+        response.message(body)
+    return str(response)
+
+
+@bp.post("/sms")
+@twilio_signed
+def sms():
+    session = db()
+    now = current_app.extensions["linja.clock"].now()
+    sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "").strip()[:MAX_SID_LENGTH]
+    if sid:
+        answered = session.get(InboundMessage, sid)
+        if answered is not None:
+            return twiml(answered.reply_twiml)
+
+    phone = parse_phone(request.form.get("From"), current_app.config["DEFAULT_PHONE_REGION"])
+    if not phone.is_valid:
+        # No number to answer to (a short code, a malformed sender): say nothing.
+        return twiml(messaging_twiml(None))
+
+    try:
+        xml, client_id = _converse(session, phone.e164, now)
+        if sid:
+            session.add(InboundMessage(message_sid=sid, client_id=client_id, received_at=now, reply_twiml=xml))
+        session.commit()
+    except IntegrityError:
+        # The same MessageSid arrived twice at once; the other request answered it.
+        session.rollback()
+        answered = session.get(InboundMessage, sid) if sid else None
+        if answered is None:
+            raise
+        return twiml(answered.reply_twiml)
+    return twiml(xml)
+
+
+def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, int | None]:
+    config = current_app.config
+    rules = current_app.extensions["linja.rules"]
+    client = find_or_create_client(session, phone_e164, now)
+    client_id = client.id
+    row = session.get(Conversation, client.id)
+    state = State(
+        name=row.state if row else "new",
+        language=client.language_code,
+        data=dict(row.data or {}) if row else {},
+        updated_at=row.updated_at if row else None,
+    )
+    was_opted_out = client.is_opted_out
+    desk = DatabaseDesk(session, client, now, rules)
+    languages = [code for code, _ in desk.languages()]
+    ctx = Context(
+        now=now, desk=desk, is_opted_out=was_opted_out,
+        idle_timeout=timedelta(minutes=config["SMS_IDLE_MINUTES"]),
+        offers_per_text={code: offers_per_text(code) for code in languages},
+    )
+    body = request.form.get("Body", "")
+    has_media = _int(request.form.get("NumMedia")) > 0
+    step = advance(state, Inbound(body, has_media), ctx)
+
+    erased = client not in session
+    if erased:
+        client_id = None
+    else:
+        if row is None:
+            row = Conversation(client_id=client.id, state=step.state.name, data=step.state.data, updated_at=now)
+            session.add(row)
+        row.state, row.data, row.updated_at = step.state.name, step.state.data, now
+    text = render_replies(step.replies, step.state.language, tz=rules.tz, address=config["CENTRE_ADDRESS"])
+    if was_opted_out and not step.replies:
+        text = None
+    session.flush()
+    return messaging_twiml(text), client_id
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0

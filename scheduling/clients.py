@@ -1,0 +1,74 @@
+"""Callers as the centre knows them: a number, a language, and her wishes about texts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from scheduling import audit
+from scheduling.models import (
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    BookedVia,
+    CallbackRequest,
+    CallbackStatus,
+    Client,
+    Conversation,
+    InboundMessage,
+    SlotHold,
+)
+
+
+def find_or_create_client(session: Session, phone_e164: str, now: datetime) -> Client:
+    client = session.scalars(select(Client).where(Client.phone_e164 == phone_e164)).first()
+    if client is None:
+        client = Client(phone_e164=phone_e164, is_opted_out=False, created_at=now)
+        session.add(client)
+        session.flush()
+    client.last_contact_at = now
+    return client
+
+
+def next_appointment(session: Session, client_id: int, now: datetime) -> Appointment | None:
+    return session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.client_id == client_id,
+            Appointment.status == AppointmentStatus.booked,
+            Appointment.end_at > now,
+        )
+        .order_by(Appointment.start_at)
+        .limit(1)
+    ).first()
+
+
+def request_callback(session: Session, client: Client, *, via: BookedVia, now: datetime) -> CallbackRequest:
+    """One open request per caller is enough: asking again keeps the first."""
+    existing = session.scalars(select(CallbackRequest).where(
+        CallbackRequest.client_id == client.id, CallbackRequest.status == CallbackStatus.open,
+    )).first()
+    if existing is not None:
+        existing.language_code = client.language_code
+        return existing
+    request = CallbackRequest(
+        client_id=client.id, language_code=client.language_code, requested_via=via, requested_at=now,
+        status=CallbackStatus.open,
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def erase_client(session: Session, client: Client, now: datetime) -> None:
+    """Her number, her conversation and the link to her appointments go; the staff keep
+    the appointments themselves, anonymous."""
+    appointment_ids = session.scalars(select(Appointment.id).where(Appointment.client_id == client.id)).all()
+    session.execute(update(Appointment).where(Appointment.client_id == client.id).values(client_id=None))
+    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest):
+        session.execute(delete(model).where(model.client_id == client.id))
+    session.delete(client)
+    session.flush()
+    for appointment_id in appointment_ids:
+        audit.record(session, at=now, actor=Actor.caller, action="caller_erased", appointment_id=appointment_id)

@@ -1,0 +1,45 @@
+"""A test phone: posts to the webhooks exactly as Twilio would, signed."""
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+
+from twilio.request_validator import RequestValidator
+
+_sids = itertools.count(1)
+
+
+def sign(token: str, url: str, params: dict) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+class Phone:
+    def __init__(self, client, app, number: str, to: str = "+4722000000"):
+        self.client, self.app, self.number, self.to = client, app, number, to
+
+    def post(self, path: str, params: dict, *, signed: bool = True, query: str = ""):
+        url = self.app.config["PUBLIC_BASE_URL"] + path + (f"?{query}" if query else "")
+        headers = {}
+        if signed:
+            headers["X-Twilio-Signature"] = sign(self.app.config["TWILIO_AUTH_TOKEN"], url, params)
+        return self.client.post(path + (f"?{query}" if query else ""), data=params, headers=headers)
+
+    def sms_params(self, body: str, sid: str | None = None, **extra) -> dict:
+        params = {
+            "MessageSid": sid or f"SM{next(_sids):032d}", "AccountSid": "AC" + "0" * 32,
+            "From": self.number, "To": self.to, "Body": body, "NumMedia": "0",
+        }
+        params.update(extra)
+        return params
+
+    def text(self, body: str, sid: str | None = None, **extra) -> str:
+        """Send a text; returns the reply's words ("" when Linja stays silent)."""
+        response = self.post("/hotline/sms", self.sms_params(body, sid, **extra))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return "\n".join(messages(response.get_data(as_text=True)))
+
+
+def messages(xml: str) -> list[str]:
+    root = ET.fromstring(xml)
+    assert root.tag == "Response"
+    return [(m.text or "") for m in root.iter("Message")]
