@@ -106,10 +106,12 @@ class Context:
     desk: Desk
     is_opted_out: bool = False
     idle_timeout: timedelta = timedelta(minutes=30)
-    offers_per_text: dict[str, int] = field(default_factory=dict)  # language -> how many fit
+    # language -> how many slots fit one text: alone, and after "that time was taken"
+    offers_per_text: dict[str, tuple[int, int]] = field(default_factory=dict)
 
-    def offer_count(self, language: str) -> int:
-        return self.offers_per_text.get(language, 3)
+    def offer_count(self, language: str, *, after_taken: bool = False) -> int:
+        alone, after = self.offers_per_text.get(language, (3, 2))
+        return after if after_taken else alone
 
 
 def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
@@ -217,7 +219,8 @@ def _prompt(state: State, ctx: Context) -> list[Reply]:
 def _offer_slots(state: State, ctx: Context, service_id: int, *, moving: int | None = None,
                  after: datetime | None = None, before: list[Reply] = ()) -> Step:
     """Offer the next free slots; when ``moving`` an appointment, keep its id and time."""
-    offers = ctx.desk.free_slots(service_id, state.language, ctx.offer_count(state.language), after)
+    limit = ctx.offer_count(state.language, after_taken=bool(before))
+    offers = ctx.desk.free_slots(service_id, state.language, limit, after)
     if not offers:
         return _to(state, MAIN, ctx, [*before, reply("no_slots")])
     data = {"service": service_id, "offers": [o.to_data() for o in offers]}

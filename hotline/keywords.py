@@ -31,14 +31,15 @@ _YES = {
 _NO = {"2", "NO", "N", "NEI", "NEJ", "MAYA", "لا", "نہیں", "نهیں", "ኣይፋል", "ኣይ", "نه", "نخیر", "NIE"}
 
 # The keyword each language's help text names; a test checks every one is understood.
+# START is the same everywhere: after STOP, Twilio's own block lifts only with START.
 LOCAL_KEYWORDS = {
     "nb": {"stop": "STOPP", "start": "START", "delete": "SLETT", "help": "HJELP"},
     "en": {"stop": "STOP", "start": "START", "delete": "DELETE", "help": "HELP"},
-    "ar": {"stop": "توقف", "start": "ابدأ", "delete": "احذف", "help": "مساعدة"},
-    "so": {"stop": "JOOJI", "start": "BILOW", "delete": "TIRTIR", "help": "CAAWI"},
-    "ur": {"stop": "روکیں", "start": "شروع", "delete": "مٹائیں", "help": "مدد"},
+    "ar": {"stop": "توقف", "start": "START", "delete": "احذف", "help": "مساعدة"},
+    "so": {"stop": "JOOJI", "start": "START", "delete": "TIRTIR", "help": "CAAWI"},
+    "ur": {"stop": "روکیں", "start": "START", "delete": "مٹائیں", "help": "مدد"},
     "ti": {"stop": "ኣቋርጽ", "start": "ጀምር", "delete": "ደምስስ", "help": "ሓገዝ"},
-    "fa": {"stop": "توقف", "start": "شروع", "delete": "حذف", "help": "کمک"},
+    "fa": {"stop": "توقف", "start": "START", "delete": "حذف", "help": "کمک"},
     "pl": {"stop": "STOP", "start": "START", "delete": "USUŃ", "help": "POMOC"},
 }
 

@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hotline import texts
 from hotline.conversation import Reply
-from hotline.segments import is_gsm7
+from hotline.segments import segments
+
+# No single answer may cost more than this many SMS segments.
+SEGMENT_BUDGET = 2
+# Replies that only soften what follows; dropped first when an answer would run over budget.
+COURTESY = ("not_understood", "empty_message")
+MAX_OFFERS = 5
 
 # Before she has chosen a language, the few texts she can get come in both of these.
 NO_LANGUAGE = ("nb", "en")
@@ -33,6 +41,16 @@ def render_reply(item: Reply, language: str, *, tz: ZoneInfo, address: str) -> s
 
 
 def render_replies(replies: list[Reply], language: str | None, *, tz: ZoneInfo, address: str) -> str:
+    """One text from a list of replies; courtesy lines go if it would run over budget."""
+    replies = list(replies)
+    text = _join(replies, language, tz=tz, address=address)
+    while segments(text) > SEGMENT_BUDGET and any(r.key in COURTESY for r in replies[:-1]):
+        replies.remove(next(r for r in replies if r.key in COURTESY))
+        text = _join(replies, language, tz=tz, address=address)
+    return text
+
+
+def _join(replies: list[Reply], language: str | None, *, tz: ZoneInfo, address: str) -> str:
     languages = (language,) if language else NO_LANGUAGE
     parts = []
     for item in replies:
@@ -43,6 +61,25 @@ def render_replies(replies: list[Reply], language: str | None, *, tz: ZoneInfo, 
     return "\n".join(parts)
 
 
-def offers_per_text(language: str) -> int:
-    """Five slots fit in a GSM-7 text, three where the language needs UCS-2."""
-    return 5 if is_gsm7(texts.render("main_menu", language)) else 3
+@lru_cache(maxsize=None)
+def longest_when(language: str, tz_name: str = "Europe/Oslo") -> datetime:
+    """The instant whose date and time take the most room in ``language`` over a year."""
+    tz = ZoneInfo(tz_name)
+    days = (date(2026, 1, 1) + timedelta(days=n) for n in range(365))
+    instants = (datetime.combine(day, time(10, 30), tzinfo=tz) for day in days)
+    return max(instants, key=lambda at: len(texts.format_when(at, language, tz).encode("utf-16-le")))
+
+
+@lru_cache(maxsize=None)
+def offers_per_text(language: str, tz_name: str = "Europe/Oslo", *, after_taken: bool = False) -> int:
+    """How many slots fit one answer with the longest dates of the year: five in GSM-7
+    languages, fewer where UCS-2 is needed, and perhaps one fewer after "that time was
+    just taken"."""
+    tz = ZoneInfo(tz_name)
+    longest = longest_when(language, tz_name)
+    before = [Reply("slot_taken")] if after_taken else []
+    for count in range(MAX_OFFERS, 0, -1):
+        text = _join([*before, Reply("offer_slots", {"slots": [longest] * count})], language, tz=tz, address="")
+        if segments(text) <= SEGMENT_BUDGET:
+            return count
+    return 1

@@ -35,12 +35,11 @@ class Text:
 TEXTS: dict[str, Text] = {
     "main_menu": Text(N_("Reply with a number:\n1 Book a time\n2 My appointment\n3 Call me back\n4 Help\n0 Language")),
     "choose_service": Text(N_("What would you like to talk about?\n{services}\n0 Menu")),
-    "offer_slots": Text(N_("Free times:\n{slots}\nReply with a number. 9 Later times. 0 Menu")),
+    "offer_slots": Text(N_("Free times:\n{slots}\n9 Later times. 0 Menu")),
     "no_slots": Text(N_("Sorry, there are no free times now. Reply 3 and we will call you. 0 Menu")),
     "confirm_slot": Text(N_("{when}. Is this right? 1 Yes 2 No")),
     "booked": Text(N_("Booked: {when}. Address: {address}. Text 2 to see, move or cancel it."), "confirmation"),
     "slot_taken": Text(N_("Sorry, that time was just taken.")),
-    "hold_expired": Text(N_("Sorry, that time is no longer kept for you.")),
     "appointment_menu": Text(N_("Your time: {when}.\n1 Cancel it\n2 Move it\n0 Menu")),
     "no_appointment": Text(N_("You have no booked time. Reply 1 to book one. 0 Menu")),
     "confirm_cancel": Text(N_("Cancel your time {when}? 1 Yes 2 No")),
@@ -56,7 +55,7 @@ TEXTS: dict[str, Text] = {
     "stopped": Text(N_("You will get no more texts from us. Text START to get texts again.")),
     "started": Text(N_("Welcome back.")),
     "deleted": Text(N_("Your number and your messages are deleted.")),
-    "not_bookable_number": Text(N_("Sorry, we cannot book with this number. Please call us.")),
+    "try_again": Text(N_("Sorry, something went wrong. Please try again in a moment.")),
     "appointment_confirmed": Text(N_("Thank you. See you {when}."), "confirmation"),
     "reminder": Text(N_("Reminder: your time is {when}. Reply 1 OK, 2 Cancel, 3 Move."), "reminder"),
 }

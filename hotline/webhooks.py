@@ -5,16 +5,17 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hotline.conversation import Context, Inbound, State, advance
+from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
 from hotline.replies import offers_per_text, render_replies
 from hotline.signature import twilio_signed
 from scheduling.clients import find_or_create_client
-from scheduling.models import Conversation, InboundMessage
+from scheduling.models import Client, Conversation, InboundMessage
 from scheduling.phones import parse_phone
 from webdb import db
 
@@ -60,10 +61,28 @@ def sms():
         # The same MessageSid arrived twice at once; the other request answered it.
         session.rollback()
         answered = session.get(InboundMessage, sid) if sid else None
-        if answered is None:
-            raise
-        return twiml(answered.reply_twiml)
+        if answered is not None:
+            return twiml(answered.reply_twiml)
+        log.exception("SMS webhook failed")
+        return twiml(_apology(session, phone.e164))
+    except Exception:
+        # Whatever went wrong is ours to fix; she gets a kind word, not an error page,
+        # and since nothing was committed she can simply try again.
+        log.exception("SMS webhook failed")
+        session.rollback()
+        return twiml(_apology(session, phone.e164))
     return twiml(xml)
+
+
+def _apology(session: Session, phone_e164: str) -> str:
+    try:
+        language = session.scalar(select(Client.language_code).where(Client.phone_e164 == phone_e164))
+    except Exception:
+        session.rollback()
+        language = None
+    rules = current_app.extensions["linja.rules"]
+    text = render_replies([Reply("try_again")], language, tz=rules.tz, address="")
+    return messaging_twiml(text)
 
 
 def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, int | None]:
@@ -84,7 +103,10 @@ def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, in
     ctx = Context(
         now=now, desk=desk, is_opted_out=was_opted_out,
         idle_timeout=timedelta(minutes=config["SMS_IDLE_MINUTES"]),
-        offers_per_text={code: offers_per_text(code) for code in languages},
+        offers_per_text={
+            code: (offers_per_text(code, config["TZ_NAME"]), offers_per_text(code, config["TZ_NAME"], after_taken=True))
+            for code in languages
+        },
     )
     body = request.form.get("Body", "")
     has_media = _int(request.form.get("NumMedia")) > 0

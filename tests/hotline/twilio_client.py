@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 
 from twilio.request_validator import RequestValidator
 
+from hotline.segments import segments
+
 _sids = itertools.count(1)
 
 
@@ -36,7 +38,11 @@ class Phone:
         """Send a text; returns the reply's words ("" when Linja stays silent)."""
         response = self.post("/hotline/sms", self.sms_params(body, sid, **extra))
         assert response.status_code == 200, response.get_data(as_text=True)
-        return "\n".join(messages(response.get_data(as_text=True)))
+        texts = messages(response.get_data(as_text=True))
+        assert len(texts) <= 1, "one answer is one text"
+        # Every answer in every test keeps the budget: at most two SMS segments.
+        assert all(segments(text) <= 2 for text in texts), texts
+        return "\n".join(texts)
 
 
 def messages(xml: str) -> list[str]:
