@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test venv bench worker clean
+.PHONY: run test venv bench worker clean catalogs
 
 venv: $(STAMP)
 
@@ -28,3 +28,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# After changing a caller text in hotline/texts.py: refresh the template, then bring
+# every language's catalog up to date (new texts arrive untranslated and must be filled).
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --project=Linja -o translations/messages.pot hotline
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -w 0 --no-fuzzy-matching --ignore-obsolete

@@ -38,7 +38,7 @@ LOCAL_KEYWORDS = {
     "ar": {"stop": "توقف", "start": "START", "delete": "احذف", "help": "مساعدة"},
     "so": {"stop": "JOOJI", "start": "START", "delete": "TIRTIR", "help": "CAAWI"},
     "ur": {"stop": "روکیں", "start": "START", "delete": "مٹائیں", "help": "مدد"},
-    "ti": {"stop": "ኣቋርጽ", "start": "ጀምር", "delete": "ደምስስ", "help": "ሓገዝ"},
+    "ti": {"stop": "ኣቋርጽ", "start": "START", "delete": "ደምስስ", "help": "ሓገዝ"},
     "fa": {"stop": "توقف", "start": "START", "delete": "حذف", "help": "کمک"},
     "pl": {"stop": "STOP", "start": "START", "delete": "USUŃ", "help": "POMOC"},
 }
