@@ -29,7 +29,7 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-# After changing a caller text in hotline/texts.py: refresh the template, then bring
+# After changing a caller text in hotline/prompts.py: refresh the template, then bring
 # every language's catalog up to date (new texts arrive untranslated and must be filled).
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --project=Linja -o translations/messages.pot hotline

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from hotline import texts
+from hotline import prompts
 from hotline.conversation import Reply
 from hotline.segments import segments
 
@@ -30,14 +30,14 @@ def render_reply(item: Reply, language: str, *, tz: ZoneInfo, address: str) -> s
     values = {"address": address}
     for name, value in item.values.items():
         if name == "when":
-            values["when"] = texts.format_when(value, language, tz)
+            values["when"] = prompts.format_when(value, language, tz)
         elif name == "slots":
-            values["slots"] = _numbered(texts.format_when(at, language, tz) for at in value)
+            values["slots"] = _numbered(prompts.format_when(at, language, tz) for at in value)
         elif name == "services":
             values["services"] = _numbered(value)
         else:
             values[name] = value
-    return texts.render(item.key, language, **values)
+    return prompts.render(item.key, language, **values)
 
 
 def render_replies(replies: list[Reply], language: str | None, *, tz: ZoneInfo, address: str) -> str:
@@ -67,7 +67,7 @@ def longest_when(language: str, tz_name: str = "Europe/Oslo") -> datetime:
     tz = ZoneInfo(tz_name)
     days = (date(2026, 1, 1) + timedelta(days=n) for n in range(365))
     instants = (datetime.combine(day, time(10, 30), tzinfo=tz) for day in days)
-    return max(instants, key=lambda at: len(texts.format_when(at, language, tz).encode("utf-16-le")))
+    return max(instants, key=lambda at: len(prompts.format_when(at, language, tz).encode("utf-16-le")))
 
 
 @lru_cache(maxsize=None)

@@ -11,11 +11,11 @@ from twilio.request_validator import RequestValidator
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def signed_url(public_base_url: str) -> str:
-    """The URL Twilio signed: the public base URL, the path, and the query string exactly
-    as it arrived. (``request.url`` would decode %27 and the like, and then the
-    signature would never match.)"""
-    url = public_base_url.rstrip("/") + quote(request.path, safe=_PATH_SAFE)
+def signed_url(base_url: str) -> str:
+    """The URL Twilio signed: the base URL, the path, and the query string exactly as it
+    arrived. (``request.url`` would decode %27 and the like, and then the signature
+    would never match.)"""
+    url = base_url.rstrip("/") + quote(request.path, safe=_PATH_SAFE)
     query = request.query_string.decode("latin-1")
     return f"{url}?{query}" if query else url
 
@@ -26,7 +26,13 @@ def is_signed_by_twilio() -> bool:
     if not token or not signature:
         return False
     params = request.form if request.method == "POST" else {}
-    return RequestValidator(token).validate(signed_url(current_app.config["PUBLIC_BASE_URL"]), params, signature)
+    validator = RequestValidator(token)
+    # PUBLIC_BASE_URL is what Twilio calls in production (behind a proxy the request's
+    # own host is an internal one). The request's own host is accepted too, so a local
+    # client that calls http://localhost:5000 is not refused for naming the host
+    # differently; either way the signature binds the path, query and parameters.
+    candidates = {current_app.config["PUBLIC_BASE_URL"], request.host_url}
+    return any(validator.validate(signed_url(base), params, signature) for base in candidates)
 
 
 def twilio_signed(view):

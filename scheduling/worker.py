@@ -10,17 +10,21 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.db import transaction
-from scheduling.models import WorkerHeartbeat
+from scheduling.holds import purge_expired_holds
+from scheduling.models import InboundMessage, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
+
+INBOUND_KEPT_FOR = timedelta(days=1)
 
 
 def worker_name() -> str:
@@ -28,6 +32,10 @@ def worker_name() -> str:
 
 
 def tick(session: Session, now: datetime, name: str) -> None:
+    purge_expired_holds(session, now)
+    # Twilio retries a webhook within minutes; a day is plenty to recognise a retry, and
+    # nothing of her messages is kept longer than it must be.
+    session.execute(delete(InboundMessage).where(InboundMessage.received_at < now - INBOUND_KEPT_FOR))
     heartbeat = session.get(WorkerHeartbeat, name)
     if heartbeat is None:
         session.add(WorkerHeartbeat(name=name, seen_at=now))

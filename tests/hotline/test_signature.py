@@ -49,3 +49,11 @@ def test_a_signed_url_with_an_escaped_quote_in_its_query_is_accepted(phone):
 
 def test_a_get_is_not_allowed(client):
     assert client.get("/hotline/sms").status_code == 405
+
+
+def test_a_request_signed_for_the_host_it_was_sent_to_is_accepted(client, app):
+    phone = Phone(client, app, "+4791234567")
+    params = phone.sms_params("hei")
+    signature = sign(app.config["TWILIO_AUTH_TOKEN"], "http://localhost/hotline/sms", params)
+    response = client.post("/hotline/sms", data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200

@@ -14,7 +14,7 @@ from hotline.conversation import Reply
 from hotline.discretion import sensitive_words_in
 from hotline.replies import longest_when, offers_per_text, render_replies, render_reply
 from hotline.segments import is_gsm7, segments
-from hotline.texts import TEXTS, TRANSLATIONS, format_when
+from hotline.prompts import TEXTS, TRANSLATIONS, format_when
 from scheduling.demo import SERVICES
 
 LANGUAGES = ["nb", "en", "ar", "so", "ur", "ti", "fa", "pl"]
