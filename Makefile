@@ -23,8 +23,11 @@ worker: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks print figures; PostgreSQL is included when BENCH_DATABASE_URL is set or a
+# local server answers on 127.0.0.1:5432.
 bench: $(STAMP)
-	$(BIN)/python bench/availability.py
+	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql+psycopg://postgres@127.0.0.1:5432/test)}" \
+	  $(BIN)/python bench/availability.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

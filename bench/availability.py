@@ -24,6 +24,7 @@ import os
 import pstats
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -77,7 +78,7 @@ WORK_STARTS = [time(8), time(8), time(8, 30), time(9)]
 WORK_HOURS = [7.5, 8, 8, 8.5]
 # Share of each working day a counselor would be busy, by week (before exact scaling to
 # N_APPOINTMENTS): the next two weeks are all but full, then it thins out.
-WEEKLY_FILL = [0.97, 0.93, 0.80, 0.68, 0.58, 0.50, 0.44, 0.40, 0.38]
+WEEKLY_FILL = [0.96, 0.90, 0.84, 0.78, 0.72, 0.66, 0.60, 0.55, 0.50]
 
 
 # --- the data set -------------------------------------------------------------------------
@@ -88,6 +89,7 @@ class DataSet:
     service_ids: list[int] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     weekly_fill: list[float] = field(default_factory=list)  # busy share of working time
+    speakers: dict[str, int] = field(default_factory=dict)  # counselors per language
     build_s: float = 0.0
 
 
@@ -139,6 +141,8 @@ def build_data(session, rng: random.Random) -> DataSet:
         ends_dt = datetime.combine(date.min, starts) + timedelta(hours=rng.choice(WORK_HOURS))
         ends = min(ends_dt.time(), OPENING[1])
         counselors.append((member, offered, ["nb"] + extra, starts, ends))
+        for code in ["nb"] + extra:
+            data.speakers[code] = data.speakers.get(code, 0) + 1
     # A few staff who are not counselors, as in a real centre; they must be filtered out.
     session.add(Staff(name="Reception", email="reception@bench.example", role=StaffRole.receptionist,
                       is_active=True, created_at=NOW))
@@ -258,7 +262,8 @@ class Breakdown:
     perf_counter calls, microseconds against a budget of milliseconds.
     """
 
-    STEPS = ("_load_counselors", "load_centre", "_load_busy", "free_slots")
+    STEPS = ("_load_counselors", "_load_hours", "load_centre", "_load_absences_and_holds",
+             "_load_appointments", "free_slots")
 
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
@@ -272,14 +277,15 @@ class Breakdown:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[name] += timer.perf_counter() - t0
-                if name == "_load_busy":
+                if name == "_load_appointments":
                     self.windows += 1
                     self.busy_rows += sum(len(c.busy) for c in args[1])
         return timed
 
     @contextlib.contextmanager
     def installed(self):
-        originals = {name: getattr(availability, name) for name in self.STEPS}
+        # Only the helpers that exist: the module may be refactored under the benchmark.
+        originals = {name: getattr(availability, name) for name in self.STEPS if hasattr(availability, name)}
         try:
             for name, fn in originals.items():
                 setattr(availability, name, self._wrap(name, fn))
@@ -292,6 +298,7 @@ class Breakdown:
 @dataclass
 class Result:
     backend: str
+    version: str
     data: DataSet
     timings_ms: list[float]
     first_slot_days: list[float]
@@ -373,7 +380,9 @@ def run_backend(backend: str, url: str, args) -> Result:
             stats.sort_stats("cumulative").print_stats(25)
             stats.sort_stats("tottime").print_stats(20)
             profile_text = out.getvalue()
-        return Result(backend, data, timings, first_days, interpreter / max(total, 1), short,
+        version = (f"SQLite {sqlite3.sqlite_version}" if engine.dialect.name == "sqlite" else
+                   "PostgreSQL " + ".".join(map(str, engine.dialect.server_version_info or ())))
+        return Result(backend, version, data, timings, first_days, interpreter / max(total, 1), short,
                       breakdown, dict(by_language), profile_text)
     finally:
         engine.dispose()
@@ -392,20 +401,23 @@ def report(results: list[Result], args) -> None:
     print()
     print(f"find_free_slots(limit={LIMIT}), now = {NOW:%Y-%m-%d %H:%M} UTC, "
           f"{args.calls} timed calls after {args.warmup} warm-up, fresh session per call, seed {args.seed}")
+    print(f"python {sys.version.split()[0]}, " + ", ".join(r.version for r in results))
     print("data: " + ", ".join(f"{v:,} {k}" for k, v in first.rows.items()))
+    print("      counselors per language: " + " ".join(
+        f"{code} {first.speakers.get(code, 0)}" for code in ["nb"] + OTHER_LANGUAGES))
     print("      busy share of working time by week: "
           + " ".join(f"{f * 100:.0f}%" for f in first.weekly_fill))
     print()
     head = (f"{'database':<11}{'build s':>8}{'calls':>7}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
-            f"{'mean ms':>9}  {'target':<10}{'p95':<6}")
+            f"{'mean ms':>9}  target < {TARGET_MS:.0f} ms (p95)")
     print(head)
     print("-" * len(head))
     for r in results:
         t = r.timings_ms
         p95 = _pct(t, 0.95)
-        verdict = "ok" if p95 < TARGET_MS else "OVER"
+        verdict = "ok" if p95 < TARGET_MS else f"OVER ({p95 / TARGET_MS:.1f}x)"
         print(f"{r.backend:<11}{r.data.build_s:>8.1f}{len(t):>7}{_pct(t, 0.5):>8.1f}{p95:>8.1f}"
-              f"{max(t):>8.1f}{statistics.fmean(t):>9.1f}  {'< 20 ms':<10}{verdict:<6}")
+              f"{max(t):>8.1f}{statistics.fmean(t):>9.1f}  {verdict}")
     print()
     for r in results:
         days = r.first_slot_days

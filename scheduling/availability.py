@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from scheduling.models import (
@@ -137,6 +137,7 @@ def subtract(a: Sequence[Interval], cuts: Iterable[Interval]) -> list[Interval]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def local_interval(day: date, starts: time, ends: time, tz: ZoneInfo) -> Interval:
     """The instants a wall-clock stretch of ``day`` covers in ``tz``.
 
@@ -229,11 +230,15 @@ def _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
         if start < earliest_at:
             steps = -(-(earliest_at - start) // rules.step)
             start += steps * rules.step
+        j = 0
         while start < grid_end and start < latest_at:
             end = start + duration
-            if any(a <= start and end <= b for a, b in free) and not _overlaps_busy(
-                blocked_starts, blocked, start, end + buffer
-            ):
+            # Starts only grow, so a free stretch ending before this slot ends is done with.
+            while j < len(free) and free[j][1] < end:
+                j += 1
+            if j == len(free):
+                break
+            if free[j][0] <= start and not _overlaps_busy(blocked_starts, blocked, start, end + buffer):
                 key = (not c.speaks_language, load, rotation, c.counselor_id)
                 held = best.get(start)
                 if held is None or key < held[0]:
@@ -255,92 +260,175 @@ class _Holidays:
         return isinstance(day, date) and day in norwegian_holidays(day.year)
 
 
+# The loaders' statements, built once: composing SQL expressions on every search costs
+# more than running them. Rows are read as plain Core tuples, fetched all at once.
+_ids = bindparam("ids", expanding=True)
+_SERVICE = select(Service.duration_minutes, Service.buffer_minutes, Service.is_active).where(
+    Service.id == bindparam("service_id")
+)
+_OPENING = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
+_CLOSURES = select(Closure.first_day, Closure.last_day).where(
+    Closure.last_day >= bindparam("first_day"), Closure.first_day <= bindparam("last_day")
+)
+_COUNSELORS = (
+    select(
+        Staff.id,
+        select(staff_languages.c.staff_id)
+        .where(staff_languages.c.staff_id == Staff.id, staff_languages.c.language_code == bindparam("language"))
+        .exists(),
+    )
+    .join(staff_services, staff_services.c.staff_id == Staff.id)
+    .where(
+        staff_services.c.service_id == bindparam("service_id"),
+        Staff.is_active.is_(True),
+        Staff.role == StaffRole.counselor,
+    )
+    .order_by(Staff.id)
+)
+_HOURS = select(
+    WorkingHours.staff_id, WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends,
+    WorkingHours.valid_from, WorkingHours.valid_until,
+).where(
+    WorkingHours.staff_id.in_(_ids),
+    WorkingHours.valid_from <= bindparam("last_day"),
+    or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= bindparam("first_day")),
+)
+_ABSENCES = select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
+    Absence.staff_id.in_(_ids), Absence.starts_at < bindparam("end"), Absence.ends_at > bindparam("start")
+)
+_HOLDS = select(SlotHold.counselor_id, SlotHold.start_at, SlotHold.busy_until_at, SlotHold.client_id).where(
+    SlotHold.counselor_id.in_(_ids), SlotHold.expires_at > bindparam("now"),
+    SlotHold.start_at < bindparam("end"), SlotHold.busy_until_at > bindparam("start"),
+)
+_APPOINTMENTS = (
+    select(Appointment.counselor_id, Appointment.start_at, Appointment.busy_until_at)
+    .where(
+        Appointment.counselor_id.in_(_ids),
+        Appointment.status != AppointmentStatus.cancelled,
+        Appointment.start_at < bindparam("end"),
+        Appointment.start_at > bindparam("lowest_start"),
+        Appointment.busy_until_at > bindparam("start"),
+    )
+    .order_by(Appointment.counselor_id, Appointment.start_at)
+)
+
+
 def load_centre(session: Session, first_day: date, last_day: date) -> CentreCalendar:
+    connection = session.connection()
     opening: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for row in session.execute(select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)):
-        opening[row.weekday].append((row.opens, row.closes))
-    closures = [
-        (row.first_day, row.last_day)
-        for row in session.execute(
-            select(Closure.first_day, Closure.last_day).where(
-                Closure.last_day >= first_day, Closure.first_day <= last_day
-            )
-        )
-    ]
+    for weekday, opens, closes in connection.execute(_OPENING).all():
+        opening[weekday].append((opens, closes))
+    closures = [tuple(row) for row in connection.execute(_CLOSURES, {"first_day": first_day, "last_day": last_day})]
     return CentreCalendar(opening=dict(opening), closures=closures, holidays=_Holidays())
 
 
 def _load_counselors(
     session: Session, service_id: int, language_code: str | None, counselor_ids: Iterable[int] | None
 ) -> list[CounselorCalendar]:
-    query = (
-        select(Staff.id)
-        .join(staff_services, staff_services.c.staff_id == Staff.id)
-        .where(
-            staff_services.c.service_id == service_id,
-            Staff.is_active.is_(True),
-            Staff.role == StaffRole.counselor,
-        )
-    )
-    if counselor_ids is not None:
-        query = query.where(Staff.id.in_(list(counselor_ids)))
-    ids = list(session.scalars(query))
-    if not ids:
-        return []
-    speakers = set(
-        session.scalars(
-            select(staff_languages.c.staff_id).where(
-                staff_languages.c.staff_id.in_(ids), staff_languages.c.language_code == language_code
-            )
-        )
-    )
-    weekly: dict[int, list[WeeklyStretch]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            WorkingHours.staff_id, WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends,
-            WorkingHours.valid_from, WorkingHours.valid_until,
-        ).where(WorkingHours.staff_id.in_(ids))
-    ):
-        weekly[row.staff_id].append(
-            WeeklyStretch(row.weekday, row.starts, row.ends, row.valid_from, row.valid_until)
-        )
-    return [CounselorCalendar(cid, cid in speakers, weekly[cid]) for cid in ids if weekly[cid]]
+    """Active counselors offering the service, with whether each speaks the language;
+    their weekly hours are read later, by ``_load_hours``, for those searched."""
+    rows = session.connection().execute(_COUNSELORS, {"service_id": service_id, "language": language_code}).all()
+    wanted = set(counselor_ids) if counselor_ids is not None else None
+    return [
+        CounselorCalendar(cid, bool(speaks_it), [])
+        for cid, speaks_it in rows
+        if wanted is None or cid in wanted
+    ]
 
 
-def _load_busy(
-    session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
-    now: datetime | None = None, hold_owner_id: int | None = None,
-) -> None:
+def _load_hours(session: Session, calendars: list[CounselorCalendar], first_day: date, last_day: date) -> list[CounselorCalendar]:
+    """Fill in weekly hours valid in the period; counselors without any are dropped."""
     by_id = {c.counselor_id: c for c in calendars}
-    ids = list(by_id)
+    if not by_id:
+        return []
+    rows = session.connection().execute(
+        _HOURS, {"ids": list(by_id), "first_day": first_day, "last_day": last_day}
+    ).all()
+    for staff_id, weekday, starts, ends, valid_from, valid_until in rows:
+        by_id[staff_id].weekly.append(WeeklyStretch(weekday, starts, ends, valid_from, valid_until))
+    return [c for c in calendars if c.weekly]
+
+
+# How many counselor-days of calendar the first window of a search reads.
+COUNSELOR_DAYS_PER_WINDOW = 60
+
+# No appointment (with its buffer) lasts longer than this; it bounds the busy look-up from
+# below, so the index scan does not read a counselor's whole history.
+LONGEST_BUSY = timedelta(days=1)
+
+
+def _load_absences_and_holds(
+    session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
+    now: datetime | None, hold_owner_id: int | None,
+) -> None:
+    """Absences and other callers' holds: few rows, read once for the whole search."""
+    by_id = {c.counselor_id: c for c in calendars}
     for c in calendars:
-        c.absences, c.busy, c.holds = [], [], []
-    if now is not None:
-        holds = select(SlotHold.counselor_id, SlotHold.start_at, SlotHold.busy_until_at).where(
-            SlotHold.counselor_id.in_(ids), SlotHold.expires_at > now,
-            SlotHold.start_at < end, SlotHold.busy_until_at > start,
-        )
-        if hold_owner_id is not None:
-            holds = holds.where(SlotHold.client_id != hold_owner_id)
-        for row in session.execute(holds):
-            by_id[row.counselor_id].holds.append((row.start_at, row.busy_until_at))
-    for row in session.execute(
-        select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
-            Absence.staff_id.in_(ids), Absence.starts_at < end, Absence.ends_at > start
-        )
-    ):
-        by_id[row.staff_id].absences.append((row.starts_at, row.ends_at))
-    for row in session.execute(
-        select(Appointment.counselor_id, Appointment.start_at, Appointment.busy_until_at)
-        .where(
-            Appointment.counselor_id.in_(ids),
-            Appointment.status != AppointmentStatus.cancelled,
-            Appointment.start_at < end,
-            Appointment.busy_until_at > start,
-        )
-        .order_by(Appointment.counselor_id, Appointment.start_at)
-    ):
-        by_id[row.counselor_id].busy.append((row.start_at, row.busy_until_at))
+        c.absences, c.holds = [], []
+    connection = session.connection()
+    span = {"ids": list(by_id), "start": start, "end": end}
+    for staff_id, away_start, away_end in connection.execute(_ABSENCES, span).all():
+        by_id[staff_id].absences.append((away_start, away_end))
+    if now is None:
+        return
+    for counselor_id, hold_start, hold_end, client_id in connection.execute(_HOLDS, {**span, "now": now}).all():
+        if client_id != hold_owner_id:
+            by_id[counselor_id].holds.append((hold_start, hold_end))
+
+
+def _load_appointments(session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime) -> None:
+    """Live appointments (with their buffers) that touch [start, end)."""
+    by_id = {c.counselor_id: c for c in calendars}
+    for c in calendars:
+        c.busy = []
+    rows = session.connection().execute(
+        _APPOINTMENTS, {"ids": list(by_id), "start": start, "end": end, "lowest_start": start - LONGEST_BUSY}
+    ).all()
+    for counselor_id, busy_start, busy_end in rows:
+        by_id[counselor_id].busy.append((busy_start, busy_end))
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What stays the same while one search walks forward through the days."""
+
+    session: Session
+    centre: CentreCalendar
+    duration: timedelta
+    buffer: timedelta
+    earliest_at: datetime
+    latest_at: datetime
+    now: datetime
+    hold_owner_id: int | None
+    rules: BookingRules
+
+    def windows(self, calendars: list[CounselorCalendar]) -> Iterator[tuple[datetime, list[Slot]]]:
+        """(end of window, its free slots) for windows that double in length, so the usual
+        search reads a day or two of the calendar and a sparse one still ends soon. The
+        first window is longer when few counselors are searched: a round trip to the
+        database costs more than the few rows a week of theirs adds."""
+        tz = self.rules.tz
+        first_day = self.earliest_at.astimezone(tz).date()
+        final_day = self.latest_at.astimezone(tz).date()
+        calendars = _load_hours(self.session, calendars, first_day, final_day)
+        if calendars:
+            _load_absences_and_holds(self.session, calendars, self.earliest_at - LONGEST_BUSY,
+                                     self.latest_at + LONGEST_BUSY, self.now, self.hold_owner_id)
+        size = max(1, min(7, COUNSELOR_DAYS_PER_WINDOW // max(1, len(calendars))))
+        while calendars and first_day <= final_day:
+            last_day = min(first_day + timedelta(days=size - 1), final_day)
+            window_start = local_interval(first_day, time(0), time(0), tz)[0]
+            window_end = local_interval(last_day + timedelta(days=1), time(0), time(0), tz)[0]
+            # Nothing that ends before the earliest bookable start can be in the way.
+            _load_appointments(self.session, calendars, max(window_start, self.earliest_at),
+                               window_end + self.duration + self.buffer)
+            yield window_end, free_slots(
+                calendars, self.centre, duration=self.duration, buffer=self.buffer,
+                first_day=first_day, last_day=last_day, earliest_at=self.earliest_at,
+                latest_at=self.latest_at, rules=self.rules,
+            )
+            first_day = last_day + timedelta(days=1)
+            size *= 2
 
 
 def find_free_slots(
@@ -359,49 +447,53 @@ def find_free_slots(
 
     Counselors who speak ``language_code`` come first: slots with an interpreter are
     offered only when fewer than ``limit`` slots with a speaker of her language exist
-    within ``rules.language_wait``. Slots other callers hold while confirming are left
-    out; those of ``hold_owner_id`` are not.
+    within ``rules.language_wait``, and only at times no speaker has free. Slots other
+    callers hold while confirming are left out; those of ``hold_owner_id`` are not.
     """
-    service = session.get(Service, service_id)
+    service = session.connection().execute(_SERVICE, {"service_id": service_id}).first()
     if service is None or not service.is_active:
         return []
     calendars = _load_counselors(session, service_id, language_code, counselor_ids)
     if not calendars:
         return []
-    duration = timedelta(minutes=service.duration_minutes)
-    buffer = timedelta(minutes=service.buffer_minutes)
     earliest_at = now + rules.min_notice
     if not_before is not None and not_before > earliest_at:
         earliest_at = not_before
     latest_at = now + rules.horizon
     wait_until = earliest_at + rules.language_wait
-    tz = rules.tz
+    search = _Search(
+        session=session,
+        centre=load_centre(session, earliest_at.astimezone(rules.tz).date(), latest_at.astimezone(rules.tz).date()),
+        duration=timedelta(minutes=service.duration_minutes),
+        buffer=timedelta(minutes=service.buffer_minutes),
+        earliest_at=earliest_at, latest_at=latest_at, now=now, hold_owner_id=hold_owner_id, rules=rules,
+    )
 
+    # Her language first, as far as the language wait reaches.
     matching: list[Slot] = []
-    others: list[Slot] = []
-    first_day = earliest_at.astimezone(tz).date()
-    final_day = latest_at.astimezone(tz).date()
-    centre = load_centre(session, first_day, final_day)
-    window = 1
-    while first_day <= final_day:
-        last_day = min(first_day + timedelta(days=window - 1), final_day)
-        window_start = local_interval(first_day, time(0), time(0), tz)[0]
-        window_end = local_interval(last_day + timedelta(days=1), time(0), time(0), tz)[0]
-        _load_busy(session, calendars, window_start - timedelta(days=1), window_end + duration + buffer,
-                   now=now, hold_owner_id=hold_owner_id)
-        for slot in free_slots(
-            calendars, centre, duration=duration, buffer=buffer, first_day=first_day,
-            last_day=last_day, earliest_at=earliest_at, latest_at=latest_at, rules=rules,
-        ):
-            (others if slot.is_interpreter_needed else matching).append(slot)
+    speakers = search.windows([c for c in calendars if c.speaks_language])
+    for window_end, slots in speakers:
+        matching.extend(slots)
         if len(matching) >= limit:
             return matching[:limit]
-        if window_end >= wait_until and len(matching) + len(others) >= limit:
+        if window_end >= wait_until:
             break
-        first_day = last_day + timedelta(days=1)
-        window *= 2
-    chosen = matching + others[: limit - len(matching)]
-    return sorted(chosen, key=lambda s: s.start_at)
+
+    # Then the earliest times at which only a counselor with an interpreter is free.
+    spoken = {slot.start_at for slot in matching}
+    others: list[Slot] = []
+    for _, slots in search.windows([c for c in calendars if not c.speaks_language]):
+        others.extend(slot for slot in slots if slot.start_at not in spoken)
+        if len(matching) + len(others) >= limit:
+            break
+
+    # Too few of both: her language again, further ahead.
+    for _, slots in speakers:
+        if len(matching) + len(others) >= limit:
+            break
+        matching.extend(slots)
+    chosen = matching[:limit] + others[: max(0, limit - len(matching))]
+    return sorted(chosen, key=lambda slot: slot.start_at)
 
 
 def is_bookable(
@@ -422,13 +514,11 @@ def is_bookable(
     service = session.get(Service, service_id)
     if service is None or not service.is_active:
         return False
-    calendars = _load_counselors(session, service_id, language_code, [counselor_id])
+    day = start_at.astimezone(rules.tz).date()
+    calendars = _load_hours(session, _load_counselors(session, service_id, language_code, [counselor_id]), day, day)
     if not calendars:
         return False
-    day = start_at.astimezone(rules.tz).date()
-    end = start_at + timedelta(minutes=service.duration_minutes)
-    _load_busy(session, calendars, start_at - timedelta(days=1), end + timedelta(days=1))
-    calendars[0].busy = []
+    _load_absences_and_holds(session, calendars, start_at - LONGEST_BUSY, start_at + LONGEST_BUSY, None, None)
     slots = free_slots(
         calendars, load_centre(session, day, day),
         duration=timedelta(minutes=service.duration_minutes),

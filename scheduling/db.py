@@ -20,6 +20,9 @@ def make_engine(url: str, *, serialise_sqlite: bool = True, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, serialise=serialise_sqlite, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # Sessions in UTC: instants come back already in UTC, with nothing to convert.
+        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
     return create_engine(url, **kwargs)
 
 

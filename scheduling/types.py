@@ -1,7 +1,9 @@
 """Column types that keep instants honest on every database."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+_ZERO = timedelta(0)
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -35,4 +37,6 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
+        if value.utcoffset() == _ZERO:
+            return value if value.tzinfo is timezone.utc else value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
