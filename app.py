@@ -1,7 +1,7 @@
 """The application factory: it wires configuration, the database, the clock and blueprints."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.extensions["linja.clock"] = app.config.get("CLOCK") or _clock_from_config(app.config)
     app.extensions["linja.rules"] = BookingRules.from_config(app.config)
+    app.extensions["linja.sender"] = app.config.get("SENDER") or _sender_from_config(app)
     webdb.init_app(app)
 
     from health import bp as health_bp
@@ -45,6 +46,44 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _sender_from_config(app: Flask):
+    from hotline.messaging import ConsoleSender, TwilioSender
+
+    config = app.config
+    if config["TWILIO_ACCOUNT_SID"] and config["TWILIO_AUTH_TOKEN"] != linja_config.LOCAL_AUTH_TOKEN:
+        return TwilioSender(
+            account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
+            from_number=config["TWILIO_FROM"], messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],
+            api_base=config["TWILIO_API_BASE"],
+        )
+    return ConsoleSender(clock_now=app.extensions["linja.clock"].now)
+
+
+def make_worker(app: Flask):
+    """The worker as the Procfile's `worker` and `make run` start it."""
+    from hotline.replies import render_outbound
+    from scheduling.sending import OutboxSender, Pace, SendingRules
+    from scheduling.worker import Worker
+
+    config = app.config
+    rules = app.extensions["linja.rules"]
+    sessions = app.extensions["linja.sessions"]
+    clock = app.extensions["linja.clock"]
+
+    def render(template: str, language: str | None, params: dict) -> str:
+        return render_outbound(template, language, params, tz=rules.tz, address=config["CENTRE_ADDRESS"])
+
+    sending = SendingRules(
+        per_second=config["SMS_PER_SECOND"],
+        lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
+        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+        status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
+    )
+    outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
+                          pace=Pace(sessions, sending.per_second))
+    return Worker(sessions, clock.now, outbox)
 
 
 def _clock_from_config(config: dict):

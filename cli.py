@@ -54,6 +54,12 @@ def _load_demo_if_empty() -> None:
     click.echo(f"  password: {demo.DEMO_PASSWORD}")
 
 
+def make_worker(app: Flask):
+    from app import make_worker as build
+
+    return build(app)
+
+
 def init_app(app: Flask) -> None:
     @app.cli.command("db-upgrade")
     def db_upgrade():
@@ -99,8 +105,7 @@ def init_app(app: Flask) -> None:
         upgrade_database(current_app.config["DATABASE_URL"])
         _load_demo_if_empty()
         scheduler = build_scheduler(
-            _sessions(), current_app.extensions["linja.clock"].now,
-            interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
+            make_worker(current_app), interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
         )
         scheduler.start()
         base = f"http://{host}:{port}"
@@ -114,12 +119,17 @@ def init_app(app: Flask) -> None:
         finally:
             scheduler.shutdown(wait=False)
 
+    @app.cli.command("send-due")
+    def send_due():
+        """Send the texts that are due now, once (what each worker tick does)."""
+        make_worker(current_app).tick()
+
     @app.cli.command("worker")
     def worker():
         """Run the worker process (the Procfile's `worker`): wakes every few seconds."""
         scheduler = build_scheduler(
-            _sessions(), current_app.extensions["linja.clock"].now,
-            interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"], blocking=True,
+            make_worker(current_app), interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
+            blocking=True,
         )
         click.echo("Linja worker started.")
         scheduler.start()

@@ -26,7 +26,8 @@ MOVE_SLOT = "move_slot"
 MOVE_CONFIRM = "move_confirm"
 REMINDER = "reminder"
 
-RESTING = {NEW, LANGUAGE, MAIN}
+# States that do not time out: nothing is held, and a reminder's answer may come hours later.
+RESTING = {NEW, LANGUAGE, MAIN, REMINDER}
 LATER = 9  # "9 Later times"
 
 
@@ -343,6 +344,8 @@ def _reminder(state: State, text: str, ctx: Context) -> Step:
     """Answers to a reminder text: 1 confirm, 2 cancel, 3 move."""
     choice = kw.number(text)
     when = datetime.fromisoformat(state.data["when"])
+    if when <= ctx.now:  # the appointment has begun: the reminder is answered by events
+        return _main(replace(state, name=MAIN), text, ctx)
     if choice == 1 or (choice is None and text in kw.YES):
         return _to(state, MAIN, ctx, [reply("appointment_confirmed", when=when)])
     if choice == 2:

@@ -61,6 +61,12 @@ def _join(replies: list[Reply], language: str | None, *, tz: ZoneInfo, address: 
     return "\n".join(parts)
 
 
+def render_outbound(template: str, language: str | None, params: dict, *, tz: ZoneInfo, address: str) -> str:
+    """The words of an outbox text; its stored values are plain JSON (instants as ISO text)."""
+    values = {name: datetime.fromisoformat(value) if name == "when" else value for name, value in params.items()}
+    return render_replies([Reply(template, values)], language, tz=tz, address=address)
+
+
 @lru_cache(maxsize=None)
 def longest_when(language: str, tz_name: str = "Europe/Oslo") -> datetime:
     """The instant whose date and time take the most room in ``language`` over a year."""

@@ -17,6 +17,7 @@ from hotline.signature import twilio_signed
 from scheduling.clients import find_or_create_client
 from scheduling.models import Client, Conversation, InboundMessage
 from scheduling.phones import parse_phone
+from scheduling.sending import record_provider_status
 from webdb import db
 
 log = logging.getLogger(__name__)
@@ -132,3 +133,16 @@ def _int(value: str | None) -> int:
         return int(value or 0)
     except ValueError:
         return 0
+
+
+@bp.post("/sms/status")
+@twilio_signed
+def sms_status():
+    """Twilio's delivery reports for the texts Linja sent."""
+    sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "")[:MAX_SID_LENGTH]
+    status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
+    session = db()
+    record_provider_status(session, sid, status, request.form.get("ErrorCode"),
+                           current_app.extensions["linja.clock"].now())
+    session.commit()
+    return Response(status=204)

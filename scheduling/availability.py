@@ -50,6 +50,11 @@ class BookingRules:
     # How far ahead to look for a counselor who speaks her language before offering
     # slots with an interpreter instead.
     language_wait: timedelta = timedelta(days=14)
+    # Reminder texts: how long before the appointment, and the local hours when no text
+    # goes out (a reminder due then goes earlier).
+    reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+    quiet_from: time = time(20, 0)
+    quiet_until: time = time(8, 0)
 
     @classmethod
     def from_config(cls, config: dict) -> BookingRules:
@@ -58,6 +63,11 @@ class BookingRules:
             min_notice=timedelta(minutes=config.get("MIN_NOTICE_MINUTES", 120)),
             horizon=timedelta(days=config.get("BOOKING_HORIZON_DAYS", 60)),
             step=timedelta(minutes=config.get("SLOT_STEP_MINUTES", 30)),
+            reminder_leads=tuple(
+                timedelta(hours=float(h)) for h in str(config.get("REMINDER_HOURS", "24,2")).split(",") if h.strip()
+            ),
+            quiet_from=time.fromisoformat(config.get("QUIET_FROM", "20:00")),
+            quiet_until=time.fromisoformat(config.get("QUIET_UNTIL", "08:00")),
         )
 
 

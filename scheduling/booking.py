@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from scheduling import audit
+from scheduling import audit, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots, is_bookable
+from scheduling.reminders import plan_reminders
 from scheduling.models import (
     Actor,
     Appointment,
@@ -122,6 +123,11 @@ def book_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="booked",
         appointment_id=appointment.id, details=_describe(appointment),
     )
+    plan_reminders(session, appointment, client, now=now, rules=rules)
+    if booked_via != BookedVia.sms:
+        # By text she got her confirmation as the answer; by phone or through the
+        # staff, it comes as a text.
+        _tell(session, appointment, client, "booked", now)
     return Booked(appointment)
 
 
@@ -152,6 +158,9 @@ def cancel_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="cancelled",
         appointment_id=appointment.id, details={"reason": reason} if reason else None,
     )
+    notifications.withdraw(session, appointment_id=appointment.id, now=now)
+    if actor == Actor.staff:
+        _tell(session, appointment, appointment.client, "cancelled", now)
     return Booked(appointment)
 
 
@@ -216,7 +225,17 @@ def reschedule_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="moved",
         appointment_id=appointment.id, details={"from": before, "to": _describe(appointment)},
     )
+    plan_reminders(session, appointment, appointment.client, now=now, rules=rules)
+    if actor == Actor.staff:
+        _tell(session, appointment, appointment.client, "moved", now)
     return Booked(appointment)
+
+
+def _tell(session: Session, appointment: Appointment, client: Client | None, template: str, now: datetime) -> None:
+    notifications.queue_text(
+        session, client, kind="change", template=template, now=now, appointment_id=appointment.id,
+        params={"when": appointment.start_at.isoformat()},
+    )
 
 
 def _conflict(session: Session, appointment: Appointment) -> Conflict:

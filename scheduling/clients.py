@@ -17,6 +17,7 @@ from scheduling.models import (
     Client,
     Conversation,
     InboundMessage,
+    OutboxMessage,
     SlotHold,
 )
 
@@ -66,7 +67,7 @@ def erase_client(session: Session, client: Client, now: datetime) -> None:
     the appointments themselves, anonymous."""
     appointment_ids = session.scalars(select(Appointment.id).where(Appointment.client_id == client.id)).all()
     session.execute(update(Appointment).where(Appointment.client_id == client.id).values(client_id=None))
-    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest):
+    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest, OutboxMessage):
         session.execute(delete(model).where(model.client_id == client.id))
     session.delete(client)
     session.flush()

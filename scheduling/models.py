@@ -373,3 +373,56 @@ class CallbackRequest(Base):
     status: Mapped[CallbackStatus] = mapped_column(_enum(CallbackStatus), default=CallbackStatus.open)
     done_at: Mapped[datetime | None]
     done_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
+class OutboxStatus(str, enum.Enum):
+    pending = "pending"  # waiting for its due time (or its next try)
+    sending = "sending"  # claimed by a worker, which holds a lease on it
+    queued = "queued"  # handed to Twilio; from here on Twilio's status callbacks move it
+    sent = "sent"
+    delivered = "delivered"
+    undelivered = "undelivered"
+    failed = "failed"
+    withdrawn = "withdrawn"  # no longer wanted: appointment moved or cancelled, STOP, ...
+
+
+class OutboxMessage(Base):
+    """A text to send: written in the same transaction as the change that caused it,
+    sent later by a worker. It stores what to say (a text key and its values) and in
+    which language; the words are made when it is sent."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # reminder, confirmation, change, callback, ...
+    template: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    language_code: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.pending)
+    due_at: Mapped[datetime]
+    # Reminders are worthless once the appointment has begun: Twilio drops them after this.
+    expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    body: Mapped[str | None] = mapped_column(Text)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class SendingPace(Base):
+    """One row per sending account: the earliest moment the next text may go, shared by
+    every worker so the rate limit holds across processes."""
+
+    __tablename__ = "sending_pace"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_at: Mapped[datetime]

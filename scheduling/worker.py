@@ -1,15 +1,18 @@
 """The worker: APScheduler wakes it every few seconds; the database holds the truth.
 
-There is exactly one interval job. Each tick opens a session, does the due work (later
-issues add sending the outbox here), records a heartbeat and commits once, so a restart
-loses nothing. Reminders are never APScheduler jobs of their own.
+There is exactly one interval job. Each tick sweeps what has expired, records a
+heartbeat, and sends the texts that are due (``scheduling.sending``). Reminders are never
+APScheduler jobs of their own: a job store cannot be shared between processes, and a job
+that falls due during a restart would be dropped after a one-second grace.
 """
 from __future__ import annotations
 
 import logging
 import os
 import socket
+import time as _time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduling.db import transaction
 from scheduling.holds import purge_expired_holds
 from scheduling.models import InboundMessage, WorkerHeartbeat
+from scheduling.sending import OutboxSender
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def tick(session: Session, now: datetime, name: str) -> None:
+def housekeeping(session: Session, now: datetime, name: str) -> None:
     purge_expired_holds(session, now)
     # Twilio retries a webhook within minutes; a day is plenty to recognise a retry, and
     # nothing of her messages is kept longer than it must be.
@@ -44,27 +48,36 @@ def tick(session: Session, now: datetime, name: str) -> None:
     session.flush()
 
 
+@dataclass
+class Worker:
+    sessions: sessionmaker[Session]
+    now: Callable[[], datetime]
+    outbox: OutboxSender | None = None
+    name: str = field(default_factory=worker_name)
+    # A tick hands over texts for at most this long, then lets the next tick begin.
+    tick_budget_seconds: float = 30.0
+
+    def tick(self) -> None:
+        try:
+            with transaction(self.sessions) as session:
+                housekeeping(session, self.now(), self.name)
+            if self.outbox is not None:
+                deadline = _time.monotonic() + self.tick_budget_seconds
+                self.outbox.send_due(until=lambda: _time.monotonic() > deadline)
+        except Exception:  # a failed tick must not stop the next one
+            log.exception("worker tick failed")
+
+
 def run_tick(sessions: sessionmaker[Session], clock_now: Callable[[], datetime], name: str) -> None:
-    try:
-        with transaction(sessions) as session:
-            tick(session, clock_now(), name)
-    except Exception:  # a failed tick must not stop the next one
-        log.exception("worker tick failed")
+    Worker(sessions, clock_now, name=name).tick()
 
 
-def build_scheduler(
-    sessions: sessionmaker[Session],
-    clock_now: Callable[[], datetime],
-    *,
-    interval_seconds: float,
-    blocking: bool = False,
-) -> BaseScheduler:
+def build_scheduler(worker: Worker, *, interval_seconds: float, blocking: bool = False) -> BaseScheduler:
     scheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
     scheduler.add_job(
-        run_tick,
+        worker.tick,
         "interval",
         seconds=interval_seconds,
-        args=(sessions, clock_now, worker_name()),
         id="linja-worker-tick",
         coalesce=True,
         max_instances=1,

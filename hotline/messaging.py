@@ -1,0 +1,109 @@
+"""Senders of outbound texts, behind one small interface.
+
+``TwilioSender`` uses the real ``twilio`` REST client; ``TWILIO_API_BASE`` points it at
+any Twilio-compatible server (the fake one in tests). ``ConsoleSender`` is what runs
+without Twilio credentials: it logs the text and keeps it for the phone simulator.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from scheduling.sending import Outgoing, SendError
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes that no retry can fix.
+PERMANENT_ERRORS = {
+    21211,  # invalid 'To' number
+    21214,  # 'To' number cannot be reached
+    21408,  # region not enabled
+    21610,  # the recipient replied STOP
+    21612,  # cannot route to this number
+    21614,  # 'To' is not a mobile number
+    21617,  # body too long
+    30004,  # blocked
+    30005,  # unknown destination
+    30006,  # landline or unreachable carrier
+}
+
+
+class _ApiBaseHttpClient(TwilioHttpClient):
+    """Sends every request to ``api_base`` instead of Twilio's own host (whatever region
+    or edge the client would otherwise pick), keeping path and query."""
+
+    def __init__(self, api_base: str, **kwargs):
+        super().__init__(**kwargs)
+        self._base = urlsplit(api_base)
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        url = urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, parts.fragment))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioSender:
+    def __init__(self, *, account_sid: str, auth_token: str, from_number: str = "",
+                 messaging_service_sid: str = "", api_base: str = "https://api.twilio.com", timeout: float = 10):
+        http_client = _ApiBaseHttpClient(api_base, timeout=timeout)
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.from_number, self.messaging_service_sid = from_number, messaging_service_sid
+
+    def send(self, message: Outgoing) -> str:
+        kwargs = {"to": message.to, "body": message.body}
+        if self.messaging_service_sid:
+            kwargs["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            kwargs["from_"] = self.from_number
+        if message.status_callback:
+            kwargs["status_callback"] = message.status_callback
+        if message.validity_seconds:
+            kwargs["validity_period"] = message.validity_seconds
+        try:
+            return self.client.messages.create(**kwargs).sid
+        except TwilioRestException as error:
+            code = int(error.code) if error.code else None
+            permanent = code in PERMANENT_ERRORS or (400 <= error.status < 500 and error.status != 429)
+            raise SendError(f"Twilio answered {error.status} ({code})", code=code, permanent=permanent) from None
+        except Exception as error:  # network trouble: worth another try
+            raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
+
+
+@dataclass(frozen=True)
+class ConsoleText:
+    sid: str
+    to: str
+    body: str
+    at: datetime
+
+
+class ConsoleSender:
+    """Without Twilio: the text goes to the log and to the simulator's phones."""
+
+    def __init__(self, clock_now=None, keep: int = 500):
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._now = clock_now
+        self.sent: deque[ConsoleText] = deque(maxlen=keep)
+
+    def send(self, message: Outgoing) -> str:
+        with self._lock:
+            sid = f"SMconsole{next(self._ids):024d}"
+            at = self._now() if self._now else datetime.now().astimezone()
+            self.sent.append(ConsoleText(sid, message.to, message.body, at))
+        # No phone number in the log: the log is read by more people than the database.
+        log.info("console text %s: %s", sid, message.body.replace("\n", " / "))
+        return sid
+
+    def texts_to(self, number: str) -> list[ConsoleText]:
+        with self._lock:
+            return [text for text in self.sent if text.to == number]

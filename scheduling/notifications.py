@@ -1,0 +1,57 @@
+"""The outbox: every text to a caller is first a row here, written in the transaction of
+the change that caused it, and sent later by the worker (see ``scheduling.sending``)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scheduling.models import Client, OutboxMessage, OutboxStatus
+
+PENDING = (OutboxStatus.pending,)
+
+
+def queue_text(
+    session: Session,
+    client: Client | None,
+    *,
+    kind: str,
+    template: str,
+    now: datetime,
+    due_at: datetime | None = None,
+    params: dict | None = None,
+    appointment_id: int | None = None,
+    expires_at: datetime | None = None,
+) -> OutboxMessage | None:
+    """Queue a text to ``client`` in her language; nothing for a caller without a number."""
+    if client is None or client.phone_e164 is None:
+        return None
+    message = OutboxMessage(
+        client_id=client.id, appointment_id=appointment_id, kind=kind, template=template,
+        params=params or {}, language_code=client.language_code, status=OutboxStatus.pending,
+        due_at=due_at or now, expires_at=expires_at, attempts=0, created_at=now, updated_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def withdraw(session: Session, *, appointment_id: int, now: datetime, kind: str | None = None) -> int:
+    """Take back texts about an appointment that have not gone out yet."""
+    query = (
+        update(OutboxMessage)
+        .where(OutboxMessage.appointment_id == appointment_id, OutboxMessage.status.in_(PENDING))
+        .values(status=OutboxStatus.withdrawn, updated_at=now)
+    )
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    return session.execute(query).rowcount
+
+
+def failed_texts(session: Session) -> list[OutboxMessage]:
+    """Texts that could not be delivered: the receptionists' queue, so someone can call her."""
+    return list(session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_((OutboxStatus.failed, OutboxStatus.undelivered)))
+        .order_by(OutboxMessage.updated_at.desc())
+    ))

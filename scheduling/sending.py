@@ -1,0 +1,284 @@
+"""Sending the outbox: claim due texts, hand each to the sender once, record the result.
+
+Any number of workers may run. A worker claims rows with ``SELECT ... FOR UPDATE SKIP
+LOCKED`` (PostgreSQL; SQLite runs one writer at a time), marks them ``sending`` with a
+lease and a claim token and commits *before* calling the provider. If it dies, the lease
+runs out and another worker sends the row again: a text that was in flight at the crash
+goes at most once more, and that is logged. A worker whose lease ran out cannot record a
+result for a row another worker has claimed since: every update is guarded by the token.
+"""
+from __future__ import annotations
+
+import logging
+import time as _time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduling.db import transaction
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    Conversation,
+    OutboxMessage,
+    OutboxStatus,
+    SendingPace,
+)
+
+log = logging.getLogger(__name__)
+
+# Twilio keeps a queued text at most this long (its validity_period limit).
+MAX_VALIDITY = timedelta(hours=10)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    to: str
+    body: str
+    status_callback: str | None = None
+    # Seconds the provider may keep the text queued before dropping it (reminders).
+    validity_seconds: int | None = None
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.code, self.permanent = code, permanent
+
+
+class Sender(Protocol):
+    def send(self, message: Outgoing) -> str:
+        """Hand the text over; returns the provider's id for it, or raises SendError."""
+
+
+Render = Callable[[str, str | None, dict], str]  # (template, language, params) -> words
+
+
+@dataclass(frozen=True)
+class SendingRules:
+    per_second: float = 1.0  # 0: no limit
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 5
+    status_callback: str | None = None
+
+    @property
+    def batch(self) -> int:
+        # Claim no more than can surely be sent before the lease runs out.
+        if self.per_second <= 0:
+            return 100
+        return max(1, min(100, int(self.per_second * self.lease.total_seconds() / 2)))
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), timedelta(hours=1))
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Pace:
+    """The shared sending rate: each text reserves the next free moment in one row that
+    every worker locks in turn, so N workers together keep to ``per_second``."""
+
+    sessions: sessionmaker[Session]
+    per_second: float
+    wall: Callable[[], datetime] = wall_clock
+    sleep: Callable[[float], None] = _time.sleep
+    name: str = "sms"
+
+    def wait_turn(self) -> None:
+        if self.per_second <= 0:
+            return
+        interval = timedelta(seconds=1 / self.per_second)
+        for _ in range(3):
+            try:
+                with transaction(self.sessions) as session:
+                    row = session.scalars(
+                        select(SendingPace).where(SendingPace.name == self.name).with_for_update()
+                    ).first()
+                    now = self.wall()
+                    if row is None:
+                        session.add(SendingPace(name=self.name, next_at=now + interval))
+                        return
+                    slot = max(now, row.next_at)
+                    row.next_at = slot + interval
+                break
+            except IntegrityError:  # two workers created the row at once; try again
+                continue
+        delay = (slot - now).total_seconds()
+        if delay > 0:
+            self.sleep(delay)
+
+
+def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta, token: str) -> list[int]:
+    """Claim up to ``limit`` due texts, and texts whose worker's lease ran out."""
+    due = or_(
+        and_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.due_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.lease_until < now),
+    )
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.status)
+        .where(due)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    for message_id, status in rows:
+        if status == OutboxStatus.sending:
+            log.warning("outbox %s was in flight when its worker stopped; sending it again (at most once more)",
+                        message_id)
+    ids = [message_id for message_id, _ in rows]
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status=OutboxStatus.sending, claim_token=token, lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1, updated_at=now)
+    )
+    return ids
+
+
+def _why_not(message: OutboxMessage, client: Client | None, appointment: Appointment | None, now: datetime) -> str | None:
+    if client is None or client.phone_e164 is None:
+        return "no-number"
+    if client.is_opted_out:
+        return "opted-out"
+    if message.expires_at is not None and message.expires_at <= now:
+        return "too-late"
+    if message.kind == "reminder" and (appointment is None or appointment.status != AppointmentStatus.booked):
+        return "not-booked"
+    return None
+
+
+@dataclass
+class OutboxSender:
+    sessions: sessionmaker[Session]
+    sender: Sender
+    render: Render
+    rules: SendingRules
+    now: Callable[[], datetime]
+    pace: Pace | None = None
+
+    def send_due(self, *, until: Callable[[], bool] = lambda: False) -> int:
+        """Send every text that is due; returns how many were handed to the provider."""
+        handed = 0
+        while not until():
+            token = str(uuid.uuid4())
+            with transaction(self.sessions) as session:
+                ids = claim_due(session, self.now(), limit=self.rules.batch, lease=self.rules.lease, token=token)
+            if not ids:
+                break
+            for message_id in ids:
+                handed += self._deliver(message_id, token)
+        return handed
+
+    def _guarded(self, message_id: int, token: str):
+        return update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+
+    def _deliver(self, message_id: int, token: str) -> int:
+        now = self.now()
+        with transaction(self.sessions) as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.claim_token != token or message.status != OutboxStatus.sending:
+                return 0  # another worker took it over
+            client = session.get(Client, message.client_id) if message.client_id else None
+            appointment = session.get(Appointment, message.appointment_id) if message.appointment_id else None
+            reason = _why_not(message, client, appointment, now)
+            if reason:
+                message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
+                return 0
+            body = self.render(message.template, message.language_code, message.params)
+            validity = None
+            if message.expires_at is not None:
+                validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())
+            outgoing = Outgoing(client.phone_e164, body, self.rules.status_callback, validity)
+            kind, attempts = message.kind, message.attempts
+
+        if self.pace is not None:
+            self.pace.wait_turn()
+        try:
+            provider_sid = self.sender.send(outgoing)
+        except SendError as error:
+            self._failed(message_id, token, error, attempts)
+            return 0
+        except Exception as error:  # a sender bug must not stop the worker
+            log.exception("sender failed")
+            self._failed(message_id, token, SendError(str(error)), attempts)
+            return 0
+
+        with transaction(self.sessions) as session:
+            done = session.execute(self._guarded(message_id, token).values(
+                status=OutboxStatus.queued, provider_sid=provider_sid, body=body, sent_at=self.now(),
+                updated_at=self.now(), lease_until=None,
+            )).rowcount
+            if not done:
+                log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
+            elif kind == "reminder":
+                self._await_reply(session, message_id)
+        return 1
+
+    def _failed(self, message_id: int, token: str, error: SendError, attempts: int) -> None:
+        now = self.now()
+        final = error.permanent or attempts >= self.rules.max_attempts
+        log.warning("outbox %s: %s (%s)", message_id, error, "giving up" if final else "will try again")
+        with transaction(self.sessions) as session:
+            values = {"error_code": str(error.code) if error.code else "error", "updated_at": now, "lease_until": None}
+            if final:
+                values["status"] = OutboxStatus.failed
+            else:
+                values.update(status=OutboxStatus.pending, due_at=now + backoff(attempts))
+            session.execute(self._guarded(message_id, token).values(**values))
+            if error.code == 21610:  # she unsubscribed with the provider itself
+                client_id = session.scalar(select(OutboxMessage.client_id).where(OutboxMessage.id == message_id))
+                if client_id:
+                    session.execute(update(Client).where(Client.id == client_id).values(is_opted_out=True))
+
+    def _await_reply(self, session: Session, message_id: int) -> None:
+        """After a reminder, her next text is read as an answer to it (1 OK, 2 cancel, 3 move)."""
+        message = session.get(OutboxMessage, message_id)
+        appointment = session.get(Appointment, message.appointment_id) if message.appointment_id else None
+        if appointment is None or message.client_id is None:
+            return
+        data = {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
+                "service": appointment.service_id}
+        conversation = session.get(Conversation, message.client_id)
+        if conversation is None:
+            session.add(Conversation(client_id=message.client_id, state="reminder", data=data, updated_at=self.now()))
+        else:
+            conversation.state, conversation.data, conversation.updated_at = "reminder", data, self.now()
+
+
+# Twilio's message statuses, in the order they happen; a callback never moves a text back.
+PROVIDER_STATUS = {
+    "accepted": OutboxStatus.queued, "scheduled": OutboxStatus.queued, "queued": OutboxStatus.queued,
+    "sending": OutboxStatus.queued, "sent": OutboxStatus.sent, "delivered": OutboxStatus.delivered,
+    "read": OutboxStatus.delivered, "undelivered": OutboxStatus.undelivered, "failed": OutboxStatus.failed,
+    "canceled": OutboxStatus.failed,
+}
+_RANK = {OutboxStatus.queued: 1, OutboxStatus.sent: 2, OutboxStatus.delivered: 3,
+         OutboxStatus.undelivered: 3, OutboxStatus.failed: 3}
+
+
+def record_provider_status(session: Session, provider_sid: str, status: str, error_code: str | None,
+                           now: datetime) -> bool:
+    """Apply a delivery report; False if the text is unknown or the report is stale."""
+    new = PROVIDER_STATUS.get((status or "").lower())
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.provider_sid == provider_sid)).first()
+    if new is None or message is None:
+        return False
+    if _RANK.get(new, 0) <= _RANK.get(message.status, 0):
+        return False
+    message.status, message.updated_at = new, now
+    if error_code:
+        message.error_code = error_code[:20]
+    return True

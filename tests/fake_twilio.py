@@ -1,0 +1,171 @@
+"""A small Twilio-compatible REST server on 127.0.0.1, for the real ``twilio`` client.
+
+It accepts ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` as Twilio's own API
+description (shared/twilio/twilio_api_v2010.json) has it: HTTP basic auth with the
+account SID and auth token, form-encoded parameters (``To`` required, ``From`` or
+``MessagingServiceSid``, ``Body``, ``StatusCallback``, ``ValidityPeriod``), and a 201 with
+the message resource as JSON. Failures can be scripted: ``fail_next(429)``,
+``fail_next(400, code=21211)`` ...
+
+Run it in-process (``FakeTwilio().start()``) or as a process of its own
+(``python -m tests.fake_twilio --port N --log FILE``), which the benchmarks do.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "fake-twilio-auth-token"
+ERROR_MESSAGES = {
+    429: (20429, "Too Many Requests"),
+    500: (20500, "Internal Server Error"),
+    401: (20003, "Authenticate"),
+}
+
+
+@dataclass
+class Received:
+    sid: str
+    to: str
+    sender: str
+    body: str
+    status_callback: str | None
+    validity_period: int | None
+    at: float  # time.time()
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+    delay: float = 0.0  # seconds each accepted message takes
+    messages: list[Received] = field(default_factory=list)
+    requests: int = 0
+    log_path: str | None = None
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._script: deque[tuple[int, int | None]] = deque()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- scripting ---------------------------------------------------------------------------
+    def fail_next(self, status: int, *, code: int | None = None, times: int = 1) -> None:
+        with self._lock:
+            self._script.extend([(status, code)] * times)
+
+    @property
+    def api_base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def bodies_to(self, number: str) -> list[str]:
+        with self._lock:
+            return [m.body for m in self.messages if m.to == number]
+
+    # -- serving -----------------------------------------------------------------------------
+    def start(self, port: int = 0) -> FakeTwilio:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                fake._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests += 1
+        expected_path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        if handler.path.split("?")[0] != expected_path:
+            return self._error(handler, 404, 20404, "The requested resource was not found")
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if handler.headers.get("Authorization") != f"Basic {credentials}":
+            return self._error(handler, 401, *ERROR_MESSAGES[401])
+        if "application/x-www-form-urlencoded" not in handler.headers.get("Content-Type", ""):
+            return self._error(handler, 400, 20001, "Expected form-encoded parameters")
+        length = int(handler.headers.get("Content-Length", 0))
+        form = {k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode("utf-8")).items()}
+        with self._lock:
+            scripted = self._script.popleft() if self._script else None
+        if scripted is not None:
+            status, code = scripted
+            default_code, message = ERROR_MESSAGES.get(status, (code, "Scripted failure"))
+            return self._error(handler, status, code or default_code, message)
+        if not form.get("To"):
+            return self._error(handler, 400, 21604, "A 'To' phone number is required.")
+        if not (form.get("From") or form.get("MessagingServiceSid")):
+            return self._error(handler, 400, 21603, "A 'From' phone number is required.")
+        if self.delay:
+            time.sleep(self.delay)
+        sid = "SM" + uuid.uuid4().hex
+        received = Received(sid, form["To"], form.get("From") or form["MessagingServiceSid"], form.get("Body", ""),
+                            form.get("StatusCallback"), int(form["ValidityPeriod"]) if form.get("ValidityPeriod") else None,
+                            time.time())
+        with self._lock:
+            self.messages.append(received)
+            if self.log_path:
+                with open(self.log_path, "a", encoding="utf-8") as log:
+                    log.write(json.dumps(received.__dict__, ensure_ascii=False) + "\n")
+        now = formatdate(usegmt=True)
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
+        self._json(handler, 201, {
+            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": received.body,
+            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
+            "error_code": None, "error_message": None, "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0", "num_segments": "1",
+            "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": received.to, "uri": uri,
+        })
+
+    def _error(self, handler, status: int, code: int, message: str) -> None:
+        self._json(handler, status, {"code": code, "message": message, "status": status,
+                                     "more_info": f"https://www.twilio.com/docs/errors/{code}"})
+
+    @staticmethod
+    def _json(handler, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", help="append each accepted message as a JSON line")
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = FakeTwilio(delay=args.delay, log_path=args.log).start(args.port)
+    print(fake.api_base, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
