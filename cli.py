@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 from pathlib import Path
 
 import click
@@ -52,6 +53,11 @@ def _load_demo_if_empty() -> None:
     for name, email, role in created:
         click.echo(f"  {role.value:<13} {name:<18} {email}")
     click.echo(f"  password: {demo.DEMO_PASSWORD}")
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def make_worker(app: Flask):
@@ -121,8 +127,11 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("send-due")
     def send_due():
-        """Send the texts that are due now, once (what each worker tick does)."""
-        make_worker(current_app).tick()
+        """Send every text that is due now, then stop."""
+        _log_to_stderr()
+        worker = make_worker(current_app)
+        worker.tick_budget_seconds = float("inf")
+        worker.tick()
 
     @app.cli.command("worker")
     def worker():
@@ -131,5 +140,6 @@ def init_app(app: Flask) -> None:
             make_worker(current_app), interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
             blocking=True,
         )
+        _log_to_stderr()
         click.echo("Linja worker started.")
         scheduler.start()
