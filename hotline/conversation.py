@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Protocol
 
 from hotline import keywords as kw
@@ -88,11 +89,15 @@ class Desk(Protocol):
     def languages(self) -> list[tuple[str, str]]: ...  # (code, name in itself), menu order
     def services(self, language: str) -> list[tuple[int, str]]: ...
     def set_language(self, language: str) -> None: ...
-    def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None) -> list[Offer]: ...
-    def hold(self, offer: Offer, service_id: int) -> bool: ...
+    def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None,
+                   moving: int | None = None) -> list[Offer]: ...
+    # Holding and booking both refuse a slot someone else holds or has booked; when
+    # ``moving`` an appointment, its own current time does not count against it.
+    def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> bool: ...
     def release(self) -> None: ...
     def book(self, offer: Offer, service_id: int, language: str) -> Booking: ...
     def next_appointment(self) -> tuple[int, datetime, int] | None: ...  # (id, start, service id)
+    def appointment(self, appointment_id: int) -> tuple[int, datetime, int] | None: ...  # hers, still booked
     def cancel(self, appointment_id: int) -> bool: ...
     def move(self, appointment_id: int, offer: Offer) -> Booking: ...
     def request_callback(self) -> None: ...
@@ -108,10 +113,10 @@ class Context:
     is_opted_out: bool = False
     idle_timeout: timedelta = timedelta(minutes=30)
     # language -> how many slots fit one text: alone, and after "that time was taken"
-    offers_per_text: dict[str, tuple[int, int]] = field(default_factory=dict)
+    offer_counts: Callable[[str], tuple[int, int]] = lambda language: (3, 2)
 
     def offer_count(self, language: str, *, after_taken: bool = False) -> int:
-        alone, after = self.offers_per_text.get(language, (3, 2))
+        alone, after = self.offer_counts(language)
         return after if after_taken else alone
 
 
@@ -124,6 +129,8 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
         ctx.desk.release()
         ctx.desk.opt_out()
         return _to(state, MAIN if lang else NEW, ctx, [reply("stopped")])
+    if ctx.is_opted_out and text in kw.OPT_IN:
+        text = "START"  # Twilio lifts its own block on YES too; so does Linja
     if ctx.is_opted_out and text not in kw.START | kw.HELP | kw.DELETE:
         return Step(replace(state, updated_at=ctx.now), [])  # she asked for silence
     if text in kw.DELETE:
@@ -134,13 +141,17 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
         if ctx.is_opted_out:
             ctx.desk.opt_in()
         if not lang:
-            return _to(state, LANGUAGE, ctx, [_language_menu(ctx)])
+            return _to(state, LANGUAGE, ctx, [_language_menu(ctx)], languages=_codes(ctx))
         return _to(state, MAIN, ctx, [reply("started"), reply("main_menu")])
     if text in kw.HELP:
         return Step(replace(state, updated_at=ctx.now), [reply("help")])
     if text in kw.MENU:
         ctx.desk.release()
-        return _to(state, LANGUAGE, ctx, [_language_menu(ctx)])
+        # "0 Menu" in a submenu leads back to her main menu; from there, and for the
+        # words MENU/MENY, to the language menu.
+        if text == "0" and lang and state.name not in RESTING:
+            return _to(state, MAIN, ctx, [reply("main_menu")])
+        return _to(state, LANGUAGE, ctx, [_language_menu(ctx)], languages=_codes(ctx))
 
     if not lang:
         chosen = _language_by_name(text, ctx)
@@ -148,7 +159,7 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
             return _choose_language(state, chosen, ctx)
         if state.name == LANGUAGE and text:
             return _language(state, text, ctx)
-        return _to(state, LANGUAGE, ctx, [_language_menu(ctx)])
+        return _to(state, LANGUAGE, ctx, [_language_menu(ctx)], languages=_codes(ctx))
 
     if state.name not in RESTING and (
         state.updated_at is None or ctx.now - state.updated_at > ctx.idle_timeout
@@ -175,6 +186,10 @@ def _to(state: State, name: str, ctx: Context, replies: list[Reply], **data) -> 
 
 def _language_menu(ctx: Context) -> Reply:
     return reply("language_menu", languages=[name for _, name in ctx.desk.languages()])
+
+
+def _codes(ctx: Context) -> list[str]:
+    return [code for code, _ in ctx.desk.languages()]
 
 
 def _language_by_name(text: str, ctx: Context) -> str | None:
@@ -221,7 +236,7 @@ def _offer_slots(state: State, ctx: Context, service_id: int, *, moving: int | N
                  after: datetime | None = None, before: list[Reply] = ()) -> Step:
     """Offer the next free slots; when ``moving`` an appointment, keep its id and time."""
     limit = ctx.offer_count(state.language, after_taken=bool(before))
-    offers = ctx.desk.free_slots(service_id, state.language, limit, after)
+    offers = ctx.desk.free_slots(service_id, state.language, limit, after, moving)
     if not offers:
         return _to(state, MAIN, ctx, [*before, reply("no_slots")])
     data = {"service": service_id, "offers": [o.to_data() for o in offers]}
@@ -232,14 +247,39 @@ def _offer_slots(state: State, ctx: Context, service_id: int, *, moving: int | N
     return _to(state, name, ctx, [*before, reply("offer_slots", slots=[o.start_at for o in offers])], **data)
 
 
+def _choose_service(state: State, ctx: Context) -> Step:
+    services = ctx.desk.services(state.language)
+    if not services:
+        return _to(state, MAIN, ctx, [reply("no_slots")])
+    if len(services) == 1:
+        return _offer_slots(state, ctx, services[0][0])
+    return _to(state, SERVICE, ctx, [reply("choose_service", services=[name for _, name in services])],
+               services=[service_id for service_id, _ in services])
+
+
+def _show_appointment(state: State, ctx: Context, upcoming: tuple[int, datetime, int] | None) -> Step:
+    if upcoming is None:
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
+    appointment_id, start_at, service_id = upcoming
+    return _to(state, APPOINTMENT, ctx, [reply("appointment_menu", when=start_at)],
+               appointment=appointment_id, when=start_at.isoformat(), service=service_id)
+
+
+def _current(state: State, ctx: Context) -> tuple[int, datetime, int] | None:
+    """The appointment this conversation is about, as it is now (staff may have moved or
+    cancelled it since she was asked)."""
+    return ctx.desk.appointment(state.data["appointment"])
+
+
 # --- the state table -------------------------------------------------------------------------
 
 
 def _language(state: State, text: str, ctx: Context) -> Step:
     languages = ctx.desk.languages()
+    shown = state.data.get("languages") or [code for code, _ in languages]
     choice = kw.number(text)
-    if choice is not None and 1 <= choice <= len(languages):
-        return _choose_language(state, languages[choice - 1][0], ctx)
+    if choice is not None and 1 <= choice <= len(shown) and shown[choice - 1] in dict(languages):
+        return _choose_language(state, shown[choice - 1], ctx)
     chosen = _language_by_name(text, ctx)
     if chosen:
         return _choose_language(state, chosen, ctx)
@@ -249,17 +289,13 @@ def _language(state: State, text: str, ctx: Context) -> Step:
 def _main(state: State, text: str, ctx: Context) -> Step:
     choice = kw.number(text)
     if choice == 1:
-        services = ctx.desk.services(state.language)
-        if len(services) == 1:
-            return _offer_slots(state, ctx, services[0][0])
-        return _to(state, SERVICE, ctx, [reply("choose_service", services=[name for _, name in services])])
-    if choice == 2:
         upcoming = ctx.desk.next_appointment()
-        if upcoming is None:
-            return _to(state, MAIN, ctx, [reply("no_appointment")])
-        appointment_id, start_at, service_id = upcoming
-        return _to(state, APPOINTMENT, ctx, [reply("appointment_menu", when=start_at)],
-                   appointment=appointment_id, when=start_at.isoformat(), service=service_id)
+        if upcoming is not None:
+            # One appointment at a time: she sees hers, and can move or cancel it.
+            return _show_appointment(state, ctx, upcoming)
+        return _choose_service(state, ctx)
+    if choice == 2:
+        return _show_appointment(state, ctx, ctx.desk.next_appointment())
     if choice == 3:
         ctx.desk.request_callback()
         return _to(state, MAIN, ctx, [reply("callback_requested")])
@@ -269,10 +305,13 @@ def _main(state: State, text: str, ctx: Context) -> Step:
 
 
 def _service(state: State, text: str, ctx: Context) -> Step:
-    services = ctx.desk.services(state.language)
+    shown = state.data.get("services", [])
+    active = {service_id for service_id, _ in ctx.desk.services(state.language)}
     choice = kw.number(text)
-    if choice is not None and 1 <= choice <= len(services):
-        return _offer_slots(state, ctx, services[choice - 1][0])
+    if choice is not None and 1 <= choice <= len(shown):
+        if shown[choice - 1] in active:
+            return _offer_slots(state, ctx, shown[choice - 1])
+        return _choose_service(state, ctx)  # the list changed since she saw it
     return _not_understood(state, ctx)
 
 
@@ -280,13 +319,15 @@ def _slot(state: State, text: str, ctx: Context) -> Step:
     offers = _offers(state)
     service_id = state.data["service"]
     moving = state.data.get("appointment")
+    if moving is not None and _current(state, ctx) is None:
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
     choice = kw.number(text)
     if choice == LATER and offers:
         return _offer_slots(state, ctx, service_id, moving=moving, after=offers[-1].start_at)
     if choice is None or not 1 <= choice <= len(offers):
         return _not_understood(state, ctx)
     offer = offers[choice - 1]
-    if not ctx.desk.hold(offer, service_id):
+    if not ctx.desk.hold(offer, service_id, moving):
         return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
     data = {"service": service_id, "offer": offer.to_data()}
     if moving is not None:
@@ -300,6 +341,10 @@ def _confirm(state: State, text: str, ctx: Context) -> Step:
     offer = Offer.from_data(state.data["offer"])
     service_id = state.data["service"]
     moving = state.data.get("appointment")
+    current = _current(state, ctx) if moving is not None else None
+    if moving is not None and current is None:
+        ctx.desk.release()
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
     if text in kw.YES:
         if moving is None:
             result = ctx.desk.book(offer, service_id, state.language)
@@ -312,48 +357,62 @@ def _confirm(state: State, text: str, ctx: Context) -> Step:
         return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
     if text in kw.NO:
         ctx.desk.release()
-        if moving is not None and state.data.get("when"):
-            return _to(state, MAIN, ctx, [reply("kept", when=datetime.fromisoformat(state.data["when"]))])
+        if current is not None:
+            return _to(state, MAIN, ctx, [reply("kept", when=current[1])])
         return _offer_slots(state, ctx, service_id, moving=moving)
     return _not_understood(state, ctx)
 
 
 def _appointment(state: State, text: str, ctx: Context) -> Step:
+    current = _current(state, ctx)
+    if current is None:
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
+    if current[1].isoformat() != state.data["when"]:
+        return _show_appointment(state, ctx, current)  # it was changed: show it as it is now
     choice = kw.number(text)
-    when = state.data["when"]
     if choice == 1:
-        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=datetime.fromisoformat(when))],
-                   appointment=state.data["appointment"], when=when)
+        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
+                   appointment=current[0], when=current[1].isoformat())
     if choice == 2:
-        return _offer_slots(state, ctx, state.data["service"], moving=state.data["appointment"])
+        return _offer_slots(state, ctx, current[2], moving=current[0])
     return _not_understood(state, ctx)
 
 
 def _cancel(state: State, text: str, ctx: Context) -> Step:
-    when = datetime.fromisoformat(state.data["when"])
+    current = _current(state, ctx)
+    if current is None:
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
+    if current[1].isoformat() != state.data["when"]:
+        # Moved since she was asked: ask again about the time it has now.
+        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
+                   appointment=current[0], when=current[1].isoformat())
     if text in kw.YES:
-        if ctx.desk.cancel(state.data["appointment"]):
-            return _to(state, MAIN, ctx, [reply("cancelled", when=when)])
+        if ctx.desk.cancel(current[0]):
+            return _to(state, MAIN, ctx, [reply("cancelled", when=current[1])])
         return _to(state, MAIN, ctx, [reply("no_appointment")])
     if text in kw.NO:
-        return _to(state, MAIN, ctx, [reply("kept", when=when)])
+        return _to(state, MAIN, ctx, [reply("kept", when=current[1])])
     return _not_understood(state, ctx)
 
 
 def _reminder(state: State, text: str, ctx: Context) -> Step:
     """Answers to a reminder text: 1 confirm, 2 cancel, 3 move."""
+    current = _current(state, ctx)
     choice = kw.number(text)
-    when = datetime.fromisoformat(state.data["when"])
-    if when <= ctx.now:  # the appointment has begun: the reminder is answered by events
-        return _main(replace(state, name=MAIN), text, ctx)
+    if current is None and (choice in (1, 2, 3) or text in kw.YES):
+        return _to(state, MAIN, ctx, [reply("no_appointment")])  # cancelled since
+    if current is None or current[1] <= ctx.now:  # or already begun
+        return _main(replace(state, name=MAIN, data={}), text, ctx)
+    appointment_id, start_at, service_id = current
     if choice == 1 or (choice is None and text in kw.YES):
-        return _to(state, MAIN, ctx, [reply("appointment_confirmed", when=when)])
+        return _to(state, MAIN, ctx, [reply("appointment_confirmed", when=start_at)])
     if choice == 2:
-        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=when)],
-                   appointment=state.data["appointment"], when=state.data["when"])
+        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=start_at)],
+                   appointment=appointment_id, when=start_at.isoformat())
     if choice == 3:
-        return _offer_slots(state, ctx, state.data["service"], moving=state.data["appointment"])
-    return _main(replace(state, name=MAIN), text, ctx)
+        moving = replace(state, data={**state.data, "when": start_at.isoformat()})
+        return _offer_slots(moving, ctx, service_id, moving=appointment_id)
+    return _main(replace(state, name=MAIN, data={}), text, ctx)
 
 
 _HANDLERS = {

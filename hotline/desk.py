@@ -14,6 +14,7 @@ from scheduling.booking import Booked, book_appointment, cancel_appointment, res
 from scheduling.models import (
     Actor,
     Appointment,
+    AppointmentStatus,
     BookedVia,
     Client,
     Language,
@@ -46,11 +47,16 @@ class DatabaseDesk:
     def set_language(self, language: str) -> None:
         self.client.language_code = language
 
-    def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None) -> list[Offer]:
+    def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None,
+                   moving: int | None = None) -> list[Offer]:
+        # Offer only what will still meet the minimum notice when she confirms a few
+        # minutes from now.
+        not_before = self.now + self.rules.min_notice + holds.HOLD_FOR
+        if after is not None:
+            not_before = max(not_before, after + timedelta(minutes=1))
         slots = find_free_slots(
             self.session, service_id=service_id, language_code=language, now=self.now, rules=self.rules,
-            limit=limit, not_before=after + timedelta(minutes=1) if after else None,
-            hold_owner_id=self.client.id,
+            limit=limit, not_before=not_before, hold_owner_id=self.client.id, moving=moving,
         )
         return [Offer(s.start_at, s.counselor_id, s.is_interpreter_needed) for s in slots]
 
@@ -59,17 +65,20 @@ class DatabaseDesk:
         return Slot(offer.start_at, offer.start_at + timedelta(minutes=service.duration_minutes),
                     offer.counselor_id, offer.is_interpreter_needed)
 
-    def hold(self, offer: Offer, service_id: int) -> bool:
+    def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> bool:
         if self.session.get(Service, service_id) is None:
             return False
         hold = holds.hold_slot(self.session, client_id=self.client.id, slot=self._slot(offer, service_id),
-                               service_id=service_id, now=self.now)
+                               service_id=service_id, now=self.now, moving=moving)
         return hold is not None
 
     def release(self) -> None:
         holds.release_holds(self.session, client_id=self.client.id)
 
     def book(self, offer: Offer, service_id: int, language: str) -> Booking:
+        # If her hold ran out and someone else holds the slot now, it is theirs.
+        if not self.hold(offer, service_id):
+            return Booking(False)
         # Her own hold must not stand in the way of her booking.
         self.release()
         result = book_appointment(
@@ -82,10 +91,22 @@ class DatabaseDesk:
         return Booking(False)
 
     def _own(self, appointment_id: int) -> Appointment | None:
+        """Her appointment, if it is still booked and not over."""
         appointment = self.session.get(Appointment, appointment_id)
-        if appointment is None or appointment.client_id != self.client.id:
+        if (
+            appointment is None
+            or appointment.client_id != self.client.id
+            or appointment.status != AppointmentStatus.booked
+            or appointment.end_at <= self.now
+        ):
             return None
         return appointment
+
+    def appointment(self, appointment_id: int) -> tuple[int, datetime, int] | None:
+        appointment = self._own(appointment_id)
+        if appointment is None:
+            return None
+        return appointment.id, appointment.start_at, appointment.service_id
 
     def next_appointment(self) -> tuple[int, datetime, int] | None:
         appointment = clients.next_appointment(self.session, self.client.id, self.now)
@@ -101,7 +122,7 @@ class DatabaseDesk:
 
     def move(self, appointment_id: int, offer: Offer) -> Booking:
         appointment = self._own(appointment_id)
-        if appointment is None:
+        if appointment is None or not self.hold(offer, appointment.service_id, moving=appointment_id):
             return Booking(False)
         self.release()
         result = reschedule_appointment(

@@ -10,18 +10,17 @@ import re
 import unicodedata
 
 _STOP = {
-    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",  # Twilio's own
+    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE",  # Twilio's own
     "STOPP", "SLUTT",  # Norwegian
     "JOOJI",  # Somali
     "قف", "توقف", "ايقاف", "إيقاف",  # Arabic (توقف also Farsi/Urdu)
     "روکیں", "روکو", "بند",  # Urdu
     "ኣቋርጽ", "ኣቁም", "ጠጠው",  # Tigrinya
-    "لغو", "قطع",  # Farsi/Dari
     "ZATRZYMAJ",  # Polish
 }
-_START = {"START", "UNSTOP", "BILOW", "ابدأ", "ابدا", "شروع", "ጀምር", "STARTT"}
+_START = {"START", "UNSTOP", "BILOW", "ابدأ", "ابدا", "شروع", "ጀምር"}
 _HELP = {"HELP", "HJELP", "INFO", "CAAWI", "CAAWIMAAD", "مساعدة", "مدد", "ሓገዝ", "کمک", "POMOC"}
-_DELETE = {"DELETE", "SLETT", "TIRTIR", "احذف", "حذف", "مٹائیں", "ደምስስ", "پاک", "USUŃ", "USUN"}
+_DELETE = {"DELETE", "SLETT", "TIRTIR", "احذف", "حذف", "مٹائیں", "ደምስስ", "USUŃ", "USUN"}
 MENU = {"0", "MENU", "MENY"}
 
 _YES = {
@@ -46,11 +45,14 @@ LOCAL_KEYWORDS = {
 _EDGE_JUNK = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
 _SPACES = re.compile(r"\s+", re.UNICODE)
 _ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat and tatweel
-_SAME_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا"})
+_SAME_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ہ": "ه"})
+# Ge'ez numerals are not decimal digits to Unicode, but a Tigrinya phone may send them.
+_ETHIOPIC_DIGITS = str.maketrans({chr(0x1369 + i): str(i + 1) for i in range(9)})
 
 
 def ascii_digits(text: str) -> str:
     """Any Unicode decimal digit (٣, ۳, ３ ...) becomes its ASCII digit."""
+    text = text.translate(_ETHIOPIC_DIGITS)
     return "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
 
 
@@ -82,4 +84,6 @@ START = _normalised(_START)
 HELP = _normalised(_HELP)
 DELETE = _normalised(_DELETE)
 YES = _normalised(_YES)
+# After STOP, Twilio itself lifts its block on START, YES and UNSTOP.
+OPT_IN = _normalised({"YES", "UNSTOP"})
 NO = _normalised(_NO)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from hotline import prompts
 from hotline.conversation import Reply
-from hotline.segments import segments
+from hotline.segments import is_gsm7, segments
 
 # No single answer may cost more than this many SMS segments.
 SEGMENT_BUDGET = 2
@@ -68,12 +68,25 @@ def render_outbound(template: str, language: str | None, params: dict, *, tz: Zo
 
 
 @lru_cache(maxsize=None)
-def longest_when(language: str, tz_name: str = "Europe/Oslo") -> datetime:
-    """The instant whose date and time take the most room in ``language`` over a year."""
+def worst_whens(language: str, tz_name: str = "Europe/Oslo") -> tuple[datetime, ...]:
+    """The dates of a year that make a text longest in ``language``: the longest one, and
+    the longest of those that need UCS-2 (in Polish "śr." does, "niedz." does not)."""
     tz = ZoneInfo(tz_name)
     days = (date(2026, 1, 1) + timedelta(days=n) for n in range(365))
-    instants = (datetime.combine(day, time(10, 30), tzinfo=tz) for day in days)
-    return max(instants, key=lambda at: len(prompts.format_when(at, language, tz).encode("utf-16-le")))
+    instants = [datetime.combine(day, time(10, 30), tzinfo=tz) for day in days]
+
+    def room(at: datetime) -> int:
+        return len(prompts.format_when(at, language, tz).encode("utf-16-le"))
+
+    worst = [max(instants, key=room)]
+    wide = [at for at in instants if not is_gsm7(prompts.format_when(at, language, tz))]
+    if wide:
+        worst.append(max(wide, key=room))
+    return tuple(worst)
+
+
+def longest_when(language: str, tz_name: str = "Europe/Oslo") -> datetime:
+    return worst_whens(language, tz_name)[0]
 
 
 @lru_cache(maxsize=None)
@@ -82,10 +95,12 @@ def offers_per_text(language: str, tz_name: str = "Europe/Oslo", *, after_taken:
     languages, fewer where UCS-2 is needed, and perhaps one fewer after "that time was
     just taken"."""
     tz = ZoneInfo(tz_name)
-    longest = longest_when(language, tz_name)
     before = [Reply("slot_taken")] if after_taken else []
     for count in range(MAX_OFFERS, 0, -1):
-        text = _join([*before, Reply("offer_slots", {"slots": [longest] * count})], language, tz=tz, address="")
-        if segments(text) <= SEGMENT_BUDGET:
+        if all(
+            segments(_join([*before, Reply("offer_slots", {"slots": [at] * count})], language, tz=tz, address=""))
+            <= SEGMENT_BUDGET
+            for at in worst_whens(language, tz_name)
+        ):
             return count
     return 1

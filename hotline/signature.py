@@ -27,11 +27,13 @@ def is_signed_by_twilio() -> bool:
         return False
     params = request.form if request.method == "POST" else {}
     validator = RequestValidator(token)
-    # PUBLIC_BASE_URL is what Twilio calls in production (behind a proxy the request's
-    # own host is an internal one). The request's own host is accepted too, so a local
-    # client that calls http://localhost:5000 is not refused for naming the host
-    # differently; either way the signature binds the path, query and parameters.
-    candidates = {current_app.config["PUBLIC_BASE_URL"], request.host_url}
+    # PUBLIC_BASE_URL is what Twilio calls. Outside production the request's own host is
+    # accepted too, so a local client that calls http://localhost:5000 is not refused for
+    # naming the host differently. In production only PUBLIC_BASE_URL counts: a
+    # signature made for another app on the same account must not open this one.
+    candidates = {current_app.config["PUBLIC_BASE_URL"]}
+    if not current_app.config["IS_PRODUCTION"]:
+        candidates.add(request.host_url)
     return any(validator.validate(signed_url(base), params, signature) for base in candidates)
 
 

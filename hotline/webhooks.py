@@ -91,7 +91,8 @@ def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, in
     rules = current_app.extensions["linja.rules"]
     client = find_or_create_client(session, phone_e164, now)
     client_id = client.id
-    row = session.get(Conversation, client.id)
+    # Two texts from her at once are handled one after the other, not both from the same state.
+    row = session.get(Conversation, client.id, with_for_update=True)
     state = State(
         name=row.state if row else "new",
         language=client.language_code,
@@ -100,14 +101,12 @@ def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, in
     )
     was_opted_out = client.is_opted_out
     desk = DatabaseDesk(session, client, now, rules)
-    languages = [code for code, _ in desk.languages()]
     ctx = Context(
         now=now, desk=desk, is_opted_out=was_opted_out,
         idle_timeout=timedelta(minutes=config["SMS_IDLE_MINUTES"]),
-        offers_per_text={
-            code: (offers_per_text(code, config["TZ_NAME"]), offers_per_text(code, config["TZ_NAME"], after_taken=True))
-            for code in languages
-        },
+        offer_counts=lambda code: (
+            offers_per_text(code, config["TZ_NAME"]), offers_per_text(code, config["TZ_NAME"], after_taken=True)
+        ),
     )
     body = request.form.get("Body", "")
     has_media = _int(request.form.get("NumMedia")) > 0

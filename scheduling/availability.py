@@ -318,6 +318,7 @@ _APPOINTMENTS = (
         Appointment.start_at < bindparam("end"),
         Appointment.start_at > bindparam("lowest_start"),
         Appointment.busy_until_at > bindparam("start"),
+        Appointment.id != bindparam("moving"),
     )
     .order_by(Appointment.counselor_id, Appointment.start_at)
 )
@@ -386,13 +387,15 @@ def _load_absences_and_holds(
             by_id[counselor_id].holds.append((hold_start, hold_end))
 
 
-def _load_appointments(session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime) -> None:
-    """Live appointments (with their buffers) that touch [start, end)."""
+def _load_appointments(session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
+                       moving: int | None = None) -> None:
+    """Live appointments (with their buffers) that touch [start, end), but the one being moved."""
     by_id = {c.counselor_id: c for c in calendars}
     for c in calendars:
         c.busy = []
     rows = session.connection().execute(
-        _APPOINTMENTS, {"ids": list(by_id), "start": start, "end": end, "lowest_start": start - LONGEST_BUSY}
+        _APPOINTMENTS,
+        {"ids": list(by_id), "start": start, "end": end, "lowest_start": start - LONGEST_BUSY, "moving": moving or 0},
     ).all()
     for counselor_id, busy_start, busy_end in rows:
         by_id[counselor_id].busy.append((busy_start, busy_end))
@@ -411,6 +414,7 @@ class _Search:
     now: datetime
     hold_owner_id: int | None
     rules: BookingRules
+    moving: int | None = None
 
     def windows(self, calendars: list[CounselorCalendar]) -> Iterator[tuple[datetime, list[Slot]]]:
         """(end of window, its free slots) for windows that double in length, so the usual
@@ -431,7 +435,7 @@ class _Search:
             window_end = local_interval(last_day + timedelta(days=1), time(0), time(0), tz)[0]
             # Nothing that ends before the earliest bookable start can be in the way.
             _load_appointments(self.session, calendars, max(window_start, self.earliest_at),
-                               window_end + self.duration + self.buffer)
+                               window_end + self.duration + self.buffer, self.moving)
             yield window_end, free_slots(
                 calendars, self.centre, duration=self.duration, buffer=self.buffer,
                 first_day=first_day, last_day=last_day, earliest_at=self.earliest_at,
@@ -452,13 +456,15 @@ def find_free_slots(
     counselor_ids: Iterable[int] | None = None,
     not_before: datetime | None = None,
     hold_owner_id: int | None = None,
+    moving: int | None = None,
 ) -> list[Slot]:
     """The next ``limit`` free slots for a service, in time order.
 
     Counselors who speak ``language_code`` come first: slots with an interpreter are
     offered only when fewer than ``limit`` slots with a speaker of her language exist
     within ``rules.language_wait``, and only at times no speaker has free. Slots other
-    callers hold while confirming are left out; those of ``hold_owner_id`` are not.
+    callers hold while confirming are left out; those of ``hold_owner_id`` are not. The
+    appointment she is ``moving`` does not count as busy, so it can move by half an hour.
     """
     service = session.connection().execute(_SERVICE, {"service_id": service_id}).first()
     if service is None or not service.is_active:
@@ -477,6 +483,7 @@ def find_free_slots(
         duration=timedelta(minutes=service.duration_minutes),
         buffer=timedelta(minutes=service.buffer_minutes),
         earliest_at=earliest_at, latest_at=latest_at, now=now, hold_owner_id=hold_owner_id, rules=rules,
+        moving=moving,
     )
 
     # Her language first, as far as the language wait reaches.

@@ -36,11 +36,12 @@ SERVICES = {
         "ur": "سماجی اور مالی مشورہ", "ti": "ማሕበራውን ቁጠባውን ምኽሪ",
         "fa": "مشاوره اجتماعی و مالی", "pl": "Porada socjalna i finansowa",
     }),
+    # Named for how she is, not for a diagnosis: the menu may be read over her shoulder.
     "talk": (60, 15, {
-        "nb": "Samtale om psykisk helse", "en": "Mental health talk",
-        "ar": "حديث عن الصحة النفسية", "so": "Wada-hadal caafimaadka maskaxda",
-        "ur": "ذہنی صحت پر بات چیت", "ti": "ዘተ ብዛዕባ ጥዕና ኣእምሮ",
-        "fa": "گفتگو درباره سلامت روان", "pl": "Rozmowa o zdrowiu psychicznym",
+        "nb": "Samtale om hvordan du har det", "en": "A talk about how you are",
+        "ar": "حديث عن حالك", "so": "Wada-hadal ku saabsan sidaad tahay",
+        "ur": "آپ کے حال پر بات چیت", "ti": "ብዛዕባ ከመይ ከም ዘለኺ ዘተ",
+        "fa": "گفتگو درباره حال شما", "pl": "Rozmowa o samopoczuciu",
     }),
     "family": (60, 15, {
         "nb": "Familiespørsmål", "en": "Family questions", "ar": "أسئلة عائلية",

@@ -19,9 +19,10 @@ HOLD_FOR = timedelta(minutes=5)
 
 def hold_slot(
     session: Session, *, client_id: int, slot: Slot, service_id: int, now: datetime,
-    hold_for: timedelta = HOLD_FOR,
+    hold_for: timedelta = HOLD_FOR, moving: int | None = None,
 ) -> SlotHold | None:
-    """Hold ``slot`` for the caller, replacing any hold she had; None if it is not free."""
+    """Hold ``slot`` for the caller, replacing any hold she had; None if another caller
+    holds it or it is booked (by anyone but the appointment she is ``moving``)."""
     service = session.get(Service, service_id)
     busy_until = slot.end_at + timedelta(minutes=service.buffer_minutes if service else 0)
     release_holds(session, client_id=client_id)
@@ -37,6 +38,8 @@ def hold_slot(
         Appointment.status != AppointmentStatus.cancelled,
         Appointment.start_at < busy_until, Appointment.busy_until_at > slot.start_at,
     )
+    if moving is not None:
+        booked = booked.where(Appointment.id != moving)
     if session.scalar(select(exists(clash))) or session.scalar(select(exists(booked))):
         return None
     hold = SlotHold(

@@ -34,6 +34,8 @@ from scheduling.models import (
 
 log = logging.getLogger(__name__)
 
+# A dialogue left this long is over; a reminder then takes over her next answer.
+REMINDER_TAKES_OVER_AFTER = timedelta(minutes=30)
 # Twilio keeps a queued text at most this long (its validity_period limit).
 MAX_VALIDITY = timedelta(hours=10)
 
@@ -254,7 +256,11 @@ class OutboxSender:
         conversation = session.get(Conversation, message.client_id)
         if conversation is None:
             session.add(Conversation(client_id=message.client_id, state="reminder", data=data, updated_at=self.now()))
-        else:
+        elif conversation.state in ("new", "language", "main", "reminder") or (
+            self.now() - conversation.updated_at > REMINDER_TAKES_OVER_AFTER
+        ):
+            # Not while she is in the middle of booking or moving: her next "1" belongs
+            # to that dialogue, not to the reminder.
             conversation.state, conversation.data, conversation.updated_at = "reminder", data, self.now()
 
 

@@ -57,3 +57,17 @@ def test_a_request_signed_for_the_host_it_was_sent_to_is_accepted(client, app):
     signature = sign(app.config["TWILIO_AUTH_TOKEN"], "http://localhost/hotline/sms", params)
     response = client.post("/hotline/sms", data=params, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 200
+
+
+def test_in_production_only_the_public_url_counts(database_url, clock, sessions):
+    from app import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x", "CLOCK": clock, "IS_PRODUCTION": True,
+                      "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_AUTH_TOKEN": "prod-token"})
+    client = app.test_client()
+    phone = Phone(client, app, "+4791234567")
+    params = phone.sms_params("hei")
+    for_this_host = sign("prod-token", "http://localhost/hotline/sms", params)
+    assert client.post("/hotline/sms", data=params, headers={"X-Twilio-Signature": for_this_host}).status_code == 403
+    assert phone.post("/hotline/sms", params).status_code == 200
+    app.extensions["linja.engine"].dispose()

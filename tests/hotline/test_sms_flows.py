@@ -1,7 +1,7 @@
 """The SMS line end to end: signed texts in, TwiML out, bookings in the database."""
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,7 +61,9 @@ def test_a_full_booking_in_her_language(phone, centre, db_session, language, yes
 
     offers = phone.text("1")
     offered = first_offers(db_session)
-    starts = [oslo(2026, 11, 23, 10, 0) + timedelta(minutes=30 * i) for i in range(len(offered))]
+    # Now is 08:00: two hours' notice, kept for the minutes she takes to confirm, makes
+    # 10:30 the first time offered.
+    starts = [oslo(2026, 11, 23, 10, 30) + timedelta(minutes=30 * i) for i in range(len(offered))]
     assert offers == say("offer_slots", language, slots=starts)
     assert all(o["counselor"] == centre["counselors"][language].id for o in offered)
 
@@ -206,7 +208,7 @@ def test_nonsense_at_every_step_is_answered_kindly_and_loses_nothing(phone, cent
         assert again == sorry + "\n" + before
     assert phone.text("") == say("empty_message", "so") + "\n" + before
     assert phone.text("", NumMedia="1", MediaUrl0="https://example.com/a.jpg") == say("empty_message", "so") + "\n" + before
-    assert phone.text("haa") == say("booked", "so", when=oslo(2026, 11, 23, 10, 30))
+    assert phone.text("haa") == say("booked", "so", when=oslo(2026, 11, 23, 11, 0))
     assert len(appointments(db_session)) == 1
 
 
@@ -232,16 +234,16 @@ def test_the_same_message_sid_is_handled_once_with_the_same_answer(phone, centre
     phone.text("1")
     first = phone.text("1", sid="SM-retry-1")
     second = phone.text("1", sid="SM-retry-1")
-    assert first == second == say("booked", "so", when=oslo(2026, 11, 23, 10, 0))
+    assert first == second == say("booked", "so", when=oslo(2026, 11, 23, 10, 30))
     assert len(appointments(db_session)) == 1
-    assert phone.text("2").startswith(say("appointment_menu", "so", when=oslo(2026, 11, 23, 10, 0)).split("\n")[0])
+    assert phone.text("2").startswith(say("appointment_menu", "so", when=oslo(2026, 11, 23, 10, 30)).split("\n")[0])
 
 
 def test_two_callers_racing_for_the_last_slot(app, client, make, db_session, now):
     make.opening_hours()
     service = make.service(minutes=60, buffer=0)
     # One counselor with one free hour in the whole horizon, then one more a week later.
-    make.counselor(languages=["so"], services=[service], hours={0: (time(10), time(11))},
+    make.counselor(languages=["so"], services=[service], hours={1: (time(10), time(11))},
                    valid_until=oslo(2026, 12, 1, 12, 0).date())
     db_session.commit()
     amina, hodan = Phone(client, app, "+4791111111"), Phone(client, app, "+4792222222")
@@ -250,13 +252,13 @@ def test_two_callers_racing_for_the_last_slot(app, client, make, db_session, now
         caller.text("4")
         assert caller.text("1").startswith(say("offer_slots", "so", slots=[]).split("\n")[0])
 
-    assert amina.text("1") == say("confirm_slot", "so", when=oslo(2026, 11, 23, 10, 0))
+    assert amina.text("1") == say("confirm_slot", "so", when=oslo(2026, 11, 24, 10, 0))
     # Hodan picks the same slot a moment later: it is held for Amina; she is offered the next.
-    assert hodan.text("1") == say("slot_taken", "so") + "\n" + say("offer_slots", "so", slots=[oslo(2026, 11, 30, 10, 0)])
-    assert amina.text("1") == say("booked", "so", when=oslo(2026, 11, 23, 10, 0))
-    assert hodan.text("1") == say("confirm_slot", "so", when=oslo(2026, 11, 30, 10, 0))
-    assert hodan.text("1") == say("booked", "so", when=oslo(2026, 11, 30, 10, 0))
-    assert [a.start_at for a in appointments(db_session)] == [oslo(2026, 11, 23, 10, 0), oslo(2026, 11, 30, 10, 0)]
+    assert hodan.text("1") == say("slot_taken", "so") + "\n" + say("offer_slots", "so", slots=[oslo(2026, 12, 1, 10, 0)])
+    assert amina.text("1") == say("booked", "so", when=oslo(2026, 11, 24, 10, 0))
+    assert hodan.text("1") == say("confirm_slot", "so", when=oslo(2026, 12, 1, 10, 0))
+    assert hodan.text("1") == say("booked", "so", when=oslo(2026, 12, 1, 10, 0))
+    assert [a.start_at for a in appointments(db_session)] == [oslo(2026, 11, 24, 10, 0), oslo(2026, 12, 1, 10, 0)]
 
 
 def test_a_hold_that_expired_and_was_taken_is_not_booked_twice(app, client, make, db_session, clock):
@@ -283,3 +285,150 @@ def test_a_sender_without_a_valid_number_gets_an_empty_answer(app, client, db_se
     response = Phone(client, app, "not-a-number").post("/hotline/sms", Phone(client, app, "x").sms_params("hei"))
     assert response.status_code == 200 and "<Message" not in response.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(Client)) == 0
+
+
+# --- when the calendar changes behind her back ------------------------------------------------
+
+
+def test_a_caller_with_an_appointment_sees_it_instead_of_booking_a_second(phone, centre, db_session):
+    book(phone, "so")
+    [appointment] = appointments(db_session)
+    assert phone.text("1") == say("appointment_menu", "so", when=appointment.start_at)
+    assert len(appointments(db_session)) == 1
+
+
+def test_another_callers_live_hold_wins_when_hers_ran_out(app, client, make, db_session, clock):
+    make.opening_hours()
+    service = make.service(minutes=60, buffer=0)
+    make.counselor(languages=["so"], services=[service], hours={1: (time(10), time(11))},
+                   valid_until=oslo(2026, 12, 1, 12, 0).date())
+    db_session.commit()
+    amina, hodan = Phone(client, app, "+4791111111"), Phone(client, app, "+4792222222")
+    for caller in (amina, hodan):
+        caller.text("hi")
+        caller.text("4")
+        caller.text("1")
+    amina.text("1")
+    clock.advance(timedelta(minutes=6))  # Amina's hold runs out
+    assert hodan.text("1") == say("confirm_slot", "so", when=oslo(2026, 11, 24, 10, 0))  # Hodan holds it now
+    assert amina.text("1").startswith(say("slot_taken", "so"))
+    assert hodan.text("1") == say("booked", "so", when=oslo(2026, 11, 24, 10, 0))
+    assert [a.client.phone_e164 for a in appointments(db_session)] == ["+4792222222"]
+
+
+def test_cancelling_asks_again_when_the_staff_moved_it_meanwhile(phone, centre, db_session, now):
+    from scheduling.booking import reschedule_appointment
+    from scheduling.models import Actor
+
+    book(phone, "so")
+    phone.text("2")
+    phone.text("1")  # "Cancel your time Monday 10:30?"
+    [appointment] = appointments(db_session)
+    later = oslo(2026, 11, 27, 14, 0)
+    reschedule_appointment(db_session, appointment, start_at=later, now=now, actor=Actor.staff)
+    db_session.commit()
+    assert phone.text("1") == say("confirm_cancel", "so", when=later)  # asked about the new time
+    assert appointments(db_session)[0].status == AppointmentStatus.booked
+    assert phone.text("1") == say("cancelled", "so", when=later)
+    assert appointments(db_session)[0].status == AppointmentStatus.cancelled
+
+
+def test_moving_an_appointment_the_staff_cancelled_meanwhile(phone, centre, db_session, now):
+    from scheduling.booking import cancel_appointment
+    from scheduling.models import Actor
+
+    book(phone, "so")
+    phone.text("2")
+    phone.text("2")  # the free times to move to
+    [appointment] = appointments(db_session)
+    cancel_appointment(db_session, appointment, now=now, actor=Actor.staff)
+    db_session.commit()
+    assert phone.text("1") == say("no_appointment", "so")
+    assert [a.status for a in appointments(db_session)] == [AppointmentStatus.cancelled]
+
+
+def test_the_answer_to_a_reminder_of_a_cancelled_appointment(app, phone, centre, db_session, clock, now):
+    from app import make_worker
+    from scheduling.booking import cancel_appointment
+    from scheduling.models import Actor
+
+    book(phone, "so")
+    [appointment] = appointments(db_session)
+    clock.set(appointment.start_at - timedelta(hours=2, minutes=-1))
+    make_worker(app).tick()  # the reminder goes out; her next text answers it
+    appointment = fresh(db_session).get(Appointment, appointment.id)
+    cancel_appointment(db_session, appointment, now=clock.now(), actor=Actor.staff)
+    db_session.commit()
+    assert phone.text("1") == say("no_appointment", "so")
+
+
+def test_moving_half_an_hour_later_overlapping_her_own_time(phone, centre, db_session):
+    book(phone, "so")  # Monday 10:30-11:30 with the one counselor who speaks Somali
+    [appointment] = appointments(db_session)
+    phone.text("2")
+    phone.text("2")
+    later = appointment.start_at + timedelta(minutes=30)
+    offered = [datetime.fromisoformat(o["start"]) for o in first_offers(db_session)]
+    assert later in offered  # her own time does not stand in her way
+    assert phone.text(str(offered.index(later) + 1)) == say("confirm_slot", "so", when=later)
+    assert phone.text("1") == say("moved", "so", when=later)
+    assert [(a.start_at, a.status) for a in appointments(db_session)] == [(later, AppointmentStatus.booked)]
+
+
+def test_the_first_time_offered_can_still_be_booked_after_a_few_minutes(phone, centre, clock, db_session):
+    phone.text("hi")
+    phone.text("4")
+    phone.text("1")
+    phone.text("1")
+    first = datetime.fromisoformat(first_offers(db_session)[0]["start"])
+    clock.advance(timedelta(minutes=2))
+    phone.text("1")
+    clock.advance(timedelta(minutes=2, seconds=50))
+    assert phone.text("1") == say("booked", "so", when=first)
+
+
+def test_service_numbers_mean_the_list_she_was_shown(phone, centre, db_session):
+    phone.text("hi")
+    phone.text("4")
+    phone.text("1")  # 1 Wada-hadal, 2 Qoys
+    talk = db_session.get(type(centre["talk"]), centre["talk"].id)
+    talk.is_active = False
+    db_session.commit()
+    phone.text("2")
+    client = fresh(db_session).scalars(select(Client)).one()
+    assert db_session.get(Conversation, client.id).data["service"] == centre["family"].id
+
+
+def test_without_any_service_she_is_told_there_are_no_times(phone, centre, db_session):
+    for service in (centre["talk"], centre["family"]):
+        db_session.get(type(service), service.id).is_active = False
+    db_session.commit()
+    phone.text("hi")
+    phone.text("4")
+    assert phone.text("1") == say("no_slots", "so")
+
+
+def test_zero_in_a_submenu_leads_to_her_main_menu_and_from_there_to_the_languages(phone, centre):
+    phone.text("hi")
+    phone.text("4")
+    phone.text("1")
+    assert phone.text("0") == say("main_menu", "so")
+    assert phone.text("0").startswith("1 Norsk")
+    phone.text("4")
+    phone.text("1")
+    assert phone.text("MENY").startswith("1 Norsk")
+
+
+def test_yes_after_stop_starts_the_texts_again_as_twilio_does(phone, centre, db_session):
+    phone.text("hi")
+    phone.text("4")
+    phone.text("STOP")
+    assert phone.text("yes") == say("started", "so") + "\n" + say("main_menu", "so")
+    assert fresh(db_session).scalars(select(Client.is_opted_out)).one() is False
+
+
+def test_cancel_in_farsi_is_not_an_opt_out(phone, centre, db_session):
+    phone.text("hi")
+    phone.text("7")
+    phone.text("لغو")
+    assert fresh(db_session).scalars(select(Client.is_opted_out)).one() is False
