@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as linja_config
 import webdb
 from scheduling.availability import BookingRules
-from scheduling.clock import FixedClock, SystemClock
+from scheduling.clock import SystemClock, TravelClock
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -41,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     # Twilio's webhooks are authenticated by their signature, not by a CSRF token.
     csrf.exempt(hotline_bp)
     app.register_blueprint(hotline_bp)
+    from hotline import simulator
+
+    simulator.init_app(app)
+    csrf.exempt(simulator.bp)  # JSON only: a page elsewhere cannot post JSON here unasked
 
     import cli
 
@@ -87,7 +91,9 @@ def make_worker(app: Flask):
 
 
 def _clock_from_config(config: dict):
+    """The real clock in production; elsewhere one that can start at LINJA_CLOCK and be
+    moved forward by the phone simulator."""
+    if config["IS_PRODUCTION"]:
+        return SystemClock()
     start = config.get("LINJA_CLOCK")
-    if start and not config["IS_PRODUCTION"]:
-        return FixedClock(datetime.fromisoformat(start))
-    return SystemClock()
+    return TravelClock(datetime.fromisoformat(start) if start else None)

@@ -10,6 +10,7 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
 from scheduling import demo
@@ -118,6 +119,8 @@ def init_app(app: Flask) -> None:
         click.echo("")
         click.echo(f"Linja is running on {base}")
         click.echo(f"  Staff sign-in:  {base}/staff/login")
+        if "linja.simulator" in current_app.extensions:
+            click.echo(f"  Phone simulator: {base}/simulator/")
         click.echo(f"  Health:         {base}/healthz")
         click.echo("Press Ctrl+C to stop.")
         try:
@@ -132,6 +135,31 @@ def init_app(app: Flask) -> None:
         worker = make_worker(current_app)
         worker.tick_budget_seconds = float("inf")
         worker.tick()
+
+    phone = AppGroup("phone", help="A basic phone in the terminal, talking to Linja as Twilio would.")
+    app.cli.add_command(phone)
+
+    @phone.command("sms")
+    @click.argument("number")
+    @click.argument("text", nargs=-1)
+    @click.option("--url", default=None, help="A running Linja (default: this app, in-process).")
+    def phone_sms(number, text, url):
+        """Text Linja from NUMBER and print the answer, e.g. flask phone sms +4790000000 hei"""
+        from hotline.phone import HttpTransport, SimulatedPhone, WebhookRefused, WsgiTransport
+
+        parsed = parse_phone(number, current_app.config["DEFAULT_PHONE_REGION"])
+        if not parsed.is_valid:
+            raise click.BadParameter(parsed.message, param_hint="NUMBER")
+        transport = HttpTransport(url) if url else WsgiTransport(current_app._get_current_object())
+        device = SimulatedPhone(transport, parsed.e164, url or current_app.config["PUBLIC_BASE_URL"],
+                                current_app.config["TWILIO_AUTH_TOKEN"])
+        try:
+            replies = device.text(" ".join(text))
+        except WebhookRefused as error:
+            raise click.ClickException(str(error)) from None
+        for reply in replies:
+            click.echo(reply)
+            click.echo("")
 
     @app.cli.command("worker")
     def worker():

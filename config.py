@@ -56,6 +56,7 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "5")),
         "RUN_SCHEDULER": _bool(env.get("RUN_SCHEDULER"), default=False),
         "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
+        "SIMULATOR_ENABLED": _bool(env.get("SIMULATOR_ENABLED")),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
     }
     if not config["SECRET_KEY"]:

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 import itertools
-import xml.etree.ElementTree as ET
 
-from twilio.request_validator import RequestValidator
-
+from hotline.phone import messages, sign
 from hotline.segments import segments
 
+__all__ = ["Phone", "messages", "sign"]
+
 _sids = itertools.count(1)
-
-
-def sign(token: str, url: str, params: dict) -> str:
-    return RequestValidator(token).compute_signature(url, params)
 
 
 class Phone:
@@ -43,9 +39,3 @@ class Phone:
         # Every answer in every test keeps the budget: at most two SMS segments.
         assert all(segments(text) <= 2 for text in texts), texts
         return "\n".join(texts)
-
-
-def messages(xml: str) -> list[str]:
-    root = ET.fromstring(xml)
-    assert root.tag == "Response"
-    return [(m.text or "") for m in root.iter("Message")]

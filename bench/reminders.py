@@ -1,0 +1,483 @@
+"""Benchmark: how many due texts a second do the outbox workers hand to Twilio?
+
+A throwaway database, migrated with the project's own Alembic migrations, gets N callers
+with one text each due a minute ago. A fake Twilio server (``tests.fake_twilio``) runs as
+a process of its own and logs every text it accepts with the time; then K real worker
+processes (``flask --app app send-due``, which sends everything due and exits) are
+started with the rate limit off (``SMS_PER_SECOND=0``). Throughput is counted from the
+fake server's log, from its first text to its last, so process start-up is left out.
+The workers' CPU time per text is taken from ``getrusage(RUSAGE_CHILDREN)``.
+
+PostgreSQL with 1 and with 3 workers when ``--postgres URL`` or ``BENCH_DATABASE_URL`` is
+given (a database ``linja_bench_reminders_<pid>`` is created there and dropped at the
+end); SQLite with 1 worker always, for reference.
+
+    .venv/bin/python bench/reminders.py
+    .venv/bin/python bench/reminders.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+This is a benchmark, not a test: it prints figures and exits 0 whatever they are.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time as timer
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, insert, make_url, select, text  # noqa: E402
+
+from cli import upgrade_database  # noqa: E402
+from scheduling.db import make_engine  # noqa: E402
+from scheduling.models import Client, OutboxMessage, OutboxStatus  # noqa: E402
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
+
+TARGET_PER_SECOND = 500.0
+TARGET_TEXT = ("limited by the configured rate, not by Linja: with the limit off at least "
+               f"{TARGET_PER_SECOND:.0f} texts a second")
+WORKER_TIMEOUT_S = 120.0
+EXPECTED_BODY = "Takk. Noen som snakker ditt språk, ringer deg snart."
+
+
+# --- databases (as in bench/availability.py) ----------------------------------------------
+
+
+@contextlib.contextmanager
+def sqlite_database():
+    tmp = Path(tempfile.mkdtemp(prefix="linja_bench_"))
+    try:
+        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str):
+    name = f"linja_bench_reminders_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def migrate(url: str) -> None:
+    # Alembic's logging config prints INFO lines to stderr; keep them out of the table.
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            upgrade_database(url)
+    except BaseException:
+        sys.stderr.write(buffer.getvalue())
+        raise
+
+
+def database_version(engine) -> str:
+    if engine.dialect.name == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    with engine.connect():  # the server's version is known once connected
+        pass
+    return "PostgreSQL " + ".".join(map(str, engine.dialect.server_version_info or ()))
+
+
+def add_due_texts(engine, batch: int, count: int) -> list[str]:
+    """``count`` callers, each with one text due a minute ago (the workers use the real
+    clock); as tests/scheduling/test_worker_processes.py does. Returns their numbers."""
+    now = datetime.now(timezone.utc)
+    prefix = f"+47{batch + 1:02d}"  # a number range of its own for every batch
+    numbers = [f"{prefix}{i:07d}" for i in range(count)]
+    with engine.begin() as connection:
+        for i in range(0, count, 2000):
+            connection.execute(insert(Client), [
+                {"phone_e164": n, "language_code": "nb", "is_opted_out": False, "created_at": now}
+                for n in numbers[i:i + 2000]])
+        ids = connection.execute(
+            select(Client.id).where(Client.phone_e164.like(f"{prefix}%")).order_by(Client.id)).scalars().all()
+        rows = [{"client_id": cid, "kind": "notice", "template": "callback_requested", "params": {},
+                 "language_code": "nb", "status": OutboxStatus.pending, "due_at": now - timedelta(minutes=1),
+                 "attempts": 0, "created_at": now, "updated_at": now} for cid in ids]
+        for i in range(0, len(rows), 2000):
+            connection.execute(insert(OutboxMessage), rows[i:i + 2000])
+    # Fresh statistics, so the planner sees the table as it is (autovacuum would, later).
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE clients, outbox_messages"))
+    else:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+    return numbers
+
+
+def outbox_left(engine) -> dict[str, int]:
+    """Texts not handed over: anything still pending, sending, failed or withdrawn."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(OutboxMessage.status, func.count()).where(OutboxMessage.status != OutboxStatus.queued)
+            .group_by(OutboxMessage.status)).all()
+        connection.rollback()
+    return {(s.value if hasattr(s, "value") else str(s)): n for s, n in rows}
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def _cpu_seconds_of(pid: int) -> float | None:
+    """User + system CPU of a running process (Linux /proc), None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class FakeTwilioProcess:
+    """``python -m tests.fake_twilio`` in a process of its own, so its CPU is not the workers'."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_twilio", "--port", "0", "--log", str(log_path)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.api_base = self.process.stdout.readline().strip()
+        if not self.api_base.startswith("http"):
+            self.stop()
+            raise RuntimeError("the fake Twilio server did not start")
+        self.cpu_at_start = _cpu_seconds_of(self.process.pid)
+
+    def cpu_since_start(self) -> float | None:
+        now = _cpu_seconds_of(self.process.pid)
+        return None if now is None or self.cpu_at_start is None else now - self.cpu_at_start
+
+    def received(self) -> list[dict]:
+        if not self.log_path.exists():
+            return []
+        with self.log_path.open(encoding="utf-8") as log:
+            return [json.loads(line) for line in log if line.strip()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+def worker_env(database_url: str, api_base: str, lease: int) -> dict[str, str]:
+    # As tests/scheduling/test_worker_processes.py starts them; SMS_PER_SECOND=0: no limit.
+    return {
+        **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "PUBLIC_BASE_URL": "https://linja.test",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000",
+        "TWILIO_API_BASE": api_base, "SMS_PER_SECOND": "0", "OUTBOX_LEASE_SECONDS": str(lease),
+        "OUTBOX_MAX_ATTEMPTS": "5", "LINJA_ENV": "development", "LINJA_CLOCK": "",
+    }
+
+
+@dataclass
+class WorkerRun:
+    wall_s: float
+    cpu_s: float
+    exit_codes: list[int]
+    stderr_tails: list[str]
+    timed_out: bool
+
+
+def run_workers(count: int, env: dict[str, str], logs: Path, label: str) -> WorkerRun:
+    """Start ``count`` `flask send-due` processes at once and wait for all of them; the CPU
+    is what RUSAGE_CHILDREN gains meanwhile (only these are reaped in between)."""
+    paths = [logs / f"{label}-worker{i}.log" for i in range(count)]
+    cpu_before = _children_cpu()
+    started = timer.perf_counter()
+    processes = []
+    for path in paths:
+        with path.open("w") as stderr:
+            processes.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "send-due"],
+                                              cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=stderr))
+    timed_out = False
+    deadline = started + WORKER_TIMEOUT_S
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - timer.perf_counter()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            process.kill()
+            process.wait()
+    wall = timer.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
+    tails = []
+    for process, path in zip(processes, paths):
+        if process.returncode != 0:
+            tails.append(f"worker {path.name} exited {process.returncode}:\n"
+                         + "\n".join(path.read_text(errors="replace").splitlines()[-15:]))
+    return WorkerRun(wall, cpu, [p.returncode for p in processes], tails, timed_out)
+
+
+# --- measuring ----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    backend: str
+    workers: int
+    messages: int  # texts the fake server accepted
+    expected: int
+    seconds: float  # first accepted text to last
+    mid_per_second: float  # the middle 80 % of the texts, when every worker is surely running
+    cpu_raw_s: float
+    startup_cpu_s: float
+    fake_cpu_s: float | None
+    duplicates: int  # texts beyond the first to one number
+    missing: int  # callers who got nothing
+    strangers: int  # texts to numbers not in this batch
+    wrong_bodies: int
+    left: dict[str, int]
+    wall_s: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+    def cpu_ms(self, net: bool) -> float:
+        cpu = self.cpu_raw_s - (self.startup_cpu_s * self.workers if net else 0.0)
+        return cpu * 1000 / self.messages if self.messages else float("nan")
+
+
+def measure(backend: str, url: str, engine, workers: int, count: int, batch: int, startup_cpu: float,
+            logs: Path, lease: int) -> Run:
+    numbers = add_due_texts(engine, batch, count)
+    label = f"{backend}-{workers}w-{batch}"
+    fake = FakeTwilioProcess(logs / f"{label}-twilio.jsonl")
+    try:
+        result = run_workers(workers, worker_env(url, fake.api_base, lease), logs, label)
+        fake_cpu = fake.cpu_since_start()
+        received = fake.received()
+    finally:
+        fake.stop()
+    times = sorted(m["at"] for m in received)
+    seconds = times[-1] - times[0] if len(times) > 1 else 0.0
+    mid_rate = 0.0
+    if len(times) >= 10:
+        lo, hi = int(len(times) * 0.1), int(len(times) * 0.9)
+        if times[hi] > times[lo]:
+            mid_rate = (hi - lo) / (times[hi] - times[lo])
+    per_number = Counter(m["to"] for m in received)
+    expected = set(numbers)
+    problems = list(result.stderr_tails)
+    if result.timed_out:
+        problems.append(f"{label}: workers still running after {WORKER_TIMEOUT_S:.0f} s; killed")
+    return Run(
+        backend=backend, workers=workers, messages=len(received), expected=count, seconds=seconds,
+        mid_per_second=mid_rate, cpu_raw_s=result.cpu_s, startup_cpu_s=startup_cpu, fake_cpu_s=fake_cpu,
+        duplicates=sum(n - 1 for n in per_number.values() if n > 1),
+        missing=len(expected - per_number.keys()), strangers=sum(n for k, n in per_number.items() if k not in expected),
+        wrong_bodies=sum(1 for m in received if m["body"] != EXPECTED_BODY),
+        left=outbox_left(engine), wall_s=result.wall_s, problems=problems,
+    )
+
+
+def startup_cpu(url: str, logs: Path, lease: int) -> tuple[float, float]:
+    """CPU and wall time of one `flask send-due` on an empty outbox: the start-up cost
+    (imports, app factory, migrations check-free connect, housekeeping) of one worker."""
+    fake = FakeTwilioProcess(logs / "startup-twilio.jsonl")
+    try:
+        result = run_workers(1, worker_env(url, fake.api_base, lease), logs, "startup")
+    finally:
+        fake.stop()
+    return result.cpu_s, result.wall_s
+
+
+# --- profiling one worker in-process --------------------------------------------------------
+
+
+def profile_worker(url: str, engine, count: int, batch: int, logs: Path, lease: int) -> str:
+    """Run the send-due logic of one worker in this process against the same database and
+    a fake Twilio process: first timed with the HTTP call wrapped (no profiler), then a
+    second batch under cProfile."""
+    out = io.StringIO()
+    fake = FakeTwilioProcess(logs / f"profile-{batch}-twilio.jsonl")
+    saved = dict(os.environ)
+    try:
+        os.environ.update(worker_env(url, fake.api_base, lease))
+        from app import create_app, make_worker  # imported here: the app reads the environment
+
+        app = create_app()
+        with app.app_context():
+            worker = make_worker(app)
+        worker.tick_budget_seconds = float("inf")
+        sender = worker.outbox.sender
+        original_send = sender.send
+        http = {"s": 0.0, "n": 0}
+
+        def timed_send(message):
+            t0 = timer.perf_counter()
+            try:
+                return original_send(message)
+            finally:
+                http["s"] += timer.perf_counter() - t0
+                http["n"] += 1
+
+        sender.send = timed_send
+        add_due_texts(engine, batch, count)
+        t0, c0 = timer.perf_counter(), timer.process_time()
+        worker.tick()
+        wall, cpu = timer.perf_counter() - t0, timer.process_time() - c0
+        n = max(http["n"], 1)
+        out.write(f"one worker in-process, {http['n']} texts: {http['n'] / wall:.0f} texts/s, "
+                  f"{wall * 1000 / n:.2f} ms wall and {cpu * 1000 / n:.2f} ms CPU per text; "
+                  f"of the wall time {http['s'] * 1000 / n:.2f} ms/text in sender.send (twilio client + HTTP "
+                  f"+ fake server), {(wall - http['s']) * 1000 / n:.2f} ms/text in the rest "
+                  f"(claim, load, render, record: SQLAlchemy + database)\n")
+        sender.send = original_send
+
+        add_due_texts(engine, batch + 1, count)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        worker.tick()
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(25)
+        app.extensions["linja.engine"].dispose()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        fake.stop()
+    return out.getvalue()
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def report(runs: list[Run], versions: list[str], startups: dict[str, tuple[float, float]], args) -> None:
+    print()
+    print("outbox throughput, rate limit off (SMS_PER_SECOND=0): `flask --app app send-due` worker "
+          "processes against a fake Twilio server in its own process")
+    print(f"python {sys.version.split()[0]}, {', '.join(versions)}, {os.cpu_count()} CPUs")
+    print("texts: kind notice, template callback_requested, nb, one per caller, due a minute ago; "
+          "texts/s = texts / (last accepted - first accepted) at the fake server")
+    print("CPU ms/text: workers' user+sys CPU (RUSAGE_CHILDREN) / texts; net = minus one empty run's "
+          "start-up CPU per worker")
+    for backend, (cpu, wall) in startups.items():
+        print(f"  start-up of one worker on {backend} (empty outbox): {cpu * 1000:.0f} ms CPU, {wall:.2f} s wall")
+    print()
+    head = (f"{'database':<11}{'workers':>8}{'texts':>7}{'seconds':>9}{'texts/s':>9}{'mid80 /s':>9}"
+            f"{'CPU ms/text':>13}{'net':>6}{'fake ms':>9}{'dup':>5}{'miss':>6}  target >= {TARGET_PER_SECOND:.0f}/s")
+    print(head)
+    print("-" * len(head))
+    for r in runs:
+        rate = r.per_second
+        verdict = "ok" if rate >= TARGET_PER_SECOND else f"UNDER ({rate / TARGET_PER_SECOND:.2f}x)"
+        fake = f"{r.fake_cpu_s * 1000 / r.messages:.2f}" if r.fake_cpu_s is not None and r.messages else "-"
+        print(f"{r.backend:<11}{r.workers:>8}{r.messages:>7}{r.seconds:>9.2f}{rate:>9.0f}{r.mid_per_second:>9.0f}"
+              f"{r.cpu_ms(net=False):>13.2f}{r.cpu_ms(net=True):>6.2f}{fake:>9}{r.duplicates:>5}{r.missing:>6}"
+              f"  {verdict}")
+    print()
+    print("mid80 /s: the middle 80 % of the texts only (all workers past start-up); fake ms: the fake "
+          "Twilio server's CPU per text (it shares the machine)")
+    print(f"target: {TARGET_TEXT}")
+    for r in runs:
+        notes = []
+        if r.messages != r.expected:
+            notes.append(f"{r.messages} of {r.expected} texts accepted")
+        if r.strangers:
+            notes.append(f"{r.strangers} texts to unknown numbers")
+        if r.wrong_bodies:
+            notes.append(f"{r.wrong_bodies} texts with an unexpected body")
+        if r.left:
+            notes.append("outbox not queued: " + ", ".join(f"{n} {s}" for s, n in sorted(r.left.items())))
+        notes.extend(r.problems)
+        if notes:
+            print(f"  {r.backend} x{r.workers}: " + "; ".join(notes))
+    if all(not (r.duplicates or r.missing or r.strangers or r.wrong_bodies or r.left or r.problems) for r in runs):
+        print("every caller got exactly one text, with the expected words; nothing left in the outbox")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="also run on PostgreSQL; a throwaway database is created on this "
+                             "server and dropped afterwards (default: $BENCH_DATABASE_URL)")
+    parser.add_argument("--texts", type=int, default=3000, help="due texts per PostgreSQL run (default 3000)")
+    parser.add_argument("--sqlite-texts", type=int, default=1000, help="due texts for the SQLite run (default 1000)")
+    parser.add_argument("--workers", default="1,3", help="worker counts on PostgreSQL (default 1,3)")
+    parser.add_argument("--lease", type=int, default=60, help="OUTBOX_LEASE_SECONDS (default 60)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="afterwards, send N more texts with one worker in this process, timed and "
+                             "then under cProfile, and print the top functions")
+    args = parser.parse_args(argv)
+
+    backends = [("sqlite", sqlite_database, (), [1], args.sqlite_texts)]
+    if args.postgres:
+        counts = [int(k) for k in args.workers.split(",") if k.strip()]
+        backends.append(("postgresql", postgres_database, (args.postgres,), counts, args.texts))
+
+    runs, versions, startups, profiles = [], [], {}, []
+    logs = Path(tempfile.mkdtemp(prefix="linja_bench_reminders_"))
+    try:
+        for backend, database, db_args, worker_counts, count in backends:
+            print(f"{backend}: migrating and measuring ...", file=sys.stderr, flush=True)
+            with database(*db_args) as url:
+                migrate(url)
+                engine = make_engine(url, **({"serialise_sqlite": False} if url.startswith("sqlite") else {}))
+                try:
+                    versions.append(database_version(engine))
+                    startups[backend] = startup_cpu(url, logs, args.lease)
+                    for batch, workers in enumerate(worker_counts):
+                        print(f"  {workers} worker(s), {count} texts ...", file=sys.stderr, flush=True)
+                        runs.append(measure(backend, url, engine, workers, count, batch, startups[backend][0],
+                                            logs, args.lease))
+                    if args.profile:
+                        print(f"  profiling one worker in-process, {args.profile} texts ...",
+                              file=sys.stderr, flush=True)
+                        text_ = profile_worker(url, engine, args.profile, len(worker_counts), logs, args.lease)
+                        profiles.append((backend, text_))
+                finally:
+                    engine.dispose()
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
+    report(runs, versions, startups, args)
+    for backend, text_ in profiles:
+        print(f"\n=== one worker in-process, {backend}, {args.profile} texts ===")
+        print(text_)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The phone simulator: a basic phone in the browser, for trying Linja without Twilio.
+
+Registered only outside production, and only without Twilio credentials unless
+SIMULATOR_ENABLED=1. Texting goes through ``hotline.phone`` to the real, signed webhook;
+texts the worker sends to that number (reminders, changes by staff) show in the thread.
+The page can move Linja's clock forward ("one day later") to see a reminder arrive.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from babel.dates import format_datetime
+from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
+
+from hotline.phone import SimulatedPhone, WebhookRefused, WsgiTransport
+from scheduling.phones import parse_phone
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+
+DEMO_NUMBERS = ["+4791234567", "+4792345678", "+4741234567", "+4746123456"]
+MAX_BODY = 1600
+
+
+def is_enabled(config: dict) -> bool:
+    if config["IS_PRODUCTION"]:
+        return False
+    return config.get("SIMULATOR_ENABLED") or not config["TWILIO_ACCOUNT_SID"]
+
+
+@dataclass
+class Entry:
+    number: str
+    direction: str  # "sent" by her, or "received" from Linja
+    text: str
+    at: datetime
+    seq: int
+
+
+@dataclass
+class Thread:
+    """What each simulated phone sent and was answered, kept in this process only."""
+
+    entries: list[Entry] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, number: str, direction: str, text: str, at: datetime) -> None:
+        with self.lock:
+            self.entries.append(Entry(number, direction, text, at, len(self.entries)))
+
+    def of(self, number: str) -> list[Entry]:
+        with self.lock:
+            return [e for e in self.entries if e.number == number]
+
+
+def init_app(app: Flask) -> None:
+    if not is_enabled(app.config):
+        return
+    app.extensions["linja.simulator"] = Thread()
+    app.register_blueprint(bp)
+
+
+def _number(raw: str | None) -> str:
+    parsed = parse_phone(raw, current_app.config["DEFAULT_PHONE_REGION"])
+    if not parsed.is_valid:
+        abort(400, description=parsed.message)
+    return parsed.e164
+
+
+def _clock():
+    return current_app.extensions["linja.clock"]
+
+
+def _local(at: datetime) -> str:
+    rules = current_app.extensions["linja.rules"]
+    return format_datetime(at, "EEE d. MMM HH:mm", tzinfo=rules.tz, locale="nb_NO")
+
+
+@bp.get("/")
+def page():
+    return render_template("simulator/phone.html", numbers=DEMO_NUMBERS,
+                           can_travel=hasattr(_clock(), "advance"))
+
+
+@bp.post("/api/sms")
+def send_sms():
+    if not request.is_json:  # a JSON body cannot be posted across sites without asking
+        abort(415)
+    payload = request.get_json(silent=True) or {}
+    number = _number(payload.get("from"))
+    body = str(payload.get("body", ""))[:MAX_BODY]
+    thread = current_app.extensions["linja.simulator"]
+    thread.add(number, "sent", body, _clock().now())
+    phone = SimulatedPhone(WsgiTransport(current_app._get_current_object()), number,
+                           current_app.config["PUBLIC_BASE_URL"], current_app.config["TWILIO_AUTH_TOKEN"])
+    try:
+        replies = phone.text(body)
+    except WebhookRefused as error:
+        return jsonify(error=str(error)), 502
+    for text in replies:
+        thread.add(number, "received", text, _clock().now())
+    return jsonify(replies=replies)
+
+
+@bp.get("/api/thread")
+def thread():
+    number = _number(request.args.get("number"))
+    entries = [
+        {"direction": e.direction, "text": e.text, "at": e.at.isoformat(), "when": _local(e.at), "order": (e.at, 0, e.seq)}
+        for e in current_app.extensions["linja.simulator"].of(number)
+    ]
+    sender = current_app.extensions["linja.sender"]
+    if hasattr(sender, "texts_to"):  # the console sender: what the worker sent her
+        entries += [
+            {"direction": "received", "text": t.body, "at": t.at.isoformat(), "when": _local(t.at),
+             "order": (t.at, 1, i)}
+            for i, t in enumerate(sender.texts_to(number))
+        ]
+    entries.sort(key=lambda e: e.pop("order"))
+    now = _clock().now()
+    return jsonify(messages=entries, now=now.isoformat(), now_local=_local(now))
+
+
+@bp.post("/api/clock")
+def travel():
+    if not request.is_json:
+        abort(415)
+    clock = _clock()
+    if not hasattr(clock, "advance"):
+        abort(409, description="this clock cannot be moved")
+    minutes = (request.get_json(silent=True) or {}).get("minutes")
+    if not isinstance(minutes, int) or not 0 < minutes <= 60 * 24 * 60:
+        abort(400, description="minutes: a whole number between 1 and 86400")
+    clock.advance(timedelta(minutes=minutes))
+    # Let the worker look at once, so a reminder now due arrives while she watches.
+    from app import make_worker
+
+    make_worker(current_app._get_current_object()).tick()
+    now = clock.now()
+    return jsonify(now=now.isoformat(), now_local=_local(now))

@@ -1,0 +1,56 @@
+"""A caller books through the simulator page, in Somali and in Arabic, and sees her confirmation."""
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from scheduling.clock import TravelClock
+from tests.conftest import NOW
+from tests.hotline.test_sms_flows import MENU_NUMBER, say
+
+
+@pytest.fixture
+def page_url(database_url, sessions, centre, live_server):
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x", "CLOCK": TravelClock(NOW),
+                      "SMS_PER_SECOND": 0})
+    yield live_server(app) + "/simulator/"
+    app.extensions["linja.engine"].dispose()
+
+
+def send(page, text):
+    count = page.locator("#thread li").count()
+    page.fill("#body", text)
+    page.click("#send")
+    # Her text and Linja's answer both appear in the thread.
+    page.wait_for_function(f"document.querySelectorAll('#thread li').length >= {count + 2}")
+    return page.locator("#thread li.received p").last.inner_text()
+
+
+def press(page, digit):
+    count = page.locator("#thread li").count()
+    page.click(f".key[data-key='{digit}']")
+    page.click("#send")
+    page.wait_for_function(f"document.querySelectorAll('#thread li').length >= {count + 2}")
+    return page.locator("#thread li.received p").last.inner_text()
+
+
+@pytest.mark.parametrize("language, number, yes", [("so", "+4791111111", "haa"), ("ar", "+4792222222", "نعم")])
+def test_booking_through_the_simulator_page(browser, page_url, screenshot, language, number, yes):
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    page.goto(page_url)
+    page.fill("#number", number)
+    page.dispatch_event("#number", "change")
+    assert send(page, "hi").startswith("1 Norsk")
+    assert press(page, str(MENU_NUMBER[language])) == say("main_menu", language)
+    press(page, "1")  # book
+    press(page, "1")  # the first service
+    confirm = press(page, "1")  # the first time offered
+    assert confirm.endswith(say("confirm_slot", language, when=NOW)[-8:])
+    confirmation = send(page, yes)
+    booked_prefix = say("booked", language, when=NOW).split(":")[0]
+    assert confirmation.startswith(booked_prefix)
+    last = page.locator("#thread li.received p").last
+    direction = last.evaluate("element => getComputedStyle(element).direction")
+    assert direction == ("rtl" if language == "ar" else "ltr")
+    screenshot(page, f"simulator-{language}")
+    page.close()

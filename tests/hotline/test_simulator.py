@@ -1,0 +1,72 @@
+"""The phone simulator's API and the `flask phone` command."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app import create_app
+from scheduling.clock import TravelClock
+from tests.hotline.test_sms_flows import say
+from tests.conftest import NOW
+
+
+@pytest.fixture
+def sim(database_url, sessions):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x",
+                      "CLOCK": TravelClock(NOW), "SMS_PER_SECOND": 0})
+    yield app
+    app.extensions["linja.engine"].dispose()
+
+
+def text(client, number, body):
+    response = client.post("/simulator/api/sms", json={"from": number, "body": body})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["replies"]
+
+
+def test_texting_from_the_simulator_goes_through_the_signed_webhook(sim, centre):
+    client = sim.test_client()
+    assert client.get("/simulator/").status_code == 200
+    [menu] = text(client, "+47 912 34 567", "hi")
+    assert menu.startswith("1 Norsk")
+    assert text(client, "91234567", "4") == [say("main_menu", "so")]
+    thread = client.get("/simulator/api/thread?number=%2B4791234567").get_json()
+    assert [(m["direction"], m["text"][:7]) for m in thread["messages"]] == [
+        ("sent", "hi"), ("received", "1 Norsk"), ("sent", "4"), ("received", say("main_menu", "so")[:7])]
+
+
+def test_a_reminder_arrives_on_the_simulated_phone_after_time_travel(sim, centre):
+    client = sim.test_client()
+    for body in ["hi", "4", "1", "1", "1", "1"]:
+        replies = text(client, "+4791234567", body)
+    assert replies[0].startswith(say("booked", "so", when=NOW).split(":")[0])
+    # Booked for 10:30 today; the 2 h reminder falls due at 08:30. One hour later:
+    moved = client.post("/simulator/api/clock", json={"minutes": 60})
+    assert moved.status_code == 200
+    assert sim.extensions["linja.clock"].now() >= NOW + timedelta(hours=1)
+    thread = client.get("/simulator/api/thread?number=%2B4791234567").get_json()["messages"]
+    assert thread[-1]["direction"] == "received" and thread[-1]["text"].startswith("Xusuusin")
+
+
+def test_the_simulator_refuses_bad_input_kindly(sim):
+    client = sim.test_client()
+    assert client.post("/simulator/api/sms", json={"from": "hello", "body": "hi"}).status_code == 400
+    assert client.post("/simulator/api/sms", data={"from": "+4791234567"}).status_code == 415
+    assert client.post("/simulator/api/clock", json={"minutes": -5}).status_code == 400
+    assert client.post("/simulator/api/clock", json={"minutes": "a day"}).status_code == 400
+
+
+def test_no_simulator_in_production_or_with_twilio_configured(database_url, sessions):
+    for config in ({"IS_PRODUCTION": True, "TWILIO_AUTH_TOKEN": "t"}, {"TWILIO_ACCOUNT_SID": "AC123"}):
+        app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x", **config})
+        assert app.test_client().get("/simulator/").status_code == 404
+        app.extensions["linja.engine"].dispose()
+
+
+def test_the_phone_command_texts_linja(runner, centre):
+    result = runner.invoke(args=["phone", "sms", "+4791234567", "hi"])
+    assert result.exit_code == 0 and result.output.startswith("1 Norsk")
+    result = runner.invoke(args=["phone", "sms", "+4791234567", "3"])
+    assert result.output.strip() == say("main_menu", "ar")
+    assert runner.invoke(args=["phone", "sms", "nonsense", "hi"]).exit_code != 0
