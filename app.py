@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as linja_config
 import webdb
+import weblog
 from scheduling.availability import BookingRules
 from scheduling.clock import SystemClock, TravelClock
 
@@ -30,6 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["linja.rules"] = BookingRules.from_config(app.config)
     app.extensions["linja.sender"] = app.config.get("SENDER") or _sender_from_config(app)
     webdb.init_app(app)
+    if app.config.get("LOG_JSON", not app.config.get("TESTING")):
+        weblog.configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    weblog.init_app(app)
 
     from health import bp as health_bp
     from hotline.webhooks import bp as hotline_bp

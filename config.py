@@ -57,6 +57,7 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "RUN_SCHEDULER": _bool(env.get("RUN_SCHEDULER"), default=False),
         "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
         "SIMULATOR_ENABLED": _bool(env.get("SIMULATOR_ENABLED")),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
     }
     if not config["SECRET_KEY"]:

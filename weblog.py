@@ -1,0 +1,54 @@
+"""One JSON line per request: method, path, status, duration. Never a phone number: the
+query string (where a number could be) and form fields are not logged."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+log = logging.getLogger("linja.request")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+                 "logger": record.name}
+        if isinstance(record.msg, dict):
+            entry.update(record.msg)
+        else:
+            entry["message"] = record.getMessage()
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its own access lines carry query strings
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        started = g.get("request_started")
+        log.info({
+            "event": "request", "id": g.get("request_id"), "method": request.method,
+            "path": request.path if request.url_rule is not None else "(unknown path)",
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+        })
+        return response
