@@ -60,6 +60,46 @@ TEXTS: dict[str, Text] = {
     "reminder": Text(N_("Reminder: your time is {when}. Reply 1 OK, 2 Cancel, 3 Move."), "reminder"),
 }
 
+# What the voice line says. Each is spoken with the language's Twilio voice, or played
+# from a recording staff upload per language (see hotline.voices).
+VOICE_TEXTS: dict[str, Text] = {
+    "v_language_option": Text(N_("For {language}, press {digit}."), "voice"),
+    "v_main_menu": Text(N_("To book a time, press 1. To hear or cancel your time, press 2. "
+                           "To talk to someone now, press 3. To be called back in your language, press 4. "
+                           "To get your reminders as a phone call, press 5. To hear this again, press 9. "
+                           "For another language, press 0."), "voice"),
+    "v_service_option": Text(N_("For {service}, press {digit}."), "voice"),
+    "v_slots_intro": Text(N_("These times are free."), "voice"),
+    "v_slot_option": Text(N_("{when}, press {digit}."), "voice"),
+    "v_later": Text(N_("For later times, press 9. For the menu, press 0."), "voice"),
+    "v_no_slots": Text(N_("Sorry, there are no free times now. To be called back, press 4."), "voice"),
+    "v_confirm": Text(N_("{when}. To book this time, press 1. To choose another time, press 2."), "voice"),
+    "v_booked": Text(N_("Your time is booked: {when}. Thank you, goodbye."), "voice"),
+    "v_booked_text": Text(N_("Your time is booked: {when}. You will also get a text. Thank you, goodbye."), "voice"),
+    "v_taken": Text(N_("Sorry, that time was just taken."), "voice"),
+    "v_your_time": Text(N_("Your time is {when}. To cancel it, press 1. For the menu, press 0."), "voice"),
+    "v_no_appointment": Text(N_("You have no booked time. To book one, press 1."), "voice"),
+    "v_confirm_cancel": Text(N_("To cancel your time {when}, press 1. To keep it, press 2."), "voice"),
+    "v_cancelled": Text(N_("Your time is cancelled. Goodbye."), "voice"),
+    "v_kept": Text(N_("Your time is kept. Goodbye."), "voice"),
+    "v_connecting": Text(N_("Please wait. We are connecting you."), "voice"),
+    "v_leave_message": Text(N_("No one can answer right now. Please leave a message after the tone, "
+                               "then press any key."), "voice"),
+    "v_closed": Text(N_("We are closed now. We open again {when}. Please leave a message after the tone, "
+                        "then press any key."), "voice"),
+    "v_message_saved": Text(N_("Thank you. Your message is saved. Goodbye."), "voice"),
+    "v_callback": Text(N_("Thank you. Someone who speaks your language will call you back. Goodbye."), "voice"),
+    "v_reminder_calls_on": Text(N_("From now on your reminders come as a phone call. Goodbye."), "voice"),
+    "v_wrong_key": Text(N_("Sorry, that key is not in the menu."), "voice"),
+    "v_no_key": Text(N_("I did not hear a key."), "voice"),
+    "v_goodbye": Text(N_("We could not help you this time. Please call again. Goodbye."), "voice"),
+    "v_hidden_number": Text(N_("Your number is hidden, so we cannot book a time. To talk to someone, press 3. "
+                               "To leave a message, press 6."), "voice"),
+    "v_reminder_call": Text(N_("This is a reminder. Your time is {when}. To confirm, press 1. To cancel, press 2. "
+                               "To talk to someone, press 3."), "voice"),
+    "v_confirmed": Text(N_("Thank you. See you then. Goodbye."), "voice"),
+}
+
 # Dates as a woman reads them in her language: weekday, day and month, then the time.
 # Where CLDR's short weekday is an abbreviation few would recognise, the full name is used.
 DATE_PATTERNS = {"so": "EEEE, d MMMM", "ti": "EEEE d MMMM"}
@@ -81,7 +121,8 @@ def translate(msgid: str, language: str) -> str:
 
 
 def render(key: str, language: str, **values) -> str:
-    return translate(TEXTS[key].msgid, language).format(**values)
+    text = TEXTS.get(key) or VOICE_TEXTS[key]
+    return translate(text.msgid, language).format(**values)
 
 
 def format_when(at: datetime, language: str, tz: ZoneInfo) -> str:

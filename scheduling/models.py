@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import (
     JSON,
+    LargeBinary,
     Boolean,
     CheckConstraint,
     Column,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -227,6 +229,8 @@ class Client(Base):
     phone_e164: Mapped[str | None] = mapped_column(String(16), unique=True)
     language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
     is_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reminders as a phone call instead of a text (she cannot read, or a text is unsafe).
+    wants_reminder_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     last_contact_at: Mapped[datetime | None]
 
@@ -426,3 +430,70 @@ class SendingPace(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[datetime]
+
+
+class Call(Base):
+    """A phone call in progress on the voice line: where she is in its menus."""
+
+    __tablename__ = "calls"
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    language_code: Mapped[str | None] = mapped_column(String(8))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="in-progress")
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MessageStatus(str, enum.Enum):
+    open = "open"
+    done = "done"
+
+
+class Voicemail(Base):
+    """A message a caller left, for the receptionists; the recording stays with Twilio."""
+
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    language_code: Mapped[str | None] = mapped_column(String(8))
+    recording_url: Mapped[str] = mapped_column(String(500))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.open)
+    done_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
+class PromptRecording(Base):
+    """A recording of one voice prompt (or one piece of one) in one language."""
+
+    __tablename__ = "prompt_recordings"
+    __table_args__ = (UniqueConstraint("prompt_key", "language_code", name="uq_prompt_recordings_key_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prompt_key: Mapped[str] = mapped_column(String(80))
+    language_code: Mapped[str] = mapped_column(ForeignKey("languages.code"))
+    # Twilio fetches recordings without signing; the unguessable token is the key.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime]
+
+
+class DutyShift(Base):
+    """Who answers transferred calls, by weekday and local time."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("starts < ends", name="starts_before_ends"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)

@@ -14,7 +14,7 @@ from hotline.conversation import Reply
 from hotline.discretion import sensitive_words_in
 from hotline.replies import longest_when, offers_per_text, render_replies, render_reply
 from hotline.segments import is_gsm7, segments
-from hotline.prompts import TEXTS, TRANSLATIONS, format_when
+from hotline.prompts import TEXTS, TRANSLATIONS, VOICE_TEXTS, format_when
 from scheduling.demo import SERVICES
 
 LANGUAGES = ["nb", "en", "ar", "so", "ur", "ti", "fa", "pl"]
@@ -45,13 +45,13 @@ def realistic(key: str, language: str) -> Reply:
 def test_every_text_is_translated_and_awaits_native_review(language):
     catalog = load(language)
     entries = {m.id: m for m in catalog if m.id}
-    for key, text in TEXTS.items():
+    for key, text in {**TEXTS, **VOICE_TEXTS}.items():
         entry = entries.get(text.msgid)
         assert entry is not None, f"{language}: {key} is missing from the catalog"
         assert entry.string and not entry.fuzzy, f"{language}: {key} is not translated"
         assert sorted(PLACEHOLDER.findall(entry.string)) == sorted(PLACEHOLDER.findall(text.msgid)), (language, key)
         assert entry.string.count("\n") == text.msgid.count("\n"), (language, key)
-    assert set(entries) == {t.msgid for t in TEXTS.values()}, f"{language}: stale entries in the catalog"
+    assert set(entries) == {t.msgid for t in [*TEXTS.values(), *VOICE_TEXTS.values()]}, f"{language}: stale entries"
     if language != "en":
         assert "Awaiting review by a native speaker" in (catalog.header_comment or "")
 
@@ -59,7 +59,7 @@ def test_every_text_is_translated_and_awaits_native_review(language):
 def test_the_catalog_template_matches_the_code():
     with (TRANSLATIONS / "messages.pot").open("rb") as handle:
         template = {m.id for m in read_po(handle) if m.id}
-    assert template == {t.msgid for t in TEXTS.values()}, "run pybabel extract (see translations/README.md)"
+    assert template == {t.msgid for t in [*TEXTS.values(), *VOICE_TEXTS.values()]}, "run make catalogs"
 
 
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
