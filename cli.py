@@ -161,6 +161,35 @@ def init_app(app: Flask) -> None:
             click.echo(reply)
             click.echo("")
 
+    prompts_group = AppGroup("prompts", help="The voice line's prompts and recordings.")
+    app.cli.add_command(prompts_group)
+
+    @prompts_group.command("missing")
+    def prompts_missing():
+        """Per language: the prompts (and pieces of dates) with neither a recording nor a voice."""
+        from sqlalchemy import select
+
+        from hotline import voices
+        from scheduling.models import Language, PromptRecording, Service
+
+        with _sessions()() as session:
+            languages = session.scalars(
+                select(Language).where(Language.is_enabled.is_(True)).order_by(Language.menu_order)).all()
+            slugs = session.scalars(select(Service.slug).where(Service.is_active.is_(True))).all()
+            for language in languages:
+                if language.code in voices.VOICES:
+                    click.echo(f"{language.code}: nothing missing (spoken by {voices.VOICES[language.code][0]})")
+                    continue
+                recorded = set(session.scalars(
+                    select(PromptRecording.prompt_key).where(PromptRecording.language_code == language.code)))
+                missing = [key for key in voices.pieces_to_record(language.code, slugs) if key not in recorded]
+                if not missing:
+                    click.echo(f"{language.code}: nothing missing (all recorded)")
+                    continue
+                click.echo(f"{language.code}: {len(missing)} recordings missing ({language.name_native}, no voice)")
+                for key in missing:
+                    click.echo(f"  {key:<28} {voices.script(key, language.code)}")
+
     @app.cli.command("worker")
     def worker():
         """Run the worker process (the Procfile's `worker`): wakes every few seconds."""

@@ -24,6 +24,7 @@ import contextlib
 import cProfile
 import io
 import json
+import logging
 import os
 import pstats
 import resource
@@ -156,6 +157,16 @@ def _cpu_seconds_of(pid: int) -> float | None:
         return None
 
 
+def _machine_cpu() -> tuple[float, float] | None:
+    """(busy, total) jiffies of all CPUs together (Linux /proc/stat), None where unavailable."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, IndexError, ValueError):
+        return None
+    total = sum(values[:8])  # guest time is already counted in user
+    return total - values[3] - values[4], total  # minus idle and iowait
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -164,10 +175,11 @@ def _children_cpu() -> float:
 class FakeTwilioProcess:
     """``python -m tests.fake_twilio`` in a process of its own, so its CPU is not the workers'."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, delay: float = 0.0):
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_twilio", "--port", "0", "--log", str(log_path)],
+            [sys.executable, "-m", "tests.fake_twilio", "--port", "0", "--log", str(log_path),
+             "--delay", str(delay)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.api_base = self.process.stdout.readline().strip()
         if not self.api_base.startswith("http"):
@@ -211,6 +223,7 @@ def worker_env(database_url: str, api_base: str, lease: int) -> dict[str, str]:
 class WorkerRun:
     wall_s: float
     cpu_s: float
+    machine_busy: float | None  # share of all CPUs busy meanwhile (workers, database, fake server, anything else)
     exit_codes: list[int]
     stderr_tails: list[str]
     timed_out: bool
@@ -220,7 +233,7 @@ def run_workers(count: int, env: dict[str, str], logs: Path, label: str) -> Work
     """Start ``count`` `flask send-due` processes at once and wait for all of them; the CPU
     is what RUSAGE_CHILDREN gains meanwhile (only these are reaped in between)."""
     paths = [logs / f"{label}-worker{i}.log" for i in range(count)]
-    cpu_before = _children_cpu()
+    cpu_before, machine_before = _children_cpu(), _machine_cpu()
     started = timer.perf_counter()
     processes = []
     for path in paths:
@@ -239,12 +252,16 @@ def run_workers(count: int, env: dict[str, str], logs: Path, label: str) -> Work
             process.wait()
     wall = timer.perf_counter() - started
     cpu = _children_cpu() - cpu_before
+    machine_after = _machine_cpu()
+    busy = None
+    if machine_before and machine_after and machine_after[1] > machine_before[1]:
+        busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
     tails = []
     for process, path in zip(processes, paths):
         if process.returncode != 0:
             tails.append(f"worker {path.name} exited {process.returncode}:\n"
                          + "\n".join(path.read_text(errors="replace").splitlines()[-15:]))
-    return WorkerRun(wall, cpu, [p.returncode for p in processes], tails, timed_out)
+    return WorkerRun(wall, cpu, busy, [p.returncode for p in processes], tails, timed_out)
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -261,6 +278,7 @@ class Run:
     cpu_raw_s: float
     startup_cpu_s: float
     fake_cpu_s: float | None
+    machine_busy: float | None
     duplicates: int  # texts beyond the first to one number
     missing: int  # callers who got nothing
     strangers: int  # texts to numbers not in this batch
@@ -279,12 +297,12 @@ class Run:
 
 
 def measure(backend: str, url: str, engine, workers: int, count: int, batch: int, startup_cpu: float,
-            logs: Path, lease: int) -> Run:
+            logs: Path, args) -> Run:
     numbers = add_due_texts(engine, batch, count)
     label = f"{backend}-{workers}w-{batch}"
-    fake = FakeTwilioProcess(logs / f"{label}-twilio.jsonl")
+    fake = FakeTwilioProcess(logs / f"{label}-twilio.jsonl", args.twilio_delay)
     try:
-        result = run_workers(workers, worker_env(url, fake.api_base, lease), logs, label)
+        result = run_workers(workers, worker_env(url, fake.api_base, args.lease), logs, label)
         fake_cpu = fake.cpu_since_start()
         received = fake.received()
     finally:
@@ -304,6 +322,7 @@ def measure(backend: str, url: str, engine, workers: int, count: int, batch: int
     return Run(
         backend=backend, workers=workers, messages=len(received), expected=count, seconds=seconds,
         mid_per_second=mid_rate, cpu_raw_s=result.cpu_s, startup_cpu_s=startup_cpu, fake_cpu_s=fake_cpu,
+        machine_busy=result.machine_busy,
         duplicates=sum(n - 1 for n in per_number.values() if n > 1),
         missing=len(expected - per_number.keys()), strangers=sum(n for k, n in per_number.items() if k not in expected),
         wrong_bodies=sum(1 for m in received if m["body"] != EXPECTED_BODY),
@@ -325,58 +344,125 @@ def startup_cpu(url: str, logs: Path, lease: int) -> tuple[float, float]:
 # --- profiling one worker in-process --------------------------------------------------------
 
 
-def profile_worker(url: str, engine, count: int, batch: int, logs: Path, lease: int) -> str:
-    """Run the send-due logic of one worker in this process against the same database and
-    a fake Twilio process: first timed with the HTTP call wrapped (no profiler), then a
-    second batch under cProfile."""
-    out = io.StringIO()
-    fake = FakeTwilioProcess(logs / f"profile-{batch}-twilio.jsonl")
-    saved = dict(os.environ)
+@contextlib.contextmanager
+def worker_logging(path: Path):
+    """Log as `flask send-due` does (its handlers, its level), but into ``path`` instead of
+    this script's stderr; put the script's own logging back afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level,
+             {name: logging.getLogger(name).level for name in ("apscheduler", "werkzeug")})
+    stream = path.open("a", encoding="utf-8")
     try:
-        os.environ.update(worker_env(url, fake.api_base, lease))
-        from app import create_app, make_worker  # imported here: the app reads the environment
+        yield lambda: _redirect_stderr_handlers(root, stream)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+        stream.close()
 
-        app = create_app()
-        with app.app_context():
-            worker = make_worker(app)
-        worker.tick_budget_seconds = float("inf")
-        sender = worker.outbox.sender
-        original_send = sender.send
-        http = {"s": 0.0, "n": 0}
 
-        def timed_send(message):
-            t0 = timer.perf_counter()
-            try:
-                return original_send(message)
-            finally:
-                http["s"] += timer.perf_counter() - t0
-                http["n"] += 1
+def _redirect_stderr_handlers(root, stream) -> None:
+    import cli
 
-        sender.send = timed_send
-        add_due_texts(engine, batch, count)
-        t0, c0 = timer.perf_counter(), timer.process_time()
-        worker.tick()
-        wall, cpu = timer.perf_counter() - t0, timer.process_time() - c0
-        n = max(http["n"], 1)
-        out.write(f"one worker in-process, {http['n']} texts: {http['n'] / wall:.0f} texts/s, "
-                  f"{wall * 1000 / n:.2f} ms wall and {cpu * 1000 / n:.2f} ms CPU per text; "
-                  f"of the wall time {http['s'] * 1000 / n:.2f} ms/text in sender.send (twilio client + HTTP "
-                  f"+ fake server), {(wall - http['s']) * 1000 / n:.2f} ms/text in the rest "
-                  f"(claim, load, render, record: SQLAlchemy + database)\n")
-        sender.send = original_send
+    # What `flask send-due` does after the app factory (a no-op when the app configured
+    # logging already).
+    getattr(cli, "_log_to_stderr", lambda: None)()
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) in (
+                sys.stderr, sys.__stderr__):
+            handler.setStream(stream)
 
-        add_due_texts(engine, batch + 1, count)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        worker.tick()
-        profiler.disable()
-        stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("cumulative").print_stats(30)
-        stats.sort_stats("tottime").print_stats(25)
-        app.extensions["linja.engine"].dispose()
+
+@dataclass
+class Counts:
+    statements: int = 0
+    commits: int = 0
+    checkouts: int = 0
+
+
+def profile_worker(url: str, engine, count: int, batch: int, logs: Path, args) -> str:
+    """The send-due logic of one worker, in this process, against the same database and a
+    fake Twilio process: first a batch timed with sender.send wrapped (CPU and wall inside
+    it, SQL statements, commits and pool checkouts counted by engine events), then a second
+    batch under cProfile."""
+    from sqlalchemy import event
+
+    out = io.StringIO()
+    fake = FakeTwilioProcess(logs / f"profile-{batch}-twilio.jsonl", args.twilio_delay)
+    saved_env = dict(os.environ)
+    try:
+        with worker_logging(logs / f"profile-{batch}-worker.log") as redirect:
+            os.environ.update(worker_env(url, fake.api_base, args.lease))
+            from app import create_app, make_worker  # imported here: the app reads the environment
+
+            app = create_app()
+            redirect()
+            with app.app_context():
+                worker = make_worker(app)
+            worker.tick_budget_seconds = float("inf")
+            sender = worker.outbox.sender
+            original_send = sender.send
+            inside = {"wall": 0.0, "cpu": 0.0, "n": 0}
+
+            def timed_send(message):
+                t0, c0 = timer.perf_counter(), timer.process_time()
+                try:
+                    return original_send(message)
+                finally:
+                    inside["wall"] += timer.perf_counter() - t0
+                    inside["cpu"] += timer.process_time() - c0
+                    inside["n"] += 1
+
+            counts = Counts()
+            app_engine = app.extensions["linja.engine"]
+
+            def on_execute(*_):
+                counts.statements += 1
+
+            def on_commit(*_):
+                counts.commits += 1
+
+            def on_checkout(*_):
+                counts.checkouts += 1
+
+            event.listen(app_engine, "before_cursor_execute", on_execute)
+            event.listen(app_engine, "commit", on_commit)
+            event.listen(app_engine.pool, "checkout", on_checkout)
+            sender.send = timed_send
+            add_due_texts(engine, batch, count)
+            t0, c0 = timer.perf_counter(), timer.process_time()
+            worker.tick()
+            wall, cpu = timer.perf_counter() - t0, timer.process_time() - c0
+            sender.send = original_send
+            event.remove(app_engine, "before_cursor_execute", on_execute)
+            event.remove(app_engine, "commit", on_commit)
+            event.remove(app_engine.pool, "checkout", on_checkout)
+            n = max(inside["n"], 1)
+            rest_wall, rest_cpu = wall - inside["wall"], cpu - inside["cpu"]
+            out.write(
+                f"one worker in-process, {inside['n']} texts: {inside['n'] / wall:.0f} texts/s, "
+                f"{wall * 1000 / n:.2f} ms wall and {cpu * 1000 / n:.2f} ms CPU per text\n"
+                f"  sender.send (twilio client, requests, its logging, HTTP to the fake server): "
+                f"{inside['wall'] * 1000 / n:.2f} ms wall, {inside['cpu'] * 1000 / n:.2f} ms CPU per text\n"
+                f"  everything else (claim, load, render, record; SQLAlchemy and the database): "
+                f"{rest_wall * 1000 / n:.2f} ms wall, {rest_cpu * 1000 / n:.2f} ms CPU per text\n"
+                f"  per text: {counts.statements / n:.1f} SQL statements, {counts.commits / n:.1f} commits, "
+                f"{counts.checkouts / n:.1f} pool checkouts (each a pre-ping round trip on PostgreSQL)\n")
+
+            add_due_texts(engine, batch + 1, count)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            worker.tick()
+            profiler.disable()
+            out.write(f"\n--- cProfile of a second batch of {count} texts ---\n")
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("cumulative").print_stats(30)
+            stats.sort_stats("tottime").print_stats(25)
+            app_engine.dispose()
     finally:
         os.environ.clear()
-        os.environ.update(saved)
+        os.environ.update(saved_env)
         fake.stop()
     return out.getvalue()
 
@@ -386,30 +472,35 @@ def profile_worker(url: str, engine, count: int, batch: int, logs: Path, lease: 
 
 def report(runs: list[Run], versions: list[str], startups: dict[str, tuple[float, float]], args) -> None:
     print()
-    print("outbox throughput, rate limit off (SMS_PER_SECOND=0): `flask --app app send-due` worker "
-          "processes against a fake Twilio server in its own process")
-    print(f"python {sys.version.split()[0]}, {', '.join(versions)}, {os.cpu_count()} CPUs")
+    print("outbox throughput, rate limit off (SMS_PER_SECOND=0): `flask --app app send-due` worker processes "
+          "against a fake Twilio server in its own process"
+          + (f" answering after {args.twilio_delay * 1000:.0f} ms" if args.twilio_delay else ""))
+    print(f"python {sys.version.split()[0]}, {', '.join(versions)}, {os.cpu_count()} CPUs on this machine "
+          "(workers, database server and fake Twilio share them)")
     print("texts: kind notice, template callback_requested, nb, one per caller, due a minute ago; "
           "texts/s = texts / (last accepted - first accepted) at the fake server")
-    print("CPU ms/text: workers' user+sys CPU (RUSAGE_CHILDREN) / texts; net = minus one empty run's "
-          "start-up CPU per worker")
     for backend, (cpu, wall) in startups.items():
         print(f"  start-up of one worker on {backend} (empty outbox): {cpu * 1000:.0f} ms CPU, {wall:.2f} s wall")
     print()
-    head = (f"{'database':<11}{'workers':>8}{'texts':>7}{'seconds':>9}{'texts/s':>9}{'mid80 /s':>9}"
-            f"{'CPU ms/text':>13}{'net':>6}{'fake ms':>9}{'dup':>5}{'miss':>6}  target >= {TARGET_PER_SECOND:.0f}/s")
+    head = (f"{'database':<11}{'workers':>8}{'texts':>7}{'seconds':>9}{'texts/s':>9}{'mid80/s':>9}"
+            f"{'CPU ms/text':>13}{'net':>6}{'fake ms':>9}{'box CPU':>9}{'dup':>5}{'miss':>6}"
+            f"  target >= {TARGET_PER_SECOND:.0f}/s")
     print(head)
     print("-" * len(head))
     for r in runs:
         rate = r.per_second
         verdict = "ok" if rate >= TARGET_PER_SECOND else f"UNDER ({rate / TARGET_PER_SECOND:.2f}x)"
         fake = f"{r.fake_cpu_s * 1000 / r.messages:.2f}" if r.fake_cpu_s is not None and r.messages else "-"
+        box = f"{r.machine_busy * 100:.0f}%" if r.machine_busy is not None else "-"
         print(f"{r.backend:<11}{r.workers:>8}{r.messages:>7}{r.seconds:>9.2f}{rate:>9.0f}{r.mid_per_second:>9.0f}"
-              f"{r.cpu_ms(net=False):>13.2f}{r.cpu_ms(net=True):>6.2f}{fake:>9}{r.duplicates:>5}{r.missing:>6}"
-              f"  {verdict}")
+              f"{r.cpu_ms(net=False):>13.2f}{r.cpu_ms(net=True):>6.2f}{fake:>9}{box:>9}{r.duplicates:>5}"
+              f"{r.missing:>6}  {verdict}")
     print()
-    print("mid80 /s: the middle 80 % of the texts only (all workers past start-up); fake ms: the fake "
-          "Twilio server's CPU per text (it shares the machine)")
+    print("mid80/s: the middle 80 % of the texts only (every worker past its start-up)")
+    print("CPU ms/text: the workers' user+sys CPU (RUSAGE_CHILDREN) / texts; net: minus one empty run's start-up "
+          "CPU per worker")
+    print("fake ms: the fake Twilio server's CPU per text; box CPU: share of all CPUs busy while the workers ran")
+    print("dup: texts beyond the first to one caller; miss: callers who got none")
     print(f"target: {TARGET_TEXT}")
     for r in runs:
         notes = []
@@ -418,13 +509,14 @@ def report(runs: list[Run], versions: list[str], startups: dict[str, tuple[float
         if r.strangers:
             notes.append(f"{r.strangers} texts to unknown numbers")
         if r.wrong_bodies:
-            notes.append(f"{r.wrong_bodies} texts with an unexpected body")
+            notes.append(f"{r.wrong_bodies} texts with unexpected words")
         if r.left:
             notes.append("outbox not queued: " + ", ".join(f"{n} {s}" for s, n in sorted(r.left.items())))
         notes.extend(r.problems)
         if notes:
             print(f"  {r.backend} x{r.workers}: " + "; ".join(notes))
-    if all(not (r.duplicates or r.missing or r.strangers or r.wrong_bodies or r.left or r.problems) for r in runs):
+    if all(not (r.duplicates or r.missing or r.strangers or r.wrong_bodies or r.left or r.problems
+                or r.messages != r.expected) for r in runs):
         print("every caller got exactly one text, with the expected words; nothing left in the outbox")
 
 
@@ -438,9 +530,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-texts", type=int, default=1000, help="due texts for the SQLite run (default 1000)")
     parser.add_argument("--workers", default="1,3", help="worker counts on PostgreSQL (default 1,3)")
     parser.add_argument("--lease", type=int, default=60, help="OUTBOX_LEASE_SECONDS (default 60)")
+    parser.add_argument("--twilio-delay", type=float, default=0.0, metavar="S",
+                        help="the fake Twilio server answers after S seconds, like the real API's "
+                             "round trip (default 0: as fast as it can)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="afterwards, send N more texts with one worker in this process, timed and "
-                             "then under cProfile, and print the top functions")
+                        help="afterwards, send N more texts (twice) with one worker in this process: "
+                             "timed, then under cProfile, and print where the time goes")
     args = parser.parse_args(argv)
 
     backends = [("sqlite", sqlite_database, (), [1], args.sqlite_texts)]
@@ -462,19 +557,18 @@ def main(argv: list[str] | None = None) -> int:
                     for batch, workers in enumerate(worker_counts):
                         print(f"  {workers} worker(s), {count} texts ...", file=sys.stderr, flush=True)
                         runs.append(measure(backend, url, engine, workers, count, batch, startups[backend][0],
-                                            logs, args.lease))
+                                            logs, args))
                     if args.profile:
-                        print(f"  profiling one worker in-process, {args.profile} texts ...",
-                              file=sys.stderr, flush=True)
-                        text_ = profile_worker(url, engine, args.profile, len(worker_counts), logs, args.lease)
-                        profiles.append((backend, text_))
+                        print(f"  one worker in-process, 2 x {args.profile} texts ...", file=sys.stderr, flush=True)
+                        profiles.append((backend, profile_worker(url, engine, args.profile, len(worker_counts),
+                                                                 logs, args)))
                 finally:
                     engine.dispose()
     finally:
         shutil.rmtree(logs, ignore_errors=True)
     report(runs, versions, startups, args)
     for backend, text_ in profiles:
-        print(f"\n=== one worker in-process, {backend}, {args.profile} texts ===")
+        print(f"\n=== one worker in-process, {backend} ===")
         print(text_)
     return 0
 

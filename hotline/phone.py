@@ -102,3 +102,144 @@ class SimulatedPhone:
         if status != 200:
             raise WebhookRefused(f"/hotline/sms answered {status}")
         return messages(xml)
+
+
+# --- calls --------------------------------------------------------------------------------------
+
+VERBS = {"Say", "Play", "Gather", "Redirect", "Record", "Dial", "Hangup", "Pause", "Reject"}
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One thing that happened on the line: said, played, a pause, a dial, a beep, the end."""
+
+    kind: str  # say, play, pause, dial, record, hangup
+    text: str = ""
+    language: str = ""
+    voice: str = ""
+
+
+@dataclass
+class VoiceCall:
+    """A call to Linja, driven by reading the voice TwiML it answers, as Twilio would:
+    say and play what it says, wait at a Gather for keys, follow Redirects and actions,
+    leave a message at a Record, and ring (unanswered, by default) at a Dial."""
+
+    phone: SimulatedPhone
+    sid: str = ""
+    dial_outcome: str = "no-answer"  # what a <Dial> to the staff ends with
+    heard: list[Heard] = field(default_factory=list)
+    ended: bool = False
+    _waiting: ET.Element | None = None
+    _after: list[ET.Element] = field(default_factory=list)
+    _steps: int = 0
+
+    def params(self, **extra) -> dict:
+        params = {
+            "CallSid": self.sid, "AccountSid": ACCOUNT_SID, "From": self.phone.number, "To": self.phone.to,
+            "Caller": self.phone.number, "Called": self.phone.to, "CallStatus": "in-progress",
+            "Direction": "inbound", "ApiVersion": "2010-04-01",
+        }
+        params.update(extra)
+        return params
+
+    def start(self) -> list[Heard]:
+        self.sid = self.phone._sid("CA")
+        return self._fetch("/hotline/voice", self.params(CallStatus="ringing"))
+
+    def press(self, keys: str) -> list[Heard]:
+        if self._waiting is None or self._waiting.tag != "Gather":
+            raise RuntimeError("nothing is waiting for keys")
+        return self._fetch(self._waiting.get("action"), self.params(Digits=keys, FinishedOnKey=""))
+
+    def silence(self) -> list[Heard]:
+        """Let the Gather time out."""
+        gather = self._waiting
+        if gather is None or gather.tag != "Gather":
+            raise RuntimeError("nothing is waiting")
+        self._waiting = None
+        if gather.get("actionOnEmptyResult") == "true":
+            return self._fetch(gather.get("action"), self.params(Digits=""))
+        return self._run_verbs(self._after)
+
+    def leave_message(self, recording_url: str = "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1",
+                      seconds: int = 12) -> list[Heard]:
+        record = self._waiting
+        if record is None or record.tag != "Record":
+            raise RuntimeError("nothing is recording")
+        return self._fetch(record.get("action"), self.params(RecordingUrl=recording_url,
+                                                             RecordingDuration=str(seconds), Digits="#"))
+
+    def hang_up(self) -> None:
+        self.ended = True
+        self._waiting = None
+        self.phone.post("/hotline/voice/status", self.params(CallStatus="completed", CallDuration="30"))
+
+    @property
+    def waiting_for(self) -> str | None:
+        """"keys" at a Gather, "message" at a Record, None when the call has ended."""
+        if self._waiting is None:
+            return None
+        return "keys" if self._waiting.tag == "Gather" else "message"
+
+    def _fetch(self, url: str, params: dict) -> list[Heard]:
+        self._steps += 1
+        if self._steps > 200:
+            raise RuntimeError("the call goes round in circles")
+        status, xml = self.phone.post(url, params)
+        if status != 200:
+            raise WebhookRefused(f"{url} answered {status}")
+        root = ET.fromstring(xml)
+        if root.tag != "Response":
+            raise ValueError(f"not TwiML: <{root.tag}>")
+        start = len(self.heard)
+        self._run_verbs(list(root))
+        return self.heard[start:]
+
+    def _speak(self, element: ET.Element) -> None:
+        if element.tag == "Say":
+            self.heard.append(Heard("say", element.text or "", element.get("language", ""), element.get("voice", "")))
+        elif element.tag == "Play":
+            self.heard.append(Heard("play", element.text or ""))
+        elif element.tag == "Pause":
+            self.heard.append(Heard("pause", element.get("length", "1")))
+
+    def _run_verbs(self, verbs: list[ET.Element]) -> list[Heard]:
+        for index, verb in enumerate(verbs):
+            if verb.tag not in VERBS:
+                raise ValueError(f"unknown verb <{verb.tag}>")
+            if verb.tag in ("Say", "Play", "Pause"):
+                self._speak(verb)
+            elif verb.tag == "Gather":
+                for inner in verb:
+                    self._speak(inner)
+                self._waiting, self._after = verb, verbs[index + 1:]
+                return self.heard
+            elif verb.tag == "Record":
+                self.heard.append(Heard("record"))
+                self._waiting, self._after = verb, verbs[index + 1:]
+                return self.heard
+            elif verb.tag == "Redirect":
+                self._fetch(verb.text or "", self.params())
+                return self.heard
+            elif verb.tag == "Dial":
+                number = "".join(n.text or "" for n in verb) or (verb.text or "")
+                self.heard.append(Heard("dial", number.strip()))
+                if verb.get("action"):
+                    self._fetch(verb.get("action"), self.params(DialCallStatus=self.dial_outcome))
+                    return self.heard
+            elif verb.tag in ("Hangup", "Reject"):
+                self.heard.append(Heard("hangup"))
+                self.ended, self._waiting = True, None
+                return self.heard
+        self.ended, self._waiting = True, None  # the end of a document ends the call
+        return self.heard
+
+    def said(self) -> str:
+        return " ".join(h.text for h in self.heard if h.kind == "say")
+
+
+def call(phone: SimulatedPhone, **options) -> VoiceCall:
+    voice_call = VoiceCall(phone, **options)
+    voice_call.start()
+    return voice_call

@@ -98,6 +98,9 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_reminder_call": Text(N_("This is a reminder. Your time is {when}. To confirm, press 1. To cancel, press 2. "
                                "To talk to someone, press 3."), "voice"),
     "v_confirmed": Text(N_("Thank you. See you then. Goodbye."), "voice"),
+    # Said in Norwegian and English when her language has neither a voice nor recordings.
+    "v_not_available": Text(N_("This part is not yet available in your language. To be called back by someone "
+                               "who speaks your language, press 4. For another language, press 0."), "voice"),
 }
 
 # Dates as a woman reads them in her language: weekday, day and month, then the time.
@@ -120,7 +123,7 @@ def translate(msgid: str, language: str) -> str:
     return catalog(language).get(msgid, msgid)
 
 
-def render(key: str, language: str, **values) -> str:
+def render(key: str, language: str, /, **values) -> str:
     text = TEXTS.get(key) or VOICE_TEXTS[key]
     return translate(text.msgid, language).format(**values)
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
+from hotline.ivr import MAX_TRIES, Line, after_dial, answer, call_ended, incoming
 from hotline.replies import offers_per_text, render_replies
 from hotline.signature import twilio_signed
 from scheduling.clients import find_or_create_client
-from scheduling.models import Client, Conversation, InboundMessage
+from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
 from scheduling.phones import parse_phone
 from scheduling.sending import record_provider_status
 from webdb import db
@@ -145,3 +147,79 @@ def sms_status():
                            current_app.extensions["linja.clock"].now())
     session.commit()
     return Response(status=204)
+
+
+# --- the voice line ------------------------------------------------------------------------------
+
+VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden"}
+
+
+def _line() -> Line:
+    rules = current_app.extensions["linja.rules"]
+    return Line(
+        session=db(), now=current_app.extensions["linja.clock"].now(), rules=rules,
+        url=lambda step, **query: url_for("hotline.voice_step", step=step, **query),
+        recording_url=lambda token: url_for("hotline.recording", token=token),
+        call_sid=(request.form.get("CallSid") or "")[:64], caller=request.form.get("From") or "",
+        centre_number=request.form.get("To") or "",
+    )
+
+
+def voice_twiml(response) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def _voice(handler) -> Response:
+    """Run a voice step; whatever breaks, she hears a kind goodbye, never an error."""
+    session = db()
+    try:
+        line = _line()
+        if not line.call_sid:
+            response = VoiceResponse()
+            response.hangup()
+            return voice_twiml(response)
+        response = handler(line)
+        session.commit()
+        return voice_twiml(response)
+    except Exception:
+        log.exception("voice webhook failed")
+        session.rollback()
+        response = VoiceResponse()
+        response.say("Beklager, noe gikk galt. Sorry, something went wrong.", voice="Polly.Liv", language="nb-NO")
+        response.hangup()
+        return voice_twiml(response)
+
+
+@bp.post("/voice")
+@twilio_signed
+def voice():
+    """Twilio's incoming-call webhook."""
+    return _voice(incoming)
+
+
+@bp.post("/voice/<step>")
+@twilio_signed
+def voice_step(step: str):
+    if step == "status":
+        def ended(line: Line) -> VoiceResponse:
+            call_ended(line, request.form.get("CallStatus") or "")
+            return VoiceResponse()
+        return _voice(ended)
+    if step == "after-dial":
+        return _voice(lambda line: after_dial(line, request.form.get("DialCallStatus") or ""))
+    if step == "recorded":
+        return _voice(lambda line: line.save_voicemail(request.form.get("RecordingUrl") or "",
+                                                      request.form.get("RecordingDuration")))
+    if step not in VOICE_STEPS:
+        abort(404)
+    tries = min(_int(request.args.get("tries")), MAX_TRIES)
+    return _voice(lambda line: answer(line, step, request.form.get("Digits") or "", tries))
+
+
+@bp.get("/recordings/<token>")
+def recording(token: str):
+    """A prompt recording for Twilio's <Play>; the unguessable token is its only key."""
+    row = db().scalars(select(PromptRecording).where(PromptRecording.token == token[:64])).first()
+    if row is None:
+        abort(404)
+    return Response(row.audio, mimetype=row.content_type, headers={"Cache-Control": "public, max-age=86400"})

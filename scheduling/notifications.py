@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import Client, OutboxMessage, OutboxStatus
+from scheduling.phones import is_mobile
 
 PENDING = (OutboxStatus.pending,)
 
@@ -24,8 +25,9 @@ def queue_text(
     appointment_id: int | None = None,
     expires_at: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Queue a text to ``client`` in her language; nothing for a caller without a number."""
-    if client is None or client.phone_e164 is None:
+    """Queue a text to ``client`` in her language; nothing for a caller without a number,
+    or whose number cannot receive texts (a landline)."""
+    if client is None or client.phone_e164 is None or not is_mobile(client.phone_e164):
         return None
     message = OutboxMessage(
         client_id=client.id, appointment_id=appointment_id, kind=kind, template=template,

@@ -1,0 +1,470 @@
+"""The voice line: every menu by keypad, answered with TwiML from ``twilio.twiml.voice_response``.
+
+Each step is one webhook (``/hotline/voice/<step>``); where she is between steps (the
+slots she heard, the appointment she is hearing about) is kept in a ``Call`` row. Every
+menu's prompt sits inside its ``<Gather>``, so the first key press cuts it short. A wrong
+key or silence repeats the menu with a hint; the third time the call ends kindly. The
+booking itself goes through the same desk as the SMS line (``hotline.desk``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from hotline import voices
+from hotline.conversation import Offer
+from hotline.desk import DatabaseDesk
+from scheduling.availability import BookingRules, load_centre, local_interval
+from scheduling.clients import find_or_create_client
+from scheduling.models import (
+    BookedVia,
+    Call,
+    Client,
+    DutyShift,
+    Language,
+    PromptRecording,
+    Service,
+    Staff,
+    Voicemail,
+)
+from scheduling.phones import parse_phone
+
+MAX_TRIES = 3
+FIRST_TIMEOUT = 10  # seconds to press a key, for a first-time caller
+TIMEOUT = 8
+DIAL_TIMEOUT = 25
+VOICEMAIL_SECONDS = 120
+HIDDEN_NUMBERS = {"", "anonymous", "restricted", "unknown", "private", "unavailable", "+266696687"}
+
+
+@dataclass
+class Line:
+    """One request's view of the voice line."""
+
+    session: Session
+    now: datetime
+    rules: BookingRules
+    url: Callable[..., str]  # url(step, **query) -> path
+    recording_url: Callable[[str], str]  # token -> path
+    call_sid: str
+    caller: str  # Twilio's From
+    centre_number: str  # Twilio's To: shown as caller ID when she is put through
+
+    # --- state ---------------------------------------------------------------------------
+    def call(self) -> Call:
+        row = self.session.get(Call, self.call_sid)
+        if row is None:
+            row = Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now, updated_at=self.now)
+            self.session.add(row)
+            phone = parse_phone(self.caller)
+            if phone.is_valid and self.caller.strip().lower() not in HIDDEN_NUMBERS:
+                client = find_or_create_client(self.session, phone.e164, self.now)
+                row.client_id, row.language_code = client.id, client.language_code
+            self.session.flush()
+        return row
+
+    def client(self) -> Client | None:
+        call = self.call()
+        return self.session.get(Client, call.client_id) if call.client_id else None
+
+    def desk(self) -> DatabaseDesk | None:
+        client = self.client()
+        return DatabaseDesk(self.session, client, self.now, self.rules, BookedVia.voice) if client else None
+
+    def language(self) -> str:
+        return self.call().language_code or "nb"
+
+    def remember(self, **data) -> None:
+        call = self.call()
+        call.data = {**(call.data or {}), **data}
+        call.updated_at = self.now
+
+    # --- speaking ------------------------------------------------------------------------
+    def _recorded(self, language: str) -> dict[str, str]:
+        rows = self.session.execute(
+            select(PromptRecording.prompt_key, PromptRecording.token).where(PromptRecording.language_code == language)
+        )
+        return dict(rows.all())
+
+    def _add(self, target, key: str, language: str, /, **values) -> None:
+        recorded = self._recorded(language)
+        try:
+            parts = voices.parts_for(key, language, values, tz=self.rules.tz, recorded=set(recorded))
+        except voices.NotInHerLanguage:
+            parts = None
+        if parts is None:
+            raise voices.NotInHerLanguage([key])
+        for part in parts:
+            if isinstance(part, voices.Say):
+                target.say(part.text, voice=part.voice, language=part.language)
+            else:
+                target.play(self.recording_url(recorded[part.key]))
+
+    def say(self, target, *items: tuple) -> None:
+        """Say each (key, values) in her language; where her language cannot say it, tell
+        her so in Norwegian and English and offer a call back."""
+        language = self.language()
+        try:
+            for key, values in items:
+                self._add(target, key, language, **values)
+        except voices.NotInHerLanguage:
+            for fallback in ("nb", "en"):
+                self._add(target, "v_not_available", fallback)
+
+    def menu(self, step: str, items: list[tuple], *, tries: int = 0, before: list[tuple] = (),
+             first_time: bool = False) -> VoiceResponse:
+        response = VoiceResponse()
+        gather = Gather(num_digits=1, action=self.url(step, tries=tries), method="POST",
+                        timeout=FIRST_TIMEOUT if first_time else TIMEOUT, action_on_empty_result=True)
+        self.say(gather, *before, *items)
+        response.append(gather)
+        # Should a Gather end without calling its action, ask again the same way.
+        response.redirect(self.url(step, tries=tries), method="POST")
+        return response
+
+    def goodbye(self, *items: tuple) -> VoiceResponse:
+        response = VoiceResponse()
+        self.say(response, *items)
+        response.hangup()
+        return response
+
+    # --- menus ---------------------------------------------------------------------------
+    def language_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        response = VoiceResponse()
+        gather = Gather(num_digits=1, action=self.url("language", tries=tries), method="POST",
+                        timeout=FIRST_TIMEOUT, action_on_empty_result=True)
+        for key, values in before:
+            self._add_or_fallback(gather, key, self.language(), values)
+        for digit, (code, name) in enumerate(self.languages(), start=1):
+            # Each option in its own language; where that language has neither a voice
+            # nor recordings yet, in English, with the language's own name.
+            self._add_or_fallback(gather, "v_language_option", code, {"language": name, "digit": digit})
+        response.append(gather)
+        response.redirect(self.url("language", tries=tries), method="POST")
+        return response
+
+    def _add_or_fallback(self, target, key: str, language: str, values: dict) -> None:
+        try:
+            self._add(target, key, language, **values)
+        except voices.NotInHerLanguage:
+            self._add(target, key, "en", **values)
+
+    def languages(self) -> list[tuple[str, str]]:
+        return [(row.code, row.name_native) for row in self.session.execute(
+            select(Language.code, Language.name_native).where(Language.is_enabled.is_(True))
+            .order_by(Language.menu_order, Language.code))]
+
+    def main_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        self.remember(step="main")
+        return self.menu("main", [("v_main_menu", {})], tries=tries, before=before)
+
+    def services_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        services = self.services()
+        if not services:
+            return self.menu("main", [("v_no_slots", {})])
+        if len(services) == 1:
+            return self.slots_menu(services[0].id)
+        self.remember(step="service", services=[s.id for s in services])
+        items = [("v_service_option", {"service": s.name_in(self.language()), "service_slug": s.slug, "digit": i})
+                 for i, s in enumerate(services, start=1)]
+        return self.menu("service", items, tries=tries, before=before)
+
+    def services(self) -> list[Service]:
+        return list(self.session.scalars(
+            select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)))
+
+    def slots_menu(self, service_id: int, *, after: datetime | None = None, before: list[tuple] = (),
+                   tries: int = 0) -> VoiceResponse:
+        desk = self.desk()
+        offers = desk.free_slots(service_id, self.language(), 3, after) if desk else []
+        if not offers:
+            self.remember(step="main")
+            return self.menu("main", [("v_no_slots", {})], before=before)
+        self.remember(step="slot", service=service_id, offers=[o.to_data() for o in offers])
+        items = [("v_slots_intro", {})]
+        items += [("v_slot_option", {"when": o.start_at, "digit": i}) for i, o in enumerate(offers, start=1)]
+        items.append(("v_later", {}))
+        return self.menu("slot", items, tries=tries, before=before)
+
+    def your_time(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        desk = self.desk()
+        upcoming = desk.next_appointment() if desk else None
+        if upcoming is None:
+            self.remember(step="main")
+            return self.menu("main", [("v_no_appointment", {})], tries=tries, before=before)
+        appointment_id, start_at, _ = upcoming
+        self.remember(step="appointment", appointment=appointment_id, when=start_at.isoformat())
+        return self.menu("appointment", [("v_your_time", {"when": start_at})], tries=tries, before=before)
+
+    def hidden_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        self.remember(step="hidden")
+        return self.menu("hidden", [("v_hidden_number", {})], tries=tries, before=before)
+
+    # --- talking to someone ----------------------------------------------------------------
+    def on_duty_phone(self) -> str | None:
+        local = self.now.astimezone(self.rules.tz)
+        rows = self.session.execute(
+            select(Staff.phone_e164, DutyShift.starts, DutyShift.ends)
+            .join(DutyShift, DutyShift.staff_id == Staff.id)
+            .where(DutyShift.weekday == local.weekday(), Staff.is_active.is_(True), Staff.phone_e164.is_not(None))
+            .order_by(DutyShift.starts)
+        )
+        for phone, starts, ends in rows:
+            start, end = local_interval(local.date(), starts, ends, self.rules.tz)
+            if start <= self.now < end:
+                return phone
+        return None
+
+    def is_open(self) -> bool:
+        local = self.now.astimezone(self.rules.tz)
+        centre = load_centre(self.session, local.date(), local.date())
+        if centre.is_closed(local.date()):
+            return False
+        return any(
+            local_interval(local.date(), opens, closes, self.rules.tz)[0] <= self.now
+            < local_interval(local.date(), opens, closes, self.rules.tz)[1]
+            for opens, closes in centre.opening.get(local.weekday(), ())
+        )
+
+    def next_opening(self) -> datetime | None:
+        local = self.now.astimezone(self.rules.tz)
+        centre = load_centre(self.session, local.date(), local.date() + timedelta(days=14))
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            if centre.is_closed(day):
+                continue
+            for opens, _ in sorted(centre.opening.get(day.weekday(), ())):
+                start = local_interval(day, opens, time(23, 59), self.rules.tz)[0]
+                if start > self.now:
+                    return start
+        return None
+
+    def transfer(self) -> VoiceResponse:
+        phone = self.on_duty_phone() if self.is_open() else None
+        if phone is None:
+            opening = self.next_opening()
+            if opening is None:
+                return self.voicemail([("v_leave_message", {})])
+            return self.voicemail([("v_closed", {"when": opening})])
+        response = VoiceResponse()
+        self.say(response, ("v_connecting", {}))
+        dial = response.dial(action=self.url("after-dial"), method="POST", timeout=DIAL_TIMEOUT,
+                             caller_id=self.centre_number or None)
+        dial.number(phone)
+        return response
+
+    def voicemail(self, items: list[tuple]) -> VoiceResponse:
+        self.remember(step="voicemail")
+        response = VoiceResponse()
+        self.say(response, *items)
+        response.record(action=self.url("recorded"), method="POST", max_length=VOICEMAIL_SECONDS,
+                        finish_on_key="1234567890*#", play_beep=True, timeout=10)
+        self.say(response, ("v_message_saved", {}))
+        response.hangup()
+        return response
+
+    def save_voicemail(self, recording_url: str, duration: str | None) -> VoiceResponse:
+        if recording_url and self.session.scalars(
+            select(Voicemail.id).where(Voicemail.call_sid == self.call_sid)
+        ).first() is None:
+            call = self.call()
+            self.session.add(Voicemail(
+                call_sid=self.call_sid, client_id=call.client_id, language_code=call.language_code,
+                recording_url=recording_url[:500], duration_seconds=_int(duration), received_at=self.now,
+            ))
+        return self.goodbye(("v_message_saved", {}))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def digits(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value[0]) if value[:1].isdigit() else None
+
+
+def offers_of(call: Call) -> list[Offer]:
+    return [Offer.from_data(o) for o in (call.data or {}).get("offers", [])]
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def incoming(line: Line) -> VoiceResponse:
+    call = line.call()
+    if call.client_id is None:
+        return line.hidden_menu()
+    if call.language_code:
+        return line.main_menu()  # a returning caller skips the language menu; 0 brings it back
+    line.remember(step="language")
+    return line.language_menu()
+
+
+def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
+    """A wrong key or silence: the same menu once more with a hint, or after three tries, goodbye."""
+    if tries + 1 >= MAX_TRIES:
+        return line.goodbye(("v_goodbye", {}))
+    hint = [("v_no_key" if not pressed else "v_wrong_key", {})]
+    call = line.call()
+    data = call.data or {}
+    if step == "language":
+        return line.language_menu(tries + 1, before=hint)
+    if step == "service":
+        return line.services_menu(tries + 1, before=hint)
+    if step == "slot":
+        offers = offers_of(call)
+        items = [("v_slots_intro", {})] + [("v_slot_option", {"when": o.start_at, "digit": i})
+                                           for i, o in enumerate(offers, start=1)] + [("v_later", {})]
+        return line.menu("slot", items, tries=tries + 1, before=hint)
+    if step == "confirm":
+        offer = Offer.from_data(data["offer"])
+        return line.menu("confirm", [("v_confirm", {"when": offer.start_at})], tries=tries + 1, before=hint)
+    if step == "appointment":
+        return line.menu("appointment", [("v_your_time", {"when": datetime.fromisoformat(data["when"])})],
+                         tries=tries + 1, before=hint)
+    if step == "cancel":
+        return line.menu("cancel", [("v_confirm_cancel", {"when": datetime.fromisoformat(data["when"])})],
+                         tries=tries + 1, before=hint)
+    if step == "hidden":
+        return line.hidden_menu(tries + 1, before=hint)
+    return line.main_menu(tries + 1, before=hint)
+
+
+def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
+    """Her key press on a menu ``step``."""
+    choice = digits(pressed)
+    call = line.call()
+    data = call.data or {}
+    desk = line.desk()
+
+    if step == "language":
+        languages = line.languages()
+        if choice is not None and 1 <= choice <= len(languages) and desk is not None:
+            code = languages[choice - 1][0]
+            desk.set_language(code)
+            call.language_code = code
+            return line.main_menu()
+        return _again(line, step, tries, pressed)
+
+    if step == "hidden":
+        if choice == 3:
+            return line.transfer()
+        if choice == 6:
+            return line.voicemail([("v_leave_message", {})])
+        return _again(line, step, tries, pressed)
+
+    if desk is None:  # a hidden number reached a booking menu
+        return line.hidden_menu()
+
+    if step == "main":
+        if choice == 1:
+            return line.your_time() if desk.next_appointment() else line.services_menu()
+        if choice == 2:
+            return line.your_time()
+        if choice == 3:
+            return line.transfer()
+        if choice == 4:
+            desk.request_callback()
+            return line.goodbye(("v_callback", {}))
+        if choice == 5:
+            line.client().wants_reminder_calls = True
+            return line.goodbye(("v_reminder_calls_on", {}))
+        if choice == 9:
+            return line.main_menu()
+        if choice == 0:
+            line.remember(step="language")
+            return line.language_menu()
+        return _again(line, step, tries, pressed)
+
+    if step == "service":
+        shown = data.get("services", [])
+        if choice == 0:
+            return line.main_menu()
+        if choice is not None and 1 <= choice <= len(shown):
+            return line.slots_menu(shown[choice - 1])
+        return _again(line, step, tries, pressed)
+
+    if step == "slot":
+        offers = offers_of(call)
+        if choice == 0:
+            desk.release()
+            return line.main_menu()
+        if choice == 9 and offers:
+            return line.slots_menu(data["service"], after=offers[-1].start_at)
+        if choice is not None and 1 <= choice <= len(offers):
+            offer = offers[choice - 1]
+            if not desk.hold(offer, data["service"]):
+                return line.slots_menu(data["service"], before=[("v_taken", {})])
+            line.remember(step="confirm", offer=offer.to_data())
+            return line.menu("confirm", [("v_confirm", {"when": offer.start_at})])
+        return _again(line, step, tries, pressed)
+
+    if step == "confirm":
+        offer = Offer.from_data(data["offer"])
+        if choice == 1:
+            result = desk.book(offer, data["service"], line.language())
+            if not result.ok:
+                return line.slots_menu(data["service"], before=[("v_taken", {})])
+            desk.release()
+            client = line.client()
+            from scheduling.phones import is_mobile
+
+            texted = client.phone_e164 and is_mobile(client.phone_e164) and not client.is_opted_out
+            return line.goodbye(("v_booked_text" if texted else "v_booked", {"when": result.start_at}))
+        if choice == 2:
+            desk.release()
+            return line.slots_menu(data["service"])
+        return _again(line, step, tries, pressed)
+
+    if step == "appointment":
+        current = desk.appointment(data["appointment"])
+        if current is None:
+            return line.your_time()
+        if choice == 1:
+            line.remember(step="cancel", when=current[1].isoformat())
+            return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
+        if choice == 0:
+            return line.main_menu()
+        return _again(line, step, tries, pressed)
+
+    if step == "cancel":
+        current = desk.appointment(data["appointment"])
+        if current is None:
+            return line.your_time()
+        if choice == 1:
+            desk.cancel(current[0])
+            return line.goodbye(("v_cancelled", {}))
+        if choice == 2:
+            return line.goodbye(("v_kept", {}))
+        return _again(line, step, tries, pressed)
+
+    return line.main_menu()
+
+
+def after_dial(line: Line, dial_status: str) -> VoiceResponse:
+    if dial_status in ("completed", "answered"):
+        response = VoiceResponse()
+        response.hangup()
+        return response
+    return line.voicemail([("v_leave_message", {})])
+
+
+def call_ended(line: Line, status: str) -> None:
+    """Twilio's call status callback: a call that ended mid-booking leaves nothing held."""
+    call = line.session.get(Call, line.call_sid)
+    if call is None:
+        return
+    call.status, call.updated_at = status[:20], line.now
+    if status in ("completed", "busy", "failed", "no-answer", "canceled") and call.client_id:
+        from scheduling.holds import release_holds
+
+        release_holds(line.session, client_id=call.client_id)

@@ -1,0 +1,159 @@
+"""How the voice line speaks each language: a recording if staff uploaded one, else
+Twilio's text-to-speech voice for the language, else pieces of recordings put together,
+else an honest "not in your language yet" in Norwegian and English.
+
+A prompt with values in it ("{when}, press {digit}.") is spoken from the translated
+sentence; for a language without a voice it is played as recorded fragments (the fixed
+words between the values, ``v_slot_option#0``, ``#1`` ...) with the values played from
+recorded pieces (weekday, day, month, hour and minute; digits; service and language
+names), in the order that language's sentence puts them.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from hotline import prompts
+
+# Twilio's text-to-speech voice per language, where Twilio has one (Amazon Polly and
+# Google voices). Somali, Tigrinya and Dari have none: they need recordings.
+VOICES: dict[str, tuple[str, str]] = {
+    "nb": ("Polly.Liv", "nb-NO"),
+    "en": ("Polly.Amy", "en-GB"),
+    "ar": ("Polly.Zeina", "arb"),
+    "pl": ("Polly.Ewa", "pl-PL"),
+    "ur": ("Google.ur-IN-Standard-A", "ur-IN"),
+}
+
+# The order a date is said in, per language without a voice (its pieces are recorded).
+DATE_ORDER = {
+    "so": ("weekday", "day", "month", "hour", "minute"),
+    "ti": ("weekday", "day", "month", "hour", "minute"),
+    "fa": ("weekday", "day", "month", "hour", "minute"),
+}
+DEFAULT_DATE_ORDER = ("weekday", "day", "month", "hour", "minute")
+MINUTES = (0, 15, 30, 45)
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    voice: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Play:
+    key: str  # the recording's prompt key, e.g. "v_main_menu" or "day:24"
+
+
+Part = Say | Play
+
+
+class NotInHerLanguage(Exception):
+    """Neither a voice nor the needed recordings exist for this prompt in her language."""
+
+    def __init__(self, missing: list[str]):
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+def date_pieces(at: datetime, language: str, tz: ZoneInfo) -> list[str]:
+    local = at.astimezone(tz)
+    minute = min(MINUTES, key=lambda m: abs(m - local.minute))
+    pieces = {
+        "weekday": f"weekday:{local.weekday()}", "day": f"day:{local.day}", "month": f"month:{local.month}",
+        "hour": f"hour:{local.hour}", "minute": f"minute:{minute:02d}",
+    }
+    return [pieces[name] for name in DATE_ORDER.get(language, DEFAULT_DATE_ORDER)]
+
+
+def fragments(key: str, language: str) -> list[str | tuple[str]]:
+    """The translated sentence cut at its values: fixed text (str) and value names (1-tuples)."""
+    template = prompts.translate((prompts.VOICE_TEXTS | prompts.TEXTS)[key].msgid, language)
+    parts: list[str | tuple[str]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        if template[position:match.start()].strip(" ,.:"):
+            parts.append(template[position:match.start()])
+        parts.append((match.group(1),))
+        position = match.end()
+    if template[position:].strip(" ,.:"):
+        parts.append(template[position:])
+    return parts
+
+
+def recording_keys(key: str, language: str, values: dict, tz: ZoneInfo) -> list[str]:
+    """The recordings that say prompt ``key`` with ``values`` in a language without a voice."""
+    if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[key].msgid):
+        return [key]
+    keys: list[str] = []
+    fixed = 0
+    for part in fragments(key, language):
+        if isinstance(part, str):
+            keys.append(f"{key}#{fixed}")
+            fixed += 1
+            continue
+        name = part[0]
+        value = values[name]
+        if name == "when":
+            keys.extend(date_pieces(value, language, tz))
+        elif name == "digit":
+            keys.append(f"digit:{value}")
+        elif name == "service":
+            keys.append(f"service:{values['service_slug']}")
+        elif name == "language":
+            keys.append(f"language:{language}")
+        else:
+            raise KeyError(name)
+    return keys
+
+
+def parts_for(key: str, language: str, values: dict, *, tz: ZoneInfo, recorded: set[str]) -> list[Part]:
+    """What to say or play for one prompt in ``language``; raises NotInHerLanguage."""
+    if key in recorded:  # a whole recording of this prompt wins, when it has no values
+        if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[key].msgid):
+            return [Play(key)]
+    if language in VOICES:
+        voice, code = VOICES[language]
+        words = {name: value for name, value in values.items() if not name.endswith("_slug")}
+        if "when" in words:
+            words["when"] = prompts.format_when(words["when"], language, tz)
+        return [Say(prompts.render(key, language, **words), voice, code)]
+    needed = recording_keys(key, language, values, tz)
+    missing = [k for k in needed if k not in recorded]
+    if missing:
+        raise NotInHerLanguage(missing)
+    return [Play(k) for k in needed]
+
+
+def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:
+    """Every recording a language without a voice needs, for `flask prompts missing`."""
+    keys: list[str] = []
+    for key, text in prompts.VOICE_TEXTS.items():
+        if not _PLACEHOLDER.search(text.msgid):
+            keys.append(key)
+            continue
+        fixed = sum(1 for part in fragments(key, language) if isinstance(part, str))
+        keys.extend(f"{key}#{i}" for i in range(fixed))
+    keys += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
+    keys += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
+    keys += [f"minute:{m:02d}" for m in MINUTES] + [f"digit:{d}" for d in range(10)]
+    keys += [f"service:{slug}" for slug in service_slugs] + [f"language:{language}"]
+    return keys
+
+
+def script(key: str, language: str) -> str:
+    """What the person recording ``key`` should say (shown by `flask prompts missing`)."""
+    base, _, index = key.partition("#")
+    if index:
+        fixed = [part for part in fragments(base, language) if isinstance(part, str)]
+        return fixed[int(index)].strip()
+    if base in prompts.VOICE_TEXTS:
+        return prompts.render(base, language) if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[base].msgid) else base
+    return key

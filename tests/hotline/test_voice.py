@@ -1,0 +1,283 @@
+"""The voice line end to end: signed calls in, keys pressed, TwiML read back as Twilio would."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline.phone import SimulatedPhone, WsgiTransport, call
+from hotline.prompts import format_when, render
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    BookedVia,
+    CallbackRequest,
+    Client,
+    DutyShift,
+    OutboxMessage,
+    PromptRecording,
+    SlotHold,
+    StaffRole,
+    Voicemail,
+)
+from tests.conftest import OSLO, fresh, oslo
+
+# Twilio's documented voice verbs, their attributes, and what may nest in them.
+ALLOWED = {
+    "Response": set(),
+    "Say": {"voice", "language", "loop"},
+    "Play": {"loop", "digits"},
+    "Pause": {"length"},
+    "Gather": {"action", "method", "timeout", "numDigits", "finishOnKey", "input", "actionOnEmptyResult",
+               "language", "hints", "speechTimeout", "partialResultCallback"},
+    "Redirect": {"method"},
+    "Record": {"action", "method", "timeout", "maxLength", "finishOnKey", "playBeep", "trim",
+               "recordingStatusCallback", "transcribe"},
+    "Dial": {"action", "method", "timeout", "callerId", "record", "hangupOnStar", "timeLimit", "answerOnBridge"},
+    "Number": {"sendDigits", "url", "method", "statusCallback"},
+    "Hangup": set(),
+}
+NESTING = {"Response": {"Say", "Play", "Pause", "Gather", "Redirect", "Record", "Dial", "Hangup"},
+           "Gather": {"Say", "Play", "Pause"}, "Dial": {"Number"}}
+
+
+def check_twiml(xml: str) -> None:
+    root = ET.fromstring(xml)
+    assert root.tag == "Response"
+
+    def walk(element):
+        assert element.tag in ALLOWED, element.tag
+        assert set(element.attrib) <= ALLOWED[element.tag], (element.tag, element.attrib)
+        for child in element:
+            assert child.tag in NESTING.get(element.tag, set()), (element.tag, child.tag)
+            walk(child)
+
+    walk(root)
+
+
+@dataclass
+class CheckedTransport:
+    """Posts into the app and checks every voice answer is TwiML Twilio would accept."""
+
+    app: object
+    answers: list[str] = field(default_factory=list)
+
+    def post(self, path, params, headers):
+        status, body = WsgiTransport(self.app).post(path, params, headers)
+        assert status == 200, (path, status, body)
+        check_twiml(body)
+        self.answers.append(body)
+        return status, body
+
+
+@pytest.fixture
+def transport(app):
+    return CheckedTransport(app)
+
+
+def phone(app, transport, number="+4791234567"):
+    return SimulatedPhone(transport, number, app.config["PUBLIC_BASE_URL"], app.config["TWILIO_AUTH_TOKEN"])
+
+
+def spoken(key, language, **values):
+    if "when" in values:
+        values["when"] = format_when(values["when"], language, OSLO)
+    return render(key, language, **values)
+
+
+def appointments(db_session):
+    return fresh(db_session).scalars(select(Appointment).order_by(Appointment.id)).all()
+
+
+def test_a_booking_by_keypad_in_english(app, transport, centre, db_session):
+    line = call(phone(app, transport))
+    said = line.said()
+    assert "For English, press 2." in said and "For Norsk, trykk 1." in said
+    assert any(h.voice == "Polly.Liv" and h.language == "nb-NO" for h in line.heard)  # each in its own voice
+    assert line.waiting_for == "keys"
+
+    heard = line.press("2")
+    assert heard[0].text == spoken("v_main_menu", "en") and heard[0].voice == "Polly.Amy"
+    line.press("1")  # book
+    line.press("2")  # the second service
+    slots = line.said()
+    first = oslo(2026, 11, 23, 10, 30)
+    assert spoken("v_slot_option", "en", when=first, digit=1) in slots
+    assert spoken("v_confirm", "en", when=first) in " ".join(h.text for h in line.press("1"))
+    heard = line.press("1")
+    assert heard[0].text == spoken("v_booked_text", "en", when=first)
+    assert line.ended
+
+    [booked] = appointments(db_session)
+    assert (booked.start_at, booked.booked_via, booked.language_code) == (first, BookedVia.voice, "en")
+    assert booked.service_id == centre["family"].id
+    texts = fresh(db_session).scalars(select(OutboxMessage.template).where(OutboxMessage.kind == "change")).all()
+    assert texts == ["booked"]  # a confirmation text follows, to her mobile
+
+
+def test_a_landline_gets_no_confirmation_text(app, transport, centre, db_session):
+    line = call(phone(app, transport, "+4722123456"))
+    line.press("2")
+    line.press("1")
+    line.press("1")
+    line.press("1")
+    assert line.press("1")[0].text.startswith(spoken("v_booked", "en", when=oslo(2026, 11, 23, 10, 30))[:10])
+    assert "text" not in line.heard[-2].text
+    assert fresh(db_session).scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "change")) == 0
+
+
+def test_a_returning_caller_skips_the_language_menu(app, transport, centre, db_session):
+    first = call(phone(app, transport))
+    first.press("3")  # Arabic
+    first.hang_up()
+    again = call(phone(app, transport))
+    assert again.heard[0].text == spoken("v_main_menu", "ar") and again.heard[0].voice == "Polly.Zeina"
+    again.press("0")
+    assert "For English, press 2." in again.said()
+
+
+def somali_recordings(db_session, now):
+    """Recordings of every piece the Somali voice line needs."""
+    from hotline.voices import pieces_to_record
+    from scheduling.models import Service
+
+    slugs = fresh(db_session).scalars(select(Service.slug)).all()
+    for index, key in enumerate(pieces_to_record("so", slugs)):
+        db_session.add(PromptRecording(prompt_key=key, language_code="so", token=f"so-{index:04d}",
+                                       content_type="audio/mpeg", audio=b"ID3", uploaded_at=now))
+    db_session.commit()
+
+
+def test_a_booking_in_somali_is_played_from_recordings(app, transport, centre, db_session, now):
+    somali_recordings(db_session, now)
+    line = call(phone(app, transport))
+    assert any(h.kind == "play" for h in line.heard)  # "Soomaali" option from its recording
+    heard = line.press("4")
+    assert [h.kind for h in heard] == ["play"] and heard[0].text.startswith("/hotline/recordings/so-")
+    line.press("1")
+    line.press("1")
+    line.press("1")
+    line.press("1")
+    assert line.ended and [a.language_code for a in appointments(db_session)] == ["so"]
+    token = heard[0].text.rsplit("/", 1)[-1]
+    response = app.test_client().get(f"/hotline/recordings/{token}")
+    assert response.status_code == 200 and response.mimetype == "audio/mpeg"
+    assert app.test_client().get("/hotline/recordings/guess").status_code == 404
+
+
+def test_without_recordings_somali_hears_in_norwegian_and_english_that_it_is_not_ready(app, transport, centre):
+    line = call(phone(app, transport))
+    assert any(h.text.startswith("For Soomaali, press 4") for h in line.heard)  # the option, in English
+    heard = line.press("4")
+    assert [h.voice for h in heard] == ["Polly.Liv", "Polly.Amy"]
+    assert heard[1].text == spoken("v_not_available", "en")
+    assert line.press("4")[0].kind == "say"  # 4: call me back, in her language
+    assert line.ended
+
+
+def test_hanging_up_in_the_middle_leaves_no_half_booking(app, transport, centre, db_session):
+    line = call(phone(app, transport))
+    line.press("2")
+    line.press("1")
+    line.press("1")
+    line.press("1")  # the slot is held for her while she confirms
+    assert fresh(db_session).scalar(select(func.count()).select_from(SlotHold)) == 1
+    line.hang_up()
+    assert fresh(db_session).scalar(select(func.count()).select_from(SlotHold)) == 0
+    assert appointments(db_session) == []
+
+
+def test_three_wrong_keys_or_silences_end_the_call_kindly(app, transport, centre):
+    line = call(phone(app, transport))
+    line.press("2")
+    heard = line.press("7")
+    assert heard[0].text == spoken("v_wrong_key", "en") and heard[1].text == spoken("v_main_menu", "en")
+    heard = line.silence()
+    assert heard[0].text == spoken("v_no_key", "en")
+    heard = line.press("8")
+    assert heard[0].text == spoken("v_goodbye", "en") and line.ended
+
+
+def test_a_hidden_number_can_leave_a_message_but_not_book(app, transport, centre, db_session):
+    line = call(phone(app, transport, "anonymous"))
+    assert line.heard[0].text == spoken("v_hidden_number", "nb")
+    line.press("1")  # booking is not on offer
+    assert line.heard[-1].text == spoken("v_hidden_number", "nb")
+    assert line.press("6")[-1].kind == "record"
+    line.leave_message()
+    [message] = fresh(db_session).scalars(select(Voicemail)).all()
+    assert message.client_id is None and message.recording_url.endswith("/RE1")
+    assert fresh(db_session).scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_talk_to_someone_in_opening_hours_then_voicemail(app, transport, centre, make, db_session, clock):
+    receptionist = make.counselor(role=StaffRole.receptionist, phone_e164="+4798765432")
+    db_session.add(DutyShift(staff_id=receptionist.id, weekday=0, starts=time(8), ends=time(16)))
+    db_session.commit()
+    clock.set(oslo(2026, 11, 23, 10, 0))
+    line = call(phone(app, transport))
+    line.press("2")
+    heard = line.press("3")
+    assert [h.kind for h in heard[:2]] == ["say", "dial"] and heard[1].text == "+4798765432"
+    assert "Dial" in transport.answers[-2] and 'callerId="+4722000000"' in transport.answers[-2]
+    assert 'timeout="25"' in transport.answers[-2]
+    assert heard[-1].kind == "record"  # nobody answered: a message instead
+    line.leave_message(seconds=40)
+    [message] = fresh(db_session).scalars(select(Voicemail)).all()
+    assert (message.language_code, message.duration_seconds) == ("en", 40)
+    assert 'maxLength="120"' in transport.answers[-2]
+
+
+def test_outside_opening_hours_she_hears_when_we_open(app, transport, centre, make, db_session, clock):
+    receptionist = make.counselor(role=StaffRole.receptionist, phone_e164="+4798765432")
+    db_session.add(DutyShift(staff_id=receptionist.id, weekday=0, starts=time(8), ends=time(16)))
+    db_session.commit()
+    clock.set(oslo(2026, 11, 23, 19, 0))  # Monday evening; the centre opens 08:00
+    line = call(phone(app, transport))
+    line.press("2")
+    heard = line.press("3")
+    assert heard[0].text == spoken("v_closed", "en", when=oslo(2026, 11, 24, 8, 0))
+    assert heard[-1].kind == "record"
+
+
+def test_call_me_back_and_reminders_by_phone(app, transport, centre, db_session):
+    line = call(phone(app, transport))
+    line.press("6")  # Tigrinya has no voice and no recordings: offered a call back
+    line.press("4")
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    assert (request.language_code, request.requested_via) == ("ti", BookedVia.voice)
+    line = call(phone(app, transport, "+4792222222"))
+    line.press("2")
+    assert line.press("5")[0].text == spoken("v_reminder_calls_on", "en")
+    client = fresh(db_session).scalars(select(Client).where(Client.phone_e164 == "+4792222222")).one()
+    assert client.wants_reminder_calls
+
+
+def test_hear_and_cancel_her_appointment(app, transport, centre, db_session):
+    line = call(phone(app, transport))
+    line.press("2")
+    for key in "1111":
+        line.press(key)
+    [booked] = appointments(db_session)
+    line = call(phone(app, transport))
+    assert line.press("2")[0].text == spoken("v_your_time", "en", when=booked.start_at)
+    line.press("1")
+    assert line.press("1")[0].text == spoken("v_cancelled", "en")
+    assert appointments(db_session)[0].status == AppointmentStatus.cancelled
+
+
+def test_an_unsigned_call_is_refused(client):
+    assert client.post("/hotline/voice", data={"CallSid": "CA1", "From": "+4791234567"}).status_code == 403
+    assert client.post("/hotline/voice/main?tries=0", data={"CallSid": "CA1", "Digits": "1"}).status_code == 403
+
+
+def test_prompts_missing_lists_what_each_language_needs(runner, centre):
+    result = runner.invoke(args=["prompts", "missing"])
+    assert result.exit_code == 0
+    assert "so: " in result.output and "ti: " in result.output and "fa: " in result.output
+    assert "weekday:0" in result.output and "v_main_menu" in result.output
+    assert "nb: nothing missing" in result.output
