@@ -161,6 +161,58 @@ def init_app(app: Flask) -> None:
             click.echo(reply)
             click.echo("")
 
+    @phone.command("call")
+    @click.argument("number")
+    @click.option("--url", default=None, help="A running Linja (default: this app, in-process).")
+    @click.option("--answered", is_flag=True, help="Let the staff member answer a transfer.")
+    def phone_call(number, url, answered):
+        """Call Linja from NUMBER ("anonymous" for a hidden number) and answer with the keypad."""
+        from hotline.phone import HttpTransport, SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
+
+        if number.strip().lower() != "anonymous":
+            parsed = parse_phone(number, current_app.config["DEFAULT_PHONE_REGION"])
+            if not parsed.is_valid:
+                raise click.BadParameter(parsed.message, param_hint="NUMBER")
+            number = parsed.e164
+        transport = HttpTransport(url) if url else WsgiTransport(current_app._get_current_object())
+        device = SimulatedPhone(transport, number, url or current_app.config["PUBLIC_BASE_URL"],
+                                current_app.config["TWILIO_AUTH_TOKEN"])
+        voice_call = VoiceCall(device, dial_outcome="completed" if answered else "no-answer")
+
+        def show(heard):
+            for item in heard:
+                if item.kind == "say":
+                    click.echo(f"  [{item.language or '?'}] {item.text}")
+                elif item.kind == "play":
+                    click.echo(f"  ▶ {item.text}")
+                elif item.kind == "dial":
+                    click.echo(f"  ☎ ringing {item.text} ...")
+                elif item.kind == "record":
+                    click.echo("  ● beep: recording")
+                elif item.kind == "hangup":
+                    click.echo("  (the line hangs up)")
+
+        try:
+            show(voice_call.start())
+            while not voice_call.ended:
+                if voice_call.waiting_for == "message":
+                    keys = click.prompt("speak, then Enter to finish your message (q to hang up)",
+                                        default="", show_default=False)
+                    if keys.strip().lower() == "q":
+                        voice_call.hang_up()
+                        break
+                    show(voice_call.leave_message())
+                    continue
+                keys = click.prompt("keys (Enter: stay silent, q: hang up)", default="", show_default=False)
+                keys = keys.strip()
+                if keys.lower() == "q":
+                    voice_call.hang_up()
+                    break
+                show(voice_call.press(keys) if keys else voice_call.silence())
+        except WebhookRefused as error:
+            raise click.ClickException(str(error)) from None
+        click.echo("Call ended.")
+
     prompts_group = AppGroup("prompts", help="The voice line's prompts and recordings.")
     app.cli.add_command(prompts_group)
 

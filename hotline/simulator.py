@@ -1,5 +1,9 @@
 """The phone simulator: a basic phone in the browser, for trying Linja without Twilio.
 
+Calls work the same way: ``hotline.phone.VoiceCall`` reads the voice TwiML Linja answers
+(Say, Play, Gather, Redirect, Record, Dial, Hangup, Pause), and the page shows what is said
+and sends the keys she presses.
+
 Registered only outside production, and only without Twilio credentials unless
 SIMULATOR_ENABLED=1. Texting goes through ``hotline.phone`` to the real, signed webhook;
 texts the worker sends to that number (reminders, changes by staff) show in the thread.
@@ -13,9 +17,12 @@ from datetime import datetime, timedelta
 
 from babel.dates import format_datetime
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
+from sqlalchemy import select
 
-from hotline.phone import SimulatedPhone, WebhookRefused, WsgiTransport
+from hotline.phone import SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
+from scheduling.models import PromptRecording
 from scheduling.phones import parse_phone
+from webdb import db
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -58,6 +65,7 @@ def init_app(app: Flask) -> None:
     if not is_enabled(app.config):
         return
     app.extensions["linja.simulator"] = Thread()
+    app.extensions["linja.simulator.calls"] = {}
     app.register_blueprint(bp)
 
 
@@ -120,6 +128,75 @@ def thread():
     entries.sort(key=lambda e: e.pop("order"))
     now = _clock().now()
     return jsonify(messages=entries, now=now.isoformat(), now_local=_local(now))
+
+
+def _calls() -> dict[str, VoiceCall]:
+    return current_app.extensions["linja.simulator.calls"]
+
+
+def _call_state(call_id: str, voice_call: VoiceCall, heard) -> dict:
+    tokens = [h.text.rsplit("/", 1)[-1] for h in heard if h.kind == "play"]
+    names = dict(db().execute(
+        select(PromptRecording.token, PromptRecording.prompt_key).where(PromptRecording.token.in_(tokens))
+    ).all()) if tokens else {}
+    return {
+        "id": call_id, "ended": voice_call.ended, "waiting_for": voice_call.waiting_for,
+        "heard": [
+            {"kind": h.kind, "text": h.text, "language": h.language, "voice": h.voice,
+             "recording": names.get(h.text.rsplit("/", 1)[-1]) if h.kind == "play" else None}
+            for h in heard
+        ],
+    }
+
+
+@bp.post("/api/call")
+def start_call():
+    """Call Linja from a number; returns what the line says until it waits for her."""
+    if not request.is_json:
+        abort(415)
+    payload = request.get_json(silent=True) or {}
+    raw = str(payload.get("from", ""))
+    number = "anonymous" if raw.strip().lower() in ("anonymous", "hidden") else _number(raw)
+    phone = SimulatedPhone(WsgiTransport(current_app._get_current_object()), number,
+                           current_app.config["PUBLIC_BASE_URL"], current_app.config["TWILIO_AUTH_TOKEN"])
+    voice_call = VoiceCall(phone, dial_outcome=str(payload.get("dial_outcome", "no-answer")))
+    try:
+        heard = voice_call.start()
+    except WebhookRefused as error:
+        return jsonify(error=str(error)), 502
+    calls = _calls()
+    calls[voice_call.sid] = voice_call
+    while len(calls) > 50:  # forget the oldest calls
+        calls.pop(next(iter(calls)))
+    return jsonify(_call_state(voice_call.sid, voice_call, heard))
+
+
+@bp.post("/api/call/<call_id>/<action>")
+def call_action(call_id: str, action: str):
+    voice_call = _calls().get(call_id)
+    if voice_call is None:
+        abort(404)
+    payload = request.get_json(silent=True) or {}
+    try:
+        if action == "press":
+            keys = str(payload.get("digits", ""))[:20]
+            if not keys or any(key not in "0123456789*#" for key in keys):
+                abort(400, description="digits: keys of the keypad")
+            heard = voice_call.press(keys)
+        elif action == "silence":
+            heard = voice_call.silence()
+        elif action == "message":
+            heard = voice_call.leave_message()
+        elif action == "hangup":
+            voice_call.hang_up()
+            heard = []
+        else:
+            abort(404)
+    except RuntimeError as error:  # nothing waiting for that
+        return jsonify(error=str(error)), 409
+    except WebhookRefused as error:
+        return jsonify(error=str(error)), 502
+    return jsonify(_call_state(call_id, voice_call, heard))
 
 
 @bp.post("/api/clock")

@@ -92,6 +92,92 @@
     }
     refresh();
   }));
+  // --- calls: the server reads the voice TwiML; the page shows what is said ---
+  const line = document.getElementById("line");
+  const callButton = document.getElementById("call");
+  const silenceButton = document.getElementById("silence");
+  const messageButton = document.getElementById("message");
+  const speak = document.getElementById("speak");
+  let call = null;
+
+  function say(item) {
+    if (!speak.checked || !window.speechSynthesis || item.kind !== "say") return;
+    const prefix = (item.language || "").slice(0, 2);
+    const voice = speechSynthesis.getVoices().find((v) => v.lang.toLowerCase().startsWith(prefix));
+    if (!voice) return;
+    const utterance = new SpeechSynthesisUtterance(item.text);
+    utterance.voice = voice;
+    speechSynthesis.speak(utterance);
+  }
+
+  function show(state) {
+    if (window.speechSynthesis) speechSynthesis.cancel();
+    state.heard.forEach((item) => {
+      const entry = document.createElement("li");
+      entry.className = "bubble received heard-" + item.kind;
+      const text = document.createElement("p");
+      text.dir = "auto";
+      if (item.language) text.lang = item.language;
+      if (item.kind === "say") text.textContent = item.text;
+      else if (item.kind === "play") text.textContent = "▶ " + (item.recording || item.text);
+      else if (item.kind === "dial") text.textContent = "☎ ringing " + item.text + "…";
+      else if (item.kind === "record") text.textContent = "● recording your message (beep)";
+      else if (item.kind === "hangup") text.textContent = "— call ended —";
+      else text.textContent = "…";
+      entry.append(text);
+      line.append(entry);
+      say(item);
+    });
+    line.scrollTop = line.scrollHeight;
+    call = state.ended ? null : state.id;
+    callButton.textContent = call ? "Hang up" : "Call";
+    silenceButton.hidden = !(call && state.waiting_for === "keys");
+    messageButton.hidden = !(call && state.waiting_for === "message");
+  }
+
+  async function callAction(action, payload) {
+    try {
+      show(await api("/simulator/api/call/" + encodeURIComponent(call) + "/" + action, {
+        method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(payload || {}),
+      }));
+      status.textContent = "";
+    } catch (error) {
+      status.textContent = error.message.replace(/<[^>]*>/g, " ").trim().slice(0, 120);
+    }
+  }
+
+  callButton.addEventListener("click", async () => {
+    if (call) {
+      await callAction("hangup");
+      call = null;
+      callButton.textContent = "Call";
+      return;
+    }
+    line.hidden = false;
+    thread.hidden = true;
+    line.replaceChildren();
+    try {
+      show(await api("/simulator/api/call", {
+        method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({from: numberInput.value.trim()}),
+      }));
+      status.textContent = "";
+    } catch (error) {
+      status.textContent = "Could not call: " + error.message.replace(/<[^>]*>/g, " ").trim().slice(0, 120);
+    }
+  });
+  silenceButton.addEventListener("click", () => callAction("silence"));
+  messageButton.addEventListener("click", () => callAction("message"));
+  document.querySelectorAll(".key").forEach((key) => key.addEventListener("click", (event) => {
+    if (!call) return;
+    event.stopImmediatePropagation();
+    body.value = "";
+    callAction("press", {digits: key.dataset.key});
+  }, true));
+  document.getElementById("compose").addEventListener("focusin", () => {
+    if (!call) { line.hidden = true; thread.hidden = false; }
+  });
+
   numberInput.addEventListener("change", () => { shown = ""; refresh(); });
   refresh();
   setInterval(refresh, 2000);

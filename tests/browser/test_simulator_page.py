@@ -54,3 +54,20 @@ def test_booking_through_the_simulator_page(browser, page_url, screenshot, langu
     assert direction == ("rtl" if language == "ar" else "ltr")
     screenshot(page, f"simulator-{language}")
     page.close()
+
+
+def test_calling_through_the_simulator_page(browser, page_url, screenshot):
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    page.goto(page_url)
+    page.fill("#number", "+4793333333")
+    page.click("#call")
+    page.wait_for_selector("#line li")
+    assert "For English, press 2." in page.inner_text("#line")
+    assert page.inner_text("#call") == "Hang up"
+    page.click(".key[data-key='3']")  # Arabic
+    page.wait_for_selector("#line p[lang='arb']")  # the main menu, in Polly's Arabic voice
+    arabic = page.locator("#line p[lang='arb']").last
+    assert arabic.evaluate("element => getComputedStyle(element).direction") == "rtl"
+    screenshot(page, "simulator-call")
+    page.click("#call")  # hang up
+    page.close()

@@ -70,3 +70,26 @@ def test_the_phone_command_texts_linja(runner, centre):
     result = runner.invoke(args=["phone", "sms", "+4791234567", "3"])
     assert result.output.strip() == say("main_menu", "ar")
     assert runner.invoke(args=["phone", "sms", "nonsense", "hi"]).exit_code != 0
+
+
+def test_calling_from_the_simulator_reads_the_voice_line_and_presses_keys(sim, centre):
+    client = sim.test_client()
+    started = client.post("/simulator/api/call", json={"from": "+4791234567"}).get_json()
+    assert started["waiting_for"] == "keys" and not started["ended"]
+    assert any(item["text"] == "For English, press 2." and item["language"] == "en-GB" for item in started["heard"])
+    menu = client.post(f"/simulator/api/call/{started['id']}/press", json={"digits": "2"}).get_json()
+    assert menu["heard"][0]["text"].startswith("To book a time, press 1.")
+    assert client.post(f"/simulator/api/call/{started['id']}/press", json={"digits": "x"}).status_code == 400
+    assert client.post(f"/simulator/api/call/{started['id']}/message").status_code == 409  # not recording
+    silent = client.post(f"/simulator/api/call/{started['id']}/silence").get_json()
+    assert silent["heard"][0]["text"] == "I did not hear a key."
+    client.post(f"/simulator/api/call/{started['id']}/hangup")
+    assert client.post("/simulator/api/call/nonsense/press", json={"digits": "1"}).status_code == 404
+
+
+def test_the_phone_command_calls_linja_with_a_keypad_in_the_terminal(runner, centre):
+    result = runner.invoke(args=["phone", "call", "+4791234567"], input="2\n3\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "[en-GB] For English, press 2." in result.output
+    assert "To book a time, press 1." in result.output
+    assert "Call ended." in result.output
