@@ -59,6 +59,7 @@ def _load_demo_if_empty() -> None:
 def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # eleven lines of request headers a text
 
 
 def make_worker(app: Flask):

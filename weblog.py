@@ -34,6 +34,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its own access lines carry query strings
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # The twilio client logs every request and its headers at INFO: eleven lines a text.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:

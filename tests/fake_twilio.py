@@ -77,6 +77,8 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep connections open, as Twilio's API does
+
             def log_message(self, *args):  # quiet
                 pass
 

@@ -220,3 +220,4 @@ def test_without_twilio_texts_go_to_the_console_sender(app, booked, clock):
     make_worker(app).tick()
     [text] = sender.texts_to(NUMBER)
     assert text.body == say("reminder", "so", when=START)
+
