@@ -88,6 +88,8 @@ def make_worker(app: Flask):
         lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
         max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
         status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
+        reminder_call_url=config["PUBLIC_BASE_URL"] + "/hotline/voice/reminder",
+        call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",
     )
     outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
                           pace=Pace(sessions, sending.per_second))

@@ -22,8 +22,11 @@ from hotline.desk import DatabaseDesk
 from scheduling.availability import BookingRules, load_centre, local_interval
 from scheduling.clients import find_or_create_client
 from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
     BookedVia,
     Call,
+    OutboxMessage,
     Client,
     DutyShift,
     Language,
@@ -309,6 +312,29 @@ def incoming(line: Line) -> VoiceResponse:
     return line.language_menu()
 
 
+def reminder_call(line: Line, message_id: int | None, answered_by: str) -> VoiceResponse:
+    """Linja called her to remind her of an appointment; this is what she hears on answering."""
+    response = VoiceResponse()
+    message = line.session.get(OutboxMessage, message_id) if message_id else None
+    if message is None or answered_by.startswith(("machine", "fax")) or message.client_id is None:
+        response.hangup()  # a voicemail box hears nothing: the call is tried again later
+        return response
+    call = line.session.get(Call, line.call_sid)
+    if call is None:
+        client = line.session.get(Client, message.client_id)
+        call = Call(call_sid=line.call_sid, client_id=message.client_id,
+                    language_code=client.language_code if client else None, data={}, status="in-progress",
+                    started_at=line.now, updated_at=line.now)
+        line.session.add(call)
+        line.session.flush()
+    appointment = line.session.get(Appointment, message.appointment_id) if message.appointment_id else None
+    if appointment is None or appointment.status != AppointmentStatus.booked or appointment.start_at <= line.now:
+        response.hangup()
+        return response
+    line.remember(step="reminder-answer", appointment=appointment.id, when=appointment.start_at.isoformat())
+    return line.menu("reminder-answer", [("v_reminder_call", {"when": appointment.start_at})])
+
+
 def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
     """A wrong key or silence: the same menu once more with a hint, or after three tries, goodbye."""
     if tries + 1 >= MAX_TRIES:
@@ -336,6 +362,9 @@ def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
                          tries=tries + 1, before=hint)
     if step == "hidden":
         return line.hidden_menu(tries + 1, before=hint)
+    if step == "reminder-answer":
+        return line.menu("reminder-answer", [("v_reminder_call", {"when": datetime.fromisoformat(data["when"])})],
+                         tries=tries + 1, before=hint)
     return line.main_menu(tries + 1, before=hint)
 
 
@@ -364,6 +393,19 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
 
     if desk is None:  # a hidden number reached a booking menu
         return line.hidden_menu()
+
+    if step == "reminder-answer":
+        current = desk.appointment(data["appointment"])
+        if current is None:
+            return line.goodbye(("v_cancelled", {}))
+        if choice == 1:
+            return line.goodbye(("v_confirmed", {}))
+        if choice == 2:
+            line.remember(step="cancel", when=current[1].isoformat())
+            return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
+        if choice == 3:
+            return line.transfer()
+        return _again(line, step, tries, pressed)
 
     if step == "main":
         if choice == 1:

@@ -18,7 +18,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from scheduling.sending import Outgoing, SendError
+from scheduling.sending import Outgoing, OutgoingCall, SendError
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,20 @@ class TwilioSender:
             kwargs["status_callback"] = message.status_callback
         if message.validity_seconds:
             kwargs["validity_period"] = message.validity_seconds
+        return self._twilio(lambda: self.client.messages.create(**kwargs).sid)
+
+    def call(self, call: OutgoingCall) -> str:
+        kwargs = {"to": call.to, "from_": self.from_number, "url": call.url, "method": "POST",
+                  "machine_detection": "Enable", "timeout": 30}
+        if call.status_callback:
+            kwargs.update(status_callback=call.status_callback, status_callback_method="POST",
+                          status_callback_event=["completed"])
+        return self._twilio(lambda: self.client.calls.create(**kwargs).sid)
+
+    @staticmethod
+    def _twilio(request) -> str:
         try:
-            return self.client.messages.create(**kwargs).sid
+            return request()
         except TwilioRestException as error:
             code = int(error.code) if error.code else None
             permanent = code in PERMANENT_ERRORS or (400 <= error.status < 500 and error.status != 429)
@@ -102,6 +114,14 @@ class ConsoleSender:
             self.sent.append(ConsoleText(sid, message.to, message.body, at))
         # No phone number in the log: the log is read by more people than the database.
         log.info("console text %s: %s", sid, message.body.replace("\n", " / "))
+        return sid
+
+    def call(self, call: OutgoingCall) -> str:
+        with self._lock:
+            sid = f"CAconsole{next(self._ids):024d}"
+            at = self._now() if self._now else datetime.now().astimezone()
+            self.sent.append(ConsoleText(sid, call.to, f"(Linja calls to remind you: {call.url})", at))
+        log.info("console call %s", sid)
         return sid
 
     def texts_to(self, number: str) -> list[ConsoleText]:

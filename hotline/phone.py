@@ -147,6 +147,12 @@ class VoiceCall:
         self.sid = self.phone._sid("CA")
         return self._fetch("/hotline/voice", self.params(CallStatus="ringing"))
 
+    def answer(self, url: str, sid: str, answered_by: str = "human") -> list[Heard]:
+        """Answer a call Linja placed (a reminder call): Twilio fetches ``url`` then."""
+        self.sid = sid
+        return self._fetch(url, self.params(Direction="outbound-api", From=self.phone.to, To=self.phone.number,
+                                            Caller=self.phone.to, Called=self.phone.number, AnsweredBy=answered_by))
+
     def press(self, keys: str) -> list[Heard]:
         if self._waiting is None or self._waiting.tag != "Gather":
             raise RuntimeError("nothing is waiting for keys")

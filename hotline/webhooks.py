@@ -13,13 +13,13 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
-from hotline.ivr import MAX_TRIES, Line, after_dial, answer, call_ended, incoming
+from hotline.ivr import MAX_TRIES, Line, after_dial, answer, call_ended, incoming, reminder_call
 from hotline.replies import offers_per_text, render_replies
 from hotline.signature import twilio_signed
 from scheduling.clients import find_or_create_client
 from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
 from scheduling.phones import parse_phone
-from scheduling.sending import record_provider_status
+from scheduling.sending import record_call_outcome, record_provider_status
 from webdb import db
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,8 @@ def sms_status():
 
 # --- the voice line ------------------------------------------------------------------------------
 
-VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden"}
+VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden",
+               "reminder-answer"}
 
 
 def _line() -> Line:
@@ -202,9 +203,14 @@ def voice():
 def voice_step(step: str):
     if step == "status":
         def ended(line: Line) -> VoiceResponse:
-            call_ended(line, request.form.get("CallStatus") or "")
+            status = request.form.get("CallStatus") or ""
+            call_ended(line, status)
+            record_call_outcome(line.session, line.call_sid, status, request.form.get("AnsweredBy"), line.now)
             return VoiceResponse()
         return _voice(ended)
+    if step == "reminder":
+        return _voice(lambda line: reminder_call(line, _int(request.args.get("message")) or None,
+                                                 request.form.get("AnsweredBy") or ""))
     if step == "after-dial":
         return _voice(lambda line: after_dial(line, request.form.get("DialCallStatus") or ""))
     if step == "recorded":

@@ -55,9 +55,19 @@ class SendError(Exception):
         self.code, self.permanent = code, permanent
 
 
+@dataclass(frozen=True)
+class OutgoingCall:
+    to: str
+    url: str  # the TwiML the provider fetches when she answers
+    status_callback: str | None = None
+
+
 class Sender(Protocol):
     def send(self, message: Outgoing) -> str:
         """Hand the text over; returns the provider's id for it, or raises SendError."""
+
+    def call(self, call: OutgoingCall) -> str:
+        """Place a call; returns the provider's id for it, or raises SendError."""
 
 
 Render = Callable[[str, str | None, dict], str]  # (template, language, params) -> words
@@ -69,6 +79,10 @@ class SendingRules:
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     status_callback: str | None = None
+    # Reminder calls: the TwiML to answer with (".../voice/reminder?message=<id>") and
+    # where the call's status is reported.
+    reminder_call_url: str | None = None
+    call_status_callback: str | None = None
 
     @property
     def batch(self) -> int:
@@ -162,6 +176,19 @@ def _why_not(message: OutboxMessage, client: Client | None, appointment: Appoint
     return None
 
 
+def _superseded(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """A reminder whose later reminder is due too (the workers were down): only the later
+    one goes, so she does not get two at once."""
+    if message.kind != "reminder" or message.appointment_id is None:
+        return None
+    later = session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.appointment_id == message.appointment_id, OutboxMessage.kind == "reminder",
+        OutboxMessage.id != message.id, OutboxMessage.due_at > message.due_at, OutboxMessage.due_at <= now,
+        OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending)),
+    ).limit(1))
+    return "superseded" if later else None
+
+
 @dataclass
 class OutboxSender:
     sessions: sessionmaker[Session]
@@ -195,21 +222,27 @@ class OutboxSender:
                 return 0  # another worker took it over
             client = session.get(Client, message.client_id) if message.client_id else None
             appointment = session.get(Appointment, message.appointment_id) if message.appointment_id else None
-            reason = _why_not(message, client, appointment, now)
+            reason = _why_not(message, client, appointment, now) or _superseded(session, message, now)
             if reason:
                 message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
                 return 0
-            body = self.render(message.template, message.language_code, message.params)
-            validity = None
-            if message.expires_at is not None:
-                validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())
-            outgoing = Outgoing(client.phone_e164, body, self.rules.status_callback, validity)
             kind, attempts = message.kind, message.attempts
+            by_call = kind == "reminder" and client.wants_reminder_calls and self.rules.reminder_call_url
+            if by_call:
+                body = "(call)"
+                outgoing = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
+                                        self.rules.call_status_callback)
+            else:
+                body = self.render(message.template, message.language_code, message.params)
+                validity = None
+                if message.expires_at is not None:
+                    validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())
+                outgoing = Outgoing(client.phone_e164, body, self.rules.status_callback, validity)
 
         if self.pace is not None:
             self.pace.wait_turn()
         try:
-            provider_sid = self.sender.send(outgoing)
+            provider_sid = self.sender.call(outgoing) if by_call else self.sender.send(outgoing)
         except SendError as error:
             self._failed(message_id, token, error, attempts)
             return 0
@@ -225,7 +258,7 @@ class OutboxSender:
             )).rowcount
             if not done:
                 log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
-            elif kind == "reminder":
+            elif kind == "reminder" and not by_call:
                 self._await_reply(session, message_id)
         return 1
 
@@ -287,4 +320,32 @@ def record_provider_status(session: Session, provider_sid: str, status: str, err
     message.status, message.updated_at = new, now
     if error_code:
         message.error_code = error_code[:20]
+    return True
+
+
+# A reminder call nobody answered is tried once more, this much later, then left to the
+# receptionists.
+CALL_AGAIN_AFTER = timedelta(minutes=30)
+CALL_TRIES = 2
+
+
+def record_call_outcome(session: Session, provider_sid: str, status: str, answered_by: str | None,
+                        now: datetime) -> bool:
+    """A reminder call ended: answered by her, or to be tried again, or failed for good."""
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.provider_sid == provider_sid)).first()
+    if message is None:
+        return False
+    machine = (answered_by or "").startswith(("machine", "fax"))
+    if status == "completed" and not machine:
+        message.status, message.updated_at = OutboxStatus.delivered, now
+        return True
+    if status not in ("completed", "busy", "no-answer", "failed", "canceled"):
+        return False
+    message.error_code = ("machine" if machine else status)[:20]
+    message.updated_at = now
+    again = now + CALL_AGAIN_AFTER
+    if message.attempts < CALL_TRIES and (message.expires_at is None or again < message.expires_at):
+        message.status, message.due_at, message.provider_sid = OutboxStatus.pending, again, None
+    else:
+        message.status = OutboxStatus.failed
     return True

@@ -45,11 +45,23 @@ class Received:
 
 
 @dataclass
+class PlacedCall:
+    sid: str
+    to: str
+    caller: str
+    url: str
+    status_callback: str | None
+    machine_detection: str | None
+    at: float
+
+
+@dataclass
 class FakeTwilio:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     delay: float = 0.0  # seconds each accepted message takes
     messages: list[Received] = field(default_factory=list)
+    calls: list[PlacedCall] = field(default_factory=list)
     requests: int = 0
     log_path: str | None = None
 
@@ -98,8 +110,9 @@ class FakeTwilio:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         with self._lock:
             self.requests += 1
-        expected_path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-        if handler.path.split("?")[0] != expected_path:
+        base = f"/2010-04-01/Accounts/{self.account_sid}"
+        path = handler.path.split("?")[0]
+        if path not in (f"{base}/Messages.json", f"{base}/Calls.json"):
             return self._error(handler, 404, 20404, "The requested resource was not found")
         credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if handler.headers.get("Authorization") != f"Basic {credentials}":
@@ -116,6 +129,8 @@ class FakeTwilio:
             return self._error(handler, status, code or default_code, message)
         if not form.get("To"):
             return self._error(handler, 400, 21604, "A 'To' phone number is required.")
+        if path.endswith("/Calls.json"):
+            return self._call(handler, form)
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return self._error(handler, 400, 21603, "A 'From' phone number is required.")
         if self.delay:
@@ -138,6 +153,25 @@ class FakeTwilio:
             "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0", "num_segments": "1",
             "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": received.to, "uri": uri,
+        })
+
+    def _call(self, handler, form: dict) -> None:
+        """POST .../Calls.json: Url (the TwiML to fetch when answered), To, From."""
+        if not form.get("From") or not (form.get("Url") or form.get("Twiml")):
+            return self._error(handler, 400, 21205, "Url parameter is required.")
+        sid = "CA" + uuid.uuid4().hex
+        with self._lock:
+            self.calls.append(PlacedCall(sid, form["To"], form["From"], form.get("Url", ""),
+                                         form.get("StatusCallback"), form.get("MachineDetection"), time.time()))
+        now = formatdate(usegmt=True)
+        self._json(handler, 201, {
+            "account_sid": self.account_sid, "annotation": None, "answered_by": None, "api_version": "2010-04-01",
+            "caller_name": None, "date_created": now, "date_updated": now, "direction": "outbound-api",
+            "duration": None, "end_time": None, "forwarded_from": None, "from": form["From"],
+            "from_formatted": form["From"], "group_sid": None, "parent_call_sid": None, "phone_number_sid": None,
+            "price": None, "price_unit": "USD", "sid": sid, "start_time": None, "status": "queued",
+            "subresource_uris": {}, "to": form["To"], "to_formatted": form["To"], "trunk_sid": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json", "queue_time": "0",
         })
 
     def _error(self, handler, status: int, code: int, message: str) -> None:

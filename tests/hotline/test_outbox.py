@@ -221,3 +221,96 @@ def test_without_twilio_texts_go_to_the_console_sender(app, booked, clock):
     [text] = sender.texts_to(NUMBER)
     assert text.body == say("reminder", "so", when=START)
 
+
+
+# --- reminders as a phone call -----------------------------------------------------------------
+
+
+def answer_reminder_call(app, placed, answered_by="human"):
+    from hotline.phone import SimulatedPhone, VoiceCall, WsgiTransport
+
+    phone = SimulatedPhone(WsgiTransport(app), NUMBER, app.config["PUBLIC_BASE_URL"], AUTH_TOKEN, to="+4759440000")
+    voice_call = VoiceCall(phone)
+    path = placed.url.removeprefix(app.config["PUBLIC_BASE_URL"])
+    voice_call.answer(path, placed.sid, answered_by)
+    return voice_call
+
+
+def call_status(app, sid, status, answered_by=None):
+    params = {"CallSid": sid, "CallStatus": status, "AccountSid": ACCOUNT_SID}
+    if answered_by:
+        params["AnsweredBy"] = answered_by
+    url = "https://linja.test/hotline/voice/status"
+    response = app.test_client().post("/hotline/voice/status", data=params,
+                                      headers={"X-Twilio-Signature": sign(AUTH_TOKEN, url, params)})
+    assert response.status_code == 200
+
+
+@pytest.fixture
+def wants_calls(db_session, booked):
+    client = db_session.get(Client, booked.client_id)
+    client.wants_reminder_calls, client.language_code = True, "ar"
+    db_session.commit()
+    return booked
+
+
+def test_a_reminder_can_come_as_a_phone_call_in_her_language(twilio_app, fake_twilio, wants_calls, clock,
+                                                             db_session):
+    from hotline.prompts import format_when, render
+    from tests.conftest import OSLO
+
+    clock.set(START - timedelta(hours=24))
+    make_worker(twilio_app).tick()
+    assert fake_twilio.messages == []  # no text
+    [placed] = fake_twilio.calls
+    assert placed.to == NUMBER and placed.caller == "+4759440000" and placed.machine_detection == "Enable"
+    assert placed.url.startswith("https://linja.test/hotline/voice/reminder?message=")
+    assert placed.status_callback == "https://linja.test/hotline/voice/status"
+
+    line = answer_reminder_call(twilio_app, placed)
+    expected = render("v_reminder_call", "ar", when=format_when(START, "ar", OSLO))
+    assert line.heard[0].text == expected and line.heard[0].voice == "Polly.Zeina"
+    assert line.press("1")[0].text == render("v_confirmed", "ar")
+    call_status(twilio_app, placed.sid, "completed")
+    assert statuses(db_session)[0] == OutboxStatus.delivered
+
+
+def test_an_unanswered_reminder_call_is_tried_once_more_then_left_to_the_receptionists(
+        twilio_app, fake_twilio, wants_calls, clock, db_session):
+    clock.set(START - timedelta(hours=24))
+    worker = make_worker(twilio_app)
+    worker.tick()
+    call_status(twilio_app, fake_twilio.calls[0].sid, "no-answer")
+    assert statuses(db_session)[0] == OutboxStatus.pending
+    clock.advance(timedelta(minutes=31))
+    worker.tick()
+    assert len(fake_twilio.calls) == 2
+    # A voicemail box answers the second call: it hears nothing and the try counts as failed.
+    line = answer_reminder_call(twilio_app, fake_twilio.calls[1], answered_by="machine_start")
+    assert [h.kind for h in line.heard] == ["hangup"]
+    call_status(twilio_app, fake_twilio.calls[1].sid, "completed", answered_by="machine_start")
+    clock.advance(timedelta(hours=1))
+    worker.tick()
+    assert len(fake_twilio.calls) == 2
+    [failed] = failed_texts(fresh(db_session))
+    assert (failed.kind, failed.error_code) == ("reminder", "machine")
+
+
+def test_cancelling_from_a_reminder_call(twilio_app, fake_twilio, wants_calls, clock, db_session):
+    from scheduling.models import Appointment, AppointmentStatus
+
+    clock.set(START - timedelta(hours=2))
+    make_worker(twilio_app).tick()
+    line = answer_reminder_call(twilio_app, fake_twilio.calls[0])
+    line.press("2")
+    line.press("1")
+    assert line.ended
+    assert fresh(db_session).get(Appointment, wants_calls.id).status == AppointmentStatus.cancelled
+
+
+def test_after_the_workers_were_down_only_the_latest_reminder_goes(twilio_app, fake_twilio, booked, clock, db_session):
+    clock.set(START - timedelta(hours=1))  # both the 24 h and the 2 h reminder are overdue
+    make_worker(twilio_app).tick()
+    assert len(fake_twilio.messages) == 1
+    codes = [m.error_code for m in fresh(db_session).scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert codes == ["superseded", None]
