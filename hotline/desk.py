@@ -133,6 +133,12 @@ class DatabaseDesk:
             return Booking(True, result.appointment.start_at)
         return Booking(False)
 
+    def set_reminder_calls(self, wanted: bool) -> None:
+        self.client.wants_reminder_calls = wanted
+
+    def wants_reminder_calls(self) -> bool:
+        return bool(self.client.wants_reminder_calls)
+
     def request_callback(self) -> None:
         clients.request_callback(self.session, self.client, via=self.via, now=self.now)
 

@@ -33,7 +33,8 @@ class Text:
 
 
 TEXTS: dict[str, Text] = {
-    "main_menu": Text(N_("Reply with a number:\n1 Book a time\n2 My appointment\n3 Call me back\n4 Help\n0 Language")),
+    "main_menu": Text(N_("Reply with a number:\n1 Book a time\n2 My appointment\n3 Call me back\n4 Help\n"
+                         "5 Reminders by phone call\n0 Language")),
     "choose_service": Text(N_("What would you like to talk about?\n{services}\n0 Menu")),
     "offer_slots": Text(N_("Free times:\n{slots}\n9 Later times. 0 Menu")),
     "no_slots": Text(N_("Sorry, there are no free times now. Reply 3 and we will call you. 0 Menu")),
@@ -56,6 +57,8 @@ TEXTS: dict[str, Text] = {
     "started": Text(N_("Welcome back.")),
     "deleted": Text(N_("Your number and your messages are deleted.")),
     "try_again": Text(N_("Sorry, something went wrong. Please try again in a moment.")),
+    "reminder_calls_on": Text(N_("OK. Your reminders will come as a phone call. Reply 5 to get them as texts again.")),
+    "reminder_calls_off": Text(N_("OK. Your reminders will come as texts again.")),
     "appointment_confirmed": Text(N_("Thank you. See you {when}."), "confirmation"),
     "reminder": Text(N_("Reminder: your time is {when}. Reply 1 OK, 2 Cancel, 3 Move."), "reminder"),
 }

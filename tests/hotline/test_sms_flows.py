@@ -432,3 +432,12 @@ def test_cancel_in_farsi_is_not_an_opt_out(phone, centre, db_session):
     phone.text("7")
     phone.text("لغو")
     assert fresh(db_session).scalars(select(Client.is_opted_out)).one() is False
+
+
+def test_reminders_as_a_phone_call_chosen_by_text(phone, centre, db_session):
+    phone.text("hi")
+    phone.text("3")
+    assert phone.text("5") == say("reminder_calls_on", "ar")
+    assert fresh(db_session).scalars(select(Client.wants_reminder_calls)).one() is True
+    assert phone.text("5") == say("reminder_calls_off", "ar")
+    assert fresh(db_session).scalars(select(Client.wants_reminder_calls)).one() is False
