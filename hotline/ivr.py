@@ -510,3 +510,24 @@ def call_ended(line: Line, status: str) -> None:
         from scheduling.holds import release_holds
 
         release_holds(line.session, client_id=call.client_id)
+
+
+def bridge(line: Line, request_id: int | None) -> VoiceResponse:
+    """A receptionist answered Linja's call about a call-back request: put her through to
+    the caller, who sees the centre's number, not the receptionist's own."""
+    from babel import Locale
+
+    from scheduling.models import CallbackRequest
+
+    response = VoiceResponse()
+    request = line.session.get(CallbackRequest, request_id) if request_id else None
+    client = line.session.get(Client, request.client_id) if request and request.client_id else None
+    if client is None or client.phone_e164 is None:
+        response.say("Denne personen kan ikke ringes lenger.", voice="Polly.Liv", language="nb-NO")
+        response.hangup()
+        return response
+    language = Locale("nb").languages.get(request.language_code or "", request.language_code or "ukjent språk")
+    response.say(f"Du kobles nå til en som ba om å bli ringt opp, på {language}.", voice="Polly.Liv", language="nb-NO")
+    dial = response.dial(caller_id=line.caller or None, timeout=DIAL_TIMEOUT)
+    dial.number(client.phone_e164)
+    return response

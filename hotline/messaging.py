@@ -71,8 +71,9 @@ class TwilioSender:
         return self._twilio(lambda: self.client.messages.create(**kwargs).sid)
 
     def call(self, call: OutgoingCall) -> str:
-        kwargs = {"to": call.to, "from_": self.from_number, "url": call.url, "method": "POST",
-                  "machine_detection": "Enable", "timeout": 30}
+        kwargs = {"to": call.to, "from_": self.from_number, "url": call.url, "method": "POST", "timeout": 30}
+        if call.detect_machine:
+            kwargs["machine_detection"] = "Enable"
         if call.status_callback:
             kwargs.update(status_callback=call.status_callback, status_callback_method="POST",
                           status_callback_event=["completed"])
@@ -120,7 +121,7 @@ class ConsoleSender:
         with self._lock:
             sid = f"CAconsole{next(self._ids):024d}"
             at = self._now() if self._now else datetime.now().astimezone()
-            self.sent.append(ConsoleText(sid, call.to, f"(Linja calls to remind you: {call.url})", at))
+            self.sent.append(ConsoleText(sid, call.to, f"(Linja calls this phone: {call.url})", at))
         log.info("console call %s", sid)
         return sid
 

@@ -13,7 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
-from hotline.ivr import MAX_TRIES, Line, after_dial, answer, call_ended, incoming, reminder_call
+from hotline.ivr import MAX_TRIES, Line, after_dial, answer, bridge, call_ended, incoming, reminder_call
 from hotline.replies import offers_per_text, render_replies
 from hotline.signature import twilio_signed
 from scheduling.clients import find_or_create_client
@@ -208,6 +208,8 @@ def voice_step(step: str):
             record_call_outcome(line.session, line.call_sid, status, request.form.get("AnsweredBy"), line.now)
             return VoiceResponse()
         return _voice(ended)
+    if step == "bridge":
+        return _voice(lambda line: bridge(line, _int(request.args.get("request")) or None))
     if step == "reminder":
         return _voice(lambda line: reminder_call(line, _int(request.args.get("message")) or None,
                                                  request.form.get("AnsweredBy") or ""))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.models import (
     Closure,
+    DutyShift,
     Language,
     OpeningHours,
     Service,
@@ -22,6 +23,7 @@ from scheduling.models import (
 )
 
 DEMO_PASSWORD = "linja-demo"
+DESK_PHONE = "+4790000001"  # the receptionist's phone in the demo: transfers ring it
 
 SERVICES = {
     # slug: (minutes, buffer minutes, names per language)
@@ -64,7 +66,8 @@ STAFF = [
      ["legal", "social"], ((MON, TUE, WED, THU, FRI), time(9), time(14))),
     ("Sana Qureshi", "sana@linja.example", StaffRole.counselor, ["ur", "ar", "nb", "en"],
      ["legal", "talk"], ((MON, TUE, WED, THU), time(12), time(18, 30))),
-    ("Ingrid Berg", "ingrid@linja.example", StaffRole.receptionist, ["nb", "en"], [], None),
+    ("Ingrid Berg", "ingrid@linja.example", StaffRole.receptionist, ["nb", "en"], [],
+     ((MON, TUE, WED, THU, FRI), time(9), time(16))),  # on duty for transferred calls
     ("Kari Nilsen", "kari@linja.example", StaffRole.admin, ["nb", "en"], [], None),
 ]
 
@@ -97,13 +100,17 @@ def load_demo_data(
     for name, email, role, langs, slugs, hours in STAFF:
         member = Staff(
             name=name, email=email, role=role, password_hash=password_hash, is_active=True,
-            created_at=now,
+            created_at=now, phone_e164=DESK_PHONE if role == StaffRole.receptionist else None,
         )
         member.languages = [languages[code] for code in langs]
         member.services = [services[slug] for slug in slugs]
         session.add(member)
         session.flush()
-        if hours:
+        if hours and role == StaffRole.receptionist:
+            weekdays, starts, ends = hours
+            for weekday in weekdays:
+                session.add(DutyShift(staff_id=member.id, weekday=weekday, starts=starts, ends=ends))
+        elif hours:
             weekdays, starts, ends = hours
             for weekday in weekdays:
                 session.add(WorkingHours(

@@ -60,6 +60,7 @@ class OutgoingCall:
     to: str
     url: str  # the TwiML the provider fetches when she answers
     status_callback: str | None = None
+    detect_machine: bool = True  # a voicemail box should not hear her reminder
 
 
 class Sender(Protocol):

@@ -6,6 +6,7 @@ from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
 from staff.auth import load_user
+from staff import callbacks  # noqa: F401  (its routes join the staff blueprint)
 from staff.views import bp
 
 login_manager = LoginManager()

@@ -1,0 +1,82 @@
+"""The call-back queue: callers who asked to be called back in their language.
+
+"Call" rings the receptionist's own phone first and then puts her through to the caller,
+who sees the centre's number: no staff member's own number is ever shown to a caller.
+"""
+from __future__ import annotations
+
+from babel.dates import format_datetime
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from scheduling import audit
+from scheduling.models import Actor, CallbackRequest, CallbackStatus, Client, Language, Staff, StaffRole
+from scheduling.sending import OutgoingCall, SendError
+from staff.auth import role_required
+from staff.views import STAFF_LOCALE, bp
+from webdb import db
+
+DESK = (StaffRole.receptionist, StaffRole.admin)
+
+
+@bp.get("/callbacks")
+@role_required(*DESK)
+def callbacks():
+    rules = current_app.extensions["linja.rules"]
+    rows = db().execute(
+        select(CallbackRequest, Language.name_native, Client.phone_e164)
+        .outerjoin(Language, Language.code == CallbackRequest.language_code)
+        .outerjoin(Client, Client.id == CallbackRequest.client_id)
+        .where(CallbackRequest.status == CallbackStatus.open)
+        .order_by(CallbackRequest.requested_at)
+    ).all()
+    requests = [
+        {
+            "id": request.id, "language": language or "?", "via": request.requested_via.value,
+            "at": format_datetime(request.requested_at, "EEE d. MMM HH:mm", tzinfo=rules.tz, locale=STAFF_LOCALE),
+            # Enough to tell two callers apart on the phone, not enough to write down.
+            "number_end": f"…{phone[-2:]}" if phone else "(slettet)",
+        }
+        for request, language, phone in rows
+    ]
+    return render_template("staff/callbacks.html", requests=requests)
+
+
+@bp.post("/callbacks/<int:request_id>/call")
+@role_required(*DESK)
+def call_back(request_id: int):
+    session = db()
+    request = session.get(CallbackRequest, request_id)
+    me = session.get(Staff, current_user.id)
+    if request is None or request.status != CallbackStatus.open:
+        flash("Denne forespørselen er allerede behandlet.", "error")
+        return redirect(url_for("staff.callbacks"))
+    if not me.phone_e164:
+        flash("Legg inn ditt telefonnummer først: Linja ringer deg, så setter vi deg over.", "error")
+        return redirect(url_for("staff.callbacks"))
+    base = current_app.config["PUBLIC_BASE_URL"]
+    try:
+        current_app.extensions["linja.sender"].call(OutgoingCall(
+            me.phone_e164, f"{base}/hotline/voice/bridge?request={request.id}", detect_machine=False))
+    except SendError as error:
+        flash(f"Linja fikk ikke ringt ut ({error}). Prøv igjen om litt.", "error")
+        return redirect(url_for("staff.callbacks"))
+    audit.record(session, at=current_app.extensions["linja.clock"].now(), actor=Actor.staff,
+                 actor_staff_id=me.id, action="callback_called", details={"request": request.id})
+    session.commit()
+    flash("Linja ringer telefonen din nå, og setter deg over til innringeren.", "info")
+    return redirect(url_for("staff.callbacks"))
+
+
+@bp.post("/callbacks/<int:request_id>/done")
+@role_required(*DESK)
+def callback_done(request_id: int):
+    session = db()
+    request = session.get(CallbackRequest, request_id)
+    if request is not None and request.status == CallbackStatus.open:
+        request.status = CallbackStatus.done
+        request.done_at = current_app.extensions["linja.clock"].now()
+        request.done_by_staff_id = current_user.id
+        session.commit()
+    return redirect(url_for("staff.callbacks"))

@@ -1,0 +1,82 @@
+"""The call-back queue: a receptionist calls a caller back without showing her own number."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from hotline.phone import SimulatedPhone, VoiceCall, WsgiTransport
+from scheduling.models import CallbackRequest, CallbackStatus, StaffRole
+from staff.passwords import hash_password
+from tests.conftest import fresh
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.hotline.twilio_client import Phone
+from tests.staff.test_sign_in import PASSWORD, csrf_token, sign_in
+
+CENTRE = "+4759440000"
+
+
+@pytest.fixture
+def fake_twilio():
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def desk_app(database_url, clock, sessions, fake_twilio):
+    app = create_app({
+        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "CLOCK": clock,
+        "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": CENTRE, "TWILIO_API_BASE": fake_twilio.api_base,
+    })
+    yield app
+    app.extensions["linja.engine"].dispose()
+
+
+@pytest.fixture
+def staff(make, db_session):
+    password_hash = hash_password(PASSWORD)
+    make.counselor(role=StaffRole.receptionist, email="ingrid@linja.test", phone_e164="+4798765432",
+                   password_hash=password_hash)
+    make.counselor(email="amina@linja.test", password_hash=password_hash)
+    db_session.commit()
+
+
+def test_calling_back_rings_the_receptionist_then_puts_her_through(desk_app, fake_twilio, centre, staff,
+                                                                  db_session):
+    caller = Phone(desk_app.test_client(), desk_app, "+4791234567")
+    caller.text("hi")
+    caller.text("4")
+    caller.text("3")  # call me back, in Somali
+
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/callbacks").get_data(as_text=True)
+    assert "Soomaali" in page and "…67" in page and "+4791234567" not in page
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    response = browser.post(f"/staff/callbacks/{request.id}/call", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+
+    [placed] = fake_twilio.calls
+    assert placed.to == "+4798765432" and placed.caller == CENTRE and placed.machine_detection is None
+    assert placed.url == f"https://linja.test/hotline/voice/bridge?request={request.id}"
+    # The receptionist answers: Linja dials the caller, showing the centre's number.
+    receptionist = SimulatedPhone(WsgiTransport(desk_app), "+4798765432", "https://linja.test", AUTH_TOKEN,
+                                  to=CENTRE)
+    line = VoiceCall(receptionist, dial_outcome="completed")
+    heard = line.answer(placed.url.removeprefix("https://linja.test"), placed.sid)
+    assert heard[0].voice == "Polly.Liv" and "somali" in heard[0].text
+    assert [h for h in heard if h.kind == "dial"][0].text == "+4791234567"
+
+    page = browser.get("/staff/callbacks").get_data(as_text=True)
+    browser.post(f"/staff/callbacks/{request.id}/done", data={"csrf_token": csrf_token(page)})
+    assert fresh(db_session).get(CallbackRequest, request.id).status == CallbackStatus.done
+    assert "Ingen venter" in browser.get("/staff/callbacks").get_data(as_text=True)
+
+
+def test_only_the_desk_sees_the_call_back_queue(desk_app, staff):
+    browser = desk_app.test_client()
+    assert browser.get("/staff/callbacks").status_code == 302  # a stranger: to sign-in
+    sign_in(browser, "amina@linja.test")
+    assert browser.get("/staff/callbacks").status_code == 403
