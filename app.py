@@ -92,7 +92,7 @@ def make_worker(app: Flask):
         call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",
     )
     outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
-                          pace=Pace(sessions, sending.per_second))
+                          pace=Pace(sessions, sending.per_second), centre_rules=rules)
     return Worker(sessions, clock.now, outbox)
 
 

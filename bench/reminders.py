@@ -37,10 +37,12 @@ import tempfile
 import time as timer
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
+OSLO = ZoneInfo("Europe/Oslo")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -214,7 +216,9 @@ def worker_env(database_url: str, api_base: str, lease: int) -> dict[str, str]:
         **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "PUBLIC_BASE_URL": "https://linja.test",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000",
         "TWILIO_API_BASE": api_base, "SMS_PER_SECOND": "0", "OUTBOX_LEASE_SECONDS": str(lease),
-        "OUTBOX_MAX_ATTEMPTS": "5", "LINJA_ENV": "development", "LINJA_CLOCK": "",
+        "OUTBOX_MAX_ATTEMPTS": "5", "LINJA_ENV": "development",
+        # Noon tomorrow: no text leaves in the quiet hours, whenever the benchmark runs.
+        "LINJA_CLOCK": datetime.combine(datetime.now(OSLO).date() + timedelta(days=1), time(12), tzinfo=OSLO).isoformat(),
     }
 
 

@@ -48,6 +48,24 @@ def _outside_quiet_hours(at: datetime, rules: BookingRules) -> datetime:
     return (began - timedelta(minutes=15)).astimezone(at.tzinfo)
 
 
+def end_of_quiet_hours(at: datetime, rules: BookingRules) -> datetime | None:
+    """If ``at`` falls in the quiet hours, when they end; else None."""
+    local = at.astimezone(rules.tz)
+    clock = local.time()
+    if rules.quiet_from > rules.quiet_until:  # over midnight
+        if clock >= rules.quiet_from:
+            day = local.date() + timedelta(days=1)
+        elif clock < rules.quiet_until:
+            day = local.date()
+        else:
+            return None
+    elif rules.quiet_from <= clock < rules.quiet_until:
+        day = local.date()
+    else:
+        return None
+    return datetime.combine(day, rules.quiet_until, tzinfo=rules.tz).astimezone(at.tzinfo)
+
+
 def plan_reminders(session: Session, appointment: Appointment, client: Client | None, *, now: datetime,
                    rules: BookingRules) -> None:
     withdraw(session, appointment_id=appointment.id, now=now, kind="reminder")

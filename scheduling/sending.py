@@ -21,7 +21,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduling.availability import BookingRules
 from scheduling.db import transaction
+from scheduling.reminders import end_of_quiet_hours
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -198,6 +200,8 @@ class OutboxSender:
     rules: SendingRules
     now: Callable[[], datetime]
     pace: Pace | None = None
+    # The centre's rules: no text leaves in the quiet hours, however overdue it is.
+    centre_rules: BookingRules | None = None
 
     def send_due(self, *, until: Callable[[], bool] = lambda: False) -> int:
         """Send every text that is due; returns how many were handed to the provider."""
@@ -226,6 +230,11 @@ class OutboxSender:
             reason = _why_not(message, client, appointment, now) or _superseded(session, message, now)
             if reason:
                 message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
+                return 0
+            quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
+            if quiet_ends is not None:  # the workers were down, or the clock moved: wait for morning
+                message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now
+                message.attempts -= 1
                 return 0
             kind, attempts = message.kind, message.attempts
             by_call = kind == "reminder" and client.wants_reminder_calls and self.rules.reminder_call_url

@@ -43,6 +43,15 @@ NOW = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def next_noon_in_oslo() -> str:
+    """An instant outside the quiet hours and after now, for worker processes that run on
+    a real clock: texts never leave at night, whenever the tests happen to run."""
+    from datetime import timedelta
+
+    tomorrow = datetime.now(OSLO).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(12), tzinfo=OSLO).isoformat()
+
+
 def oslo(*args) -> datetime:
     """An instant given as Oslo wall-clock time."""
     return datetime(*args, tzinfo=OSLO).astimezone(timezone.utc)

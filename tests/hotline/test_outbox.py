@@ -314,3 +314,15 @@ def test_after_the_workers_were_down_only_the_latest_reminder_goes(twilio_app, f
     assert len(fake_twilio.messages) == 1
     codes = [m.error_code for m in fresh(db_session).scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
     assert codes == ["superseded", None]
+
+
+def test_an_overdue_text_waits_for_the_end_of_the_quiet_hours(twilio_app, fake_twilio, booked, clock, db_session):
+    clock.set(oslo(2026, 11, 26, 1, 30))  # the night before: the 24 h reminder is overdue
+    worker = make_worker(twilio_app)
+    worker.tick()
+    assert fake_twilio.messages == []
+    due = [m.due_at for m in fresh(db_session).scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert due[0] == oslo(2026, 11, 26, 8, 0)
+    clock.set(oslo(2026, 11, 26, 8, 0))
+    worker.tick()
+    assert len(fake_twilio.messages) == 1

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from scheduling.models import Client, OutboxMessage, OutboxStatus
-from tests.conftest import fresh
+from tests.conftest import fresh, next_noon_in_oslo
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def start_worker(database_url, fake, log_path: Path, *, per_second: float, lease
         **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", "PUBLIC_BASE_URL": "https://linja.test",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000",
         "TWILIO_API_BASE": fake.api_base, "SMS_PER_SECOND": str(per_second),
-        "OUTBOX_LEASE_SECONDS": str(lease), "WORKER_INTERVAL_SECONDS": "0.2",
+        "OUTBOX_LEASE_SECONDS": str(lease), "WORKER_INTERVAL_SECONDS": "0.2", "LINJA_CLOCK": next_noon_in_oslo(),
     }
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log_path.open("w"))
