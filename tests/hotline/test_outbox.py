@@ -227,9 +227,11 @@ def test_without_twilio_texts_go_to_the_console_sender(app, booked, clock):
 
 
 def answer_reminder_call(app, placed, answered_by="human"):
-    from hotline.phone import SimulatedPhone, VoiceCall, WsgiTransport
+    from hotline.phone import SimulatedPhone, VoiceCall
+    from tests.hotline.test_voice import CheckedTransport
 
-    phone = SimulatedPhone(WsgiTransport(app), NUMBER, app.config["PUBLIC_BASE_URL"], AUTH_TOKEN, to="+4759440000")
+    # Every answer is checked as TwiML Twilio would accept.
+    phone = SimulatedPhone(CheckedTransport(app), NUMBER, app.config["PUBLIC_BASE_URL"], AUTH_TOKEN, to="+4759440000")
     voice_call = VoiceCall(phone)
     path = placed.url.removeprefix(app.config["PUBLIC_BASE_URL"])
     voice_call.answer(path, placed.sid, answered_by)

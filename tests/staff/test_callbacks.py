@@ -5,11 +5,12 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from hotline.phone import SimulatedPhone, VoiceCall, WsgiTransport
+from hotline.phone import SimulatedPhone, VoiceCall
 from scheduling.models import CallbackRequest, CallbackStatus, StaffRole
 from staff.passwords import hash_password
 from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
 from tests.staff.test_sign_in import PASSWORD, csrf_token, sign_in
 
@@ -62,7 +63,7 @@ def test_calling_back_rings_the_receptionist_then_puts_her_through(desk_app, fak
     assert placed.to == "+4798765432" and placed.caller == CENTRE and placed.machine_detection is None
     assert placed.url == f"https://linja.test/hotline/voice/bridge?request={request.id}"
     # The receptionist answers: Linja dials the caller, showing the centre's number.
-    receptionist = SimulatedPhone(WsgiTransport(desk_app), "+4798765432", "https://linja.test", AUTH_TOKEN,
+    receptionist = SimulatedPhone(CheckedTransport(desk_app), "+4798765432", "https://linja.test", AUTH_TOKEN,
                                   to=CENTRE)
     line = VoiceCall(receptionist, dial_outcome="completed")
     heard = line.answer(placed.url.removeprefix("https://linja.test"), placed.sid)
