@@ -87,6 +87,7 @@ def make_worker(app: Flask):
         per_second=config["SMS_PER_SECOND"],
         lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
         max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+        concurrency=config["SENDING_CONCURRENCY"],
         status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
         reminder_call_url=config["PUBLIC_BASE_URL"] + "/hotline/voice/reminder",
         call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",

@@ -3,6 +3,7 @@ limit between them, and a worker killed mid-send loses nothing."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 import signal
 import subprocess
 import sys
@@ -108,8 +109,10 @@ def test_a_worker_killed_mid_send_loses_nothing_and_resends_at_most_once(databas
     finally:
         second.terminate()
         second.wait(timeout=10)
-    received = [m.to for m in fake_twilio.messages]
+    received = Counter(m.to for m in fake_twilio.messages)
     assert set(received) == set(numbers)  # nothing lost
-    duplicates = len(received) - len(set(received))
-    assert duplicates <= 1  # only the text on the wire when it died can go twice
+    # Only texts on the wire when it died can go twice (a worker keeps up to 8 in
+    # flight), and none more than twice.
+    assert max(received.values()) <= 2
+    assert sum(received.values()) - len(numbers) <= min(in_flight, 8)
     assert "was in flight when its worker stopped" in (tmp_path / "second.log").read_text()
