@@ -153,7 +153,7 @@ def script(key: str, language: str) -> str:
     base, _, index = key.partition("#")
     if index:
         fixed = [part for part in fragments(base, language) if isinstance(part, str)]
-        return fixed[int(index)].strip()
+        return fixed[int(index)].strip(" ,.")
     if base in prompts.VOICE_TEXTS:
         return prompts.render(base, language) if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[base].msgid) else base
     return key
