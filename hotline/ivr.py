@@ -290,6 +290,10 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+# Menus whose answer needs what was said in them (the slots offered, the appointment heard).
+STATEFUL_STEPS = {"service", "slot", "confirm", "appointment", "cancel", "reminder-answer"}
+
+
 def digits(value: str | None) -> int | None:
     value = (value or "").strip()
     return int(value[0]) if value[:1].isdigit() else None
@@ -374,6 +378,9 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
     call = line.call()
     data = call.data or {}
     desk = line.desk()
+    if step in STATEFUL_STEPS and data.get("step") != step:
+        # A key press for a menu she is no longer in (a late retry): start again from hers.
+        return line.main_menu() if desk is not None else line.hidden_menu()
 
     if step == "language":
         languages = line.languages()

@@ -193,6 +193,7 @@ def free_slots(
     earliest_at: datetime,
     latest_at: datetime,
     rules: BookingRules,
+    seed: int = 0,
 ) -> list[Slot]:
     """Every bookable start between two local days (inclusive), one counselor per start.
 
@@ -216,19 +217,21 @@ def free_slots(
             if opening:
                 for c in counselors:
                     _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
-                               blocked[c.counselor_id], blocked_starts[c.counselor_id], day_load, best)
+                               blocked[c.counselor_id], blocked_starts[c.counselor_id], day_load, best, seed)
         day += timedelta(days=1)
     return [slot for _, (_, slot) in sorted(best.items())]
 
 
 def _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
-               blocked, blocked_starts, day_load, best) -> None:
+               blocked, blocked_starts, day_load, best, seed=0) -> None:
     stretches = [s for s in c.weekly if s.applies_on(day)]
     if not stretches:
         return
     load = day_load[(c.counselor_id, day)]
-    # Spread ties between equally loaded counselors differently from day to day.
-    rotation = hash((c.counselor_id, day.toordinal())) & 0xFFFF
+    # Spread ties between equally loaded counselors differently from day to day, and from
+    # caller to caller (``seed``), so two women asking at once are not both offered the
+    # same counselor's first hour when another is free then too.
+    rotation = hash((c.counselor_id, day.toordinal(), seed)) & 0xFFFF
     for stretch in stretches:
         grid_start, grid_end = local_interval(day, stretch.starts, stretch.ends, rules.tz)
         free = subtract(intersect([(grid_start, grid_end)], opening), c.absences)
@@ -439,7 +442,7 @@ class _Search:
             yield window_end, free_slots(
                 calendars, self.centre, duration=self.duration, buffer=self.buffer,
                 first_day=first_day, last_day=last_day, earliest_at=self.earliest_at,
-                latest_at=self.latest_at, rules=self.rules,
+                latest_at=self.latest_at, rules=self.rules, seed=self.hold_owner_id or 0,
             )
             first_day = last_day + timedelta(days=1)
             size *= 2

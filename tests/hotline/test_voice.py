@@ -281,3 +281,10 @@ def test_prompts_missing_lists_what_each_language_needs(runner, centre):
     assert "so: " in result.output and "ti: " in result.output and "fa: " in result.output
     assert "weekday:0" in result.output and "v_main_menu" in result.output
     assert "nb: nothing missing" in result.output
+
+
+def test_a_late_key_press_for_a_menu_she_has_left_starts_again_from_her_menu(app, transport, centre):
+    line = call(phone(app, transport))
+    line.press("2")
+    heard = line._fetch("/hotline/voice/confirm?tries=0", line.params(Digits="1"))  # she never reached confirm
+    assert heard[0].text == spoken("v_main_menu", "en")

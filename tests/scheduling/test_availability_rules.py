@@ -158,3 +158,16 @@ def test_interval_helpers():
     assert subtract([(t(8), t(17))], [(t(10), t(11)), (t(12), t(13))]) == [
         (t(8), t(10)), (t(11), t(12)), (t(13), t(17))
     ]
+
+
+def test_two_callers_asking_at_once_are_offered_different_counselors_when_they_can():
+    def first_offer(seed):
+        return free_slots(
+            [calendar(i) for i in range(1, 6)], CentreCalendar(ALL_WEEK_OPEN), duration=HOUR, buffer=timedelta(0),
+            first_day=date(2026, 11, 24), last_day=date(2026, 11, 24),
+            earliest_at=datetime(2000, 1, 1, tzinfo=timezone.utc), latest_at=oslo(2027, 1, 1, 0, 0),
+            rules=BookingRules(min_notice=timedelta(0)), seed=seed,
+        )[0]
+    offers = [first_offer(caller) for caller in range(1, 11)]
+    assert len({o.start_at for o in offers}) == 1  # the same earliest time ...
+    assert len({o.counselor_id for o in offers}) > 1  # ... with different counselors
