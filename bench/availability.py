@@ -23,11 +23,9 @@ import io
 import os
 import pstats
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time as timer
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, insert, make_url, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from cli import upgrade_database  # noqa: E402
 import scheduling.availability as availability  # noqa: E402
 from scheduling.availability import BookingRules, find_free_slots, norwegian_holidays  # noqa: E402
+from bench.databases import migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine, make_session_factory  # noqa: E402
 from scheduling.demo import SERVICES  # noqa: E402
 from scheduling.models import (  # noqa: E402
@@ -211,44 +209,6 @@ def build_data(session, rng: random.Random) -> DataSet:
 
 
 # --- databases ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sqlite_database():
-    tmp = Path(tempfile.mkdtemp(prefix="linja_bench_"))
-    try:
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def postgres_database(admin_url: str):
-    name = f"linja_bench_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def migrate(url: str) -> None:
-    # Alembic's logging config (alembic.ini) prints INFO lines to stderr; keep them out of
-    # the table unless the migration fails.
-    buffer = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(buffer):
-            upgrade_database(url)
-    except BaseException:
-        sys.stderr.write(buffer.getvalue())
-        raise
 
 
 # --- measuring ----------------------------------------------------------------------------

@@ -46,9 +46,9 @@ OSLO = ZoneInfo("Europe/Oslo")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, insert, make_url, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from cli import upgrade_database  # noqa: E402
+from bench.databases import migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine  # noqa: E402
 from scheduling.models import Client, OutboxMessage, OutboxStatus  # noqa: E402
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
@@ -62,41 +62,6 @@ WORKER_TIMEOUT_S = 120.0
 # --- databases (as in bench/availability.py) ----------------------------------------------
 
 
-@contextlib.contextmanager
-def sqlite_database():
-    tmp = Path(tempfile.mkdtemp(prefix="linja_bench_"))
-    try:
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def postgres_database(admin_url: str):
-    name = f"linja_bench_reminders_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def migrate(url: str) -> None:
-    # Alembic's logging config prints INFO lines to stderr; keep them out of the table.
-    buffer = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(buffer):
-            upgrade_database(url)
-    except BaseException:
-        sys.stderr.write(buffer.getvalue())
-        raise
 
 
 def database_version(engine) -> str:

@@ -68,8 +68,8 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
 
-from cli import upgrade_database  # noqa: E402
 from hotline.phone import ACCOUNT_SID, CENTRE_NUMBER, SimulatedPhone, VoiceCall, sign  # noqa: E402
+from bench.databases import migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine, make_session_factory  # noqa: E402
 from scheduling.demo import SERVICES  # noqa: E402
 from scheduling.models import (  # noqa: E402
@@ -160,32 +160,6 @@ def free_port() -> int:
 # --- databases (as in bench/availability.py) ----------------------------------------------
 
 
-@contextlib.contextmanager
-def sqlite_database():
-    tmp = Path(tempfile.mkdtemp(prefix="linja_bench_webhooks_"))
-    try:
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def postgres_database(admin_url: str):
-    name = f"linja_bench_webhooks_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def postgres_answers(url: str) -> bool:
     engine = create_engine(url, connect_args={"connect_timeout": 2})
     try:
@@ -197,15 +171,6 @@ def postgres_answers(url: str) -> bool:
         engine.dispose()
 
 
-def migrate(url: str) -> None:
-    # Alembic's logging config prints INFO lines to stderr; keep them out of the output.
-    buffer = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(buffer):
-            upgrade_database(url)
-    except BaseException:
-        sys.stderr.write(buffer.getvalue())
-        raise
 
 
 def database_version(engine) -> str:

@@ -1,7 +1,7 @@
 """Staff pages: sign in, sign out, and the day's appointments."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from babel.dates import format_date, format_time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from scheduling.availability import local_interval
-from scheduling.models import Appointment, AppointmentStatus, Staff, StaffRole
+from scheduling.models import Appointment, AppointmentStatus, StaffRole
 from staff.auth import authenticate, role_required
 from staff.forms import LoginForm
 from webdb import db

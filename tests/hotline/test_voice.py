@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import time
 
 import pytest
 from sqlalchemy import func, select

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select

@@ -1,0 +1,53 @@
+"""Throwaway databases for the benchmarks: a temporary SQLite file, or a PostgreSQL
+database created on the given server and dropped afterwards; both migrated with Alembic."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from cli import upgrade_database
+
+
+@contextlib.contextmanager
+def sqlite_database(prefix: str = "linja_bench_"):
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str, prefix: str = "linja_bench"):
+    name = f"{prefix}_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def migrate(url: str) -> None:
+    # Alembic's logging config (alembic.ini) prints INFO lines to stderr; keep them out of
+    # the tables unless the migration fails.
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(buffer):
+            upgrade_database(url)
+    except BaseException:
+        sys.stderr.write(buffer.getvalue())
+        raise
