@@ -1,7 +1,7 @@
 """The dialogue's ``Desk``, answered from the database through the scheduling domain."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -29,20 +29,28 @@ class DatabaseDesk:
     now: datetime
     rules: BookingRules
     via: BookedVia = BookedVia.sms
+    # Read once per request: the dialogue may ask several times.
+    _languages: list[tuple[str, str]] | None = field(default=None, repr=False)
+    _services: dict[int, Service] | None = field(default=None, repr=False)
 
     def languages(self) -> list[tuple[str, str]]:
-        rows = self.session.execute(
-            select(Language.code, Language.name_native)
-            .where(Language.is_enabled.is_(True))
-            .order_by(Language.menu_order, Language.code)
-        )
-        return [(row.code, row.name_native) for row in rows]
+        if self._languages is None:
+            rows = self.session.execute(
+                select(Language.code, Language.name_native)
+                .where(Language.is_enabled.is_(True))
+                .order_by(Language.menu_order, Language.code)
+            )
+            self._languages = [(row.code, row.name_native) for row in rows]
+        return self._languages
+
+    def _active_services(self) -> dict[int, Service]:
+        if self._services is None:
+            self._services = {s.id: s for s in self.session.scalars(
+                select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id))}
+        return self._services
 
     def services(self, language: str) -> list[tuple[int, str]]:
-        services = self.session.scalars(
-            select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)
-        )
-        return [(s.id, s.name_in(language)) for s in services]
+        return [(s.id, s.name_in(language)) for s in self._active_services().values()]
 
     def set_language(self, language: str) -> None:
         self.client.language_code = language
@@ -60,24 +68,32 @@ class DatabaseDesk:
         )
         return [Offer(s.start_at, s.counselor_id, s.is_interpreter_needed) for s in slots]
 
-    def _slot(self, offer: Offer, service_id: int) -> Slot:
-        service = self.session.get(Service, service_id)
+    def _slot(self, offer: Offer, service: Service) -> Slot:
         return Slot(offer.start_at, offer.start_at + timedelta(minutes=service.duration_minutes),
                     offer.counselor_id, offer.is_interpreter_needed)
 
     def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> bool:
-        if self.session.get(Service, service_id) is None:
+        service = self._active_services().get(service_id)
+        if service is None:
             return False
-        hold = holds.hold_slot(self.session, client_id=self.client.id, slot=self._slot(offer, service_id),
+        hold = holds.hold_slot(self.session, client_id=self.client.id, slot=self._slot(offer, service),
                                service_id=service_id, now=self.now, moving=moving)
         return hold is not None
+
+    def _held_by_another(self, offer: Offer, service: Service) -> bool:
+        slot = self._slot(offer, service)
+        return holds.held_by_another(
+            self.session, client_id=self.client.id, counselor_id=offer.counselor_id, start_at=offer.start_at,
+            busy_until=slot.end_at + timedelta(minutes=service.buffer_minutes), now=self.now)
 
     def release(self) -> None:
         holds.release_holds(self.session, client_id=self.client.id)
 
     def book(self, offer: Offer, service_id: int, language: str) -> Booking:
-        # If her hold ran out and someone else holds the slot now, it is theirs.
-        if not self.hold(offer, service_id):
+        # If her hold ran out and someone else holds the slot now, it is theirs. (Whether
+        # it is booked already, the database decides when the booking is written.)
+        service = self._active_services().get(service_id)
+        if service is None or self._held_by_another(offer, service):
             return Booking(False)
         # Her own hold must not stand in the way of her booking.
         self.release()
@@ -122,7 +138,8 @@ class DatabaseDesk:
 
     def move(self, appointment_id: int, offer: Offer) -> Booking:
         appointment = self._own(appointment_id)
-        if appointment is None or not self.hold(offer, appointment.service_id, moving=appointment_id):
+        service = self._active_services().get(appointment.service_id) if appointment else None
+        if appointment is None or service is None or self._held_by_another(offer, service):
             return Booking(False)
         self.release()
         result = reschedule_appointment(

@@ -55,6 +55,15 @@ def hold_slot(
     return hold
 
 
+def held_by_another(session: Session, *, client_id: int, counselor_id: int, start_at: datetime,
+                    busy_until: datetime, now: datetime) -> bool:
+    """Does another caller hold a live hold that overlaps this time?"""
+    return bool(session.scalar(select(exists(select(SlotHold.id).where(
+        SlotHold.counselor_id == counselor_id, SlotHold.client_id != client_id, SlotHold.expires_at > now,
+        SlotHold.start_at < busy_until, SlotHold.busy_until_at > start_at,
+    )))))
+
+
 def release_holds(session: Session, *, client_id: int) -> None:
     session.execute(delete(SlotHold).where(SlotHold.client_id == client_id))
 
