@@ -304,3 +304,13 @@ def centre(make, db_session):
     }
     db_session.commit()
     return {"talk": talk, "family": family, "counselors": counselors}
+
+
+@pytest.fixture
+def fake_twilio():
+    """A Twilio-compatible REST server on 127.0.0.1 for the real twilio client."""
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()

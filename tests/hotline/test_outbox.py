@@ -13,19 +13,12 @@ from scheduling.models import Actor, BookedVia, Client, OutboxMessage, OutboxSta
 from scheduling.notifications import failed_texts, queue_text
 from scheduling.sending import claim_due
 from tests.conftest import fresh, oslo
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_sms_flows import say
 from tests.hotline.twilio_client import Phone, sign
 
 NUMBER = "+4791234567"
 START = oslo(2026, 11, 26, 13, 0)  # Thursday; now is Monday 08:00
-
-
-@pytest.fixture
-def fake_twilio():
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -9,19 +9,12 @@ from hotline.phone import SimulatedPhone, VoiceCall
 from scheduling.models import CallbackRequest, CallbackStatus, StaffRole
 from staff.passwords import hash_password
 from tests.conftest import fresh
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
 from tests.staff.test_sign_in import PASSWORD, csrf_token, sign_in
 
 CENTRE = "+4759440000"
-
-
-@pytest.fixture
-def fake_twilio():
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
