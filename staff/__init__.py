@@ -15,7 +15,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
-    login_manager.login_message = "Please sign in."
+    login_manager.login_message = "Logg inn for å se denne siden."
     login_manager.user_loader(load_user)
     login_manager.init_app(app)
     csrf.init_app(app)

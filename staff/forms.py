@@ -6,5 +6,5 @@ from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-post", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Passord", validators=[DataRequired(), Length(max=200)])

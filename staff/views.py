@@ -28,7 +28,7 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(url_for("staff.day"))
-        flash("Wrong email or password.", "error")
+        flash("Feil e-post eller passord.", "error")
     return render_template("staff/login.html", form=form)
 
 
@@ -90,5 +90,5 @@ def _parse_day(raw: str | None, default: date) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        flash("That date was not understood; showing today.", "error")
+        flash("Den datoen forsto vi ikke; her er i dag.", "error")
         return default

@@ -68,7 +68,7 @@ def test_wrong_password_or_inactive_member_gets_a_kind_message(client, team):
     for email, password in [("amina@linja.test", "wrong"), ("gone@linja.test", PASSWORD), ("nobody@x.no", PASSWORD)]:
         response = sign_in(client, email, password)
         assert response.status_code == 200
-        assert "Wrong email or password." in response.get_data(as_text=True)
+        assert "Feil e-post eller passord." in response.get_data(as_text=True)
         assert client.get("/staff/").status_code == 302
 
 
@@ -92,7 +92,7 @@ def test_a_receptionist_sees_every_counselor_and_no_cancelled_ones(client, team)
 def test_a_nonsense_day_shows_today_with_a_message(client, team):
     sign_in(client, "ingrid@linja.test")
     html = client.get("/staff/?day=tomorrow'--").get_data(as_text=True)
-    assert "That date was not understood" in html and "mandag 23. november 2026" in html
+    assert "Den datoen forsto vi ikke" in html and "mandag 23. november 2026" in html
 
 
 def test_sign_out(client, team):
