@@ -80,3 +80,47 @@ def callback_done(request_id: int):
         request.done_by_staff_id = current_user.id
         session.commit()
     return redirect(url_for("staff.callbacks"))
+
+
+@bp.get("/messages")
+@role_required(*DESK)
+def messages():
+    """Voicemails left on the line, and texts that could not be delivered: someone should call."""
+    from scheduling.models import MessageStatus, Voicemail
+    from scheduling.notifications import failed_texts
+
+    rules = current_app.extensions["linja.rules"]
+    session = db()
+
+    def when(at):
+        return format_datetime(at, "EEE d. MMM HH:mm", tzinfo=rules.tz, locale=STAFF_LOCALE)
+
+    def number_end(client_id):
+        phone = session.scalar(select(Client.phone_e164).where(Client.id == client_id)) if client_id else None
+        return f"…{phone[-2:]}" if phone else "(skjult eller slettet)"
+
+    voicemails = [
+        {"id": v.id, "at": when(v.received_at), "language": v.language_code or "?",
+         "seconds": v.duration_seconds, "number_end": number_end(v.client_id)}
+        for v in session.scalars(select(Voicemail).where(Voicemail.status == MessageStatus.open)
+                                 .order_by(Voicemail.received_at))
+    ]
+    failed = [
+        {"at": when(m.updated_at), "kind": m.kind, "language": m.language_code or "?", "error": m.error_code,
+         "number_end": number_end(m.client_id)}
+        for m in failed_texts(session)
+    ]
+    return render_template("staff/messages.html", voicemails=voicemails, failed=failed)
+
+
+@bp.post("/voicemails/<int:voicemail_id>/done")
+@role_required(*DESK)
+def voicemail_done(voicemail_id: int):
+    from scheduling.models import MessageStatus, Voicemail
+
+    session = db()
+    voicemail = session.get(Voicemail, voicemail_id)
+    if voicemail is not None and voicemail.status == MessageStatus.open:
+        voicemail.status, voicemail.done_by_staff_id = MessageStatus.done, current_user.id
+        session.commit()
+    return redirect(url_for("staff.messages"))

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app import create_app
 from hotline.phone import SimulatedPhone, VoiceCall
-from scheduling.models import CallbackRequest, CallbackStatus, StaffRole
+from scheduling.models import CallbackRequest, CallbackStatus, Client, StaffRole
 from staff.passwords import hash_password
 from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
@@ -74,3 +74,26 @@ def test_only_the_desk_sees_the_call_back_queue(desk_app, staff):
     assert browser.get("/staff/callbacks").status_code == 302  # a stranger: to sign-in
     sign_in(browser, "amina@linja.test")
     assert browser.get("/staff/callbacks").status_code == 403
+
+
+def test_voicemails_and_undelivered_texts_wait_for_the_desk(desk_app, centre, staff, db_session, now):
+    from datetime import timedelta
+
+    from scheduling.models import OutboxMessage, OutboxStatus, Voicemail
+
+    caller = Phone(desk_app.test_client(), desk_app, "+4791234567")
+    caller.text("hi")
+    client_id = fresh(db_session).scalars(select(Client.id)).one()
+    db_session.add(Voicemail(call_sid="CA1", client_id=client_id, language_code="so", recording_url="https://x/RE1",
+                             duration_seconds=40, received_at=now))
+    db_session.add(OutboxMessage(client_id=client_id, kind="reminder", template="reminder", params={},
+                                 language_code="so", status=OutboxStatus.undelivered, error_code="30003",
+                                 due_at=now, created_at=now, updated_at=now + timedelta(minutes=1)))
+    db_session.commit()
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/messages").get_data(as_text=True)
+    assert "40 s" in page and "30003" in page and "…67" in page and "+4791234567" not in page
+    voicemail_id = fresh(db_session).scalars(select(Voicemail.id)).one()
+    browser.post(f"/staff/voicemails/{voicemail_id}/done", data={"csrf_token": csrf_token(page)})
+    assert "Ingen nye talebeskjeder" in browser.get("/staff/messages").get_data(as_text=True)
