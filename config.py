@@ -55,7 +55,6 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "60")),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "5")),
         "SENDING_CONCURRENCY": int(env.get("SENDING_CONCURRENCY", "8")),
-        "RUN_SCHEDULER": _bool(env.get("RUN_SCHEDULER"), default=False),
         "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
         "SIMULATOR_ENABLED": _bool(env.get("SIMULATOR_ENABLED")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

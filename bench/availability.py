@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import cProfile
 import io
-import os
 import pstats
 import random
 import sqlite3
@@ -40,7 +39,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 import scheduling.availability as availability  # noqa: E402
 from scheduling.availability import BookingRules, find_free_slots, norwegian_holidays  # noqa: E402
-from bench.databases import migrate, postgres_database, sqlite_database  # noqa: E402
+from bench.databases import add_postgres_option, migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine, make_session_factory  # noqa: E402
 from scheduling.demo import SERVICES  # noqa: E402
 from scheduling.models import (  # noqa: E402
@@ -407,9 +406,7 @@ def report(results: list[Result], args) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_DATABASE_URL"),
-                        help="also run on PostgreSQL; a throwaway database is created on this "
-                             "server and dropped afterwards (default: $BENCH_DATABASE_URL)")
+    add_postgres_option(parser)
     parser.add_argument("--calls", type=int, default=200, help="timed calls per database (default 200)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed calls first (default 10)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of data and workload (default 1)")

@@ -2,6 +2,7 @@
 database created on the given server and dropped afterwards; both migrated with Alembic."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
@@ -51,3 +52,9 @@ def migrate(url: str) -> None:
     except BaseException:
         sys.stderr.write(buffer.getvalue())
         raise
+
+
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="also run on PostgreSQL; a throwaway database is created on this "
+                             "server and dropped afterwards (default: $BENCH_DATABASE_URL)")

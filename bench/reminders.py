@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from bench.databases import migrate, postgres_database, sqlite_database  # noqa: E402
+from bench.databases import add_postgres_option, migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine  # noqa: E402
 from scheduling.models import Client, OutboxMessage, OutboxStatus  # noqa: E402
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
@@ -493,9 +493,7 @@ def report(runs: list[Run], versions: list[str], startups: dict[str, tuple[float
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_DATABASE_URL"),
-                        help="also run on PostgreSQL; a throwaway database is created on this "
-                             "server and dropped afterwards (default: $BENCH_DATABASE_URL)")
+    add_postgres_option(parser)
     parser.add_argument("--texts", type=int, default=3000, help="due texts per PostgreSQL run (default 3000)")
     parser.add_argument("--sqlite-texts", type=int, default=1000, help="due texts for the SQLite run (default 1000)")
     parser.add_argument("--workers", default="1,3", help="worker counts on PostgreSQL (default 1,3)")

@@ -261,7 +261,7 @@ def linja_env(url: str, base_url: str, clock: datetime) -> dict[str, str]:
     return {
         "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": base_url, "LINJA_CLOCK": clock.isoformat(), "LOG_LEVEL": "WARNING",
-        "LINJA_ENV": "development", "TWILIO_ACCOUNT_SID": "", "RUN_SCHEDULER": "0",
+        "LINJA_ENV": "development", "TWILIO_ACCOUNT_SID": ""
     }
 
 

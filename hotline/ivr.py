@@ -8,10 +8,11 @@ booking itself goes through the same desk as the SMS line (``hotline.desk``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Callable
 
+from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -21,11 +22,13 @@ from hotline.conversation import Offer
 from hotline.desk import DatabaseDesk
 from scheduling.availability import BookingRules, load_centre, local_interval
 from scheduling.clients import find_or_create_client
+from scheduling.holds import release_holds
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
     BookedVia,
     Call,
+    CallbackRequest,
     OutboxMessage,
     Client,
     DutyShift,
@@ -35,7 +38,7 @@ from scheduling.models import (
     Staff,
     Voicemail,
 )
-from scheduling.phones import parse_phone
+from scheduling.phones import is_mobile, parse_phone
 
 MAX_TRIES = 3
 FIRST_TIMEOUT = 10  # seconds to press a key, for a first-time caller
@@ -57,6 +60,7 @@ class Line:
     call_sid: str
     caller: str  # Twilio's From
     centre_number: str  # Twilio's To: shown as caller ID when she is put through
+    _recordings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     # --- state ---------------------------------------------------------------------------
     def call(self) -> Call:
@@ -89,19 +93,18 @@ class Line:
 
     # --- speaking ------------------------------------------------------------------------
     def _recorded(self, language: str) -> dict[str, str]:
-        rows = self.session.execute(
-            select(PromptRecording.prompt_key, PromptRecording.token).where(PromptRecording.language_code == language)
-        )
-        return dict(rows.all())
+        """prompt key -> token of the recordings in ``language``, read once per request."""
+        if language not in self._recordings:
+            self._recordings[language] = dict(self.session.execute(
+                select(PromptRecording.prompt_key, PromptRecording.token)
+                .where(PromptRecording.language_code == language)
+            ).all())
+        return self._recordings[language]
 
     def _add(self, target, key: str, language: str, /, **values) -> None:
+        """Say or play one prompt; raises voices.NotInHerLanguage when she cannot hear it."""
         recorded = self._recorded(language)
-        try:
-            parts = voices.parts_for(key, language, values, tz=self.rules.tz, recorded=set(recorded))
-        except voices.NotInHerLanguage:
-            parts = None
-        if parts is None:
-            raise voices.NotInHerLanguage([key])
+        parts = voices.parts_for(key, language, values, tz=self.rules.tz, recorded=set(recorded))
         for part in parts:
             if isinstance(part, voices.Say):
                 target.say(part.text, voice=part.voice, language=part.language)
@@ -228,11 +231,9 @@ class Line:
         centre = load_centre(self.session, local.date(), local.date())
         if centre.is_closed(local.date()):
             return False
-        return any(
-            local_interval(local.date(), opens, closes, self.rules.tz)[0] <= self.now
-            < local_interval(local.date(), opens, closes, self.rules.tz)[1]
-            for opens, closes in centre.opening.get(local.weekday(), ())
-        )
+        spans = (local_interval(local.date(), opens, closes, self.rules.tz)
+                 for opens, closes in centre.opening.get(local.weekday(), ()))
+        return any(start <= self.now < end for start, end in spans)
 
     def next_opening(self) -> datetime | None:
         local = self.now.astimezone(self.rules.tz)
@@ -465,8 +466,6 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
                 return line.slots_menu(data["service"], before=[("v_taken", {})])
             desk.release()
             client = line.client()
-            from scheduling.phones import is_mobile
-
             texted = client.phone_e164 and is_mobile(client.phone_e164) and not client.is_opted_out
             return line.goodbye(("v_booked_text" if texted else "v_booked", {"when": result.start_at}))
         if choice == 2:
@@ -514,18 +513,12 @@ def call_ended(line: Line, status: str) -> None:
         return
     call.status, call.updated_at = status[:20], line.now
     if status in ("completed", "busy", "failed", "no-answer", "canceled") and call.client_id:
-        from scheduling.holds import release_holds
-
         release_holds(line.session, client_id=call.client_id)
 
 
 def bridge(line: Line, request_id: int | None) -> VoiceResponse:
     """A receptionist answered Linja's call about a call-back request: put her through to
     the caller, who sees the centre's number, not the receptionist's own."""
-    from babel import Locale
-
-    from scheduling.models import CallbackRequest
-
     response = VoiceResponse()
     request = line.session.get(CallbackRequest, request_id) if request_id else None
     client = line.session.get(Client, request.client_id) if request and request.client_id else None

@@ -85,10 +85,6 @@ def worst_whens(language: str, tz_name: str = "Europe/Oslo") -> tuple[datetime, 
     return tuple(worst)
 
 
-def longest_when(language: str, tz_name: str = "Europe/Oslo") -> datetime:
-    return worst_whens(language, tz_name)[0]
-
-
 @lru_cache(maxsize=None)
 def offers_per_text(language: str, tz_name: str = "Europe/Oslo", *, after_taken: bool = False) -> int:
     """How many slots fit one answer with the longest dates of the year: five in GSM-7

@@ -14,7 +14,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
 from hotline.ivr import MAX_TRIES, Line, after_dial, answer, bridge, call_ended, incoming, reminder_call
+from hotline.prompts import render
 from hotline.replies import offers_per_text, render_replies
+from hotline.voices import VOICES
 from hotline.signature import twilio_signed
 from scheduling.clients import find_or_create_client
 from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
@@ -186,7 +188,9 @@ def _voice(handler) -> Response:
         log.exception("voice webhook failed")
         session.rollback()
         response = VoiceResponse()
-        response.say("Beklager, noe gikk galt. Sorry, something went wrong.", voice="Polly.Liv", language="nb-NO")
+        for language in ("nb", "en"):  # her language may be what failed
+            voice, code = VOICES[language]
+            response.say(render("try_again", language), voice=voice, language=code)
         response.hangup()
         return voice_twiml(response)
 

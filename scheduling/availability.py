@@ -531,7 +531,7 @@ def is_bookable(
     Existing appointments are deliberately not looked at: whether the time is still free
     is decided by the database when the booking is written.
     """
-    service = session.get(Service, service_id)
+    service = session.connection().execute(_SERVICE, {"service_id": service_id}).first()
     if service is None or not service.is_active:
         return False
     day = start_at.astimezone(rules.tz).date()

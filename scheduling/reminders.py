@@ -28,42 +28,37 @@ def reminder_times(start_at: datetime, now: datetime, rules: BookingRules) -> li
     return times
 
 
+def quiet_span(at: datetime, rules: BookingRules) -> tuple[datetime, datetime] | None:
+    """If ``at`` falls in the quiet hours, when they began and when they end; else None."""
+    local = at.astimezone(rules.tz)
+    clock, day = local.time(), local.date()
+    if rules.quiet_from > rules.quiet_until:  # the usual case: quiet over midnight
+        if clock >= rules.quiet_from:
+            evening = day
+        elif clock < rules.quiet_until:
+            evening = day - timedelta(days=1)
+        else:
+            return None
+        morning = evening + timedelta(days=1)
+    elif rules.quiet_from <= clock < rules.quiet_until:
+        evening = morning = day
+    else:
+        return None
+    began = datetime.combine(evening, rules.quiet_from, tzinfo=rules.tz)
+    ends = datetime.combine(morning, rules.quiet_until, tzinfo=rules.tz)
+    return began.astimezone(at.tzinfo), ends.astimezone(at.tzinfo)
+
+
 def _outside_quiet_hours(at: datetime, rules: BookingRules) -> datetime:
     """``at``, or if that falls in the quiet hours, the quarter-hour before they began."""
-    local = at.astimezone(rules.tz)
-    quiet_from, quiet_until = rules.quiet_from, rules.quiet_until
-    clock = local.time()
-    if quiet_from > quiet_until:  # the usual case: quiet over midnight
-        if clock >= quiet_from:
-            evening = local.date()
-        elif clock < quiet_until:
-            evening = local.date() - timedelta(days=1)
-        else:
-            return at
-    elif quiet_from <= clock < quiet_until:
-        evening = local.date()
-    else:
-        return at
-    began = datetime.combine(evening, quiet_from, tzinfo=rules.tz)
-    return (began - timedelta(minutes=15)).astimezone(at.tzinfo)
+    span = quiet_span(at, rules)
+    return at if span is None else span[0] - timedelta(minutes=15)
 
 
 def end_of_quiet_hours(at: datetime, rules: BookingRules) -> datetime | None:
     """If ``at`` falls in the quiet hours, when they end; else None."""
-    local = at.astimezone(rules.tz)
-    clock = local.time()
-    if rules.quiet_from > rules.quiet_until:  # over midnight
-        if clock >= rules.quiet_from:
-            day = local.date() + timedelta(days=1)
-        elif clock < rules.quiet_until:
-            day = local.date()
-        else:
-            return None
-    elif rules.quiet_from <= clock < rules.quiet_until:
-        day = local.date()
-    else:
-        return None
-    return datetime.combine(day, rules.quiet_until, tzinfo=rules.tz).astimezone(at.tzinfo)
+    span = quiet_span(at, rules)
+    return None if span is None else span[1]
 
 
 def plan_reminders(session: Session, appointment: Appointment, client: Client | None, *, now: datetime,

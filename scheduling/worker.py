@@ -68,10 +68,6 @@ class Worker:
             log.exception("worker tick failed")
 
 
-def run_tick(sessions: sessionmaker[Session], clock_now: Callable[[], datetime], name: str) -> None:
-    Worker(sessions, clock_now, name=name).tick()
-
-
 def build_scheduler(worker: Worker, *, interval_seconds: float, blocking: bool = False) -> BaseScheduler:
     scheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
     scheduler.add_job(

@@ -11,7 +11,18 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from scheduling import audit
-from scheduling.models import Actor, CallbackRequest, CallbackStatus, Client, Language, Staff, StaffRole
+from scheduling.models import (
+    Actor,
+    CallbackRequest,
+    CallbackStatus,
+    Client,
+    Language,
+    MessageStatus,
+    Staff,
+    StaffRole,
+    Voicemail,
+)
+from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
 from staff.auth import role_required
 from staff.views import STAFF_LOCALE, bp
@@ -20,10 +31,19 @@ from webdb import db
 DESK = (StaffRole.receptionist, StaffRole.admin)
 
 
+def _when(at) -> str:
+    return format_datetime(at, "EEE d. MMM HH:mm", tzinfo=current_app.extensions["linja.rules"].tz,
+                           locale=STAFF_LOCALE)
+
+
+def _number_end(phone: str | None) -> str:
+    # Enough to tell two callers apart on the phone, not enough to write down.
+    return f"…{phone[-2:]}" if phone else "(skjult eller slettet)"
+
+
 @bp.get("/callbacks")
 @role_required(*DESK)
 def callbacks():
-    rules = current_app.extensions["linja.rules"]
     rows = db().execute(
         select(CallbackRequest, Language.name_native, Client.phone_e164)
         .outerjoin(Language, Language.code == CallbackRequest.language_code)
@@ -34,9 +54,7 @@ def callbacks():
     requests = [
         {
             "id": request.id, "language": language or "?", "via": request.requested_via.value,
-            "at": format_datetime(request.requested_at, "EEE d. MMM HH:mm", tzinfo=rules.tz, locale=STAFF_LOCALE),
-            # Enough to tell two callers apart on the phone, not enough to write down.
-            "number_end": f"…{phone[-2:]}" if phone else "(slettet)",
+            "at": _when(request.requested_at), "number_end": _number_end(phone),
         }
         for request, language, phone in rows
     ]
@@ -86,38 +104,30 @@ def callback_done(request_id: int):
 @role_required(*DESK)
 def messages():
     """Voicemails left on the line, and texts that could not be delivered: someone should call."""
-    from scheduling.models import MessageStatus, Voicemail
-    from scheduling.notifications import failed_texts
-
-    rules = current_app.extensions["linja.rules"]
     session = db()
-
-    def when(at):
-        return format_datetime(at, "EEE d. MMM HH:mm", tzinfo=rules.tz, locale=STAFF_LOCALE)
-
-    def number_end(client_id):
-        phone = session.scalar(select(Client.phone_e164).where(Client.id == client_id)) if client_id else None
-        return f"…{phone[-2:]}" if phone else "(skjult eller slettet)"
-
-    voicemails = [
-        {"id": v.id, "at": when(v.received_at), "language": v.language_code or "?",
-         "seconds": v.duration_seconds, "number_end": number_end(v.client_id)}
-        for v in session.scalars(select(Voicemail).where(Voicemail.status == MessageStatus.open)
-                                 .order_by(Voicemail.received_at))
-    ]
-    failed = [
-        {"at": when(m.updated_at), "kind": m.kind, "language": m.language_code or "?", "error": m.error_code,
-         "number_end": number_end(m.client_id)}
-        for m in failed_texts(session)
-    ]
-    return render_template("staff/messages.html", voicemails=voicemails, failed=failed)
+    voicemails = session.scalars(
+        select(Voicemail).where(Voicemail.status == MessageStatus.open).order_by(Voicemail.received_at)).all()
+    failed = failed_texts(session)
+    client_ids = {row.client_id for row in [*voicemails, *failed] if row.client_id}
+    phones = dict(session.execute(select(Client.id, Client.phone_e164).where(Client.id.in_(client_ids))).all())
+    return render_template(
+        "staff/messages.html",
+        voicemails=[
+            {"id": v.id, "at": _when(v.received_at), "language": v.language_code or "?",
+             "seconds": v.duration_seconds, "number_end": _number_end(phones.get(v.client_id))}
+            for v in voicemails
+        ],
+        failed=[
+            {"at": _when(m.updated_at), "kind": m.kind, "language": m.language_code or "?", "error": m.error_code,
+             "number_end": _number_end(phones.get(m.client_id))}
+            for m in failed
+        ],
+    )
 
 
 @bp.post("/voicemails/<int:voicemail_id>/done")
 @role_required(*DESK)
 def voicemail_done(voicemail_id: int):
-    from scheduling.models import MessageStatus, Voicemail
-
     session = db()
     voicemail = session.get(Voicemail, voicemail_id)
     if voicemail is not None and voicemail.status == MessageStatus.open:

@@ -17,11 +17,11 @@ def test_healthz_reports_an_unreachable_database(tmp_path):
 def test_readyz_wants_the_newest_schema_and_a_live_worker(client, app, sessions, clock):
     from datetime import timedelta
 
-    from scheduling.worker import run_tick
+    from scheduling.worker import Worker
 
     response = client.get("/readyz")
     assert response.status_code == 503 and response.get_json()["problems"] == ["no worker seen recently"]
-    run_tick(sessions, clock.now, "worker-1")
+    Worker(sessions, clock.now, name="worker-1").tick()
     assert client.get("/readyz").get_json() == {"status": "ready"}
     clock.advance(timedelta(minutes=3))
     assert client.get("/readyz").status_code == 503

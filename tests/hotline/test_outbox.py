@@ -72,7 +72,6 @@ def test_reminders_are_sent_once_each_when_due_in_her_language(twilio_app, fake_
 
 
 def test_a_reminder_is_not_sent_after_stop(twilio_app, client, fake_twilio, booked, clock, db_session):
-    twilio_app.test_client()
     phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
     phone.text("STOP")
     clock.set(START - timedelta(hours=2))

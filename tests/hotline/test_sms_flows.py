@@ -239,18 +239,26 @@ def test_the_same_message_sid_is_handled_once_with_the_same_answer(phone, centre
     assert phone.text("2").startswith(say("appointment_menu", "so", when=oslo(2026, 11, 23, 10, 30)).split("\n")[0])
 
 
-def test_two_callers_racing_for_the_last_slot(app, client, make, db_session, now):
+def two_callers_at_the_slot_list(app, client, make, db_session, *, until_hour=11, valid_until=None):
+    """One Somali-speaking counselor free on Tuesdays from 10:00 (until ``until_hour``), and
+    two callers, Amina and Hodan, who have both just been offered her times."""
     make.opening_hours()
     service = make.service(minutes=60, buffer=0)
-    # One counselor with one free hour in the whole horizon, then one more a week later.
-    make.counselor(languages=["so"], services=[service], hours={1: (time(10), time(11))},
-                   valid_until=oslo(2026, 12, 1, 12, 0).date())
+    make.counselor(languages=["so"], services=[service], hours={1: (time(10), time(until_hour))},
+                   valid_until=valid_until)
     db_session.commit()
     amina, hodan = Phone(client, app, "+4791111111"), Phone(client, app, "+4792222222")
     for caller in (amina, hodan):
         caller.text("hi")
         caller.text("4")
         assert caller.text("1").startswith(say("offer_slots", "so", slots=[]).split("\n")[0])
+    return amina, hodan
+
+
+def test_two_callers_racing_for_the_last_slot(app, client, make, db_session, now):
+    # One free hour this week, then one more a week later.
+    amina, hodan = two_callers_at_the_slot_list(app, client, make, db_session,
+                                                valid_until=oslo(2026, 12, 1, 12, 0).date())
 
     assert amina.text("1") == say("confirm_slot", "so", when=oslo(2026, 11, 24, 10, 0))
     # Hodan picks the same slot a moment later: it is held for Amina; she is offered the next.
@@ -262,15 +270,7 @@ def test_two_callers_racing_for_the_last_slot(app, client, make, db_session, now
 
 
 def test_a_hold_that_expired_and_was_taken_is_not_booked_twice(app, client, make, db_session, clock):
-    make.opening_hours()
-    service = make.service(minutes=60, buffer=0)
-    make.counselor(languages=["so"], services=[service], hours={1: (time(10), time(12))})
-    db_session.commit()
-    amina, hodan = Phone(client, app, "+4791111111"), Phone(client, app, "+4792222222")
-    for caller in (amina, hodan):
-        caller.text("hi")
-        caller.text("4")
-        caller.text("1")
+    amina, hodan = two_callers_at_the_slot_list(app, client, make, db_session, until_hour=12)
     amina.text("1")
     clock.advance(timedelta(minutes=6))  # Amina's hold runs out while she hesitates
     hodan.text("1")
@@ -298,16 +298,8 @@ def test_a_caller_with_an_appointment_sees_it_instead_of_booking_a_second(phone,
 
 
 def test_another_callers_live_hold_wins_when_hers_ran_out(app, client, make, db_session, clock):
-    make.opening_hours()
-    service = make.service(minutes=60, buffer=0)
-    make.counselor(languages=["so"], services=[service], hours={1: (time(10), time(11))},
-                   valid_until=oslo(2026, 12, 1, 12, 0).date())
-    db_session.commit()
-    amina, hodan = Phone(client, app, "+4791111111"), Phone(client, app, "+4792222222")
-    for caller in (amina, hodan):
-        caller.text("hi")
-        caller.text("4")
-        caller.text("1")
+    amina, hodan = two_callers_at_the_slot_list(app, client, make, db_session,
+                                                valid_until=oslo(2026, 12, 1, 12, 0).date())
     amina.text("1")
     clock.advance(timedelta(minutes=6))  # Amina's hold runs out
     assert hodan.text("1") == say("confirm_slot", "so", when=oslo(2026, 11, 24, 10, 0))  # Hodan holds it now

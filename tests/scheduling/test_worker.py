@@ -3,7 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduling.models import WorkerHeartbeat
-from scheduling.worker import run_tick
+from scheduling.worker import Worker
+
+
+def run_tick(sessions, clock_now, name):
+    Worker(sessions, clock_now, name=name).tick()
 
 
 def test_each_tick_records_that_the_worker_is_alive(sessions, db_session, now):
