@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test venv bench worker clean catalogs
+.PHONY: run test venv bench worker clean catalogs staff-catalog
 
 venv: $(STAMP)
 
@@ -41,3 +41,10 @@ clean:
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --project=Linja -o translations/messages.pot hotline
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -w 0 --no-fuzzy-matching --ignore-obsolete
+
+# After changing a staff page's text: extract the Norwegian texts, bring the English
+# catalog up to date (fill the new msgstr lines), then run it again to compile it.
+staff-catalog: $(STAMP)
+	$(BIN)/pybabel extract -F babel-staff.cfg -k _l --project=Linja -o translations/staff.pot .
+	$(BIN)/pybabel update -D staff -l en -i translations/staff.pot -d translations -w 0 --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -D staff -l en -d translations --statistics

@@ -58,6 +58,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
         "SIMULATOR_ENABLED": _bool(env.get("SIMULATOR_ENABLED")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # A staff member who does nothing for this long is signed out.
+        "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
     }
     if not config["SECRET_KEY"]:

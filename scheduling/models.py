@@ -157,6 +157,10 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # The language of her staff pages: Norwegian unless she chose English.
+    ui_locale: Mapped[str] = mapped_column(String(8), default="nb", server_default="nb")
+    # SHA-256 of the secret in her personal calendar feed's address; None when she has none.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     languages: Mapped[list[Language]] = relationship(secondary=staff_languages, lazy="selectin")
     services: Mapped[list[Service]] = relationship(secondary=staff_services, lazy="selectin")
@@ -497,3 +501,15 @@ class DutyShift(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger)
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)
+
+
+class LoginAttempt(Base):
+    """A failed sign-in, kept briefly so guessing passwords is slowed down."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Lower-cased e-mail as typed and the client's address; never the password.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -1,22 +1,35 @@
-"""The staff web: sign-in and the day's appointments (grown further by later issues)."""
+"""The staff web: counselors' days, the desk's board and queues, and the admin pages.
+
+Every page module adds its routes to the one ``staff`` blueprint and its own entry to the
+menu (staff.nav); every route checks the role on the server (staff.auth.role_required).
+"""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
+from staff import i18n, nav
 from staff.auth import load_user
-from staff import callbacks  # noqa: F401  (its routes join the staff blueprint)
 from staff.views import bp
+from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
+from staff import callbacks  # noqa: F401,E402
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config.get("STAFF_IDLE_MINUTES", 30))
     login_manager.login_view = "staff.login"
-    login_manager.login_message = "Logg inn for å se denne siden."
+    login_manager.login_message = _l("Logg inn for å se denne siden.")
     login_manager.user_loader(load_user)
     login_manager.init_app(app)
     csrf.init_app(app)
+    i18n.init_app(app)
+    nav.init_app(app)
     app.register_blueprint(bp)

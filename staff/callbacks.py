@@ -5,8 +5,10 @@ who sees the centre's number: no staff member's own number is ever shown to a ca
 """
 from __future__ import annotations
 
-from babel.dates import format_datetime
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,26 +21,22 @@ from scheduling.models import (
     Language,
     MessageStatus,
     Staff,
-    StaffRole,
     Voicemail,
 )
 from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
-from staff.auth import role_required
-from staff.views import STAFF_LOCALE, bp
+from staff import nav
+from staff.auth import DESK, role_required
+from staff.views import bp
 from webdb import db
 
-DESK = (StaffRole.receptionist, StaffRole.admin)
-
-
 def _when(at) -> str:
-    return format_datetime(at, "EEE d. MMM HH:mm", tzinfo=current_app.extensions["linja.rules"].tz,
-                           locale=STAFF_LOCALE)
+    return format_datetime(at, "EEE d. MMM HH:mm")
 
 
 def _number_end(phone: str | None) -> str:
     # Enough to tell two callers apart on the phone, not enough to write down.
-    return f"…{phone[-2:]}" if phone else "(skjult eller slettet)"
+    return f"…{phone[-2:]}" if phone else _("(skjult eller slettet)")
 
 
 @bp.get("/callbacks")
@@ -68,22 +66,22 @@ def call_back(request_id: int):
     request = session.get(CallbackRequest, request_id)
     me = session.get(Staff, current_user.id)
     if request is None or request.status != CallbackStatus.open:
-        flash("Denne forespørselen er allerede behandlet.", "error")
+        flash(_("Denne forespørselen er allerede behandlet."), "error")
         return redirect(url_for("staff.callbacks"))
     if not me.phone_e164:
-        flash("Legg inn ditt telefonnummer først: Linja ringer deg, så setter vi deg over.", "error")
+        flash(_("Legg inn ditt telefonnummer først: Linja ringer deg, så setter vi deg over."), "error")
         return redirect(url_for("staff.callbacks"))
     base = current_app.config["PUBLIC_BASE_URL"]
     try:
         current_app.extensions["linja.sender"].call(OutgoingCall(
             me.phone_e164, f"{base}/hotline/voice/bridge?request={request.id}", detect_machine=False))
     except SendError as error:
-        flash(f"Linja fikk ikke ringt ut ({error}). Prøv igjen om litt.", "error")
+        flash(_("Linja fikk ikke ringt ut (%(error)s). Prøv igjen om litt.", error=error), "error")
         return redirect(url_for("staff.callbacks"))
     audit.record(session, at=current_app.extensions["linja.clock"].now(), actor=Actor.staff,
                  actor_staff_id=me.id, action="callback_called", details={"request": request.id})
     session.commit()
-    flash("Linja ringer telefonen din nå, og setter deg over til innringeren.", "info")
+    flash(_("Linja ringer telefonen din nå, og setter deg over til innringeren."), "info")
     return redirect(url_for("staff.callbacks"))
 
 
@@ -134,3 +132,7 @@ def voicemail_done(voicemail_id: int):
         voicemail.status, voicemail.done_by_staff_id = MessageStatus.done, current_user.id
         session.commit()
     return redirect(url_for("staff.messages"))
+
+
+nav.add("staff.callbacks", _l("Ring tilbake"), *DESK, order=30)
+nav.add("staff.messages", _l("Beskjeder"), *DESK, order=40)

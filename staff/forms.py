@@ -1,10 +1,49 @@
+"""Forms shared by the staff pages (Flask-WTF: every form carries a CSRF token)."""
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from scheduling.phones import parse_phone
+from staff.i18n import STAFF_LOCALES
+
+PHONE_ERRORS = {
+    "empty": _l("Skriv inn et telefonnummer."),
+    "not_a_number": _l("Det ser ikke ut som et telefonnummer."),
+    "invalid": _l("Det nummeret finnes ikke. Sjekk sifrene og landskoden."),
+}
+MIN_PASSWORD_LENGTH = 10
+
+
+class PhoneNumber:
+    """A phone number written any way ("90 00 00 00", "+47 900 00 000", "0047…"); the
+    field's ``e164`` holds it in E.164 once valid."""
+
+    def __call__(self, form, field) -> None:
+        parsed = parse_phone(field.data, current_app.config.get("DEFAULT_PHONE_REGION", "NO"))
+        if not parsed.is_valid:
+            raise ValidationError(PHONE_ERRORS[parsed.error])
+        field.e164 = parsed.e164
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-post", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Passord", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-post"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Passord"), validators=[DataRequired(), Length(max=200)])
+
+
+class SettingsForm(FlaskForm):
+    ui_locale = SelectField(_l("Språk på sidene"), choices=list(STAFF_LOCALES.items()))
+    phone = StringField(_l("Ditt telefonnummer (Linja ringer deg når du ringer en innringer tilbake)"),
+                        validators=[Optional(), Length(max=40), PhoneNumber()])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Nåværende passord"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("Nytt passord"), validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
+                               message=_l("Minst %(min)d tegn.", min=MIN_PASSWORD_LENGTH))])
+    repeat = PasswordField(_l("Nytt passord igjen"), validators=[
+        DataRequired(), EqualTo("new", message=_l("De to passordene er ikke like."))])

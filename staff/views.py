@@ -1,94 +1,127 @@
-"""Staff pages: sign in, sign out, and the day's appointments."""
+"""Staff pages every role shares: sign in and out, the start page, her own settings."""
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import datetime, timedelta
 
-from babel.dates import format_date, format_time
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from scheduling.availability import local_interval
-from scheduling.models import Appointment, AppointmentStatus, StaffRole
-from staff.auth import authenticate, role_required
-from staff.forms import LoginForm
+from scheduling import audit
+from scheduling.models import Actor, Staff, StaffRole
+from staff import nav
+from staff.auth import authenticate, forget_failures, record_failure, retry_after, role_required
+from staff.forms import LoginForm, PasswordForm, SettingsForm
+from staff.passwords import check_password, hash_password
 from webdb import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-STAFF_LOCALE = "nb_NO"
+def now() -> datetime:
+    return current_app.extensions["linja.clock"].now()
+
+
+@bp.before_request
+def sign_out_when_idle():
+    """Sign out whoever has done nothing for STAFF_IDLE_MINUTES, on Linja's own clock."""
+    if not current_user.is_authenticated:
+        return None
+    at = now()
+    seen = session.get("seen_at")
+    idle = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+    if seen and at - datetime.fromisoformat(seen) > idle:
+        logout_user()
+        session.pop("seen_at", None)
+        flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen."), "info")
+        return redirect(url_for("staff.login", next=request.full_path if request.method == "GET" else None))
+    session["seen_at"] = at.isoformat()
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        sessions = db()
+        at, address = now(), request.remote_addr
+        wait = retry_after(sessions, form.email.data, address, at)
+        if wait is not None:
+            minutes = max(1, -(-int(wait.total_seconds()) // 60))
+            flash(_("For mange forsøk. Vent %(minutes)d minutter og prøv igjen.", minutes=minutes), "error")
+            return render_template("staff/login.html", form=form), 429
         user = authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(url_for("staff.day"))
-        flash("Feil e-post eller passord.", "error")
+        if user is None:
+            record_failure(sessions, form.email.data, address, at)
+            sessions.commit()
+            flash(_("Feil e-post eller passord."), "error")
+            return render_template("staff/login.html", form=form)
+        forget_failures(sessions, form.email.data)
+        sessions.commit()
+        session.clear()
+        session.permanent = True
+        login_user(user)
+        session["seen_at"] = at.isoformat()
+        return redirect(_safe_next(request.args.get("next")) or url_for("staff.home"))
     return render_template("staff/login.html", form=form)
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only a path on this site: never an address elsewhere ("//evil.example", "https://…").
+    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 @bp.post("/logout")
 @role_required(*StaffRole)
 def logout():
     logout_user()
+    session.clear()
     return redirect(url_for("staff.login"))
 
 
 @bp.get("/")
 @role_required(*StaffRole)
-def day():
-    rules = current_app.extensions["linja.rules"]
-    now = current_app.extensions["linja.clock"].now()
-    today = now.astimezone(rules.tz).date()
-    shown = _parse_day(request.args.get("day"), today)
-    start, _ = local_interval(shown, time(0), time(0), rules.tz)
-    end, _ = local_interval(shown + timedelta(days=1), time(0), time(0), rules.tz)
-    query = (
-        select(Appointment)
-        .options(selectinload(Appointment.counselor), selectinload(Appointment.service))
-        .where(
-            Appointment.start_at >= start,
-            Appointment.start_at < end,
-            Appointment.status != AppointmentStatus.cancelled,
-        )
-        .order_by(Appointment.start_at)
-    )
-    if current_user.role == StaffRole.counselor:
-        query = query.where(Appointment.counselor_id == current_user.id)
-    appointments = db().scalars(query).all()
-    rows = [
-        {
-            "time": format_time(a.start_at, "HH:mm", tzinfo=rules.tz, locale=STAFF_LOCALE),
-            "end": format_time(a.end_at, "HH:mm", tzinfo=rules.tz, locale=STAFF_LOCALE),
-            "counselor": a.counselor.name,
-            "service": a.service.name_in("nb"),
-            "language": a.language_code or "",
-            "interpreter": a.is_interpreter_needed,
-            "via": a.booked_via.value,
-            "status": a.status.value,
-        }
-        for a in appointments
-    ]
-    return render_template(
-        "staff/day.html",
-        rows=rows,
-        heading=format_date(shown, "full", locale=STAFF_LOCALE),
-        previous_day=(shown - timedelta(days=1)).isoformat(),
-        next_day=(shown + timedelta(days=1)).isoformat(),
-        show_counselor=current_user.role != StaffRole.counselor,
-    )
+def home():
+    return redirect(url_for(nav.HOME.get(current_user.role, "staff.settings")))
 
 
-def _parse_day(raw: str | None, default: date) -> date:
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        flash("Den datoen forsto vi ikke; her er i dag.", "error")
-        return default
+@bp.route("/settings", methods=["GET", "POST"])
+@role_required(*StaffRole)
+def settings():
+    sessions = db()
+    me = sessions.get(Staff, current_user.id)
+    form = SettingsForm(data={"ui_locale": me.ui_locale, "phone": me.phone_e164 or ""})
+    if form.validate_on_submit():
+        me.ui_locale = form.ui_locale.data
+        me.phone_e164 = form.phone.e164 if form.phone.data else None
+        sessions.commit()
+        current_user.ui_locale = me.ui_locale
+        refresh()
+        flash(_("Lagret."), "info")
+        return redirect(url_for("staff.settings"))
+    return render_template("staff/settings.html", form=form, password_form=PasswordForm(formdata=None))
+
+
+@bp.post("/settings/password")
+@role_required(*StaffRole)
+def change_password():
+    sessions = db()
+    me = sessions.get(Staff, current_user.id)
+    password_form = PasswordForm()
+    if password_form.validate_on_submit():
+        if check_password(me.password_hash, password_form.current.data):
+            me.password_hash = hash_password(password_form.new.data)
+            audit.record(sessions, at=now(), actor=Actor.staff, actor_staff_id=me.id,
+                         action="password_changed", details={"staff": me.id})
+            sessions.commit()
+            flash(_("Passordet er endret."), "info")
+            return redirect(url_for("staff.settings"))
+        password_form.current.errors.append(_("Det er ikke ditt nåværende passord."))
+    form = SettingsForm(formdata=None, data={"ui_locale": me.ui_locale, "phone": me.phone_e164 or ""})
+    return render_template("staff/settings.html", form=form, password_form=password_form), 400
+
+
+nav.add("staff.settings", _l("Innstillinger"), *StaffRole, order=90)
