@@ -14,13 +14,18 @@ $(STAMP): requirements.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-run: $(STAMP)
+STAFF_MO := translations/en/LC_MESSAGES/staff.mo
+
+$(STAFF_MO): translations/en/LC_MESSAGES/staff.po $(STAMP)
+	$(BIN)/pybabel compile -D staff -l en -d translations
+
+run: $(STAMP) $(STAFF_MO)
 	$(BIN)/flask --app app serve
 
 worker: $(STAMP)
 	$(BIN)/flask --app app worker
 
-test: $(STAMP)
+test: $(STAMP) $(STAFF_MO)
 	$(BIN)/python -m pytest
 
 # Benchmarks print figures; PostgreSQL is included when BENCH_DATABASE_URL is set or a

@@ -16,6 +16,8 @@ from staff.auth import load_user
 from staff.views import bp
 from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
 from staff import callbacks  # noqa: F401,E402
+from staff import desk  # noqa: F401,E402
+from staff import admin  # noqa: F401,E402
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -31,7 +31,7 @@ def test_every_language_can_book_every_service_in_the_demo(runner, db_session, n
 
 
 def test_demo_staff_can_sign_in(runner, client):
-    from tests.staff.test_sign_in import csrf_token
+    from tests.staff.support import csrf_token
 
     runner.invoke(args=["demo-data"])
     page = client.get("/staff/login").get_data(as_text=True)

@@ -12,7 +12,7 @@ from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
-from tests.staff.test_sign_in import PASSWORD, csrf_token, sign_in
+from tests.staff.support import PASSWORD, csrf_token, sign_in
 
 CENTRE = "+4759440000"
 

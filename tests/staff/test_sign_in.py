@@ -1,31 +1,11 @@
 """Staff sign-in: every staff page needs a signed-in member; forms carry CSRF tokens."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from scheduling.models import AppointmentStatus, StaffRole
-from staff.passwords import hash_password
 from tests.conftest import oslo
-
-PASSWORD = "correct horse battery"
-PASSWORD_HASH = hash_password(PASSWORD)
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the form carries no CSRF token"
-    return match.group(1)
-
-
-def sign_in(client, email, password=PASSWORD):
-    page = client.get("/staff/login")
-    return client.post("/staff/login", data={
-        "email": email, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True)),
-    })
-
+from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, sign_in
 
 @pytest.fixture
 def team(make, db_session):
