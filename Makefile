@@ -14,18 +14,13 @@ $(STAMP): requirements.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-STAFF_MO := translations/en/LC_MESSAGES/staff.mo
-
-$(STAFF_MO): translations/en/LC_MESSAGES/staff.po $(STAMP)
-	$(BIN)/pybabel compile -D staff -l en -d translations
-
-run: $(STAMP) $(STAFF_MO)
+run: $(STAMP)
 	$(BIN)/flask --app app serve
 
 worker: $(STAMP)
 	$(BIN)/flask --app app worker
 
-test: $(STAMP) $(STAFF_MO)
+test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # Benchmarks print figures; PostgreSQL is included when BENCH_DATABASE_URL is set or a
@@ -48,8 +43,7 @@ catalogs: $(STAMP)
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -w 0 --no-fuzzy-matching --ignore-obsolete
 
 # After changing a staff page's text: extract the Norwegian texts, bring the English
-# catalog up to date (fill the new msgstr lines), then run it again to compile it.
+# catalog up to date, then fill the new msgstr lines. Linja reads the .po file itself.
 staff-catalog: $(STAMP)
 	$(BIN)/pybabel extract -F babel-staff.cfg -k _l --project=Linja -o translations/staff.pot .
 	$(BIN)/pybabel update -D staff -l en -i translations/staff.pot -d translations -w 0 --no-fuzzy-matching --ignore-obsolete
-	$(BIN)/pybabel compile -D staff -l en -d translations --statistics

@@ -5,6 +5,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from scheduling.phones import parse_phone
@@ -35,7 +36,8 @@ class LoginForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    ui_locale = SelectField(_l("Språk på sidene"), choices=list(STAFF_LOCALES.items()))
+    ui_locale = SelectField(_l("Språk på sidene"), 
+                            choices=[SelectChoice(code, name) for code, name in STAFF_LOCALES.items()])
     phone = StringField(_l("Ditt telefonnummer (Linja ringer deg når du ringer en innringer tilbake)"),
                         validators=[Optional(), Length(max=40), PhoneNumber()])
 

@@ -35,7 +35,7 @@ def sign_out_when_idle():
         logout_user()
         session.pop("seen_at", None)
         flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen."), "info")
-        return redirect(url_for("staff.login", next=request.full_path if request.method == "GET" else None))
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     session["seen_at"] = at.isoformat()
     return None
 
