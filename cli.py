@@ -49,7 +49,7 @@ def _load_demo_if_empty() -> None:
         if demo.is_loaded(session):
             click.echo("Demo data already loaded.")
             return
-        created = demo.load_demo_data(session, _now(), hash_password)
+        created = demo.load_demo_data(session, _now(), hash_password, current_app.extensions["linja.rules"])
     click.echo("Demo staff created (every demo password is the same):")
     for name, email, role in created:
         click.echo(f"  {role.value:<13} {name:<18} {email}")

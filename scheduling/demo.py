@@ -5,12 +5,17 @@ language. Loaded once, into an empty database only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduling.availability import BookingRules, find_free_slots
+from scheduling.booking import Booked, book_appointment
+from scheduling.clients import find_or_create_client, request_callback
 from scheduling.models import (
+    Actor,
+    BookedVia,
     Closure,
     DutyShift,
     Language,
@@ -24,6 +29,21 @@ from scheduling.models import (
 
 DEMO_PASSWORD = "linja-demo"
 DESK_PHONE = "+4790000001"  # the receptionist's phone in the demo: transfers ring it
+
+# Callers with an appointment already, so the staff pages have something to show: her
+# number, her language, the service and how she booked. Numbers the phone simulator does
+# not use, so a caller there starts afresh.
+CALLERS = [
+    ("+4790000000", "so", "family", BookedVia.sms),
+    ("+4790000010", "ar", "legal", BookedVia.voice),
+    ("+4790000011", "ti", "social", BookedVia.sms),
+    ("+4790000012", "fa", "talk", BookedVia.staff),
+    ("+4790000013", "pl", "legal", BookedVia.sms),
+    ("+4790000014", "ur", "talk", BookedVia.voice),
+    ("+4790000015", "so", "talk", BookedVia.sms),
+    ("+4790000016", "nb", "social", BookedVia.staff),
+]
+CALLBACK_CALLER = ("+4790000017", "ar")
 
 SERVICES = {
     # slug: (minutes, buffer minutes, names per language)
@@ -80,7 +100,7 @@ def is_loaded(session: Session) -> bool:
 
 
 def load_demo_data(
-    session: Session, now: datetime, hash_password: Callable[[str], str]
+    session: Session, now: datetime, hash_password: Callable[[str], str], rules: BookingRules | None = None,
 ) -> list[tuple[str, str, StaffRole]]:
     """Fill an empty database; returns (name, email, role) of the staff created."""
     languages = {lang.code: lang for lang in session.scalars(select(Language))}
@@ -119,4 +139,29 @@ def load_demo_data(
                 ))
         created.append((name, email, role))
     session.flush()
+    _book_demo_callers(session, now, services, rules or BookingRules())
     return created
+
+
+def _book_demo_callers(session: Session, now: datetime, services: dict[str, Service], rules: BookingRules) -> None:
+    # Spread over the next days: each caller after the one before, as a real week fills up.
+    not_before = now
+    for phone, language, slug, via in CALLERS:
+        client = find_or_create_client(session, phone, now)
+        client.language_code = language
+        slots = find_free_slots(session, service_id=services[slug].id, language_code=language, now=now,
+                                rules=rules, limit=1, not_before=not_before)
+        if not slots:
+            continue
+        slot = slots[0]
+        result = book_appointment(
+            session, service_id=services[slug].id, counselor_id=slot.counselor_id, start_at=slot.start_at,
+            now=now, booked_via=via, client=client, language_code=language,
+            actor=Actor.staff if via == BookedVia.staff else Actor.caller, rules=rules,
+        )
+        if isinstance(result, Booked):
+            not_before = slot.start_at + timedelta(hours=2)
+    phone, language = CALLBACK_CALLER
+    client = find_or_create_client(session, phone, now)
+    client.language_code = language
+    request_callback(session, client, via=BookedVia.voice, now=now)

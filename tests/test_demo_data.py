@@ -38,3 +38,19 @@ def test_demo_staff_can_sign_in(runner, client):
     response = client.post("/staff/login", data={
         "email": "ingrid@linja.example", "password": demo.DEMO_PASSWORD, "csrf_token": csrf_token(page)})
     assert response.headers["Location"] == "/staff/"
+
+
+def test_demo_callers_have_appointments_for_the_staff_pages_to_show(runner, db_session, now):
+    from hotline.simulator import DEMO_NUMBERS
+    from scheduling.models import Appointment, CallbackRequest, Client
+
+    runner.invoke(args=["demo-data"])
+    booked = db_session.execute(
+        select(Client.phone_e164, Appointment.language_code, Appointment.booked_via, Appointment.start_at)
+        .join(Appointment, Appointment.client_id == Client.id)
+    ).all()
+    assert sorted((phone, lang, via) for phone, lang, via, _ in booked) == sorted(
+        (phone, lang, via) for phone, lang, _, via in demo.CALLERS)
+    assert all(start > now for *_, start in booked)
+    assert not {phone for phone, *_ in booked} & set(DEMO_NUMBERS)
+    assert db_session.scalar(select(func.count()).select_from(CallbackRequest)) == 1
