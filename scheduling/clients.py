@@ -22,8 +22,14 @@ from scheduling.models import (
 )
 
 
+def find_client(session: Session, phone_e164: str) -> Client | None:
+    """The caller with this number (E.164), or None. Every look-up by number goes through
+    here, so the way numbers are stored can change in one place."""
+    return session.scalars(select(Client).where(Client.phone_e164 == phone_e164)).first()
+
+
 def find_or_create_client(session: Session, phone_e164: str, now: datetime) -> Client:
-    client = session.scalars(select(Client).where(Client.phone_e164 == phone_e164)).first()
+    client = find_client(session, phone_e164)
     if client is None:
         client = Client(phone_e164=phone_e164, is_opted_out=False, created_at=now)
         session.add(client)
@@ -43,6 +49,26 @@ def next_appointment(session: Session, client_id: int, now: datetime) -> Appoint
         .order_by(Appointment.start_at)
         .limit(1)
     ).first()
+
+
+def appointments_of(session: Session, client_id: int, now: datetime, *, past_limit: int = 20
+                    ) -> tuple[list[Appointment], list[Appointment]]:
+    """Her appointments still to come (booked, not over), soonest first, and the others
+    (over, cancelled, attended), latest first."""
+    upcoming = list(session.scalars(
+        select(Appointment)
+        .where(Appointment.client_id == client_id, Appointment.status == AppointmentStatus.booked,
+               Appointment.end_at > now)
+        .order_by(Appointment.start_at)
+    ))
+    upcoming_ids = [a.id for a in upcoming]
+    past = list(session.scalars(
+        select(Appointment)
+        .where(Appointment.client_id == client_id, Appointment.id.not_in(upcoming_ids))
+        .order_by(Appointment.start_at.desc())
+        .limit(past_limit)
+    ))
+    return upcoming, past
 
 
 def request_callback(session: Session, client: Client, *, via: BookedVia, now: datetime) -> CallbackRequest:

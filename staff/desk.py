@@ -1,2 +1,319 @@
-"""The reception desk: every counselor's day, finding a caller, booking, moving, cancelling."""
+"""The reception desk: every counselor's day, finding a caller, booking, moving, cancelling.
+
+The board, the search and booking on a caller's behalf live here; one appointment's page
+(move, cancel) lives in staff.desk_appointment.
+"""
 from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
+from scheduling.booking import Booked, book_appointment
+from scheduling.clients import appointments_of, find_client, find_or_create_client
+from scheduling.models import (
+    Absence,
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    BookedVia,
+    Client,
+    Language,
+    Service,
+    Staff,
+    StaffRole,
+    WorkingHours,
+)
+from scheduling.phones import is_mobile
+from staff import nav
+from staff.auth import DESK, role_required
+from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
+from staff.desk_labels import STATUS, VIA, hm, language_name, long_day, number_end, slot_choice, when
+from staff.views import bp, now
+from webdb import db
+
+# Free stretches shorter than this are not worth showing on the board.
+SHORTEST_FREE = timedelta(minutes=30)
+SLOTS_OFFERED = 10
+
+
+# --- the day board ---------------------------------------------------------------------------
+
+
+@bp.get("/board")
+@role_required(*DESK)
+def board():
+    rules = current_app.extensions["linja.rules"]
+    at = now()
+    today = at.astimezone(rules.tz).date()
+    shown = _parse_day(request.args.get("day"), today)
+    session = db()
+    day_start = local_interval(shown, time(0), time(0), rules.tz)[0]
+    day_end = local_interval(shown + timedelta(days=1), time(0), time(0), rules.tz)[0]
+
+    appointments = session.scalars(
+        select(Appointment)
+        .options(selectinload(Appointment.client), selectinload(Appointment.service))
+        .where(Appointment.start_at >= day_start, Appointment.start_at < day_end)
+        .order_by(Appointment.start_at)
+    ).all()
+    hours = session.scalars(
+        select(WorkingHours).where(
+            WorkingHours.weekday == shown.weekday(), WorkingHours.valid_from <= shown,
+            or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= shown),
+        ).order_by(WorkingHours.starts)
+    ).all()
+    working_ids = {h.staff_id for h in hours}
+    booked_ids = {a.counselor_id for a in appointments}
+    counselors = session.scalars(
+        select(Staff).where(
+            Staff.id.in_(working_ids | booked_ids),
+            # Someone who has left still shows if she had appointments that day.
+            or_(Staff.id.in_(booked_ids), and_(Staff.is_active.is_(True), Staff.role == StaffRole.counselor)),
+        ).order_by(Staff.name)
+    ).all()
+    absences = session.scalars(
+        select(Absence).where(Absence.staff_id.in_([c.id for c in counselors]),
+                              Absence.starts_at < day_end, Absence.ends_at > day_start)
+        .order_by(Absence.starts_at)
+    ).all()
+    centre = load_centre(session, shown, shown)
+    closed = centre.is_closed(shown)
+    opening = sorted(local_interval(shown, a, b, rules.tz) for a, b in centre.opening.get(shown.weekday(), ()))
+
+    columns = []
+    for counselor in counselors:
+        mine = [a for a in appointments if a.counselor_id == counselor.id]
+        work = [local_interval(shown, h.starts, h.ends, rules.tz) for h in hours if h.staff_id == counselor.id]
+        away = [(max(x.starts_at, day_start), min(x.ends_at, day_end)) for x in absences if x.staff_id == counselor.id]
+        busy = [(a.start_at, a.busy_until_at) for a in mine if a.status != AppointmentStatus.cancelled]
+        free = [] if closed else subtract(intersect(sorted(work), opening), [*away, *busy, (day_start, at)])
+        entries = [
+            *({"kind": "appointment", "start": a.start_at, **_card(a)} for a in mine),
+            *({"kind": "absence", "start": s, "from": hm(s), "to": hm(e),
+               "all_day": s == day_start and e == day_end} for s, e in away),
+            *({"kind": "free", "start": s, "from": hm(s), "to": hm(e)}
+              for s, e in free if e - s >= SHORTEST_FREE),
+        ]
+        entries.sort(key=lambda entry: (entry["start"], entry["kind"] != "absence"))
+        columns.append({
+            "id": counselor.id,
+            "name": counselor.name,
+            "languages": ", ".join(language_name(lang.code) for lang in counselor.languages),
+            "hours": [f"{hm(s)}–{hm(e)}" for s, e in sorted(work)],
+            "count": sum(1 for a in mine if a.status != AppointmentStatus.cancelled),
+            "entries": entries,
+        })
+    return render_template(
+        "staff/board.html",
+        heading=long_day(shown), day=shown.isoformat(), is_today=shown == today, closed=closed,
+        previous_day=(shown - timedelta(days=1)).isoformat(), next_day=(shown + timedelta(days=1)).isoformat(),
+        columns=columns, search_form=SearchForm(formdata=None),
+    )
+
+
+def _card(appointment: Appointment) -> dict:
+    return {
+        "id": appointment.id,
+        "time": f"{hm(appointment.start_at)}–{hm(appointment.end_at)}",
+        "service": appointment.service.name_in("nb"),
+        "language": language_name(appointment.language_code),
+        "interpreter": appointment.is_interpreter_needed,
+        "via": VIA[appointment.booked_via],
+        "status": STATUS[appointment.status],
+        "status_key": appointment.status.value,
+        "number_end": number_end(appointment.client.phone_e164 if appointment.client else None),
+    }
+
+
+def _parse_day(raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        flash(_("Den datoen forsto vi ikke, så her er i dag. Skriv datoen som 2026-11-24."), "error")
+        return default
+
+
+# --- finding a caller by her number -------------------------------------------------------------
+
+
+@bp.get("/search")
+@role_required(*DESK)
+def search():
+    session = db()
+    at = now()
+    form = SearchForm(request.args)
+    client, searched = None, False
+    if request.args.get("client", "").isdigit():
+        # From a queue (failed texts, voicemails): the caller by id, so her number is not
+        # written into links.
+        client = session.get(Client, int(request.args["client"]))
+        if client is None or client.phone_e164 is None:
+            abort(404)
+        form = SearchForm(formdata=None, data={"phone": client.phone_e164})
+        form.phone.e164, searched = client.phone_e164, True
+    elif "phone" in request.args:
+        if not form.validate():
+            return render_template("staff/search.html", form=form, hint=PHONE_HINT, searched=False), 400
+        client, searched = find_client(session, form.phone.e164), True
+    found = None
+    if client is not None:
+        upcoming, past = appointments_of(session, client.id, at)
+        found = {
+            "id": client.id,
+            "phone": client.phone_e164,
+            "language_code": client.language_code,
+            "language": language_name(client.language_code) if client.language_code else None,
+            "is_opted_out": client.is_opted_out,
+            "can_text": is_mobile(client.phone_e164),
+            "wants_calls": client.wants_reminder_calls,
+            "upcoming": [_listed(a) for a in upcoming],
+            "past": [_listed(a) for a in past],
+        }
+    return render_template(
+        "staff/search.html", form=form, hint=PHONE_HINT, searched=searched, found=found,
+        e164=getattr(form.phone, "e164", None),
+    )
+
+
+def _listed(appointment: Appointment) -> dict:
+    return {
+        "id": appointment.id,
+        "when": when(appointment.start_at),
+        "end": hm(appointment.end_at),
+        "counselor": appointment.counselor.name,
+        "service": appointment.service.name_in("nb"),
+        "language": language_name(appointment.language_code),
+        "interpreter": appointment.is_interpreter_needed,
+        "status": STATUS[appointment.status],
+        "status_key": appointment.status.value,
+        "cancel_reason": appointment.cancel_reason,
+    }
+
+
+# --- booking on her behalf ----------------------------------------------------------------------
+
+
+def _fill_choices(form: BookForm) -> None:
+    session = db()
+    languages = session.scalars(
+        select(Language).where(Language.is_enabled.is_(True)).order_by(Language.menu_order, Language.code)
+    ).all()
+    form.language.choices = [("", _("Velg språk"))] + [
+        (lang.code, f"{lang.name_native} ({language_name(lang.code)})") for lang in languages
+    ]
+    services = session.scalars(
+        select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)
+    ).all()
+    form.service.choices = [(s.id, s.name_in("nb")) for s in services]
+
+
+@bp.get("/book")
+@role_required(*DESK)
+def book():
+    """Step 1, her number, language and service; with them, step 2: the free slots."""
+    form = BookForm(request.args, meta={"csrf": False})
+    _fill_choices(form)
+    if not request.args.get("service"):
+        # Arriving from a search: her number and language filled in, nothing checked yet.
+        return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None)
+    if not form.validate():
+        return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
+    after = _parse_instant(request.args.get("after"))
+    return _slots_page(ChooseSlotForm(formdata=None, data={
+        "phone": form.phone.data, "language": form.language.data, "service": form.service.data,
+    }), after=after)
+
+
+def _slots_page(form: ChooseSlotForm, *, after: datetime | None = None, message: str | None = None,
+                status: int = 200, alternatives=None):
+    _fill_choices(form)
+    session = db()
+    slots = alternatives if alternatives is not None else find_free_slots(
+        session, service_id=form.service.data, language_code=form.language.data, now=now(),
+        rules=current_app.extensions["linja.rules"], limit=SLOTS_OFFERED, not_before=after,
+    )
+    counselors = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_({x.counselor_id for x in slots})))}
+    choices = [slot_choice(slot, counselors) for slot in slots]
+    form.slot.choices = [(c["value"], c["when"]) for c in choices]
+    later = slots[-1].start_at + timedelta(minutes=1) if slots else None
+    return render_template(
+        "staff/book.html", form=form, hint=PHONE_HINT, slots=choices, message=message,
+        service_name=dict(form.service.choices).get(form.service.data, ""),
+        language=language_name(form.language.data),
+        later=later.isoformat() if later else None,
+    ), status
+
+
+@bp.post("/book")
+@role_required(*DESK)
+def book_slot():
+    form = ChooseSlotForm()
+    _fill_choices(form)
+    if not form.validate():
+        step_one_ok = not (form.phone.errors or form.language.errors or form.service.errors)
+        if step_one_ok:
+            return _slots_page(form, status=400)
+        return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
+    session = db()
+    at = now()
+    client = find_or_create_client(session, form.phone.e164, at)
+    if client.language_code is None:
+        client.language_code = form.language.data
+    result = book_appointment(
+        session, service_id=form.service.data, counselor_id=form.slot.counselor_id,
+        start_at=form.slot.start_at, now=at, booked_via=BookedVia.staff, client=client,
+        language_code=form.language.data, actor=Actor.staff, actor_staff_id=current_user.id,
+        rules=current_app.extensions["linja.rules"],
+    )
+    if not isinstance(result, Booked):
+        session.rollback()
+        return _slots_page(
+            form, alternatives=result.alternatives, status=409,
+            message=_("Noen andre fikk akkurat den tiden. Her er de neste ledige tidene – velg en av dem."),
+        )
+    appointment = result.appointment
+    counselor = session.get(Staff, appointment.counselor_id)
+    session.commit()
+    flash(_("Timen er bestilt: %(when)s hos %(name)s.", when=when(appointment.start_at), name=counselor.name), "info")
+    flash(text_notice(client, _("bekreftelsen")), "info" if text_reaches(client) else "error")
+    return redirect(url_for("staff.appointment", appointment_id=appointment.id))
+
+
+def text_reaches(client: Client | None) -> bool:
+    return bool(client and client.phone_e164 and not client.is_opted_out and is_mobile(client.phone_e164))
+
+
+def text_notice(client: Client | None, what: str) -> str:
+    """What the receptionist should know about the text Linja sends her about a change."""
+    if client is None or client.phone_e164 is None:
+        return _("Innringeren har slettet nummeret sitt, så hun får ingen SMS om dette.")
+    if client.is_opted_out:
+        return _("Hun har sagt STOPP til SMS, så ingen SMS når henne: hun får ikke %(what)s. "
+                 "Si det til henne på telefonen.", what=what)
+    if not is_mobile(client.phone_e164):
+        return _("Nummeret kan ikke ta imot SMS, så hun får ikke %(what)s. Si det til henne på telefonen.", what=what)
+    return _("Hun får %(what)s på SMS, på %(language)s.", what=what, language=language_name(client.language_code))
+
+
+def _parse_instant(raw: str | None) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
+
+
+nav.HOME[StaffRole.receptionist] = nav.HOME[StaffRole.admin] = "staff.board"
+nav.add("staff.board", _l("Tavle"), *DESK, order=20)
+nav.add("staff.book", _l("Bestill time"), *DESK, order=25)
+
+from staff import desk_appointment  # noqa: E402,F401  (its routes join the blueprint too)

@@ -1,0 +1,205 @@
+"""One appointment at the desk: its details and history, moving it to a free slot of the
+same counselor or of another who speaks her language, and cancelling it with a reason.
+
+Every form carries the version of the appointment the receptionist saw: if someone else
+changed it meanwhile, nothing is overwritten; she is told, and shown how it is now.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from scheduling.availability import Slot, find_free_slots, local_interval
+from scheduling.booking import Booked, Conflict, NotChangeable, SlotTaken, cancel_appointment, reschedule_appointment
+from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
+from staff.auth import DESK, role_required
+from staff.desk import text_notice, text_reaches
+from staff.desk_forms import CancelForm, MoveForm
+from staff.desk_labels import STATUS, VIA, hm, language_name, number_end, slot_choice, when
+from staff.views import bp, now
+from webdb import db
+
+SLOTS_PER_COUNSELOR = 6
+ACTIONS = {"booked": _l("Bestilt"), "moved": _l("Flyttet"), "cancelled": _l("Avlyst")}
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@role_required(*DESK)
+def appointment(appointment_id: int):
+    return _page(_load(appointment_id), from_day=request.args.get("from", ""))
+
+
+@bp.post("/appointments/<int:appointment_id>/move")
+@role_required(*DESK)
+def move_appointment(appointment_id: int):
+    appointment = _load(appointment_id)
+    form = MoveForm()
+    if not form.validate():
+        return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),
+                     status=400)
+    session = db()
+    at = now()
+    result = reschedule_appointment(
+        session, appointment, start_at=form.slot.start_at, counselor_id=form.slot.counselor_id, now=at,
+        actor=Actor.staff, actor_staff_id=current_user.id, expected_version=form.version.data,
+        rules=current_app.extensions["linja.rules"],
+    )
+    if isinstance(result, Booked):
+        moved = result.appointment
+        counselor = session.get(Staff, moved.counselor_id)
+        client = moved.client
+        session.commit()
+        flash(_("Timen er flyttet til %(when)s hos %(name)s.", when=when(moved.start_at), name=counselor.name), "info")
+        flash(text_notice(client, _("beskjed om den nye tiden")), "info" if text_reaches(client) else "error")
+        return redirect(url_for("staff.appointment", appointment_id=moved.id))
+    session.rollback()
+    if isinstance(result, SlotTaken):
+        message = (_("Noen andre fikk akkurat den tiden, så timen er ikke flyttet. Her er andre ledige tider.")
+                   if result.reason == "taken" else
+                   _("Den tiden er ikke ledig lenger, så timen er ikke flyttet. Her er andre ledige tider."))
+        return _page(_load(appointment_id), notice=message, alternatives=result.alternatives, status=409)
+    return _refused(appointment_id, result)
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@role_required(*DESK)
+def cancel(appointment_id: int):
+    appointment = _load(appointment_id)
+    form = CancelForm()
+    if not form.validate() or not form.version.data.isdigit():
+        return _page(appointment, cancel_form=form, status=400)
+    session = db()
+    result = cancel_appointment(
+        session, appointment, now=now(), actor=Actor.staff, actor_staff_id=current_user.id,
+        reason=form.reason.data.strip(), expected_version=int(form.version.data),
+    )
+    if isinstance(result, Booked):
+        client = appointment.client
+        session.commit()
+        flash(_("Timen er avlyst."), "info")
+        flash(text_notice(client, _("beskjed om avlysningen")), "info" if text_reaches(client) else "error")
+        return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+    session.rollback()
+    return _refused(appointment_id, result, cancel_form=form)
+
+
+def _refused(appointment_id: int, result: Conflict | NotChangeable, **kwargs):
+    if isinstance(result, Conflict):
+        notice = _("Noen andre endret denne timen mens du så på den, så ingenting er endret av deg. "
+                   "Slik er timen nå – se over den og velg på nytt.")
+    else:
+        notice = _("Timen er avlyst eller allerede over, så den kan ikke endres.")
+    return _page(_load(appointment_id), notice=notice, status=409, **kwargs)
+
+
+def _load(appointment_id: int) -> Appointment:
+    session = db()
+    session.expire_all()
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404)
+    return appointment
+
+
+def _page(appointment: Appointment, *, notice: str | None = None, alternatives: list[Slot] | None = None,
+          cancel_form: CancelForm | None = None, status: int = 200, from_day: str = ""):
+    at = now()
+    rules = current_app.extensions["linja.rules"]
+    is_changeable = appointment.status == AppointmentStatus.booked and appointment.end_at > at
+    client = appointment.client
+    not_before = None
+    if from_day:
+        try:
+            not_before = local_interval(date.fromisoformat(from_day), time(0), time(0), rules.tz)[0]
+        except ValueError:
+            notice = _("Den datoen forsto vi ikke. Skriv den som 2026-11-30; her er de første ledige tidene.")
+            from_day = ""
+    options = _move_options(appointment, at, not_before) if is_changeable else []
+    if alternatives and is_changeable:
+        counselors = _staff_by_id({s.counselor_id for s in alternatives})
+        alternatives_shown = [slot_choice(s, counselors) for s in alternatives]
+    else:
+        alternatives_shown = []
+    if cancel_form is None:
+        cancel_form = CancelForm(formdata=None)
+    cancel_form.version.data = str(appointment.version)
+    return render_template(
+        "staff/appointment.html",
+        a={
+            "id": appointment.id,
+            "when": when(appointment.start_at),
+            "end": hm(appointment.end_at),
+            "counselor": appointment.counselor.name,
+            "service": appointment.service.name_in("nb"),
+            "language": language_name(appointment.language_code),
+            "interpreter": appointment.is_interpreter_needed,
+            "via": VIA[appointment.booked_via],
+            "status": STATUS[appointment.status],
+            "status_key": appointment.status.value,
+            "cancel_reason": appointment.cancel_reason,
+            "version": appointment.version,
+            "client_id": client.id if client and client.phone_e164 else None,
+            "number_end": number_end(client.phone_e164 if client else None),
+            "is_opted_out": bool(client and client.is_opted_out),
+        },
+        is_changeable=is_changeable, notice=notice, options=options, alternatives=alternatives_shown,
+        cancel_form=cancel_form, history=_history(appointment.id), from_day=from_day,
+    ), status
+
+
+def _move_options(appointment: Appointment, at: datetime, not_before: datetime | None) -> list[dict]:
+    """Her own counselor first, then the others offering the service who speak her
+    language, each with the next few slots she could move to."""
+    session = db()
+    rules = current_app.extensions["linja.rules"]
+    others = session.scalars(
+        select(Staff)
+        .join(staff_services, staff_services.c.staff_id == Staff.id)
+        .where(staff_services.c.service_id == appointment.service_id, Staff.is_active.is_(True),
+               Staff.role == StaffRole.counselor, Staff.id != appointment.counselor_id)
+        .order_by(Staff.name)
+    ).all()
+    if appointment.language_code:
+        others = [s for s in others if s.speaks(appointment.language_code)]
+    options = []
+    for counselor in [appointment.counselor, *others]:
+        slots = find_free_slots(
+            session, service_id=appointment.service_id, language_code=appointment.language_code, now=at,
+            rules=rules, limit=SLOTS_PER_COUNSELOR, counselor_ids=[counselor.id], moving=appointment.id,
+            not_before=not_before,
+        )
+        options.append({
+            "counselor": counselor.name,
+            "is_same": counselor.id == appointment.counselor_id,
+            "speaks": bool(appointment.language_code) and counselor.speaks(appointment.language_code),
+            "slots": [slot_choice(s, {counselor.id: counselor}) for s in slots],
+        })
+    return options
+
+
+def _staff_by_id(ids: set[int]) -> dict[int, Staff]:
+    return {s.id: s for s in db().scalars(select(Staff).where(Staff.id.in_(ids)))}
+
+
+def _history(appointment_id: int) -> list[dict]:
+    entries = db().scalars(
+        select(AuditEntry).where(AuditEntry.appointment_id == appointment_id).order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
+    names = _staff_by_id({e.actor_staff_id for e in entries if e.actor_staff_id})
+    by_whom = {Actor.caller: _("innringeren"), Actor.system: _("Linja")}
+    rows = []
+    for entry in entries:
+        who = names[entry.actor_staff_id].name if entry.actor_staff_id in names else by_whom.get(entry.actor, "?")
+        details = entry.details or {}
+        what = str(ACTIONS.get(entry.action, entry.action))
+        if entry.action == "moved" and "from" in details:
+            what = _("Flyttet fra %(when)s", when=when(datetime.fromisoformat(details["from"]["start_at"])))
+        if entry.action == "cancelled" and details.get("reason"):
+            what = _("Avlyst: %(reason)s", reason=details["reason"])
+        rows.append({"at": when(entry.at), "who": who, "what": what})
+    return rows

@@ -1,0 +1,84 @@
+"""How the desk's pages name things: languages, statuses, channels, times, and the end of
+a caller's number (enough to tell two callers apart, not enough to write down)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel import Locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from scheduling.availability import Slot
+from scheduling.models import AppointmentStatus, BookedVia, Staff
+
+STATUS = {
+    AppointmentStatus.booked: _l("Bestilt"),
+    AppointmentStatus.cancelled: _l("Avlyst"),
+    AppointmentStatus.attended: _l("Møtt"),
+    AppointmentStatus.no_show: _l("Møtte ikke"),
+}
+VIA = {
+    BookedVia.sms: _l("SMS"),
+    BookedVia.voice: _l("Telefon"),
+    BookedVia.staff: _l("Resepsjonen"),
+}
+# Babel's name for "fa" is Persian only; the line serves Farsi and Dari speakers alike.
+LANGUAGE_OVERRIDES = {"fa": _l("persisk / dari")}
+
+
+def language_name(code: str | None) -> str:
+    """Her language in the staff member's page language ("somali", "Somali")."""
+    if not code:
+        return _("ukjent")
+    if code in LANGUAGE_OVERRIDES:
+        return str(LANGUAGE_OVERRIDES[code])
+    locale = get_locale() or Locale.parse("nb")
+    return locale.languages.get(code) or code
+
+
+def number_end(phone: str | None) -> str:
+    return f"…{phone[-2:]}" if phone else _("(skjult eller slettet)")
+
+
+def hm(at: datetime) -> str:
+    return format_time(at, "HH:mm")
+
+
+def when(at: datetime) -> str:
+    """A weekday, date and time, in Oslo: "man. 23. nov. 10:00"."""
+    return format_datetime(at, "EEE d. MMM HH:mm")
+
+
+def long_day(day: date) -> str:
+    return format_date(day, "full")
+
+
+def slot_choice(slot: Slot, counselors: dict[int, Staff]) -> dict:
+    """A free slot as the desk's forms offer it: a value to post back and words to show."""
+    counselor = counselors.get(slot.counselor_id)
+    return {
+        "value": slot_value(slot.counselor_id, slot.start_at),
+        "start_at": slot.start_at.isoformat(),
+        "counselor_id": slot.counselor_id,
+        "when": when(slot.start_at),
+        "end": hm(slot.end_at),
+        "counselor": counselor.name if counselor else "?",
+        "interpreter": slot.is_interpreter_needed,
+    }
+
+
+def slot_value(counselor_id: int, start_at: datetime) -> str:
+    return f"{counselor_id}@{start_at.isoformat()}"
+
+
+def parse_slot_value(raw: str | None) -> tuple[int, datetime] | None:
+    """"12@2026-11-24T09:00:00+00:00" -> (12, that instant); None for anything else."""
+    try:
+        counselor, start = (raw or "").split("@", 1)
+        start_at = datetime.fromisoformat(start)
+        if start_at.tzinfo is None:
+            return None
+        return int(counselor), start_at
+    except ValueError:
+        return None

@@ -1,0 +1,398 @@
+"""The reception desk: the day board, finding a caller by her number, booking for her,
+moving and cancelling her appointment, and two receptionists moving it at once."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scheduling.models import (
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    AuditEntry,
+    BookedVia,
+    Client,
+    OutboxMessage,
+    StaffRole,
+)
+from tests.conftest import NOW, fresh, oslo
+from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
+
+SOMALI_NUMBER = "+4790000000"  # what "90 00 00 00" means
+
+
+@pytest.fixture
+def desk(make, db_session, centre):
+    """The centre, two receptionists, a counselor who can sign in, and a second counselor
+    who speaks Somali."""
+    make.counselor(role=StaffRole.receptionist, name="Ingrid", email="ingrid@linja.test", password_hash=PASSWORD_HASH)
+    make.counselor(role=StaffRole.receptionist, name="Sara", email="sara@linja.test", password_hash=PASSWORD_HASH)
+    counselor = centre["counselors"]["so"]
+    counselor.name, counselor.email, counselor.password_hash = "Amina", "amina@linja.test", PASSWORD_HASH
+    second = make.counselor(name="Hodan", languages=["so", "nb"], services=[centre["talk"], centre["family"]])
+    centre["counselors"]["ar"].name = "Layla"
+    centre["counselors"]["ti"].name = "Selam"
+    db_session.commit()
+    return {**centre, "amina": counselor, "hodan": second}
+
+
+@pytest.fixture
+def somali_caller(make, db_session, desk):
+    """A Somali caller with an appointment with Amina tomorrow at 10:00."""
+    caller = make.client(phone_e164=SOMALI_NUMBER, language_code="so")
+    appointment = make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 24, 10, 0), client=caller,
+                                   language_code="so", booked_via=BookedVia.sms)
+    db_session.commit()
+    return appointment
+
+
+@pytest.fixture
+def ingrid(app, desk):
+    browser = app.test_client()
+    assert sign_in(browser, "ingrid@linja.test").status_code == 302
+    return browser
+
+
+def page(browser, path: str) -> str:
+    response = browser.get(path)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def slot_values(html: str) -> list[str]:
+    return re.findall(r'name="slot" value="([^"]+)"', html)
+
+
+def version_of(html: str) -> str:
+    return re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', html).group(1)
+
+
+# --- who may see the desk ------------------------------------------------------------------------
+
+
+def test_counselors_are_refused_and_strangers_sent_to_sign_in(app, desk, somali_caller):
+    paths = ["/staff/board", "/staff/search?phone=90000000", "/staff/book",
+             f"/staff/appointments/{somali_caller.id}"]
+    stranger = app.test_client()
+    for path in paths:
+        response = stranger.get(path)
+        assert response.status_code == 302 and "/staff/login" in response.headers["Location"], path
+    counselor = app.test_client()
+    sign_in(counselor, "amina@linja.test")
+    for path in paths:
+        assert counselor.get(path).status_code == 403, path
+    token = csrf_token(page(counselor, "/staff/settings"))
+    for path in (f"/staff/appointments/{somali_caller.id}/move", f"/staff/appointments/{somali_caller.id}/cancel",
+                 "/staff/book"):
+        assert counselor.post(path, data={"csrf_token": token, "reason": "x", "version": "1"}).status_code == 403
+
+
+def test_the_desk_starts_on_the_board(ingrid):
+    response = ingrid.get("/staff/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/board")
+
+
+# --- the day board -------------------------------------------------------------------------------
+
+
+def test_board_shows_each_counselors_day_with_free_time_and_absences(ingrid, make, db_session, desk):
+    caller = make.client(phone_e164="+4791234567", language_code="so")
+    make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 23, 10, 0), client=caller, language_code="so",
+                     is_interpreter_needed=False, booked_via=BookedVia.voice)
+    make.appointment(desk["hodan"], desk["family"], oslo(2026, 11, 23, 13, 0), language_code="ar",
+                     is_interpreter_needed=True)
+    make.absence(desk["counselors"]["ar"], oslo(2026, 11, 23, 12, 0), oslo(2026, 11, 23, 14, 0))
+    make.absence(desk["counselors"]["ti"], oslo(2026, 11, 22, 0, 0), oslo(2026, 11, 25, 0, 0))
+    db_session.commit()
+
+    html = page(ingrid, "/staff/board")
+    assert "mandag 23. november 2026" in html
+    for name in ("Amina", "Hodan", "Layla", "Selam"):
+        assert f">{name}</h2>" in html
+    amina = html[html.index(">Amina</h2>"):html.index(">Hodan</h2>")]
+    assert "Jobber 09:00–16:00" in amina
+    assert "10:00–11:00" in amina and "Samtale" in amina and "somali" in amina and "Telefon" in amina
+    assert "Bestilt" in amina and "…67" in amina and "+4791234567" not in html
+    # Free before her appointment, and again after it and its 15-minute buffer.
+    assert "Ledig 09:00–10:00" in amina and "Ledig 11:15–16:00" in amina
+    hodan = html[html.index(">Hodan</h2>"):html.index(">Layla</h2>")]
+    assert "Familie" in hodan and "arabisk" in hodan and "tolk trengs" in hodan
+    layla = html[html.index(">Layla</h2>"):html.index(">Selam</h2>")]
+    assert "Borte 12:00–14:00" in layla and "Ledig 09:00–12:00" in layla and "Ledig 14:00–16:00" in layla
+    selam = html[html.index(">Selam</h2>"):]
+    assert "Borte hele dagen" in selam and "Ledig" not in selam.split("</section>")[0]
+    assert 'href="/staff/appointments/' in amina
+    assert "/staff/board?day=2026-11-22" in html and "/staff/board?day=2026-11-24" in html
+
+
+def test_board_for_another_day_and_a_date_it_cannot_read(ingrid, make, db_session, desk):
+    make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 24, 14, 0))
+    db_session.commit()
+    html = page(ingrid, "/staff/board?day=2026-11-24")
+    assert "tirsdag 24. november 2026" in html and "14:00–15:00" in html
+    saturday = page(ingrid, "/staff/board?day=2026-11-28")
+    assert "Ingen rådgivere jobber denne dagen" in saturday
+    confused = page(ingrid, "/staff/board?day=24.11")
+    assert "Den datoen forsto vi ikke" in confused and "mandag 23. november 2026" in confused
+
+
+# --- finding a caller ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["90 00 00 00", "+47 900 00 000", "0047 90000000", "90000000"])
+def test_a_caller_is_found_however_her_number_is_written(ingrid, somali_caller, typed):
+    html = page(ingrid, f"/staff/search?phone={typed}")
+    assert "Innringer +4790000000" in html and "somali" in html
+    assert f'/staff/appointments/{somali_caller.id}"' in html and "tir. 24. nov. 10:00" in html
+    assert "Hun får SMS fra Linja." in html
+    assert "/staff/book?phone=%2B4790000000&amp;language=so" in html
+
+
+def test_a_number_that_cannot_be_read_gets_a_kind_answer_and_keeps_what_she_typed(ingrid, desk):
+    response = ingrid.get("/staff/search?phone=90 00")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Det nummeret finnes ikke. Sjekk sifrene og landskoden." in html
+    assert 'value="90 00"' in html and "for eksempel 900 00 000" in html
+    assert "Det ser ikke ut som et telefonnummer." in ingrid.get("/staff/search?phone=Amina").get_data(as_text=True)
+
+
+def test_an_unknown_number_is_offered_a_booking(ingrid, desk):
+    html = page(ingrid, "/staff/search?phone=41 00 00 00")
+    assert "Ingen innringer har nummeret +4741000000" in html
+    assert "/staff/book?phone=%2B4741000000" in html
+
+
+def test_the_desk_is_told_when_she_said_stop(ingrid, make, db_session, desk, somali_caller):
+    somali_caller.client.is_opted_out = True
+    db_session.commit()
+    html = page(ingrid, "/staff/search?phone=90 00 00 00")
+    assert "Hun har sagt STOPP til SMS: ingen SMS fra Linja når henne" in html
+    assert "Hun har sagt STOPP til SMS" in page(ingrid, f"/staff/appointments/{somali_caller.id}")
+
+
+def test_past_and_cancelled_appointments_are_listed_apart(ingrid, make, db_session, desk, somali_caller):
+    make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 10, 10, 0), client=somali_caller.client,
+                     status=AppointmentStatus.attended)
+    make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 25, 10, 0), client=somali_caller.client,
+                     status=AppointmentStatus.cancelled, cancel_reason="Syk")
+    db_session.commit()
+    html = page(ingrid, "/staff/search?phone=90000000")
+    upcoming, past = html.split("Tidligere og avlyste timer")
+    assert "tir. 24. nov. 10:00" in upcoming and "Syk" not in upcoming
+    assert "Møtt" in past and "Avlyst (Syk)" in past
+
+
+# --- booking for her -----------------------------------------------------------------------------
+
+
+def test_booking_for_a_caller_queues_a_confirmation_in_her_language(ingrid, db_session, desk):
+    talk = desk["talk"].id
+    html = page(ingrid, f"/staff/book?phone=90 11 22 33&language=ar&service={talk}")
+    slots = slot_values(html)
+    assert len(slots) == 10
+    # The Arabic speaker first: the earliest slots are Layla's.
+    layla = desk["counselors"]["ar"].id
+    assert slots[0].startswith(f"{layla}@") and "Layla" in html and "tolk trengs" not in html
+    response = ingrid.post("/staff/book", data={
+        "phone": "90 11 22 33", "language": "ar", "service": talk, "slot": slots[0], "csrf_token": csrf_token(html),
+    })
+    assert response.status_code == 302
+    session = fresh(db_session)
+    [appointment] = session.scalars(select(Appointment)).all()
+    assert response.headers["Location"].endswith(f"/staff/appointments/{appointment.id}")
+    assert appointment.counselor_id == layla and appointment.booked_via == BookedVia.staff
+    assert appointment.start_at == oslo(2026, 11, 23, 10, 0) and appointment.language_code == "ar"
+    client = session.get(Client, appointment.client_id)
+    assert client.phone_e164 == "+4790112233" and client.language_code == "ar"
+    [text] = session.scalars(select(OutboxMessage).where(OutboxMessage.template == "booked")).all()
+    assert text.language_code == "ar" and text.client_id == client.id
+    [entry] = session.scalars(select(AuditEntry)).all()
+    assert entry.action == "booked" and entry.actor == Actor.staff
+    shown = page(ingrid, response.headers["Location"])
+    assert "Timen er bestilt" in shown and "Hun får bekreftelsen på SMS, på arabisk." in shown
+
+
+def test_a_slot_someone_else_got_first_is_refused_kindly_with_other_times(ingrid, make, db_session, desk):
+    talk = desk["talk"]
+    html = page(ingrid, f"/staff/book?phone=90 11 22 33&language=so&service={talk.id}")
+    first = slot_values(html)[0]
+    counselor_id, start = first.split("@")
+    # Another receptionist (or a caller by text) takes it meanwhile.
+    make.appointment(db_session.get(type(desk["amina"]), int(counselor_id)), talk, datetime.fromisoformat(start))
+    db_session.commit()
+    response = ingrid.post("/staff/book", data={
+        "phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, "csrf_token": csrf_token(html),
+    })
+    again = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Noen andre fikk akkurat den tiden" in again
+    assert slot_values(again) and first not in slot_values(again)
+    assert 'value="90 11 22 33"' in again  # nothing she typed is lost
+    assert fresh(db_session).scalars(select(Appointment)).all().__len__() == 1
+
+
+def test_booking_with_a_bad_number_keeps_what_she_typed(ingrid, desk):
+    response = ingrid.get(f"/staff/book?phone=9011&language=so&service={desk['talk'].id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Det nummeret finnes ikke" in html and 'value="9011"' in html
+    assert '<option selected value="so">' in html
+
+
+def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
+    talk = desk["talk"].id
+    html = page(ingrid, f"/staff/book?phone=90112233&language=so&service={talk}")
+    response = ingrid.post("/staff/book", data={
+        "phone": "90112233", "language": "so", "service": talk, "csrf_token": csrf_token(html),
+    })
+    assert response.status_code == 400 and "Velg en av tidene." in response.get_data(as_text=True)
+    assert fresh(db_session).scalars(select(Appointment)).first() is None
+
+
+def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk, somali_caller):
+    talk = desk["talk"].id
+    html = page(ingrid, f"/staff/book?phone=90000000&language=so&service={talk}&after=2026-11-30T08:00:00%2B00:00")
+    slots = slot_values(html)
+    assert all(datetime.fromisoformat(s.split("@")[1]) >= oslo(2026, 11, 30, 9, 0) for s in slots)
+    ingrid.post("/staff/book", data={"phone": "+47 900 00 000", "language": "so", "service": talk,
+                                     "slot": slots[0], "csrf_token": csrf_token(html)})
+    session = fresh(db_session)
+    assert len(session.scalars(select(Client)).all()) == 1
+    assert len(session.scalars(select(Appointment).where(Appointment.client_id == somali_caller.client_id)).all()) == 2
+
+
+# --- moving and cancelling -----------------------------------------------------------------------
+
+
+def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_session, desk, somali_caller):
+    html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
+    assert "Amina" in html and "(samme rådgiver)" in html and "Hodan" in html and "(snakker hennes språk)" in html
+    assert "Layla" not in html  # speaks no Somali
+    hodan = desk["hodan"].id
+    to_hodan = [s for s in slot_values(html) if s.startswith(f"{hodan}@")]
+    assert to_hodan
+    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={
+        "slot": to_hodan[0], "version": version_of(html), "csrf_token": csrf_token(html),
+    })
+    assert response.status_code == 302
+    session = fresh(db_session)
+    moved = session.get(Appointment, somali_caller.id)
+    assert moved.counselor_id == hodan and moved.start_at == datetime.fromisoformat(to_hodan[0].split("@")[1])
+    assert moved.version == 2 and not moved.is_interpreter_needed
+    [text] = session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()
+    assert text.language_code == "so" and text.client_id == somali_caller.client_id
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "moved")).all()
+    assert entry.actor == Actor.staff and entry.actor_staff_id is not None and entry.appointment_id == moved.id
+    after = page(ingrid, response.headers["Location"])
+    assert "Timen er flyttet" in after and "Hun får beskjed om den nye tiden på SMS, på somali." in after
+    assert "Flyttet fra tir. 24. nov. 10:00" in after and "Ingrid" in after
+
+
+def test_the_same_counselor_can_move_her_by_half_an_hour_or_to_a_later_week(ingrid, make, db_session, desk,
+                                                                              somali_caller):
+    amina = desk["amina"].id
+    today = make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 23, 11, 0), language_code="so")
+    db_session.commit()
+    # Her own hour does not block: half an hour earlier or later is offered.
+    offered = slot_values(page(ingrid, f"/staff/appointments/{today.id}"))
+    assert f"{amina}@{oslo(2026, 11, 23, 10, 30).isoformat()}" in offered
+    assert f"{amina}@{oslo(2026, 11, 23, 11, 30).isoformat()}" in offered
+    later = slot_values(page(ingrid, f"/staff/appointments/{today.id}?from=2026-12-07"))
+    assert later and all(datetime.fromisoformat(s.split("@")[1]) >= oslo(2026, 12, 7, 9, 0) for s in later)
+    confused = page(ingrid, f"/staff/appointments/{today.id}?from=next week")
+    assert "Den datoen forsto vi ikke" in confused and slot_values(confused)
+
+
+def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_state(
+        app, ingrid, db_session, desk, somali_caller):
+    sara = app.test_client()
+    sign_in(sara, "sara@linja.test")
+    path = f"/staff/appointments/{somali_caller.id}"
+    seen_by_ingrid, seen_by_sara = page(ingrid, path), page(sara, path)
+    assert version_of(seen_by_ingrid) == version_of(seen_by_sara) == "1"
+    hodan = desk["hodan"].id
+    to_hodan = [s for s in slot_values(seen_by_ingrid) if s.startswith(f"{hodan}@")][0]
+    to_amina = [s for s in slot_values(seen_by_sara) if s.startswith(f"{desk['amina'].id}@")][-1]
+
+    first = ingrid.post(f"{path}/move", data={"slot": to_hodan, "version": "1", "csrf_token": csrf_token(seen_by_ingrid)})
+    second = sara.post(f"{path}/move", data={"slot": to_amina, "version": "1", "csrf_token": csrf_token(seen_by_sara)})
+
+    assert first.status_code == 302
+    refused = second.get_data(as_text=True)
+    assert second.status_code == 409
+    assert "Noen andre endret denne timen mens du så på den" in refused
+    # The new state: Hodan, at the time Ingrid chose, version 2 in every form.
+    new_start = datetime.fromisoformat(to_hodan.split("@")[1])
+    facts = refused[refused.index("appointment-facts"):]
+    assert "Hodan" in facts[:facts.index("</dl>")]
+    from flask_babel import format_datetime
+    with app.test_request_context():
+        assert format_datetime(new_start, "EEE d. MMM HH:mm") in refused
+    assert version_of(refused) == "2"
+    session = fresh(db_session)
+    assert session.get(Appointment, somali_caller.id).counselor_id == hodan
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()) == 1
+
+
+def test_cancelling_needs_a_reason_and_tells_her(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    response = ingrid.post(f"{path}/cancel", data={"reason": "  ", "version": version_of(html),
+                                                   "csrf_token": csrf_token(html)})
+    assert response.status_code == 400
+    assert "Skriv en kort grunn" in response.get_data(as_text=True)
+    assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
+
+    response = ingrid.post(f"{path}/cancel", data={"reason": "Hun ringte, er syk", "version": version_of(html),
+                                                   "csrf_token": csrf_token(html)})
+    assert response.status_code == 302
+    session = fresh(db_session)
+    cancelled = session.get(Appointment, somali_caller.id)
+    assert cancelled.status == AppointmentStatus.cancelled and cancelled.cancel_reason == "Hun ringte, er syk"
+    [text] = session.scalars(select(OutboxMessage).where(OutboxMessage.template == "cancelled")).all()
+    assert text.language_code == "so"
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()
+    assert entry.actor == Actor.staff and entry.details == {"reason": "Hun ringte, er syk"}
+    after = page(ingrid, path)
+    assert "Timen er avlyst." in after and "Avlyst (Hun ringte, er syk)" in after
+    assert 'name="slot"' not in after  # nothing left to move
+
+
+def test_a_stale_cancel_is_refused(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    somali_caller.start_at += timedelta(hours=1)
+    somali_caller.end_at += timedelta(hours=1)
+    somali_caller.busy_until_at += timedelta(hours=1)
+    db_session.commit()  # version 2, changed by someone else
+    response = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html),
+                                                   "csrf_token": csrf_token(html)})
+    assert response.status_code == 409 and "Noen andre endret denne timen" in response.get_data(as_text=True)
+    assert "tir. 24. nov. 11:00" in response.get_data(as_text=True)
+    assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
+
+
+def test_a_past_appointment_cannot_be_moved(ingrid, make, db_session, desk):
+    over = make.appointment(desk["amina"], desk["talk"], NOW - timedelta(days=3))
+    db_session.commit()
+    html = page(ingrid, f"/staff/appointments/{over.id}")
+    assert "kan ikke flyttes eller avlyses" in html and 'name="slot"' not in html
+    slot = f"{desk['amina'].id}@{oslo(2026, 11, 24, 12, 0).isoformat()}"
+    response = ingrid.post(f"/staff/appointments/{over.id}/move",
+                           data={"slot": slot, "version": "1", "csrf_token": csrf_token(html)})
+    assert response.status_code == 409 and "allerede over" in response.get_data(as_text=True)
+
+
+def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_session, desk, somali_caller):
+    html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
+    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
+                           data={"slot": "soon", "version": "1", "csrf_token": csrf_token(html)})
+    assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
+    assert ingrid.get("/staff/appointments/99999").status_code == 404
+    assert ingrid.post("/staff/appointments/99999/move",
+                       data={"slot": "x", "version": "1", "csrf_token": csrf_token(html)}).status_code == 404
+    assert ingrid.get("/staff/search?client=99999").status_code == 404
