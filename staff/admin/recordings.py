@@ -1,0 +1,192 @@
+"""Voice recordings per prompt per language: which are missing, what to say, upload, listen,
+replace.
+
+The list of pieces is the one `flask prompts missing` prints (hotline.voices). A language
+Twilio has a voice for needs no recording, but a whole prompt recorded by a person is
+played instead of the voice. A file is accepted by its own first bytes (MP3 or WAV, what
+Twilio's <Play> plays), never by the type the browser declares.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hotline import voices
+from scheduling.models import Language, PromptRecording, Service
+from staff.admin.common import admin_only, record
+from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
+from staff.views import bp, now
+from webdb import db
+
+# What a browser may declare for the formats the phone line can play.
+DECLARED_TYPES = {"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
+
+
+def sniff(head: bytes) -> str | None:
+    """The audio type the file's first bytes show, or None when it is not MP3 or WAV."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:3] == b"ID3":
+        return "audio/mpeg"
+    # An MPEG audio frame without an ID3 tag: 11 sync bits, layer III.
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) == 0x02:
+        return "audio/mpeg"
+    return None
+
+
+def _slugs(session) -> list[str]:
+    return session.scalars(select(Service.slug).where(Service.is_active.is_(True))
+                           .order_by(Service.menu_order, Service.id)).all()
+
+
+def _keys(language: str, slugs: list[str]) -> list[str]:
+    """The pieces to record; with a voice, only whole prompts (the voice says the rest)."""
+    keys = voices.pieces_to_record(language, slugs)
+    if language in voices.VOICES:
+        return [key for key in keys if _is_whole_prompt(key)]
+    return keys
+
+
+def _is_whole_prompt(key: str) -> bool:
+    text = voices.prompts.VOICE_TEXTS.get(key)
+    return text is not None and "{" not in text.msgid
+
+
+def _language(session, code: str) -> Language:
+    language = session.get(Language, code[:8])
+    if language is None:
+        abort(404)
+    return language
+
+
+def _recorded(session, code: str) -> dict[str, PromptRecording]:
+    rows = session.execute(select(PromptRecording.prompt_key, PromptRecording.token, PromptRecording.uploaded_at)
+                           .where(PromptRecording.language_code == code)).all()
+    return {row.prompt_key: row for row in rows}
+
+
+@bp.get("/admin/recordings")
+@admin_only
+def admin_recordings():
+    session = db()
+    slugs = _slugs(session)
+    languages = session.scalars(select(Language).order_by(Language.menu_order, Language.code)).all()
+    overview = []
+    for language in languages:
+        keys = _keys(language.code, slugs)
+        recorded = _recorded(session, language.code)
+        overview.append({
+            "code": language.code, "name": language.name_native, "is_enabled": language.is_enabled,
+            "is_rtl": language.is_rtl, "voice": language.code in voices.VOICES,
+            "needed": len(keys), "missing": sum(1 for key in keys if key not in recorded),
+        })
+    return render_template("staff/admin/recordings.html", overview=overview)
+
+
+def script_for(key: str, language: Language, services: dict[str, Service]) -> str:
+    """What the person recording ``key`` says, in her language where Linja knows it."""
+    kind, _sep, value = key.partition(":")
+    if kind == "service" and value in services:
+        return services[value].name_in(language.code)
+    if kind == "language":
+        return language.name_native
+    if kind in {"day", "hour", "digit"}:
+        return value
+    if kind == "minute":
+        return value if value != "00" else _("(hel time, f.eks. «klokken ni»)")
+    return voices.script(key, language.code)
+
+
+def _hint(key: str) -> str:
+    """A Norwegian note for the pieces of a date, so the one recording knows what it is."""
+    kind, _sep, value = key.partition(":")
+    hints = {
+        "weekday": _("ukedagen: %(value)s (0 = mandag)", value=value),
+        "day": _("dag i måneden"), "month": _("måned nummer %(value)s", value=value),
+        "hour": _("klokketime"), "minute": _("minutter"), "digit": _("tallet (tast)"),
+        "service": _("navnet på tjenesten"), "language": _("navnet på språket"),
+    }
+    return hints.get(kind, "")
+
+
+@bp.get("/admin/recordings/<code>")
+@admin_only
+def admin_recordings_language(code: str):
+    session = db()
+    language = _language(session, code)
+    slugs = _slugs(session)
+    services = {s.slug: s for s in session.scalars(select(Service))}
+    recorded = _recorded(session, language.code)
+    pieces = []
+    for key in _keys(language.code, slugs):
+        row = recorded.get(key)
+        pieces.append({
+            "key": key, "script": script_for(key, language, services), "hint": _hint(key),
+            "token": row.token if row else None,
+            "uploaded": format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None,
+        })
+    missing = [p for p in pieces if p["token"] is None]
+    only_missing = request.args.get("missing") == "1"
+    return render_template("staff/admin/recordings_language.html", language=language,
+                           pieces=missing if only_missing else pieces, missing_count=len(missing),
+                           total=len(pieces), only_missing=only_missing, has_voice=language.code in voices.VOICES)
+
+
+def _upload_page(session, language: Language, key: str, form: RecordingForm, status=200):
+    services = {s.slug: s for s in session.scalars(select(Service))}
+    row = _recorded(session, language.code).get(key)
+    return render_template("staff/admin/recording_upload.html", language=language, key=key, form=form,
+                           script=script_for(key, language, services), hint=_hint(key),
+                           token=row.token if row else None,
+                           uploaded=format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None), status
+
+
+@bp.route("/admin/recordings/<code>/upload", methods=["GET", "POST"])
+@admin_only
+def admin_recording_upload(code: str):
+    session = db()
+    language = _language(session, code)
+    keys = set(_keys(language.code, _slugs(session)))
+    key = (request.values.get("prompt_key") or request.args.get("key") or "")[:80]
+    if key not in keys:
+        abort(404)
+    form = RecordingForm(data={"prompt_key": key})
+    if request.method == "POST" and (request.content_length or 0) > MAX_RECORDING_BYTES + 64 * 1024:
+        # Refused before the body is read: a huge upload is never held in memory.
+        form.audio.errors = [_("Filen er for stor: høyst 5 MB. Et opptak på under ett minutt er nok.")]
+        return _upload_page(session, language, key, form, 413)
+    if form.validate_on_submit():
+        upload = form.audio.data
+        audio = upload.read(MAX_RECORDING_BYTES + 1)
+        kind = sniff(audio[:16])
+        declared = (upload.mimetype or "").lower()
+        if len(audio) > MAX_RECORDING_BYTES:
+            form.audio.errors.append(_("Filen er for stor: høyst 5 MB. Et opptak på under ett minutt er nok."))
+        elif kind is None:
+            form.audio.errors.append(_("Dette ser ikke ut som en MP3- eller WAV-fil. Lagre opptaket som MP3 "
+                                       "eller WAV og prøv igjen."))
+        elif declared not in DECLARED_TYPES:
+            form.audio.errors.append(_("Nettleseren sier at filen er «%(type)s». Bare MP3- eller WAV-filer kan "
+                                       "brukes.", type=declared or "?"))
+        else:
+            row = session.scalars(select(PromptRecording).where(
+                PromptRecording.prompt_key == key, PromptRecording.language_code == language.code)).first()
+            is_new = row is None
+            if is_new:
+                row = PromptRecording(prompt_key=key, language_code=language.code)
+                session.add(row)
+            # A new address on every upload: Twilio and browsers cache the old one for a day.
+            row.token = secrets.token_urlsafe(32)
+            row.content_type, row.audio, row.uploaded_at = kind, audio, now()
+            session.flush()
+            record(session, "recording_added" if is_new else "recording_replaced", recording=row.id,
+                   prompt_key=key, language=language.code, bytes=len(audio), content_type=kind)
+            session.commit()
+            flash(_("Opptaket av «%(key)s» er lagret. Lytt til det nedenfor.", key=key), "info")
+            return redirect(url_for("staff.admin_recording_upload", code=language.code, key=key))
+    status = 400 if form.is_submitted() else 200
+    return _upload_page(session, language, key, form, status)
