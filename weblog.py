@@ -1,9 +1,11 @@
 """One JSON line per request: method, path, status, duration. Never a phone number: the
-query string (where a number could be) and form fields are not logged."""
+query string (where a number could be) and form fields are not logged, nor the secret in
+a calendar feed's address."""
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -11,6 +13,13 @@ import uuid
 from flask import Flask, Response, g, request
 
 log = logging.getLogger("linja.request")
+# A counselor's calendar feed is reached by a secret in its path: anyone reading the logs
+# could otherwise follow her appointments.
+SECRET_IN_PATH = re.compile(r"^(/staff/calendar/)[^/]+(\.ics)$")
+
+
+def loggable_path(path: str) -> str:
+    return SECRET_IN_PATH.sub(r"\1(secret)\2", path)
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,7 +58,7 @@ def init_app(app: Flask) -> None:
         started = g.get("request_started")
         log.info({
             "event": "request", "id": g.get("request_id"), "method": request.method,
-            "path": request.path if request.url_rule is not None else "(unknown path)",
+            "path": loggable_path(request.path) if request.url_rule is not None else "(unknown path)",
             "status": response.status_code,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         })

@@ -296,3 +296,5 @@ def _back_to(appointment: Appointment) -> str:
 nav.add("staff.day", _l("Min dag"), StaffRole.counselor, order=10)
 nav.add("staff.week", _l("Min uke"), StaffRole.counselor, order=11)
 nav.HOME[StaffRole.counselor] = "staff.day"
+
+from staff import calendar_feed  # noqa: F401,E402  (her calendar feed's routes join the blueprint)
