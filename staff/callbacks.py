@@ -1,11 +1,16 @@
-"""The call-back queue: callers who asked to be called back in their language.
+"""The desk's queues: callers who asked to be called back in their language, voicemails
+(played through the app), and texts that could not be delivered.
 
 "Call" rings the receptionist's own phone first and then puts her through to the caller,
 who sees the centre's number: no staff member's own number is ever shown to a caller.
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+import re
+from urllib.parse import urlsplit
+
+import requests
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,8 +32,19 @@ from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
 from staff import nav
 from staff.auth import DESK, role_required
+from staff.desk_labels import VIA, language_name
 from staff.views import bp
 from webdb import db
+
+# A recording as Twilio names it: .../Accounts/{AccountSid}/Recordings/{RecordingSid}[.mp3|.wav]
+RECORDING_PATH = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Recordings/(RE[0-9a-fA-F]{32})(\.mp3|\.wav)?")
+KINDS = {
+    "reminder": _l("Påminnelse"),
+    "change": _l("Endring av time"),
+    "confirmation": _l("Bekreftelse"),
+    "callback": _l("Ring tilbake"),
+}
+
 
 def _when(at) -> str:
     return format_datetime(at, "EEE d. MMM HH:mm")
@@ -43,7 +59,7 @@ def _number_end(phone: str | None) -> str:
 @role_required(*DESK)
 def callbacks():
     rows = db().execute(
-        select(CallbackRequest, Language.name_native, Client.phone_e164)
+        select(CallbackRequest, Language.name_native, Client.phone_e164, Client.id)
         .outerjoin(Language, Language.code == CallbackRequest.language_code)
         .outerjoin(Client, Client.id == CallbackRequest.client_id)
         .where(CallbackRequest.status == CallbackStatus.open)
@@ -51,10 +67,11 @@ def callbacks():
     ).all()
     requests = [
         {
-            "id": request.id, "language": language or "?", "via": request.requested_via.value,
+            "id": request.id, "language": language or "?", "via": VIA[request.requested_via],
             "at": _when(request.requested_at), "number_end": _number_end(phone),
+            "client_id": client_id if phone else None,
         }
-        for request, language, phone in rows
+        for request, language, phone, client_id in rows
     ]
     return render_template("staff/callbacks.html", requests=requests)
 
@@ -110,17 +127,72 @@ def messages():
     phones = dict(session.execute(select(Client.id, Client.phone_e164).where(Client.id.in_(client_ids))).all())
     return render_template(
         "staff/messages.html",
+        can_play=_twilio() is not None,
         voicemails=[
-            {"id": v.id, "at": _when(v.received_at), "language": v.language_code or "?",
-             "seconds": v.duration_seconds, "number_end": _number_end(phones.get(v.client_id))}
+            {"id": v.id, "at": _when(v.received_at), "language": language_name(v.language_code),
+             "seconds": v.duration_seconds, "number_end": _number_end(phones.get(v.client_id)),
+             "client_id": v.client_id if phones.get(v.client_id) else None}
             for v in voicemails
         ],
         failed=[
-            {"at": _when(m.updated_at), "kind": m.kind, "language": m.language_code or "?", "error": m.error_code,
-             "number_end": _number_end(phones.get(m.client_id))}
+            {"at": _when(m.updated_at), "kind": KINDS.get(m.kind, m.kind), "language": language_name(m.language_code),
+             "error": m.error_code, "number_end": _number_end(phones.get(m.client_id)),
+             "client_id": m.client_id if phones.get(m.client_id) else None}
             for m in failed
         ],
     )
+
+
+@bp.get("/voicemails/<int:voicemail_id>/audio")
+@role_required(*DESK)
+def voicemail_audio(voicemail_id: int):
+    """The recording, fetched from Twilio with the account's credentials and passed on as
+    it arrives: the browser never needs (or sees) them."""
+    voicemail = db().get(Voicemail, voicemail_id)
+    if voicemail is None:
+        abort(404)
+    upstream = _fetch_recording(voicemail.recording_url)
+    if upstream is None:
+        return render_template("staff/desk_recording_missing.html"), 404
+
+    def chunks():
+        try:
+            yield from upstream.iter_content(32 * 1024)
+        finally:
+            upstream.close()
+
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if upstream.headers.get("Content-Length") and not upstream.headers.get("Content-Encoding"):
+        headers["Content-Length"] = upstream.headers["Content-Length"]
+    return Response(chunks(), headers=headers,
+                    content_type=upstream.headers.get("Content-Type", "audio/mpeg"))
+
+
+def _twilio():
+    """The twilio REST client of the app's sender; None when Linja runs without Twilio."""
+    return getattr(current_app.extensions["linja.sender"], "client", None)
+
+
+def _fetch_recording(url: str) -> requests.Response | None:
+    """Twilio's answer for a voicemail's recording, or None when there is none to play.
+
+    Only a recording of this account is fetched, and always from TWILIO_API_BASE: the
+    account's credentials never go to whatever host a stored URL names."""
+    twilio = _twilio()
+    match = RECORDING_PATH.fullmatch(urlsplit(url or "").path)
+    if twilio is None or match is None or match.group(1) != twilio.account_sid:
+        return None
+    path = match.group(0) if match.group(3) else match.group(0) + ".mp3"
+    http = getattr(twilio.http_client, "session", None) or requests.Session()
+    try:
+        upstream = http.get(current_app.config["TWILIO_API_BASE"].rstrip("/") + path, stream=True, timeout=10,
+                            auth=(twilio.username, twilio.password))
+    except requests.RequestException:
+        return None
+    if upstream.status_code != 200:
+        upstream.close()
+        return None
+    return upstream
 
 
 @bp.post("/voicemails/<int:voicemail_id>/done")

@@ -7,6 +7,10 @@ account SID and auth token, form-encoded parameters (``To`` required, ``From`` o
 the message resource as JSON. Failures can be scripted: ``fail_next(429)``,
 ``fail_next(400, code=21211)`` ...
 
+It also serves recordings as Twilio does, ``GET .../Recordings/{RecordingSid}.mp3`` (or
+``.wav``) with the same basic auth: ``add_recording(audio)`` stores one and returns the
+``RecordingUrl`` Twilio would have sent to the voice webhook.
+
 Run it in-process (``FakeTwilio().start()``) or as a process of its own
 (``python -m tests.fake_twilio --port N --log FILE``), which the benchmarks do.
 """
@@ -64,6 +68,9 @@ class FakeTwilio:
     calls: list[PlacedCall] = field(default_factory=list)
     requests: int = 0
     log_path: str | None = None
+    # Recording SID -> (audio bytes, content type); fetched with GET, counted apart.
+    recordings: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    recording_fetches: int = 0
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -74,6 +81,14 @@ class FakeTwilio:
     def fail_next(self, status: int, *, code: int | None = None, times: int = 1) -> None:
         with self._lock:
             self._script.extend([(status, code)] * times)
+
+    def add_recording(self, audio: bytes, content_type: str = "audio/mpeg") -> str:
+        """Keep a recording to serve; returns its URL as Twilio's RecordingUrl has it (on
+        Twilio's own host: the app must send the request to its TWILIO_API_BASE)."""
+        sid = "RE" + uuid.uuid4().hex
+        with self._lock:
+            self.recordings[sid] = (audio, content_type)
+        return f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
 
     @property
     def api_base(self) -> str:
@@ -97,6 +112,9 @@ class FakeTwilio:
 
             def do_POST(self):
                 fake._handle(self)
+
+            def do_GET(self):
+                fake._recording(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
@@ -155,6 +173,28 @@ class FakeTwilio:
             "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": received.to, "uri": uri,
         })
+
+    def _recording(self, handler: BaseHTTPRequestHandler) -> None:
+        """GET .../Recordings/{sid}.mp3 or .wav: the audio, for the account's basic auth."""
+        with self._lock:
+            self.recording_fetches += 1
+        prefix = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/"
+        path = handler.path.split("?")[0]
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if handler.headers.get("Authorization") != f"Basic {credentials}":
+            return self._error(handler, 401, *ERROR_MESSAGES[401])
+        name = path.removeprefix(prefix) if path.startswith(prefix) else ""
+        sid, _, extension = name.partition(".")
+        with self._lock:
+            stored = self.recordings.get(sid)
+        if stored is None or extension not in ("mp3", "wav"):
+            return self._error(handler, 404, 20404, "The requested resource was not found")
+        audio, content_type = stored
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(audio)))
+        handler.end_headers()
+        handler.wfile.write(audio)
 
     def _call(self, handler, form: dict) -> None:
         """POST .../Calls.json: Url (the TwiML to fetch when answered), To, From."""

@@ -97,3 +97,82 @@ def test_voicemails_and_undelivered_texts_wait_for_the_desk(desk_app, centre, st
     voicemail_id = fresh(db_session).scalars(select(Voicemail.id)).one()
     browser.post(f"/staff/voicemails/{voicemail_id}/done", data={"csrf_token": csrf_token(page)})
     assert "Ingen nye talebeskjeder" in browser.get("/staff/messages").get_data(as_text=True)
+
+
+# --- voicemails played through the app ---------------------------------------------------------
+
+
+def _voicemail(db_session, now, recording_url: str, client_id=None):
+    from scheduling.models import Voicemail
+
+    voicemail = Voicemail(call_sid=f"CA{abs(hash(recording_url))}", client_id=client_id, language_code="so",
+                          recording_url=recording_url, duration_seconds=12, received_at=now)
+    db_session.add(voicemail)
+    db_session.commit()
+    return voicemail.id
+
+
+def test_a_voicemail_plays_through_the_app_from_twilio(desk_app, fake_twilio, staff, db_session, now):
+    audio = b"ID3" + bytes(range(256)) * 200  # binary, as an mp3 is
+    voicemail_id = _voicemail(db_session, now, fake_twilio.add_recording(audio))
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/messages").get_data(as_text=True)
+    assert f'<audio controls preload="none" src="/staff/voicemails/{voicemail_id}/audio">' in page
+    assert "12 s" in page and "somali" in page
+
+    response = browser.get(f"/staff/voicemails/{voicemail_id}/audio")
+    assert response.status_code == 200
+    assert response.content_type == "audio/mpeg" and response.headers["Cache-Control"] == "no-store"
+    assert response.get_data() == audio
+    assert fake_twilio.recording_fetches == 1
+
+
+def test_a_recording_twilio_does_not_have_gets_a_kind_page(desk_app, fake_twilio, staff, db_session, now):
+    gone = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE{'0' * 32}"
+    other_account = f"https://api.twilio.com/2010-04-01/Accounts/AC{'2' * 32}/Recordings/RE{'0' * 32}"
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    response = browser.get(f"/staff/voicemails/{_voicemail(db_session, now, gone)}/audio")
+    assert response.status_code == 404 and "Opptaket er ikke tilgjengelig" in response.get_data(as_text=True)
+    assert fake_twilio.recording_fetches == 1
+    # Another account's recording is never asked for with this account's credentials.
+    response = browser.get(f"/staff/voicemails/{_voicemail(db_session, now, other_account)}/audio")
+    assert response.status_code == 404 and fake_twilio.recording_fetches == 1
+    assert browser.get("/staff/voicemails/99999/audio").status_code == 404
+
+
+def test_without_twilio_the_desk_is_told_recordings_cannot_be_played(client, staff, db_session, now):
+    # The demo's simulator leaves a recording address that points nowhere.
+    voicemail_id = _voicemail(db_session, now, "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1")
+    sign_in(client, "ingrid@linja.test")
+    page = client.get("/staff/messages").get_data(as_text=True)
+    assert "Opptakene er ikke tilgjengelige her" in page and "<audio" not in page
+    response = client.get(f"/staff/voicemails/{voicemail_id}/audio")
+    assert response.status_code == 404 and "Opptaket er ikke tilgjengelig" in response.get_data(as_text=True)
+
+
+def test_only_the_desk_hears_voicemails(desk_app, fake_twilio, staff, db_session, now):
+    voicemail_id = _voicemail(db_session, now, fake_twilio.add_recording(b"ID3audio"))
+    browser = desk_app.test_client()
+    assert browser.get(f"/staff/voicemails/{voicemail_id}/audio").status_code == 302
+    sign_in(browser, "amina@linja.test")
+    assert browser.get(f"/staff/voicemails/{voicemail_id}/audio").status_code == 403
+    assert fake_twilio.recording_fetches == 0
+
+
+def test_a_text_that_did_not_arrive_leads_to_the_caller(desk_app, make, staff, db_session, now):
+    from scheduling.models import OutboxMessage, OutboxStatus
+
+    caller = make.client(phone_e164="+4791234567", language_code="ar")
+    db_session.add(OutboxMessage(client_id=caller.id, kind="reminder", template="reminder", params={},
+                                 language_code="ar", status=OutboxStatus.failed, error_code="30006",
+                                 due_at=now, created_at=now, updated_at=now))
+    db_session.commit()
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/messages").get_data(as_text=True)
+    assert "Påminnelse" in page and "arabisk" in page and "+4791234567" not in page
+    link = f"/staff/search?client={caller.id}"
+    assert link in page
+    assert "Innringer +4791234567" in browser.get(link).get_data(as_text=True)

@@ -396,3 +396,18 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     assert ingrid.post("/staff/appointments/99999/move",
                        data={"slot": "x", "version": "1", "csrf_token": csrf_token(html)}).status_code == 404
     assert ingrid.get("/staff/search?client=99999").status_code == 404
+
+
+def test_a_move_to_a_time_someone_else_just_got_shows_other_times(ingrid, make, db_session, desk, somali_caller):
+    html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
+    to_hodan = [s for s in slot_values(html) if s.startswith(f"{desk['hodan'].id}@")][0]
+    make.appointment(desk["hodan"], desk["talk"], datetime.fromisoformat(to_hodan.split("@")[1]))
+    db_session.commit()
+    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
+                           data={"slot": to_hodan, "version": version_of(html), "csrf_token": csrf_token(html)})
+    again = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Noen andre fikk akkurat den tiden" in again
+    assert "Andre ledige tider" in again and to_hodan not in slot_values(again)
+    session = fresh(db_session)
+    assert session.get(Appointment, somali_caller.id).counselor_id == desk["amina"].id
+    assert session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).first() is None
