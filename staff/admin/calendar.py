@@ -5,11 +5,12 @@ are listed, with the absence, until the desk has moved or cancelled them.
 """
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from scheduling.models import Absence, Appointment, AppointmentStatus, Language, Service, Staff, WorkingHours
@@ -24,6 +25,7 @@ from staff.admin.common import (
     periods_overlap,
     record,
     today,
+    tz,
     weekday_name,
 )
 from staff.admin.forms import AbsenceForm, WorkingHoursForm
@@ -51,14 +53,24 @@ def booked_within(session, staff_id: int, starts_at, ends_at) -> list[dict]:
             for a, s, language in rows]
 
 
+def _absence_label(absence: Absence) -> str:
+    """Whole days as dates ("man. 23. nov. 2026, hele dagen"), anything else with times."""
+    starts, ends = absence.starts_at.astimezone(tz()), absence.ends_at.astimezone(tz())
+    if starts.time() == time(0) and ends.time() == time(0):
+        last = (ends - timedelta(hours=12)).date()
+        if last == starts.date():
+            return _("%(day)s, hele dagen", day=day_label(starts.date()))
+        return _("%(first)s – %(last)s, hele dager", first=day_label(starts.date()), last=day_label(last))
+    return "{} – {}".format(format_datetime(absence.starts_at, "EEE d. MMM y HH:mm"),
+                            format_datetime(absence.ends_at, "EEE d. MMM y HH:mm"))
+
+
 def _page(session, staff: Staff, hours_form=None, absence_form=None, status=200):
     at = now()
     absences = session.scalars(select(Absence).where(Absence.staff_id == staff.id, Absence.ends_at > at)
                                .order_by(Absence.starts_at)).all()
     upcoming = [{
-        "id": a.id, "reason": a.reason,
-        "starts": format_datetime(a.starts_at, "EEE d. MMM y HH:mm"),
-        "ends": format_datetime(a.ends_at, "EEE d. MMM y HH:mm"),
+        "id": a.id, "reason": a.reason, "when": _absence_label(a),
         "booked": booked_within(session, staff.id, max(a.starts_at, at), a.ends_at),
     } for a in absences]
     hours = [{
@@ -155,8 +167,10 @@ def admin_absence_add(staff_id: int):
                    ends_at=ends_at.isoformat(), booked_appointments=[b["id"] for b in booked])
             session.commit()
             if booked:
-                flash(_("Fraværet er lagret, men %(count)d timer er allerede booket i denne perioden. De står "
-                        "under fraværet nedenfor: resepsjonen må flytte dem.", count=len(booked)), "error")
+                flash(ngettext("Fraværet er lagret, men %(num)d time er allerede booket i denne perioden. Den står "
+                               "under fraværet nedenfor: resepsjonen må flytte den.",
+                               "Fraværet er lagret, men %(num)d timer er allerede booket i denne perioden. De står "
+                               "under fraværet nedenfor: resepsjonen må flytte dem.", len(booked)), "error")
             else:
                 flash(_("Fraværet er lagret. Hun får ingen nye timer i denne perioden."), "info")
             return redirect(url_for("staff.admin_calendar", staff_id=staff.id))

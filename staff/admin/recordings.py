@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import secrets
 
+from babel import UnknownLocaleError
+from babel.dates import get_day_names, get_month_names
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hotline import voices
 from scheduling.models import Language, PromptRecording, Service
-from staff.admin.common import admin_only, record
+from staff.admin.common import admin_only, record, weekday_name
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
 from staff.views import bp, now
 from webdb import db
@@ -94,6 +98,13 @@ def script_for(key: str, language: Language, services: dict[str, Service]) -> st
         return services[value].name_in(language.code)
     if kind == "language":
         return language.name_native
+    if kind in {"weekday", "month"}:
+        try:
+            names = (get_day_names("wide", locale=language.code) if kind == "weekday"
+                     else get_month_names("wide", locale=language.code))
+            return names[int(value)]
+        except (UnknownLocaleError, ValueError, KeyError):
+            return key
     if kind in {"day", "hour", "digit"}:
         return value
     if kind == "minute":
@@ -105,12 +116,29 @@ def _hint(key: str) -> str:
     """A Norwegian note for the pieces of a date, so the one recording knows what it is."""
     kind, _sep, value = key.partition(":")
     hints = {
-        "weekday": _("ukedagen: %(value)s (0 = mandag)", value=value),
+        "weekday": _("ukedag: %(name)s", name=weekday_name(int(value)) if value.isdigit() else value),
         "day": _("dag i måneden"), "month": _("måned nummer %(value)s", value=value),
         "hour": _("klokketime"), "minute": _("minutter"), "digit": _("tallet (tast)"),
         "service": _("navnet på tjenesten"), "language": _("navnet på språket"),
     }
     return hints.get(kind, "")
+
+
+GROUPS = [
+    ("whole", _l("Hele beskjeder")),
+    ("part", _l("Deler av beskjeder (mellom dato, tall og navn)")),
+    ("weekday", _l("Ukedager")), ("day", _l("Dager i måneden")), ("month", _l("Måneder")),
+    ("time", _l("Klokkeslett")), ("digit", _l("Tall å taste")), ("name", _l("Navn på tjenester og språket")),
+]
+
+
+def _group(key: str) -> str:
+    if "#" in key:
+        return "part"
+    kind, colon, _value = key.partition(":")
+    if not colon:
+        return "whole"
+    return {"hour": "time", "minute": "time", "service": "name", "language": "name"}.get(kind, kind)
 
 
 @bp.get("/admin/recordings/<code>")
@@ -131,8 +159,15 @@ def admin_recordings_language(code: str):
         })
     missing = [p for p in pieces if p["token"] is None]
     only_missing = request.args.get("missing") == "1"
-    return render_template("staff/admin/recordings_language.html", language=language,
-                           pieces=missing if only_missing else pieces, missing_count=len(missing),
+    shown = missing if only_missing else pieces
+    groups = []
+    for name, label in GROUPS:
+        members = [p for p in shown if _group(p["key"]) == name]
+        if members:
+            groups.append({"name": name, "label": label, "pieces": members,
+                           "missing": sum(1 for p in members if p["token"] is None)})
+    return render_template("staff/admin/recordings_language.html", language=language, groups=groups,
+                           pieces=shown, missing_count=len(missing),
                            total=len(pieces), only_missing=only_missing, has_voice=language.code in voices.VOICES)
 
 

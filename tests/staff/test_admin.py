@@ -288,9 +288,9 @@ def test_an_absence_takes_her_slots_away_and_lists_what_is_already_booked(signed
     assert not set(s.start_at for s in on_tuesday) & set(s.start_at for s in after)
 
     html = page(signed_in, calendar)
-    assert "1 timer er allerede booket" in html  # the flash after saving
+    assert "1 time er allerede booket" in html  # the flash after saving
     assert "resepsjonen må flytte disse timene" in html and "tir. 24. nov. 2026 10:00" in html
-    assert "Soomaali" in html and "Kurs" in html
+    assert "Soomaali" in html and "Kurs" in html and "tir. 24. nov. 2026, hele dagen" in html
     [entry] = audit(db_session, "absence_added")
     assert entry.details["booked_appointments"] == [booked.id]
 
@@ -426,6 +426,7 @@ def test_the_recordings_page_lists_what_somali_still_needs(signed_in, centre):
     html = page(signed_in, "/staff/admin/recordings/so?missing=1")
     assert "v_main_menu" in html and "weekday:0" in html and "service:" + centre["talk"].slug in html
     assert "Wada-hadal" in html  # the service's Somali name, to be said
+    assert "Isniin" in html and "ukedag: mandag" in html  # Monday, in Somali, for weekday:0
 
 
 def test_an_uploaded_recording_is_played_by_the_voice_line_and_replaced_with_a_new_address(
