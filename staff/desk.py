@@ -34,7 +34,17 @@ from scheduling.phones import is_mobile
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
-from staff.desk_labels import STATUS, VIA, hm, language_name, long_day, number_end, slot_choice, when
+from staff.desk_labels import (
+    STATUS,
+    VIA,
+    hm,
+    language_name,
+    long_day,
+    number_end,
+    readable_phone,
+    slot_choice,
+    when,
+)
 from staff.views import bp, now
 from webdb import db
 
@@ -170,6 +180,7 @@ def search():
         found = {
             "id": client.id,
             "phone": client.phone_e164,
+            "readable_phone": readable_phone(client.phone_e164),
             "language_code": client.language_code,
             "language": language_name(client.language_code) if client.language_code else None,
             "is_opted_out": client.is_opted_out,
@@ -180,7 +191,7 @@ def search():
         }
     return render_template(
         "staff/search.html", form=form, hint=PHONE_HINT, searched=searched, found=found,
-        e164=getattr(form.phone, "e164", None),
+        e164=getattr(form.phone, "e164", None), readable=readable_phone(getattr(form.phone, "e164", None)),
     )
 
 

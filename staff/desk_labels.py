@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import phonenumbers
 from babel import Locale
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
@@ -39,6 +40,16 @@ def language_name(code: str | None) -> str:
 
 def number_end(phone: str | None) -> str:
     return f"…{phone[-2:]}" if phone else _("(skjult eller slettet)")
+
+
+def readable_phone(e164: str | None) -> str:
+    """"+4790000000" as one reads it out: "+47 900 00 000"."""
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
 
 
 def hm(at: datetime) -> str:

@@ -175,4 +175,4 @@ def test_a_text_that_did_not_arrive_leads_to_the_caller(desk_app, make, staff, d
     assert "Påminnelse" in page and "arabisk" in page and "+4791234567" not in page
     link = f"/staff/search?client={caller.id}"
     assert link in page
-    assert "Innringer +4791234567" in browser.get(link).get_data(as_text=True)
+    assert "Innringer +47 91 23 45 67" in browser.get(link).get_data(as_text=True)

@@ -145,7 +145,7 @@ def test_board_for_another_day_and_a_date_it_cannot_read(ingrid, make, db_sessio
 @pytest.mark.parametrize("typed", ["90 00 00 00", "+47 900 00 000", "0047 90000000", "90000000"])
 def test_a_caller_is_found_however_her_number_is_written(ingrid, somali_caller, typed):
     html = page(ingrid, f"/staff/search?phone={typed}")
-    assert "Innringer +4790000000" in html and "somali" in html
+    assert "Innringer +47 90 00 00 00" in html and "somali" in html
     assert f'/staff/appointments/{somali_caller.id}"' in html and "tir. 24. nov. 10:00" in html
     assert "Hun får SMS fra Linja." in html
     assert "/staff/book?phone=%2B4790000000&amp;language=so" in html
@@ -162,7 +162,7 @@ def test_a_number_that_cannot_be_read_gets_a_kind_answer_and_keeps_what_she_type
 
 def test_an_unknown_number_is_offered_a_booking(ingrid, desk):
     html = page(ingrid, "/staff/search?phone=41 00 00 00")
-    assert "Ingen innringer har nummeret +4741000000" in html
+    assert "Ingen innringer har nummeret +47 41 00 00 00" in html
     assert "/staff/book?phone=%2B4741000000" in html
 
 
