@@ -43,6 +43,7 @@ def feed_url(token: str) -> str:
 def _feed_is_read_by_nobody():
     # The feed is fetched by calendar apps that never sign in; in a browser that is signed
     # in, it must neither use her session nor sign her out for being idle (staff.views).
+    # Flask-Login takes the request's user from g._login_user when it is already set.
     if request.endpoint == FEED_ENDPOINT:
         g._login_user = current_app.login_manager.anonymous_user()
 

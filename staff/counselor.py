@@ -194,8 +194,8 @@ def week():
     days = [d for d in days if d.weekday() < 5 or by_day.get(d)]
     return render_template(
         "staff/week.html",
-        days=[{"date": d, "name": format_date(d, "EEEE d. MMMM" if str(get_locale()) == "nb" else "EEEE d MMMM"),
-               "rows": by_day.get(d, []), "summary": _summary([r for r in by_day.get(d, []) if not r.is_cancelled])}
+        days=[{"date": d, "name": _day_name(d), "rows": by_day.get(d, []),
+               "summary": _summary([r for r in by_day.get(d, []) if not r.is_cancelled])}
               for d in days],
         today=today, monday=monday,
         heading=_("Uke %(number)d", number=monday.isocalendar().week),
@@ -204,6 +204,11 @@ def week():
         next_week=(monday + timedelta(days=7)).isoformat(),
         this_week=_monday(today).isoformat(),
     )
+
+
+def _day_name(day: date) -> str:
+    # "mandag 23. november", "Monday 23 November": the year is in the week's heading.
+    return format_date(day, "EEEE d. MMMM" if get_locale().language == "nb" else "EEEE d MMMM")
 
 
 class AttendanceForm(FlaskForm):

@@ -3,7 +3,6 @@ caller without knowing who she is, and marking who came."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -331,3 +330,12 @@ def test_the_pages_need_no_inline_script_or_style(client, team):
         html = client.get(path).get_data(as_text=True)
         assert "<script" not in html and "style=" not in html and " onclick" not in html, path
         assert "/static/staff/counselor.css" in html
+
+
+def test_dates_follow_her_page_language(client, team, db_session):
+    team["amina"].ui_locale = "en"
+    db_session.commit()
+    sign_in(client, "amina@linja.test")
+    assert "Monday, November 23, 2026" in client.get("/staff/day").get_data(as_text=True)
+    week = client.get("/staff/week").get_data(as_text=True)
+    assert "Monday 23 November" in week and "Nov 23\u2009–\u200929, 2026" in week
