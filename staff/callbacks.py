@@ -153,7 +153,8 @@ def voicemail_audio(voicemail_id: int):
         abort(404)
     upstream = _fetch_recording(voicemail.recording_url)
     if upstream is None:
-        return render_template("staff/desk_recording_missing.html"), 404
+        # A page, not an error: she opened a voicemail that exists; only its sound is gone.
+        return render_template("staff/desk_recording_missing.html")
 
     def chunks():
         try:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling.booking import Booked, book_appointment
@@ -218,13 +219,13 @@ def _fill_choices(form: BookForm) -> None:
     languages = session.scalars(
         select(Language).where(Language.is_enabled.is_(True)).order_by(Language.menu_order, Language.code)
     ).all()
-    form.language.choices = [("", _("Velg språk"))] + [
-        (lang.code, f"{lang.name_native} ({language_name(lang.code)})") for lang in languages
+    form.language.choices = [SelectChoice("", _("Velg språk"))] + [
+        SelectChoice(lang.code, f"{lang.name_native} ({language_name(lang.code)})") for lang in languages
     ]
     services = session.scalars(
         select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)
     ).all()
-    form.service.choices = [(s.id, s.name_in("nb")) for s in services]
+    form.service.choices = [SelectChoice(s.id, s.name_in("nb")) for s in services]
 
 
 @bp.get("/book")
@@ -254,11 +255,11 @@ def _slots_page(form: ChooseSlotForm, *, after: datetime | None = None, message:
     )
     counselors = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_({x.counselor_id for x in slots})))}
     choices = [slot_choice(slot, counselors) for slot in slots]
-    form.slot.choices = [(c["value"], c["when"]) for c in choices]
+    form.slot.choices = [SelectChoice(c["value"], c["when"]) for c in choices]
     later = slots[-1].start_at + timedelta(minutes=1) if slots else None
     return render_template(
         "staff/book.html", form=form, hint=PHONE_HINT, slots=choices, message=message,
-        service_name=dict(form.service.choices).get(form.service.data, ""),
+        service_name=next((c.label for c in form.service.choices if c.value == form.service.data), ""),
         language=language_name(form.language.data),
         later=later.isoformat() if later else None,
     ), status
