@@ -42,6 +42,8 @@ from staff.desk_labels import (
     language_name,
     long_day,
     number_end,
+    parse_day,
+    parse_slot_value,
     readable_phone,
     slot_choice,
     when,
@@ -146,11 +148,11 @@ def _card(appointment: Appointment) -> dict:
 def _parse_day(raw: str | None, default: date) -> date:
     if not raw:
         return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
+    day = parse_day(raw)
+    if day is None:
         flash(_("Den datoen forsto vi ikke, så her er i dag. Skriv datoen som 2026-11-24."), "error")
         return default
+    return day
 
 
 # --- finding a caller by her number -------------------------------------------------------------
@@ -317,11 +319,8 @@ def text_notice(client: Client | None, what: str) -> str:
 
 
 def _parse_instant(raw: str | None) -> datetime | None:
-    try:
-        at = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-    return at if at is not None and at.tzinfo is not None else None
+    parsed = parse_slot_value(f"0@{raw}") if raw else None
+    return parsed[1] if parsed else None
 
 
 nav.HOME[StaffRole.receptionist] = nav.HOME[StaffRole.admin] = "staff.board"

@@ -6,7 +6,7 @@ changed it meanwhile, nothing is overwritten; she is told, and shown how it is n
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,7 +20,7 @@ from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry,
 from staff.auth import DESK, role_required
 from staff.desk import text_notice, text_reaches
 from staff.desk_forms import CancelForm, MoveForm
-from staff.desk_labels import STATUS, VIA, hm, language_name, number_end, slot_choice, when
+from staff.desk_labels import STATUS, VIA, hm, language_name, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
 from webdb import db
 
@@ -114,11 +114,12 @@ def _page(appointment: Appointment, *, notice: str | None = None, alternatives: 
     client = appointment.client
     not_before = None
     if from_day:
-        try:
-            not_before = local_interval(date.fromisoformat(from_day), time(0), time(0), rules.tz)[0]
-        except ValueError:
+        day = parse_day(from_day)
+        if day is None:
             notice = _("Den datoen forsto vi ikke. Skriv den som 2026-11-30; her er de første ledige tidene.")
             from_day = ""
+        else:
+            not_before = local_interval(day, time(0), time(0), rules.tz)[0]
     options = _move_options(appointment, at, not_before) if is_changeable else []
     if alternatives and is_changeable:
         counselors = _staff_by_id({s.counselor_id for s in alternatives})

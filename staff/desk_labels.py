@@ -83,13 +83,27 @@ def slot_value(counselor_id: int, start_at: datetime) -> str:
     return f"{counselor_id}@{start_at.isoformat()}"
 
 
+# Dates the desk can ask about; anything outside is a typing slip (and the far ends of
+# the calendar would overflow the day arithmetic).
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+
+
+def parse_day(raw: str | None) -> date | None:
+    """"2026-11-24" -> that day; None for anything else."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
 def parse_slot_value(raw: str | None) -> tuple[int, datetime] | None:
     """"12@2026-11-24T09:00:00+00:00" -> (12, that instant); None for anything else."""
     try:
         counselor, start = (raw or "").split("@", 1)
         start_at = datetime.fromisoformat(start)
-        if start_at.tzinfo is None:
-            return None
-        return int(counselor), start_at
     except ValueError:
         return None
+    if start_at.tzinfo is None or not FIRST_YEAR <= start_at.year <= LAST_YEAR or not counselor.isdigit():
+        return None
+    return int(counselor), start_at

@@ -135,8 +135,9 @@ def test_board_for_another_day_and_a_date_it_cannot_read(ingrid, make, db_sessio
     assert "tirsdag 24. november 2026" in html and "14:00–15:00" in html
     saturday = page(ingrid, "/staff/board?day=2026-11-28")
     assert "Ingen rådgivere jobber denne dagen" in saturday
-    confused = page(ingrid, "/staff/board?day=24.11")
-    assert "Den datoen forsto vi ikke" in confused and "mandag 23. november 2026" in confused
+    for slip in ("24.11", "9999-12-31", "0001-01-01"):
+        confused = page(ingrid, f"/staff/board?day={slip}")
+        assert "Den datoen forsto vi ikke" in confused and "mandag 23. november 2026" in confused
 
 
 # --- finding a caller ----------------------------------------------------------------------------
@@ -389,9 +390,13 @@ def test_a_past_appointment_cannot_be_moved(ingrid, make, db_session, desk):
 
 def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_session, desk, somali_caller):
     html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
-    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": "soon", "version": "1", "csrf_token": csrf_token(html)})
-    assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
+    for nonsense in ("soon", f"{desk['hodan'].id}@9999-12-31T10:00:00+00:00", "x@2026-11-24T10:00:00+00:00"):
+        response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
+                               data={"slot": nonsense, "version": "1", "csrf_token": csrf_token(html)})
+        assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
+    assert page(ingrid, f"/staff/appointments/{somali_caller.id}?from=9999-12-31")
+    assert ingrid.get(f"/staff/book?phone=90112233&language=so&service=x").status_code == 400
+    assert ingrid.get(f"/staff/book?phone=90112233&language=so&service={desk['talk'].id}&after=x").status_code == 200
     assert ingrid.get("/staff/appointments/99999").status_code == 404
     assert ingrid.post("/staff/appointments/99999/move",
                        data={"slot": "x", "version": "1", "csrf_token": csrf_token(html)}).status_code == 404
