@@ -188,7 +188,8 @@ def admin_recording_upload(code: str):
     keys = set(_keys(language.code, _slugs(session)))
     key = (request.values.get("prompt_key") or request.args.get("key") or "")[:80]
     if key not in keys:
-        abort(404)
+        flash(_("Velg opptaket du vil laste opp fra lista."), "error")
+        return redirect(url_for("staff.admin_recordings_language", code=language.code))
     form = RecordingForm(data={"prompt_key": key})
     if request.method == "POST" and (request.content_length or 0) > MAX_RECORDING_BYTES + 64 * 1024:
         # Refused before the body is read: a huge upload is never held in memory.

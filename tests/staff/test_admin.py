@@ -124,7 +124,9 @@ def test_unknown_ids_are_not_found(signed_in):
     assert signed_in.get("/staff/admin/staff/999999/calendar").status_code == 404
     assert signed_in.get("/staff/admin/services/999999").status_code == 404
     assert signed_in.get("/staff/admin/recordings/xx").status_code == 404
-    assert signed_in.get("/staff/admin/recordings/so/upload?key=no-such-prompt").status_code == 404
+    unknown_prompt = signed_in.get("/staff/admin/recordings/so/upload?key=no-such-prompt")
+    assert unknown_prompt.headers["Location"] == "/staff/admin/recordings/so"
+    assert "Velg opptaket du vil laste opp fra lista." in page(signed_in, "/staff/admin/recordings/so")
     for path in ("/staff/admin/hours/999999/delete", "/staff/admin/absences/999999/delete",
                  "/staff/admin/duty/999999/delete", "/staff/admin/opening/hours/999999/delete",
                  "/staff/admin/opening/closures/999999/delete"):
