@@ -32,7 +32,7 @@ from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
 from staff import nav
 from staff.auth import DESK, role_required
-from staff.desk_labels import VIA, language_name
+from staff.labels import VIA, language_name
 from staff.views import bp
 from webdb import db
 

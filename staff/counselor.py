@@ -27,20 +27,10 @@ from scheduling.booking import Booked, Conflict, NotChangeable
 from scheduling.models import Actor, Appointment, AppointmentStatus, BookedVia, Language, StaffRole
 from staff import nav
 from staff.auth import role_required
+from staff.labels import STATUS, VIA
 from staff.views import bp, now
 from webdb import db
 
-STATUS = {
-    AppointmentStatus.booked: _l("Bestilt"),
-    AppointmentStatus.cancelled: _l("Avlyst"),
-    AppointmentStatus.attended: _l("Møtt"),
-    AppointmentStatus.no_show: _l("Møtte ikke"),
-}
-VIA = {
-    BookedVia.sms: _l("SMS"),
-    BookedVia.voice: _l("Telefon"),
-    BookedVia.staff: _l("Resepsjonen"),
-}
 # Earlier appointments that count as having been here: not cancelled ones, and not the
 # ones she did not come to.
 VISITED = (AppointmentStatus.booked, AppointmentStatus.attended)

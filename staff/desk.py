@@ -35,7 +35,7 @@ from scheduling.phones import is_mobile
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
-from staff.desk_labels import (
+from staff.labels import (
     STATUS,
     VIA,
     hm,

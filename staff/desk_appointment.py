@@ -20,7 +20,7 @@ from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry,
 from staff.auth import DESK, role_required
 from staff.desk import text_notice, text_reaches
 from staff.desk_forms import CancelForm, MoveForm
-from staff.desk_labels import STATUS, VIA, hm, language_name, number_end, parse_day, slot_choice, when
+from staff.labels import STATUS, VIA, hm, language_name, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
 from webdb import db
 

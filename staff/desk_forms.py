@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from staff.desk_labels import parse_slot_value
+from staff.labels import parse_slot_value
 from staff.forms import PhoneNumber
 
 PHONE_HINT = _l("Skriv nummeret slik du har det, for eksempel 900 00 000 eller +47 900 00 000.")

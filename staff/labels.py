@@ -1,4 +1,4 @@
-"""How the desk's pages name things: languages, statuses, channels, times, and the end of
+"""How the staff pages name things: languages, statuses, channels, times, and the end of
 a caller's number (enough to tell two callers apart, not enough to write down)."""
 from __future__ import annotations
 
