@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,15 +37,6 @@ def token_hash(token: str) -> str:
 def feed_url(token: str) -> str:
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return base + url_for(FEED_ENDPOINT, token=token)
-
-
-@bp.before_app_request
-def _feed_is_read_by_nobody():
-    # The feed is fetched by calendar apps that never sign in; in a browser that is signed
-    # in, it must neither use her session nor sign her out for being idle (staff.views).
-    # Flask-Login takes the request's user from g._login_user when it is already set.
-    if request.endpoint == FEED_ENDPOINT:
-        g._login_user = current_app.login_manager.anonymous_user()
 
 
 @bp.get("/calendar")

@@ -24,7 +24,7 @@ from wtforms.validators import AnyOf, InputRequired
 
 from scheduling import audit
 from scheduling.booking import Booked, Conflict, NotChangeable
-from scheduling.models import Actor, Appointment, AppointmentStatus, BookedVia, Language, StaffRole
+from scheduling.models import Actor, Appointment, AppointmentStatus, Language, StaffRole
 from staff import nav
 from staff.auth import role_required
 from staff.labels import STATUS, VIA

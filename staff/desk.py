@@ -40,6 +40,7 @@ from staff.labels import (
     VIA,
     hm,
     language_name,
+    listed,
     long_day,
     number_end,
     parse_day,
@@ -189,28 +190,13 @@ def search():
             "is_opted_out": client.is_opted_out,
             "can_text": is_mobile(client.phone_e164),
             "wants_calls": client.wants_reminder_calls,
-            "upcoming": [_listed(a) for a in upcoming],
-            "past": [_listed(a) for a in past],
+            "upcoming": [listed(a) for a in upcoming],
+            "past": [listed(a) for a in past],
         }
     return render_template(
         "staff/search.html", form=form, hint=PHONE_HINT, searched=searched, found=found,
         e164=getattr(form.phone, "e164", None), readable=readable_phone(getattr(form.phone, "e164", None)),
     )
-
-
-def _listed(appointment: Appointment) -> dict:
-    return {
-        "id": appointment.id,
-        "when": when(appointment.start_at),
-        "end": hm(appointment.end_at),
-        "counselor": appointment.counselor.name,
-        "service": appointment.service.name_in("nb"),
-        "language": language_name(appointment.language_code),
-        "interpreter": appointment.is_interpreter_needed,
-        "status": STATUS[appointment.status],
-        "status_key": appointment.status.value,
-        "cancel_reason": appointment.cancel_reason,
-    }
 
 
 # --- booking on her behalf ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry,
 from staff.auth import DESK, role_required
 from staff.desk import text_notice, text_reaches
 from staff.desk_forms import CancelForm, MoveForm
-from staff.labels import STATUS, VIA, hm, language_name, number_end, parse_day, slot_choice, when
+from staff.labels import VIA, listed, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
 from webdb import db
 
@@ -132,17 +132,8 @@ def _page(appointment: Appointment, *, notice: str | None = None, alternatives: 
     return render_template(
         "staff/appointment.html",
         a={
-            "id": appointment.id,
-            "when": when(appointment.start_at),
-            "end": hm(appointment.end_at),
-            "counselor": appointment.counselor.name,
-            "service": appointment.service.name_in("nb"),
-            "language": language_name(appointment.language_code),
-            "interpreter": appointment.is_interpreter_needed,
+            **listed(appointment),
             "via": VIA[appointment.booked_via],
-            "status": STATUS[appointment.status],
-            "status_key": appointment.status.value,
-            "cancel_reason": appointment.cancel_reason,
             "version": appointment.version,
             "client_id": client.id if client and client.phone_e164 else None,
             "number_end": number_end(client.phone_e164 if client else None),

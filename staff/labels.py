@@ -107,3 +107,19 @@ def parse_slot_value(raw: str | None) -> tuple[int, datetime] | None:
     if start_at.tzinfo is None or not FIRST_YEAR <= start_at.year <= LAST_YEAR or not counselor.isdigit():
         return None
     return int(counselor), start_at
+
+
+def listed(appointment) -> dict:
+    """An appointment as the desk's pages list it (no number: see number_end)."""
+    return {
+        "id": appointment.id,
+        "when": when(appointment.start_at),
+        "end": hm(appointment.end_at),
+        "counselor": appointment.counselor.name,
+        "service": appointment.service.name_in("nb"),
+        "language": language_name(appointment.language_code),
+        "interpreter": appointment.is_interpreter_needed,
+        "status": STATUS[appointment.status],
+        "status_key": appointment.status.value,
+        "cancel_reason": appointment.cancel_reason,
+    }

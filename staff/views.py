@@ -19,6 +19,10 @@ from webdb import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
+# Read by calendar apps, which never sign in: such a request neither counts as her
+# activity nor ends her session for being idle.
+SESSIONLESS = {"staff.calendar_feed"}
+
 def now() -> datetime:
     return current_app.extensions["linja.clock"].now()
 
@@ -26,7 +30,7 @@ def now() -> datetime:
 @bp.before_request
 def sign_out_when_idle():
     """Sign out whoever has done nothing for STAFF_IDLE_MINUTES, on Linja's own clock."""
-    if not current_user.is_authenticated:
+    if request.endpoint in SESSIONLESS or not current_user.is_authenticated:
         return None
     at = now()
     seen = session.get("seen_at")
