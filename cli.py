@@ -145,7 +145,7 @@ def init_app(app: Flask) -> None:
     @click.argument("text", nargs=-1)
     @click.option("--url", default=None, help="A running Linja (default: this app, in-process).")
     def phone_sms(number, text, url):
-        """Text Linja from NUMBER and print the answer, e.g. flask phone sms +4790000000 hei"""
+        """Text Linja from NUMBER and print the answer, e.g. flask phone sms +4791234567 hei"""
         from hotline.phone import HttpTransport, SimulatedPhone, WebhookRefused, WsgiTransport
 
         parsed = parse_phone(number, current_app.config["DEFAULT_PHONE_REGION"])
