@@ -64,7 +64,7 @@ def _sender_from_config(app: Flask):
         return TwilioSender(
             account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
             from_number=config["TWILIO_FROM"], messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],
-            api_base=config["TWILIO_API_BASE"],
+            api_base=config["TWILIO_API_BASE"], concurrency=config["SENDING_CONCURRENCY"],
         )
     return ConsoleSender(clock_now=app.extensions["linja.clock"].now)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -183,21 +183,49 @@ def _why_not(message: OutboxMessage, client: Client | None, appointment: Appoint
     return None
 
 
-def _superseded(session: Session, message: OutboxMessage, now: datetime) -> str | None:
-    """A reminder whose later reminder is due too (the workers were down): only the later
+def _superseded_reminders(session: Session, messages: list[OutboxMessage], now: datetime) -> set[int]:
+    """Reminders whose later reminder is due too (the workers were down): only the later
     one goes, so she does not get two at once."""
-    if message.kind != "reminder" or message.appointment_id is None:
-        return None
-    later = session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.appointment_id == message.appointment_id, OutboxMessage.kind == "reminder",
-        OutboxMessage.id != message.id, OutboxMessage.due_at > message.due_at, OutboxMessage.due_at <= now,
+    reminders = [m for m in messages if m.kind == "reminder" and m.appointment_id is not None]
+    if not reminders:
+        return set()
+    due = session.execute(select(OutboxMessage.appointment_id, OutboxMessage.due_at).where(
+        OutboxMessage.appointment_id.in_({m.appointment_id for m in reminders}),
+        OutboxMessage.kind == "reminder", OutboxMessage.due_at <= now,
         OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending)),
-    ).limit(1))
-    return "superseded" if later else None
+    )).all()
+    latest: dict[int, datetime] = {}
+    for appointment_id, due_at in due:
+        latest[appointment_id] = max(due_at, latest.get(appointment_id, due_at))
+    return {m.id for m in reminders if m.due_at < latest.get(m.appointment_id, m.due_at)}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A claimed text, ready to hand over: read and rendered while it was claimed."""
+
+    message_id: int
+    kind: str
+    attempts: int
+    outgoing: Outgoing | OutgoingCall
+    body: str
+    # For a reminder text: what her answer to it will be about (see _await_replies).
+    reply_to: dict | None = None
+    client_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Handed:
+    planned: Planned
+    provider_sid: str
 
 
 @dataclass
 class OutboxSender:
+    """Sends due texts in batches: one transaction claims, reads and renders a batch; the
+    texts go to the provider side by side; their results are written a few at a time.
+    Per text that is a few SQL rows, not a few round trips."""
+
     sessions: sessionmaker[Session]
     sender: Sender
     render: Render
@@ -214,68 +242,109 @@ class OutboxSender:
             while not until():
                 token = str(uuid.uuid4())
                 with transaction(self.sessions) as session:
-                    ids = claim_due(session, self.now(), limit=self.rules.batch, lease=self.rules.lease, token=token)
+                    now = self.now()
+                    ids = claim_due(session, now, limit=self.rules.batch, lease=self.rules.lease, token=token)
+                    planned = self._plan(session, ids, now) if ids else []
                 if not ids:
                     break
-                # Each text in its own transactions, so they can go side by side.
-                handed += sum(pool.map(lambda message_id: self._deliver(message_id, token), ids))
+                handed += self._hand_over(pool, planned, token)
         return handed
 
-    def _guarded(self, message_id: int, token: str):
-        return update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-
-    def _deliver(self, message_id: int, token: str) -> int:
-        now = self.now()
-        with transaction(self.sessions) as session:
-            message = session.get(OutboxMessage, message_id)
-            if message is None or message.claim_token != token or message.status != OutboxStatus.sending:
-                return 0  # another worker took it over
-            client = session.get(Client, message.client_id) if message.client_id else None
-            appointment = session.get(Appointment, message.appointment_id) if message.appointment_id else None
-            reason = _why_not(message, client, appointment, now) or _superseded(session, message, now)
+    def _plan(self, session: Session, ids: list[int], now: datetime) -> list[Planned]:
+        """Read the claimed texts with their callers and appointments in one query; set
+        aside the ones that must not go (withdrawn) or not yet (quiet hours)."""
+        rows = session.execute(
+            select(OutboxMessage, Client, Appointment)
+            .outerjoin(Client, Client.id == OutboxMessage.client_id)
+            .outerjoin(Appointment, Appointment.id == OutboxMessage.appointment_id)
+            .where(OutboxMessage.id.in_(ids))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        ).all()
+        superseded = _superseded_reminders(session, [m for m, _, _ in rows], now)
+        quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
+        planned = []
+        for message, client, appointment in rows:
+            reason = _why_not(message, client, appointment, now) or (
+                "superseded" if message.id in superseded else None)
             if reason:
                 message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
-                return 0
-            quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
+                continue
             if quiet_ends is not None:  # the workers were down, or the clock moved: wait for morning
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now
                 message.attempts -= 1
-                return 0
-            kind, attempts = message.kind, message.attempts
-            by_call = kind == "reminder" and client.wants_reminder_calls and self.rules.reminder_call_url
-            if by_call:
-                body = "(call)"
-                outgoing = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
-                                        self.rules.call_status_callback)
-            else:
-                body = self.render(message.template, message.language_code, message.params)
-                validity = None
-                if message.expires_at is not None:
-                    validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())
-                outgoing = Outgoing(client.phone_e164, body, self.rules.status_callback, validity)
+                continue
+            planned.append(self._outgoing(message, client, appointment, now))
+        return planned
 
+    def _outgoing(self, message: OutboxMessage, client: Client, appointment: Appointment | None,
+                  now: datetime) -> Planned:
+        if message.kind == "reminder" and client.wants_reminder_calls and self.rules.reminder_call_url:
+            call = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
+                                self.rules.call_status_callback)
+            return Planned(message.id, message.kind, message.attempts, call, "(call)")
+        body = self.render(message.template, message.language_code, message.params)
+        validity = None
+        if message.expires_at is not None:
+            validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())
+        reply_to = None
+        if message.kind == "reminder" and appointment is not None:
+            reply_to = {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
+                        "service": appointment.service_id}
+        return Planned(message.id, message.kind, message.attempts,
+                       Outgoing(client.phone_e164, body, self.rules.status_callback, validity),
+                       body, reply_to, message.client_id)
+
+    def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
+        handed, pending = 0, []
+        for result in pool.map(lambda plan: self._send(plan, token), planned):
+            if result is not None:
+                pending.append(result)
+            # Results are written a few at a time: a worker that dies loses the record of
+            # at most that many sent texts besides those on the wire, and each goes at
+            # most once more.
+            if len(pending) >= self.rules.concurrency:
+                handed += self._record(pending, token)
+                pending = []
+        if pending:
+            handed += self._record(pending, token)
+        return handed
+
+    def _send(self, plan: Planned, token: str) -> Handed | None:
         if self.pace is not None:
             self.pace.wait_turn()
         try:
-            provider_sid = self.sender.call(outgoing) if by_call else self.sender.send(outgoing)
+            if isinstance(plan.outgoing, OutgoingCall):
+                return Handed(plan, self.sender.call(plan.outgoing))
+            return Handed(plan, self.sender.send(plan.outgoing))
         except SendError as error:
-            self._failed(message_id, token, error, attempts)
-            return 0
+            self._failed(plan.message_id, token, error, plan.attempts)
         except Exception as error:  # a sender bug must not stop the worker
             log.exception("sender failed")
-            self._failed(message_id, token, SendError(str(error)), attempts)
-            return 0
+            self._failed(plan.message_id, token, SendError(str(error)), plan.attempts)
+        return None
 
+    def _record(self, handed: list[Handed], token: str) -> int:
+        """Mark texts the provider took as queued; only rows this worker still holds."""
+        now = self.now()
+        ids = [h.planned.message_id for h in handed]
         with transaction(self.sessions) as session:
-            done = session.execute(self._guarded(message_id, token).values(
-                status=OutboxStatus.queued, provider_sid=provider_sid, body=body, sent_at=self.now(),
-                updated_at=self.now(), lease_until=None,
-            )).rowcount
-            if not done:
-                log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
-            elif kind == "reminder" and not by_call:
-                self._await_reply(session, message_id)
-        return 1
+            ours = set(session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)))
+            for message_id in ids:
+                if message_id not in ours:
+                    log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
+            done = [h for h in handed if h.planned.message_id in ours]
+            if done:
+                table = OutboxMessage.__table__
+                session.connection().execute(
+                    update(table).where(table.c.id == bindparam("message_id"), table.c.claim_token == token)
+                    .values(status=OutboxStatus.queued, provider_sid=bindparam("sid"), body=bindparam("text"),
+                            sent_at=now, updated_at=now, lease_until=None),
+                    [{"message_id": h.planned.message_id, "sid": h.provider_sid, "text": h.planned.body}
+                     for h in done],
+                )
+                self._await_replies(session, [h.planned for h in done if h.planned.reply_to])
+        return len(handed)
 
     def _failed(self, message_id: int, token: str, error: SendError, attempts: int) -> None:
         now = self.now()
@@ -287,29 +356,32 @@ class OutboxSender:
                 values["status"] = OutboxStatus.failed
             else:
                 values.update(status=OutboxStatus.pending, due_at=now + backoff(attempts))
-            session.execute(self._guarded(message_id, token).values(**values))
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(**values))
             if error.code == 21610:  # she unsubscribed with the provider itself
                 client_id = session.scalar(select(OutboxMessage.client_id).where(OutboxMessage.id == message_id))
                 if client_id:
                     session.execute(update(Client).where(Client.id == client_id).values(is_opted_out=True))
 
-    def _await_reply(self, session: Session, message_id: int) -> None:
+    def _await_replies(self, session: Session, reminders: list[Planned]) -> None:
         """After a reminder, her next text is read as an answer to it (1 OK, 2 cancel, 3 move)."""
-        message = session.get(OutboxMessage, message_id)
-        appointment = session.get(Appointment, message.appointment_id) if message.appointment_id else None
-        if appointment is None or message.client_id is None:
+        if not reminders:
             return
-        data = {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
-                "service": appointment.service_id}
-        conversation = session.get(Conversation, message.client_id)
-        if conversation is None:
-            session.add(Conversation(client_id=message.client_id, state="reminder", data=data, updated_at=self.now()))
-        elif conversation.state in ("new", "language", "main", "reminder") or (
-            self.now() - conversation.updated_at > REMINDER_TAKES_OVER_AFTER
-        ):
-            # Not while she is in the middle of booking or moving: her next "1" belongs
-            # to that dialogue, not to the reminder.
-            conversation.state, conversation.data, conversation.updated_at = "reminder", data, self.now()
+        now = self.now()
+        conversations = {c.client_id: c for c in session.scalars(select(Conversation).where(
+            Conversation.client_id.in_({p.client_id for p in reminders})))}
+        for plan in reminders:
+            conversation = conversations.get(plan.client_id)
+            if conversation is None:
+                conversations[plan.client_id] = conversation = Conversation(
+                    client_id=plan.client_id, state="reminder", data=plan.reply_to, updated_at=now)
+                session.add(conversation)
+            elif conversation.state in ("new", "language", "main", "reminder") or (
+                now - conversation.updated_at > REMINDER_TAKES_OVER_AFTER
+            ):
+                # Not while she is in the middle of booking or moving: her next "1" belongs
+                # to that dialogue, not to the reminder.
+                conversation.state, conversation.data, conversation.updated_at = "reminder", plan.reply_to, now
 
 
 # Twilio's message statuses, in the order they happen; a callback never moves a text back.

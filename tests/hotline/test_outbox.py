@@ -156,12 +156,14 @@ def test_a_worker_whose_lease_ran_out_cannot_complete_a_row_claimed_since(sessio
         assert claim_due(session, now + timedelta(seconds=30), limit=10, lease=timedelta(seconds=60), token="b") == []
     with sessions() as session, session.begin():
         assert claim_due(session, now + timedelta(seconds=61), limit=10, lease=timedelta(seconds=60), token="b") == [message.id]
-    from scheduling.sending import OutboxSender, SendingRules
+    from scheduling.sending import Handed, Outgoing, OutboxSender, Planned, SendingRules
 
+    # Worker a sent it after all; its result must not overwrite the row b now holds.
     late = OutboxSender(sessions, ConsoleSender(), lambda *a: "words", SendingRules(per_second=0), lambda: now)
-    assert late._deliver(message.id, "worker-a") == 0  # its token is no longer the row's
+    sent = Planned(message.id, "notice", 1, Outgoing(caller.phone_e164, "words"), "words")
+    late._record([Handed(sent, "SM-late")], "worker-a")
     row = fresh(db_session).get(OutboxMessage, message.id)
-    assert (row.status, row.claim_token, row.attempts) == (OutboxStatus.sending, "b", 2)
+    assert (row.status, row.claim_token, row.attempts, row.provider_sid) == (OutboxStatus.sending, "b", 2, None)
 
 
 def status_callback(app, sid, status, error_code=None):
