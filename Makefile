@@ -25,13 +25,20 @@ test: $(STAMP)
 
 # Benchmarks print figures; PostgreSQL is included when BENCH_DATABASE_URL is set or a
 # local server answers on 127.0.0.1:5432.
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql+psycopg://postgres@127.0.0.1:5432/test)}" \
 	  $(BIN)/python bench/availability.py
 	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql+psycopg://postgres@127.0.0.1:5432/test)}" \
 	  $(BIN)/python bench/reminders.py
 	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql+psycopg://postgres@127.0.0.1:5432/test)}" \
 	  $(BIN)/python bench/webhooks.py
+
+# The webhook benchmark's load comes from wrk; on a fresh Debian machine it is installed here.
+.PHONY: wrk
+wrk:
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get install -y wrk >/dev/null || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null)); } || \
+	  echo "wrk is missing (apt-get install wrk): the webhook load runs will be skipped"
 
 clean:
 	rm -rf $(VENV) .pytest_cache
