@@ -235,6 +235,12 @@ class Client(Base):
     is_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     # Reminders as a phone call instead of a text (she cannot read, or a text is unsafe).
     wants_reminder_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Keyed hash (HMAC) of her number: how she is found without her number being readable.
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Her code word, hashed: once set, nothing about her appointment is shown or changed
+    # by text or phone until it is given. Wrong tries are counted.
+    code_word_hash: Mapped[str | None] = mapped_column(String(255))
+    code_word_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     last_contact_at: Mapped[datetime | None]
 
