@@ -10,6 +10,7 @@ import config as linja_config
 import security
 import webdb
 import weblog
+from scheduling import crypto
 from scheduling.availability import BookingRules
 from scheduling.clock import SystemClock, TravelClock
 
@@ -20,6 +21,8 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # Phone numbers at rest are encrypted with these keys in this process (web and worker).
+    crypto.configure(crypto.PhoneKeys.parse(app.config["PHONE_KEYS"], app.config["PHONE_HASH_KEY"]))
     security.init_app(app)  # headers on every response; secure session and remember-cookie flags
 
     if app.config["PROXY_FIX_HOPS"]:

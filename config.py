@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from scheduling import crypto
+
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
 
@@ -61,6 +63,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         # A staff member who does nothing for this long is signed out.
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
+        # A caller's number and history are erased this many days after her last
+        # appointment or her last contact, whichever is later (scheduling.retention).
+        "RETENTION_DAYS": int(env.get("RETENTION_DAYS", "180")),
     }
     if not config["SECRET_KEY"]:
         if is_production:
@@ -71,6 +76,13 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
             raise ConfigError("TWILIO_AUTH_TOKEN must be set when LINJA_ENV=production")
         # Locally the simulator signs its requests with this token, as Twilio would.
         config["TWILIO_AUTH_TOKEN"] = LOCAL_AUTH_TOKEN
+    # Keys of the phone numbers at rest (scheduling.crypto); made once into instance/ locally.
+    try:
+        keys = crypto.keys_from_env(env)
+    except (crypto.MissingPhoneKeys, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    config["PHONE_KEYS"] = ",".join(keys.fernet_keys)
+    config["PHONE_HASH_KEY"] = keys.hash_key
     if is_production and not env.get("DATABASE_URL"):
         raise ConfigError("DATABASE_URL must be set when LINJA_ENV=production")
     return config

@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bench.databases import add_postgres_option, migrate, postgres_database, sqlite_database  # noqa: E402
+from scheduling.crypto import phone_hash  # noqa: E402
 from scheduling.db import make_engine  # noqa: E402
 from scheduling.models import Client, OutboxMessage, OutboxStatus  # noqa: E402
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
@@ -79,12 +80,14 @@ def add_due_texts(engine, batch: int, count: int) -> list[str]:
     prefix = f"+47{batch + 1:02d}"  # a number range of its own for every batch
     numbers = [f"{prefix}{i:07d}" for i in range(count)]
     with engine.begin() as connection:
+        before = connection.execute(select(func.coalesce(func.max(Client.id), 0))).scalar_one()
         for i in range(0, count, 2000):
             connection.execute(insert(Client), [
-                {"phone_e164": n, "language_code": "nb", "is_opted_out": False, "created_at": now}
+                {"phone_e164": n, "phone_hash": phone_hash(n), "language_code": "nb", "is_opted_out": False,
+                 "created_at": now}
                 for n in numbers[i:i + 2000]])
-        ids = connection.execute(
-            select(Client.id).where(Client.phone_e164.like(f"{prefix}%")).order_by(Client.id)).scalars().all()
+        # Numbers are encrypted (scheduling.crypto): this batch's callers are the rows just added.
+        ids = connection.execute(select(Client.id).where(Client.id > before).order_by(Client.id)).scalars().all()
         rows = [{"client_id": cid, "kind": "notice", "template": "callback_requested", "params": {},
                  "language_code": "nb", "status": OutboxStatus.pending, "due_at": now - timedelta(minutes=1),
                  "attempts": 0, "created_at": now, "updated_at": now} for cid in ids]

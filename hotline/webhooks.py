@@ -18,8 +18,8 @@ from hotline.prompts import render
 from hotline.replies import offers_per_text, render_replies
 from hotline.voices import VOICES
 from hotline.signature import twilio_signed
-from scheduling.clients import find_or_create_client
-from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
+from scheduling.clients import find_client, find_or_create_client
+from scheduling.models import Conversation, InboundMessage, PromptRecording
 from scheduling.phones import parse_phone
 from scheduling.sending import record_call_outcome, record_provider_status
 from webdb import db
@@ -81,7 +81,8 @@ def sms():
 
 def _apology(session: Session, phone_e164: str) -> str:
     try:
-        language = session.scalar(select(Client.language_code).where(Client.phone_e164 == phone_e164))
+        client = find_client(session, phone_e164)
+        language = client.language_code if client is not None else None
     except Exception:
         session.rollback()
         language = None

@@ -7,11 +7,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling import audit
+from scheduling.crypto import phone_hash
 from scheduling.models import (
     Actor,
     Appointment,
     AppointmentStatus,
     BookedVia,
+    Call,
     CallbackRequest,
     CallbackStatus,
     Client,
@@ -19,13 +21,14 @@ from scheduling.models import (
     InboundMessage,
     OutboxMessage,
     SlotHold,
+    Voicemail,
 )
 
 
 def find_client(session: Session, phone_e164: str) -> Client | None:
     """The caller with this number (E.164), or None. Every look-up by number goes through
     here, so the way numbers are stored can change in one place."""
-    return session.scalars(select(Client).where(Client.phone_e164 == phone_e164)).first()
+    return session.scalars(select(Client).where(Client.phone_hash == phone_hash(phone_e164))).first()
 
 
 def find_or_create_client(session: Session, phone_e164: str, now: datetime) -> Client:
@@ -88,14 +91,15 @@ def request_callback(session: Session, client: Client, *, via: BookedVia, now: d
     return request
 
 
-def erase_client(session: Session, client: Client, now: datetime) -> None:
-    """Her number, her conversation and the link to her appointments go; the staff keep
-    the appointments themselves, anonymous."""
+def erase_client(session: Session, client: Client, now: datetime, *, actor: Actor = Actor.caller) -> None:
+    """Her number, her conversation, texts, calls, voicemails and call-back requests, and
+    the link to her appointments go; the staff keep the appointments themselves, anonymous.
+    ``actor`` is the caller (the delete keyword) or the system (scheduling.retention)."""
     appointment_ids = session.scalars(select(Appointment.id).where(Appointment.client_id == client.id)).all()
     session.execute(update(Appointment).where(Appointment.client_id == client.id).values(client_id=None))
-    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest, OutboxMessage):
+    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest, OutboxMessage, Call, Voicemail):
         session.execute(delete(model).where(model.client_id == client.id))
     session.delete(client)
     session.flush()
     for appointment_id in appointment_ids:
-        audit.record(session, at=now, actor=Actor.caller, action="caller_erased", appointment_id=appointment_id)
+        audit.record(session, at=now, actor=actor, action="caller_erased", appointment_id=appointment_id)

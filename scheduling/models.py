@@ -31,8 +31,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from scheduling.crypto import EncryptedText, phone_hash
 from scheduling.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -153,7 +154,8 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
-    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    # For transferred calls; encrypted at rest (scheduling.crypto).
+    phone_e164: Mapped[str | None] = mapped_column(EncryptedText())
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -229,8 +231,9 @@ class Client(Base):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # None once she asked for her data to be deleted; her appointments stay, anonymous.
-    phone_e164: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Encrypted at rest (scheduling.crypto): Python reads and writes it in clear, SQL cannot
+    # search it; she is found by phone_hash, which setting the number keeps up to date.
+    phone_e164: Mapped[str | None] = mapped_column(EncryptedText())
     language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
     is_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     # Reminders as a phone call instead of a text (she cannot read, or a text is unsafe).
@@ -243,6 +246,11 @@ class Client(Base):
     code_word_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     last_contact_at: Mapped[datetime | None]
+
+    @validates("phone_e164")
+    def _hash_number(self, _key: str, phone_e164: str | None) -> str | None:
+        self.phone_hash = phone_hash(phone_e164) if phone_e164 else None
+        return phone_e164
 
 
 ACTIVE_STATUSES = (AppointmentStatus.booked, AppointmentStatus.attended, AppointmentStatus.no_show)

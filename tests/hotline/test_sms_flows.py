@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from hotline.conversation import Reply
 from hotline.replies import render_reply
+from scheduling.clients import find_client
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -45,7 +46,7 @@ def appointments(db_session):
 
 def first_offers(db_session, phone_e164="+4791234567"):
     fresh(db_session)
-    client = db_session.scalars(select(Client).where(Client.phone_e164 == phone_e164)).one()
+    client = find_client(db_session, phone_e164)
     return db_session.get(Conversation, client.id).data["offers"]
 
 

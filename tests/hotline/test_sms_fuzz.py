@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hotline.conversation import Reply
 from hotline.replies import render_replies
 from hotline.segments import segments
+from scheduling.clients import find_client
 from scheduling.models import Appointment, Client, Conversation
 from tests.conftest import fresh
 from tests.hotline.test_sms_flows import MENU_NUMBER
@@ -67,7 +68,7 @@ def test_any_body_in_any_state_gets_well_formed_twiml(app, client, centre, db_se
         phone.text(body)
     fresh(db_session)
     snapshot = None
-    caller = db_session.scalars(select(Client).where(Client.phone_e164 == NUMBER)).first()
+    caller = find_client(db_session, NUMBER)
     if caller is not None:
         row = db_session.get(Conversation, caller.id)
         if state == "reminder":
@@ -94,7 +95,7 @@ def test_any_body_in_any_state_gets_well_formed_twiml(app, client, centre, db_se
 def _restore(db_session, snapshot) -> None:
     language, opted_out, state, data = snapshot
     fresh(db_session)
-    caller = db_session.scalars(select(Client).where(Client.phone_e164 == NUMBER)).first()
+    caller = find_client(db_session, NUMBER)
     if caller is None:  # a random body said DELETE
         from tests.conftest import NOW
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from hotline.phone import SimulatedPhone, WsgiTransport, call
 from hotline.prompts import format_when, render
+from scheduling.clients import find_client
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -253,7 +254,7 @@ def test_call_me_back_and_reminders_by_phone(app, transport, centre, db_session)
     line = call(phone(app, transport, "+4792222222"))
     line.press("2")
     assert line.press("5")[0].text == spoken("v_reminder_calls_on", "en")
-    client = fresh(db_session).scalars(select(Client).where(Client.phone_e164 == "+4792222222")).one()
+    client = find_client(fresh(db_session), "+4792222222")
     assert client.wants_reminder_calls
 
 
