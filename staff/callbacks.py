@@ -151,6 +151,9 @@ def voicemail_audio(voicemail_id: int):
     voicemail = db().get(Voicemail, voicemail_id)
     if voicemail is None:
         abort(404)
+    audit.record(db(), at=current_app.extensions["linja.clock"].now(), actor=Actor.staff, actor_staff_id=current_user.id,
+                 action="voicemail_played", details={"voicemail": voicemail.id, "client": voicemail.client_id})
+    db().commit()
     upstream = _fetch_recording(voicemail.recording_url)
     if upstream is None:
         # A page, not an error: she opened a voicemail that exists; only its sound is gone.

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
@@ -180,6 +181,9 @@ def search():
         client, searched = find_client(session, form.phone.e164), True
     found = None
     if client is not None:
+        audit.record(session, at=at, actor=Actor.staff, actor_staff_id=current_user.id, action="caller_viewed",
+                     details={"client": client.id})
+        session.commit()
         upcoming, past = appointments_of(session, client.id, at)
         found = {
             "id": client.id,

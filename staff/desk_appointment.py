@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from scheduling import audit
 from scheduling.availability import Slot, find_free_slots, local_interval
 from scheduling.booking import Booked, Conflict, NotChangeable, SlotTaken, cancel_appointment, reschedule_appointment
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
@@ -31,7 +32,11 @@ ACTIONS = {"booked": _l("Bestilt"), "moved": _l("Flyttet"), "cancelled": _l("Avl
 @bp.get("/appointments/<int:appointment_id>")
 @role_required(*DESK)
 def appointment(appointment_id: int):
-    return _page(_load(appointment_id), from_day=request.args.get("from", ""))
+    shown = _load(appointment_id)
+    audit.record(db(), at=now(), actor=Actor.staff, actor_staff_id=current_user.id, action="appointment_viewed",
+                 appointment_id=shown.id)
+    db().commit()
+    return _page(shown, from_day=request.args.get("from", ""))
 
 
 @bp.post("/appointments/<int:appointment_id>/move")
@@ -180,7 +185,8 @@ def _staff_by_id(ids: set[int]) -> dict[int, Staff]:
 
 def _history(appointment_id: int) -> list[dict]:
     entries = db().scalars(
-        select(AuditEntry).where(AuditEntry.appointment_id == appointment_id).order_by(AuditEntry.at, AuditEntry.id)
+        select(AuditEntry).where(AuditEntry.appointment_id == appointment_id, AuditEntry.action != "appointment_viewed")
+        .order_by(AuditEntry.at, AuditEntry.id)
     ).all()
     names = _staff_by_id({e.actor_staff_id for e in entries if e.actor_staff_id})
     by_whom = {Actor.caller: _("innringeren"), Actor.system: _("Linja")}
