@@ -96,7 +96,7 @@ def make_worker(app: Flask):
     )
     outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
                           pace=Pace(sessions, sending.per_second), centre_rules=rules)
-    return Worker(sessions, clock.now, outbox)
+    return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]))
 
 
 def _clock_from_config(config: dict):

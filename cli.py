@@ -105,6 +105,17 @@ def init_app(app: Flask) -> None:
             ))
         click.echo(f"Created {role} {name} <{email}>.")
 
+    @app.cli.command("rotate-phone-keys")
+    def rotate_phone_keys():
+        """Encrypt every stored phone number again with the first key of PHONE_KEYS."""
+        from scheduling.crypto import rotate_keys
+        from scheduling.models import Client
+
+        with transaction(_sessions()) as session:
+            count = rotate_keys(session, [Client.__table__.c.phone_e164, Staff.__table__.c.phone_e164])
+        click.echo(f"Encrypted {count} phone numbers again with the first key of PHONE_KEYS; "
+                   "the keys after it can now be removed.")
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)

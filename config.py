@@ -83,6 +83,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         raise ConfigError(str(error)) from None
     config["PHONE_KEYS"] = ",".join(keys.fernet_keys)
     config["PHONE_HASH_KEY"] = keys.hash_key
+    if config["RETENTION_DAYS"] < 1:
+        raise ConfigError("RETENTION_DAYS must be at least 1")
     if is_production and not env.get("DATABASE_URL"):
         raise ConfigError("DATABASE_URL must be set when LINJA_ENV=production")
     return config

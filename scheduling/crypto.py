@@ -15,12 +15,13 @@ import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Text
+from sqlalchemy import Column, Text, bindparam, select, type_coerce, update
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
@@ -146,6 +147,29 @@ def keyring() -> Keyring:
 def phone_hash(phone_e164: str) -> str:
     """The keyed hash a caller is looked up by (hex, 64 characters)."""
     return keyring().hash(phone_e164)
+
+
+def rotate_keys(session: Session, columns: Iterable[Column], *, batch: int = 500) -> int:
+    """Encrypt every value of these ``EncryptedText`` columns again with the first key, so
+    the older keys can be dropped from PHONE_KEYS. Returns how many values were rewritten."""
+    ring, rotated = keyring(), 0
+    for column in columns:
+        table = column.table
+        (key,) = table.primary_key.columns
+        stored = type_coerce(column, Text)  # the ciphertext as stored, not decrypted
+        rewrite = (update(table).where(key == bindparam("row_key"))
+                   .values({column.name: type_coerce(bindparam("token"), Text)}))
+        last = None
+        while True:
+            query = select(key, stored).where(column.is_not(None)).order_by(key).limit(batch)
+            rows = session.execute(query if last is None else query.where(key > last)).all()
+            if not rows:
+                break
+            session.execute(rewrite, [{"row_key": row_key, "token": ring.rotate(token)} for row_key, token in rows])
+            rotated += len(rows)
+            last = rows[-1][0]
+    session.flush()
+    return rotated
 
 
 # Comparing ciphertexts in SQL finds nothing (every encryption differs), so such a query

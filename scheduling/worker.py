@@ -24,11 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduling.db import transaction
 from scheduling.holds import purge_expired_holds
 from scheduling.models import InboundMessage, WorkerHeartbeat
+from scheduling.retention import BATCH as RETENTION_BATCH
+from scheduling.retention import erase_expired_clients
 from scheduling.sending import OutboxSender
 
 log = logging.getLogger(__name__)
 
 INBOUND_KEPT_FOR = timedelta(days=1)
+# Callers whose time is up are erased at most this often per worker process.
+RETENTION_EVERY = timedelta(hours=1)
 
 
 def worker_name() -> str:
@@ -56,6 +60,9 @@ class Worker:
     name: str = field(default_factory=worker_name)
     # A tick hands over texts for at most this long, then lets the next tick begin.
     tick_budget_seconds: float = 30.0
+    # How long a caller's number and history are kept (scheduling.retention); None: forever.
+    retention: timedelta | None = None
+    _retention_ran_at: datetime | None = field(default=None, init=False, repr=False)
 
     def tick(self) -> None:
         try:
@@ -66,6 +73,32 @@ class Worker:
                 self.outbox.send_due(until=lambda: _time.monotonic() > deadline)
         except Exception:  # a failed tick must not stop the next one
             log.exception("worker tick failed")
+        try:
+            self.erase_expired()
+        except Exception:
+            log.exception("retention failed; tried again in an hour")
+
+    def erase_expired(self) -> int:
+        """Erase the callers whose time is up, a batch per transaction; at most once an hour."""
+        if self.retention is None:
+            return 0
+        now = self.now()
+        if self._retention_ran_at is not None and now - self._retention_ran_at < RETENTION_EVERY:
+            return 0
+        self._retention_ran_at = now  # a run that fails is tried again an hour later
+        erased, deadline = 0, _time.monotonic() + self.tick_budget_seconds
+        while True:
+            with transaction(self.sessions) as session:
+                count = erase_expired_clients(session, now, self.retention)
+            erased += count
+            if count < RETENTION_BATCH:
+                break
+            if _time.monotonic() > deadline:
+                self._retention_ran_at = None  # the next tick goes on where this one stopped
+                break
+        if erased:
+            log.info("retention: erased %d callers", erased)
+        return erased
 
 
 def build_scheduler(worker: Worker, *, interval_seconds: float, blocking: bool = False) -> BaseScheduler:
