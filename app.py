@@ -73,6 +73,7 @@ def _sender_from_config(app: Flask):
 
 def make_worker(app: Flask):
     """The worker as the Procfile's `worker` and `make run` start it."""
+    from hotline.discretion import signed
     from hotline.replies import render_outbound
     from scheduling.sending import OutboxSender, Pace, SendingRules
     from scheduling.worker import Worker
@@ -83,7 +84,8 @@ def make_worker(app: Flask):
     clock = app.extensions["linja.clock"]
 
     def render(template: str, language: str | None, params: dict) -> str:
-        return render_outbound(template, language, params, tz=rules.tz, address=config["CENTRE_ADDRESS"])
+        text = render_outbound(template, language, params, tz=rules.tz, address=config["CENTRE_ADDRESS"])
+        return signed(text, template, config["SMS_SIGNATURE"], is_private=bool(params.get("private")))
 
     sending = SendingRules(
         per_second=config["SMS_PER_SECOND"],

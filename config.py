@@ -12,6 +12,7 @@ INSTANCE = ROOT / "instance"
 
 
 LOCAL_AUTH_TOKEN = "linja-local-auth-token"
+SMS_SIGNATURE_MAX = 30
 
 
 class ConfigError(RuntimeError):
@@ -60,6 +61,10 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
         "SIMULATOR_ENABLED": _bool(env.get("SIMULATOR_ENABLED")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # Words no caller text may contain, on top of hotline.discretion's own (comma-separated:
+        # the centre's name, above all), and an optional short sign-off for confirmation texts.
+        "SENSITIVE_WORDS": tuple(w.strip() for w in env.get("SENSITIVE_WORDS", "").split(",") if w.strip()),
+        "SMS_SIGNATURE": " ".join(env.get("SMS_SIGNATURE", "").split()),
         # A staff member who does nothing for this long is signed out.
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
@@ -85,9 +90,24 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
     config["PHONE_HASH_KEY"] = keys.hash_key
     if config["RETENTION_DAYS"] < 1:
         raise ConfigError("RETENTION_DAYS must be at least 1")
+    _check_signature(config["SMS_SIGNATURE"], config["SENSITIVE_WORDS"])
     if is_production and not env.get("DATABASE_URL"):
         raise ConfigError("DATABASE_URL must be set when LINJA_ENV=production")
     return config
+
+
+def _check_signature(signature: str, sensitive_words: tuple[str, ...]) -> None:
+    """A sign-off shows on her locked screen: it must pass the same discretion check as
+    every caller text, and stay short."""
+    if not signature:
+        return
+    from hotline.discretion import sensitive_words_in
+
+    if len(signature) > SMS_SIGNATURE_MAX:
+        raise ConfigError(f"SMS_SIGNATURE is longer than {SMS_SIGNATURE_MAX} characters")
+    found = sensitive_words_in(signature, sensitive_words)
+    if found:
+        raise ConfigError(f"SMS_SIGNATURE contains a sensitive word ({', '.join(found)}): texts must stay discreet")
 
 
 def _local_secret_key() -> str:
