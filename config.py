@@ -29,6 +29,10 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _countries(value: str) -> tuple[str, ...]:
+    return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+
+
 def from_env(environ: dict[str, str] | None = None) -> dict:
     env = os.environ if environ is None else environ
     is_production = env.get("LINJA_ENV", "development") == "production"
@@ -71,6 +75,17 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         # A caller's number and history are erased this many days after her last
         # appointment or her last contact, whichever is later (scheduling.retention).
         "RETENTION_DAYS": int(env.get("RETENTION_DAYS", "180")),
+        # Abuse limits (hotline.abuse): a number that floods the line gets at most this many
+        # replies an hour, and the line as a whole this many a minute; past them, silence.
+        # (A caller who struggles at every step of a booking and a move sends about 15.)
+        "REPLIES_PER_NUMBER_PER_HOUR": int(env.get("REPLIES_PER_NUMBER_PER_HOUR", "20")),
+        "REPLIES_PER_MINUTE": int(env.get("REPLIES_PER_MINUTE", "300")),
+        # Calls answered from one number in an hour; further calls hear "busy" (and cost nothing).
+        "CALLS_PER_NUMBER_PER_HOUR": int(env.get("CALLS_PER_NUMBER_PER_HOUR", "6")),
+        # Linja texts and calls only numbers in these countries (ISO 3166 codes).
+        "ALLOWED_COUNTRIES": _countries(env.get("ALLOWED_COUNTRIES", "NO,SE,DK,FI")),
+        # Twilio's webhook bodies are a few KiB at most (an SMS body is at most 1600 characters).
+        "WEBHOOK_MAX_BYTES": int(env.get("WEBHOOK_MAX_BYTES", str(64 * 1024))),
     }
     if not config["SECRET_KEY"]:
         if is_production:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline import abuse
+from hotline import keywords as kw
 from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
 from hotline.ivr import MAX_TRIES, Line, after_dial, answer, bridge, call_ended, incoming, reminder_call
@@ -26,6 +28,9 @@ from webdb import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
+bp.record_once(lambda state: abuse.init_app(state.app))
+# Refused before anything is read: no webhook body is bigger than Twilio's (hotline.abuse).
+bp.before_request(abuse.refuse_oversized_body)
 
 MAX_SID_LENGTH = 64
 
@@ -56,9 +61,21 @@ def sms():
     if not phone.is_valid:
         # No number to answer to (a short code, a malformed sender): say nothing.
         return twiml(messaging_twiml(None))
+    if not abuse.is_allowed_number(phone.e164):
+        # Abroad: never answered, so the line cannot be made to text premium numbers.
+        log.info("SMS from outside the allowed countries: no reply")
+        return twiml(messaging_twiml(None))
 
     try:
-        xml, client_id = _converse(session, phone.e164, now)
+        # Past the reply limits she gets silence (recorded, so a retry stays silent);
+        # STOP and SLETT still take effect, silently.
+        is_limited = abuse.is_over_reply_limit(session, phone.e164, now)
+        if is_limited and kw.normalise(request.form.get("Body", "")) not in kw.STOP | kw.DELETE:
+            xml, client_id = messaging_twiml(None), abuse.known_client_id(session, phone.e164)
+        else:
+            xml, client_id = _converse(session, phone.e164, now)
+            if is_limited:
+                xml = messaging_twiml(None)
         if sid:
             session.add(InboundMessage(message_sid=sid, client_id=client_id, received_at=now, reply_twiml=xml))
         session.commit()
@@ -200,6 +217,11 @@ def _voice(handler) -> Response:
 @twilio_signed
 def voice():
     """Twilio's incoming-call webhook."""
+    phone = parse_phone(request.form.get("From"), current_app.config["DEFAULT_PHONE_REGION"])
+    refused = abuse.refuse_flooding_call(db(), phone.e164, (request.form.get("CallSid") or "")[:64],
+                                         current_app.extensions["linja.clock"].now())
+    if refused is not None:
+        return voice_twiml(refused)
     return _voice(incoming)
 
 
@@ -214,7 +236,8 @@ def voice_step(step: str):
             return VoiceResponse()
         return _voice(ended)
     if step == "bridge":
-        return _voice(lambda line: bridge(line, _int(request.args.get("request")) or None))
+        return _voice(lambda line: abuse.refuse_bridge_abroad(line.session, _int(request.args.get("request")) or None)
+                      or bridge(line, _int(request.args.get("request")) or None))
     if step == "reminder":
         return _voice(lambda line: reminder_call(line, _int(request.args.get("message")) or None,
                                                  request.form.get("AnsweredBy") or ""))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import phonenumbers
+from phonenumbers import NumberParseException
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,26 @@ from scheduling.models import Client, OutboxMessage, OutboxStatus
 from scheduling.phones import is_mobile
 
 PENDING = (OutboxStatus.pending,)
+
+# Linja texts and calls only numbers in these countries, so nobody can make it text or
+# ring premium numbers abroad. The app puts its ALLOWED_COUNTRIES in every session's
+# ``info`` (see hotline.abuse.init_app); a session without them uses these.
+DEFAULT_ALLOWED_COUNTRIES = ("NO", "SE", "DK", "FI")
+
+
+def allowed_countries(session: Session) -> tuple[str, ...]:
+    return tuple(session.info.get("allowed_countries", DEFAULT_ALLOWED_COUNTRIES))
+
+
+def is_in_countries(phone_e164: str | None, countries) -> bool:
+    """Is this number registered in one of ``countries`` (ISO codes, as "NO")?"""
+    if not phone_e164:
+        return False
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone_e164, None))
+    except NumberParseException:
+        return False
+    return region is not None and region in set(countries)
 
 
 def queue_text(
@@ -26,8 +48,11 @@ def queue_text(
     expires_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """Queue a text to ``client`` in her language; nothing for a caller without a number,
-    or whose number cannot receive texts (a landline)."""
+    whose number cannot receive texts (a landline), or is abroad (outside the allowed
+    countries). A reminder call goes through here too, so neither is ever placed abroad."""
     if client is None or client.phone_e164 is None or not is_mobile(client.phone_e164):
+        return None
+    if not is_in_countries(client.phone_e164, allowed_countries(session)):
         return None
     message = OutboxMessage(
         client_id=client.id, appointment_id=appointment_id, kind=kind, template=template,

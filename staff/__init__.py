@@ -18,6 +18,7 @@ from staff import counselor  # noqa: F401,E402  (each module's routes join the b
 from staff import callbacks  # noqa: F401,E402
 from staff import desk  # noqa: F401,E402
 from staff import admin  # noqa: F401,E402
+from staff import abuse  # noqa: F401,E402
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -51,6 +51,7 @@ ALLOWED = {
     "staff.messages": DESK,
     "staff.voicemail_done": DESK,
     "staff.voicemail_audio": DESK,
+    "staff.limited": DESK,
 }
 
 
