@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from hotline import keywords as kw
+from scheduling import codeword
 
 # States
 NEW = "new"
@@ -26,10 +27,16 @@ CANCEL = "cancel"
 MOVE_SLOT = "move_slot"
 MOVE_CONFIRM = "move_confirm"
 REMINDER = "reminder"
+CODE = "code"  # her code word is asked before what she asked for
+CODE_NEW = "code_new"  # choosing a code word
+CODE_REPEAT = "code_repeat"  # the same code word again, to be sure
 
 # States that do not time out: nothing is held, and a reminder's answer may come hours later.
 RESTING = {NEW, LANGUAGE, MAIN, REMINDER}
 LATER = 9  # "9 Later times"
+CODE_WORD = 6  # "6 Code word" in the main menu
+# States that show or change her appointment: with a code word, only once it was given.
+GUARDED = {APPOINTMENT, CANCEL, MOVE_SLOT, MOVE_CONFIRM}
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,11 @@ class Desk(Protocol):
     def opt_out(self) -> None: ...
     def opt_in(self) -> None: ...
     def erase(self) -> None: ...
+    # Her code word: "none", "set" or "locked" (too many wrong tries); a try is
+    # "ok", "wrong" or "locked".
+    def code_word_status(self) -> str: ...
+    def set_code_word(self, code: str) -> None: ...
+    def check_code_word(self, code: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,10 @@ class Context:
 def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
     text = kw.normalise(inbound.body)
     lang = state.language
+    if state.data.get("unlocked") and (state.updated_at is None or ctx.now - state.updated_at > ctx.idle_timeout):
+        # The code word she gave lasts while she keeps writing; a phone picked up later
+        # has to give it again.
+        state = replace(state, data={k: v for k, v in state.data.items() if k != "unlocked"})
 
     # Global keywords first, in every state.
     if text in kw.STOP:
@@ -175,6 +191,8 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
     if not text:
         return Step(replace(state, updated_at=ctx.now), [reply("empty_message"), *_prompt(state, ctx)])
 
+    if state.name in GUARDED and _needs_code(state, ctx):
+        return _ask_code(state, text, ctx)
     handler = _HANDLERS.get(state.name, _main)
     return handler(state, text, ctx)
 
@@ -183,6 +201,8 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
 
 
 def _to(state: State, name: str, ctx: Context, replies: list[Reply], **data) -> Step:
+    if state.data.get("unlocked"):
+        data["unlocked"] = True  # the code word she gave holds for the rest of this conversation
     return Step(State(name=name, language=state.language, data=data, updated_at=ctx.now), replies)
 
 
@@ -231,6 +251,12 @@ def _prompt(state: State, ctx: Context) -> list[Reply]:
         return [reply("confirm_cancel", when=datetime.fromisoformat(data["when"]))]
     if state.name == REMINDER:
         return [reply("reminder", when=datetime.fromisoformat(data["when"]))]
+    if state.name == CODE:
+        return [reply("code_ask")]
+    if state.name == CODE_NEW:
+        return [reply("code_choose")]
+    if state.name == CODE_REPEAT:
+        return [reply("code_repeat")]
     return [reply("main_menu")]
 
 
@@ -291,12 +317,17 @@ def _language(state: State, text: str, ctx: Context) -> Step:
 def _main(state: State, text: str, ctx: Context) -> Step:
     choice = kw.number(text)
     if choice == 1:
+        if _needs_code(state, ctx):
+            # Booking reveals nothing; her appointment is shown only after the code word.
+            return _choose_service(state, ctx)
         upcoming = ctx.desk.next_appointment()
         if upcoming is not None:
             # One appointment at a time: she sees hers, and can move or cancel it.
             return _show_appointment(state, ctx, upcoming)
         return _choose_service(state, ctx)
     if choice == 2:
+        if _needs_code(state, ctx):
+            return _ask_code(replace(state, name=MAIN), text, ctx)
         return _show_appointment(state, ctx, ctx.desk.next_appointment())
     if choice == 3:
         ctx.desk.request_callback()
@@ -307,6 +338,11 @@ def _main(state: State, text: str, ctx: Context) -> Step:
         wanted = not ctx.desk.wants_reminder_calls()
         ctx.desk.set_reminder_calls(wanted)
         return _to(state, MAIN, ctx, [reply("reminder_calls_on" if wanted else "reminder_calls_off")])
+    if choice == CODE_WORD:
+        if ctx.desk.code_word_status() == "none":
+            return _to(state, CODE_NEW, ctx, [reply("code_choose")])
+        # Changing it takes the old one, every time.
+        return _ask_code(replace(state, name=CODE_NEW), text, ctx)
     return _not_understood(replace(state, name=MAIN), ctx)
 
 
@@ -359,6 +395,8 @@ def _confirm(state: State, text: str, ctx: Context) -> Step:
         if result.ok:
             ctx.desk.release()
             key = "booked" if moving is None else "moved"
+            if ctx.desk.code_word_status() != "none":
+                key += "_private"  # with a code word, no address on her screen
             return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
         return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
     if text in kw.NO:
@@ -403,8 +441,10 @@ def _cancel(state: State, text: str, ctx: Context) -> Step:
 
 def _reminder(state: State, text: str, ctx: Context) -> Step:
     """Answers to a reminder text: 1 confirm, 2 cancel, 3 move."""
-    current = _current(state, ctx)
     choice = kw.number(text)
+    if (choice in (1, 2, 3) or text in kw.YES) and _needs_code(state, ctx):
+        return _ask_code(state, text, ctx)
+    current = _current(state, ctx)
     if current is None and (choice in (1, 2, 3) or text in kw.YES):
         return _to(state, MAIN, ctx, [reply("no_appointment")])  # cancelled since
     if current is None or current[1] <= ctx.now:  # or already begun
@@ -421,6 +461,53 @@ def _reminder(state: State, text: str, ctx: Context) -> Step:
     return _main(replace(state, name=MAIN, data={}), text, ctx)
 
 
+# --- the code word -----------------------------------------------------------------------------
+
+
+def _needs_code(state: State, ctx: Context) -> bool:
+    return not state.data.get("unlocked") and ctx.desk.code_word_status() != "none"
+
+
+def _ask_code(state: State, text: str, ctx: Context) -> Step:
+    """Ask for her code word; once given, ``text`` is answered in ``state`` as if just sent."""
+    if ctx.desk.code_word_status() == "locked":
+        return _to(state, MAIN, ctx, [reply("code_locked")])
+    return _to(state, CODE, ctx, [reply("code_ask")], then=state.name, then_data=dict(state.data), then_text=text)
+
+
+def _code(state: State, text: str, ctx: Context) -> Step:
+    code = codeword.as_code(text)
+    if code is None:
+        return Step(replace(state, updated_at=ctx.now), [reply("code_format")])
+    result = ctx.desk.check_code_word(code)
+    if result == "locked":
+        return _to(state, MAIN, ctx, [reply("code_locked")])
+    if result != "ok":
+        return Step(replace(state, updated_at=ctx.now), [reply("code_wrong")])
+    then = state.data.get("then", MAIN)
+    if then == CODE_NEW:
+        return _to(state, CODE_NEW, ctx, [reply("code_choose")], unlocked=True)
+    resumed = State(name=then, language=state.language,
+                    data={**state.data.get("then_data", {}), "unlocked": True}, updated_at=ctx.now)
+    return _HANDLERS.get(then, _main)(resumed, state.data.get("then_text", ""), ctx)
+
+
+def _code_new(state: State, text: str, ctx: Context) -> Step:
+    code = codeword.as_code(text)
+    if code is None:
+        return Step(replace(state, updated_at=ctx.now), [reply("code_format")])
+    # Not kept in clear even for the minute until she repeats it.
+    return _to(state, CODE_REPEAT, ctx, [reply("code_repeat")], pending=codeword.hash_code(code))
+
+
+def _code_repeat(state: State, text: str, ctx: Context) -> Step:
+    code = codeword.as_code(text)
+    if code is None or not codeword.matches(state.data.get("pending"), code):
+        return _to(state, CODE_NEW, ctx, [reply("code_mismatch")])
+    ctx.desk.set_code_word(code)
+    return _to(state, MAIN, ctx, [reply("code_set")], unlocked=True)
+
+
 _HANDLERS = {
     LANGUAGE: _language,
     MAIN: _main,
@@ -432,4 +519,7 @@ _HANDLERS = {
     APPOINTMENT: _appointment,
     CANCEL: _cancel,
     REMINDER: _reminder,
+    CODE: _code,
+    CODE_NEW: _code_new,
+    CODE_REPEAT: _code_repeat,
 }

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.conversation import Booking, Offer
-from scheduling import audit, clients, holds
+from scheduling import audit, clients, codeword, holds
 from scheduling.availability import BookingRules, Slot, find_free_slots
 from scheduling.booking import Booked, book_appointment, cancel_appointment, reschedule_appointment
 from scheduling.models import (
@@ -169,3 +169,12 @@ class DatabaseDesk:
 
     def erase(self) -> None:
         clients.erase_client(self.session, self.client, self.now)
+
+    def code_word_status(self) -> str:
+        return codeword.status(self.client).value
+
+    def set_code_word(self, code: str) -> None:
+        codeword.set_code_word(self.session, self.client, code, self.now)
+
+    def check_code_word(self, code: str) -> str:
+        return codeword.check_code_word(self.session, self.client, code, self.now).value

@@ -20,6 +20,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from hotline import voices
 from hotline.conversation import Offer
 from hotline.desk import DatabaseDesk
+from scheduling import codeword
 from scheduling.availability import BookingRules, load_centre, local_interval
 from scheduling.clients import find_or_create_client
 from scheduling.holds import release_holds
@@ -207,6 +208,26 @@ class Line:
         self.remember(step="appointment", appointment=appointment_id, when=start_at.isoformat())
         return self.menu("appointment", [("v_your_time", {"when": start_at})], tries=tries, before=before)
 
+    def needs_code(self) -> bool:
+        """She has a code word and has not given it in this call."""
+        client = self.client()
+        return (client is not None and codeword.status(client) is not codeword.Status.none
+                and not (self.call().data or {}).get("unlocked"))
+
+    def code_menu(self, then: str, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        """Ask for her code word by keypad (ended with #); ``then`` is where it leads."""
+        client = self.client()
+        if client is not None and codeword.status(client) is codeword.Status.locked:
+            return self.main_menu(before=[("v_code_locked", {})])
+        self.remember(step="code", then=then)
+        response = VoiceResponse()
+        gather = Gather(finish_on_key="#", action=self.url("code", tries=tries), method="POST",
+                        timeout=TIMEOUT, action_on_empty_result=True)
+        self.say(gather, *before, ("v_code_ask", {}))
+        response.append(gather)
+        response.redirect(self.url("code", tries=tries), method="POST")
+        return response
+
     def hidden_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
         self.remember(step="hidden")
         return self.menu("hidden", [("v_hidden_number", {})], tries=tries, before=before)
@@ -292,12 +313,12 @@ def _int(value: str | None) -> int | None:
 
 
 # Menus whose answer needs what was said in them (the slots offered, the appointment heard).
-STATEFUL_STEPS = {"service", "slot", "confirm", "appointment", "cancel", "reminder-answer"}
+STATEFUL_STEPS = {"service", "slot", "confirm", "appointment", "cancel", "reminder-answer", "code"}
 
 
 def digits(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value[0]) if value[:1].isdigit() else None
+    return int(value[0]) if value[:1].isascii() and value[:1].isdigit() else None  # not "²"
 
 
 def offers_of(call: Call) -> list[Offer]:
@@ -367,6 +388,8 @@ def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
                          tries=tries + 1, before=hint)
     if step == "hidden":
         return line.hidden_menu(tries + 1, before=hint)
+    if step == "code":
+        return line.code_menu(data.get("then", "appointment"), tries + 1, before=hint)
     if step == "reminder-answer":
         return line.menu("reminder-answer", [("v_reminder_call", {"when": datetime.fromisoformat(data["when"])})],
                          tries=tries + 1, before=hint)
@@ -409,17 +432,40 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
         if choice == 1:
             return line.goodbye(("v_confirmed", {}))
         if choice == 2:
+            if line.needs_code():
+                return line.code_menu("cancel")
             line.remember(step="cancel", when=current[1].isoformat())
             return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
         if choice == 3:
             return line.transfer()
         return _again(line, step, tries, pressed)
 
+    if step == "code":
+        code = codeword.as_code(pressed)
+        if code is None:
+            return _again(line, step, tries, pressed)
+        result = desk.check_code_word(code)
+        if result == "locked":
+            return line.main_menu(before=[("v_code_locked", {})])
+        if result != "ok":
+            return line.code_menu(data.get("then", "appointment"), tries, before=[("v_code_wrong", {})])
+        line.remember(unlocked=True)
+        current = desk.appointment(data["appointment"]) if data.get("then") == "cancel" and data.get("appointment") \
+            else None
+        if current is not None:  # she was asked about this one by a reminder call
+            line.remember(step="cancel", when=current[1].isoformat())
+            return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
+        return line.your_time()
+
+    if step in ("appointment", "cancel") and line.needs_code():
+        return line.code_menu("appointment")
+
     if step == "main":
         if choice == 1:
-            return line.your_time() if desk.next_appointment() else line.services_menu()
+            # With a code word, booking goes ahead: it shows nothing of her time.
+            return line.your_time() if desk.next_appointment() and not line.needs_code() else line.services_menu()
         if choice == 2:
-            return line.your_time()
+            return line.code_menu("appointment") if line.needs_code() else line.your_time()
         if choice == 3:
             return line.transfer()
         if choice == 4:

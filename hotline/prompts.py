@@ -34,7 +34,7 @@ class Text:
 
 TEXTS: dict[str, Text] = {
     "main_menu": Text(N_("Reply with a number:\n1 Book a time\n2 My appointment\n3 Call me back\n4 Help\n"
-                         "5 Reminders by phone call\n0 Language")),
+                         "5 Reminders by phone call\n6 Code word\n0 Language")),
     "choose_service": Text(N_("What would you like to talk about?\n{services}\n0 Menu")),
     "offer_slots": Text(N_("Free times:\n{slots}\n9 Later times. 0 Menu")),
     "no_slots": Text(N_("Sorry, there are no free times now. Reply 3 and we will call you. 0 Menu")),
@@ -61,6 +61,21 @@ TEXTS: dict[str, Text] = {
     "reminder_calls_off": Text(N_("OK. Your reminders will come as texts again.")),
     "appointment_confirmed": Text(N_("Thank you. See you {when}."), "confirmation"),
     "reminder": Text(N_("Reminder: your time is {when}. Reply 1 OK, 2 Cancel, 3 Move."), "reminder"),
+    # Her code word (scheduling.codeword): digits only, so the keypad of the voice line takes it too.
+    "code_choose": Text(N_("Choose a code word of 4 to 8 digits and send it. Keep it to yourself. 0 Menu")),
+    "code_repeat": Text(N_("Send the same code word again.")),
+    "code_mismatch": Text(N_("The two were not the same. Choose a code word of 4 to 8 digits. 0 Menu")),
+    "code_set": Text(N_("Your code word is saved. We will ask for it before we show, cancel or move your time.")),
+    "code_ask": Text(N_("Please send your code word. 0 Menu")),
+    "code_format": Text(N_("A code word is 4 to 8 digits. Please send it again. 0 Menu")),
+    "code_wrong": Text(N_("That code word is not right. Please try again. 0 Menu")),
+    "code_locked": Text(N_("Sorry, that was wrong too many times. Please call us and we will help you.")),
+    # With a code word, texts about her time say the time and nothing more.
+    "booked_private": Text(N_("Booked: {when}."), "confirmation"),
+    "moved_private": Text(N_("Moved to {when}."), "confirmation"),
+    "reminder_private": Text(N_("Reminder: your time is {when}."), "reminder"),
+    "reminder_today": Text(N_("Reminder: your time is today at {time}."), "reminder"),
+    "reminder_tomorrow": Text(N_("Reminder: your time is tomorrow at {time}."), "reminder"),
 }
 
 # What the voice line says. Each is spoken with the language's Twilio voice, or played
@@ -101,6 +116,9 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_reminder_call": Text(N_("This is a reminder. Your time is {when}. To confirm, press 1. To cancel, press 2. "
                                "To talk to someone, press 3."), "voice"),
     "v_confirmed": Text(N_("Thank you. See you then. Goodbye."), "voice"),
+    "v_code_ask": Text(N_("Please enter your code word, then press the hash key."), "voice"),
+    "v_code_wrong": Text(N_("That code word is not right."), "voice"),
+    "v_code_locked": Text(N_("Sorry, we cannot go on without your code word."), "voice"),
     # Said in Norwegian and English when her language has neither a voice nor recordings.
     "v_not_available": Text(N_("This part is not yet available in your language. To be called back by someone "
                                "who speaks your language, press 4. For another language, press 0."), "voice"),
@@ -129,6 +147,10 @@ def translate(msgid: str, language: str) -> str:
 def render(key: str, language: str, /, **values) -> str:
     text = TEXTS.get(key) or VOICE_TEXTS[key]
     return translate(text.msgid, language).format(**values)
+
+
+def format_time(at: datetime, language: str, tz: ZoneInfo) -> str:
+    return format_skeleton("Hm", at.astimezone(tz), locale=language)
 
 
 def format_when(at: datetime, language: str, tz: ZoneInfo) -> str:

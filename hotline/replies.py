@@ -31,6 +31,8 @@ def render_reply(item: Reply, language: str, *, tz: ZoneInfo, address: str) -> s
     for name, value in item.values.items():
         if name == "when":
             values["when"] = prompts.format_when(value, language, tz)
+        elif name == "time":
+            values["time"] = prompts.format_time(value, language, tz)
         elif name == "slots":
             values["slots"] = _numbered(prompts.format_when(at, language, tz) for at in value)
         elif name == "services":
@@ -61,9 +63,26 @@ def _join(replies: list[Reply], language: str | None, *, tz: ZoneInfo, address: 
     return "\n".join(parts)
 
 
+# For a caller with a code word, the text to send instead: the time, and nothing more.
+PRIVATE = {"booked": "booked_private", "moved": "moved_private", "reminder": "reminder_private"}
+
+
 def render_outbound(template: str, language: str | None, params: dict, *, tz: ZoneInfo, address: str) -> str:
-    """The words of an outbox text; its stored values are plain JSON (instants as ISO text)."""
-    values = {name: datetime.fromisoformat(value) if name == "when" else value for name, value in params.items()}
+    """The words of an outbox text; its stored values are plain JSON (instants as ISO text).
+
+    The worker adds ``private`` (she has a code word) and ``sent_at`` when it sends: a
+    private reminder then says only "today/tomorrow at 10:00" (or the date, further off).
+    """
+    values = {name: datetime.fromisoformat(value) if name in ("when", "sent_at") else value
+              for name, value in params.items() if name != "private"}
+    sent_at = values.pop("sent_at", None)
+    if params.get("private"):
+        template = PRIVATE.get(template, template)
+        if template == "reminder_private" and sent_at is not None and "when" in values:
+            days = (values["when"].astimezone(tz).date() - sent_at.astimezone(tz).date()).days
+            if days in (0, 1):
+                template = "reminder_today" if days == 0 else "reminder_tomorrow"
+                values = {"time": values["when"]}
     return render_replies([Reply(template, values)], language, tz=tz, address=address)
 
 

@@ -282,7 +282,12 @@ class OutboxSender:
             call = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
                                 self.rules.call_status_callback)
             return Planned(message.id, message.kind, message.attempts, call, "(call)")
-        body = self.render(message.template, message.language_code, message.params)
+        params = message.params or {}
+        if client.code_word_hash:
+            # She has a code word: the renderer says the time and nothing more (no address,
+            # no reply options), and "tomorrow" is reckoned from now, when it goes.
+            params = {**params, "private": True, "sent_at": now.isoformat()}
+        body = self.render(message.template, message.language_code, params)
         validity = None
         if message.expires_at is not None:
             validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())

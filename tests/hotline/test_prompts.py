@@ -33,6 +33,7 @@ def realistic(key: str, language: str, longest=None) -> Reply:
     longest = longest or worst_whens(language)[0]
     values = {
         "when": longest,
+        "time": longest,
         "slots": [longest] * offers_per_text(language),
         "services": [names[language] for _, _, names in SERVICES.values()],
     }
@@ -98,6 +99,7 @@ def test_answers_that_combine_texts_keep_the_budget(language):
             [Reply("not_understood"), realistic("offer_slots", language, longest)],
             [Reply("empty_message"), realistic("choose_service", language, longest)],
             [Reply("not_understood"), realistic("confirm_cancel", language, longest)],
+            [Reply("empty_message"), Reply("code_ask")],
         ]
         for replies in combined:
             assert segments(render_replies(replies, language, tz=OSLO, address=ADDRESS)) <= 2, replies

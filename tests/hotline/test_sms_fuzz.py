@@ -34,6 +34,9 @@ RECIPES = {
     "move_confirm": ["hi", "4", "1", "1", "1", "1", "2", "2", "3"],
     "reminder": ["hi", "4", "1", "1", "1", "1"],
     "opted_out": ["hi", "4", "STOP"],
+    "code_new": ["hi", "4", "6"],
+    "code_repeat": ["hi", "4", "6", "1234"],
+    "code": ["hi", "4", "6", "1234", "1234", "6"],  # changing it asks for the old one
 }
 
 bodies = st.one_of(

@@ -11,7 +11,7 @@ from hotline.phone import SimulatedPhone, call, sign
 from tests.hotline.test_voice import CheckedTransport, check_twiml
 
 STEPS = ["language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden", "reminder-answer",
-         "after-dial", "recorded", "status", "reminder", "bridge"]
+         "code", "after-dial", "recorded", "status", "reminder", "bridge"]
 
 
 def test_any_keys_at_any_step_get_well_formed_twiml(app, centre):
