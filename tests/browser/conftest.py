@@ -25,8 +25,26 @@ def browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield _CspBypassing(browser)
         browser.close()
+
+
+class _CspBypassing:
+    """Pages ignore Linja's Content-Security-Policy unless a test asks for it
+    (``bypass_csp=False``, as tests/browser/test_csp.py does): Playwright's
+    ``wait_for_function`` polls with ``eval``, which the policy rightly forbids."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_page(self, **kwargs):
+        return self._browser.new_page(**{"bypass_csp": True, **kwargs})
+
+    def new_context(self, **kwargs):
+        return self._browser.new_context(**{"bypass_csp": True, **kwargs})
 
 
 @pytest.fixture
