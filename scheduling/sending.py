@@ -10,9 +10,10 @@ result for a row another worker has claimed since: every update is guarded by th
 from __future__ import annotations
 
 import logging
+import threading
 import time as _time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -300,18 +301,32 @@ class OutboxSender:
                        body, reply_to, message.client_id)
 
     def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
+        """Send side by side; write results a few at a time. A worker that dies loses the
+        record of at most 2 × concurrency sent texts (on the wire, or sent and not yet
+        written), and each of those goes at most once more."""
+        step = max(1, self.rules.concurrency)
+        unrecorded = threading.BoundedSemaphore(2 * step)
+
+        def send(plan: Planned) -> Handed | None:
+            unrecorded.acquire()
+            handed = self._send(plan, token)
+            if handed is None:  # its failure is already written
+                unrecorded.release()
+            return handed
+
         handed, pending = 0, []
-        for result in pool.map(lambda plan: self._send(plan, token), planned):
-            if result is not None:
+        for future in as_completed([pool.submit(send, plan) for plan in planned]):
+            if (result := future.result()) is not None:
                 pending.append(result)
-            # Results are written a few at a time: a worker that dies loses the record of
-            # at most that many sent texts besides those on the wire, and each goes at
-            # most once more.
-            if len(pending) >= self.rules.concurrency:
+            if len(pending) >= step:
                 handed += self._record(pending, token)
+                for _ in pending:
+                    unrecorded.release()
                 pending = []
         if pending:
             handed += self._record(pending, token)
+            for _ in pending:
+                unrecorded.release()
         return handed
 
     def _send(self, plan: Planned, token: str) -> Handed | None:

@@ -15,7 +15,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,6 +24,7 @@ from wtforms.validators import AnyOf, InputRequired
 from scheduling import audit
 from scheduling.booking import Booked, Conflict, NotChangeable
 from scheduling.models import Actor, Appointment, AppointmentStatus, Language, StaffRole
+from staff.forms import StaffPageForm
 from staff import nav
 from staff.auth import role_required
 from staff.labels import STATUS, VIA
@@ -201,7 +201,7 @@ def _day_name(day: date) -> str:
     return format_date(day, "EEEE d. MMMM" if get_locale().language == "nb" else "EEEE d MMMM")
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(StaffPageForm):
     status = StringField(validators=[InputRequired(), AnyOf([
         AppointmentStatus.attended.value, AppointmentStatus.no_show.value, AppointmentStatus.booked.value])])
     version = IntegerField(validators=[InputRequired()])

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from staff.forms import StaffPageForm
 from staff.labels import parse_slot_value
 from staff.forms import PhoneNumber
 
 PHONE_HINT = _l("Skriv nummeret slik du har det, for eksempel 900 00 000 eller +47 900 00 000.")
 
 
-class SearchForm(FlaskForm):
+class SearchForm(StaffPageForm):
     """Read from the query string: a search changes nothing, so it needs no CSRF token."""
 
     class Meta:
@@ -21,7 +21,7 @@ class SearchForm(FlaskForm):
     phone = StringField(_l("Telefonnummer"), validators=[Length(max=40), PhoneNumber()])
 
 
-class BookForm(FlaskForm):
+class BookForm(StaffPageForm):
     phone = StringField(_l("Hennes telefonnummer"), validators=[Length(max=40), PhoneNumber()])
     language = SelectField(_l("Hennes språk"), validators=[DataRequired(_l("Velg hennes språk."))])
     service = SelectField(_l("Tjeneste"), coerce=int, validators=[InputRequired(_l("Velg en tjeneste."))])
@@ -38,7 +38,7 @@ class ChooseSlotForm(BookForm):
         field.counselor_id, field.start_at = parsed
 
 
-class MoveForm(FlaskForm):
+class MoveForm(StaffPageForm):
     slot = HiddenField(validators=[InputRequired()])
     version = IntegerField(validators=[InputRequired()])
 
@@ -49,7 +49,7 @@ class MoveForm(FlaskForm):
         field.counselor_id, field.start_at = parsed
 
 
-class CancelForm(FlaskForm):
+class CancelForm(StaffPageForm):
     reason = TextAreaField(_l("Hvorfor avlyses timen? (kort, hun ser det ikke)"), validators=[
         DataRequired(_l("Skriv en kort grunn, så de andre vet hvorfor timen ble avlyst.")),
         Length(max=200, message=_l("Høyst %(max)d tegn.", max=200)),

@@ -11,6 +11,22 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from scheduling.phones import parse_phone
 from staff.i18n import STAFF_LOCALES
 
+def _without_nul(value):
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class StaffPageForm(FlaskForm):
+    """The base of every staff form: text loses NUL characters, which no database keeps
+    (PostgreSQL refuses them), so such input is saved without them instead of failing."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, StringField):
+                filters = [*unbound_field.kwargs.get("filters", ()), _without_nul]
+                return unbound_field.bind(form=form, **{**options, "filters": filters})
+            return unbound_field.bind(form=form, **options)
+
+
 PHONE_ERRORS = {
     "empty": _l("Skriv inn et telefonnummer."),
     "not_a_number": _l("Det ser ikke ut som et telefonnummer."),
@@ -30,19 +46,19 @@ class PhoneNumber:
         field.e164 = parsed.e164
 
 
-class LoginForm(FlaskForm):
+class LoginForm(StaffPageForm):
     email = EmailField(_l("E-post"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Passord"), validators=[DataRequired(), Length(max=200)])
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(StaffPageForm):
     ui_locale = SelectField(_l("Språk på sidene"), 
                             choices=[SelectChoice(code, name) for code, name in STAFF_LOCALES.items()])
     phone = StringField(_l("Ditt telefonnummer (Linja ringer deg når du ringer en innringer tilbake)"),
                         validators=[Optional(), Length(max=40), PhoneNumber()])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(StaffPageForm):
     current = PasswordField(_l("Nåværende passord"), validators=[DataRequired(), Length(max=200)])
     new = PasswordField(_l("Nytt passord"), validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,

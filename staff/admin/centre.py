@@ -20,11 +20,11 @@ from scheduling.models import (
     Staff,
     StaffRole,
 )
+from staff.forms import StaffPageForm
 from staff.admin.common import admin_only, day_label, get_or_404, hhmm, overlaps, record, today, weekday_name
 from staff.admin.forms import ClosureForm, DutyShiftForm, OpeningHoursForm, ServiceForm
 from staff.views import bp
 from webdb import db
-from flask_wtf import FlaskForm
 
 FALLBACK_LANGUAGE = "nb"
 
@@ -134,8 +134,8 @@ def admin_service_edit(service_id: int):
 # --- languages --------------------------------------------------------------------------
 
 
-def _languages_form(languages: list[Language], formdata=True) -> FlaskForm:
-    class Form(FlaskForm):
+def _languages_form(languages: list[Language], formdata=True) -> StaffPageForm:
+    class Form(StaffPageForm):
         pass
 
     for language in languages:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
@@ -20,7 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduling.models import StaffRole
-from staff.forms import MIN_PASSWORD_LENGTH, PhoneNumber
+from staff.forms import MIN_PASSWORD_LENGTH, PhoneNumber, StaffPageForm
 
 WEEKDAYS = [
     (0, _l("mandag")), (1, _l("tirsdag")), (2, _l("onsdag")), (3, _l("torsdag")),
@@ -55,7 +54,7 @@ def _time(label):
                      render_kw={"step": 300})
 
 
-class StaffForm(FlaskForm):
+class StaffForm(StaffPageForm):
     name = StringField(_l("Navn"), validators=[DataRequired(REQUIRED), Length(max=120)])
     email = EmailField(_l("E-post"), validators=[
         DataRequired(REQUIRED), Length(max=254),
@@ -73,7 +72,7 @@ class NewStaffForm(StaffForm):
                                        message=_l("Minst %(min)d tegn.", min=MIN_PASSWORD_LENGTH))])
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(StaffPageForm):
     new = PasswordField(_l("Nytt passord"), validators=[
         DataRequired(REQUIRED), Length(min=MIN_PASSWORD_LENGTH, max=200,
                                        message=_l("Minst %(min)d tegn.", min=MIN_PASSWORD_LENGTH))])
@@ -81,7 +80,7 @@ class SetPasswordForm(FlaskForm):
         DataRequired(REQUIRED), EqualTo("new", message=_l("De to passordene er ikke like."))])
 
 
-class WorkingHoursForm(FlaskForm):
+class WorkingHoursForm(StaffPageForm):
     weekday = SelectField(_l("Ukedag"), choices=WEEKDAYS, coerce=int)
     starts = _time(_l("Fra"))
     ends = _time(_l("Til"))
@@ -89,7 +88,7 @@ class WorkingHoursForm(FlaskForm):
     valid_until = DateField(_l("Gjelder til og med (tomt: inntil videre)"), validators=[Optional()])
 
 
-class AbsenceForm(FlaskForm):
+class AbsenceForm(StaffPageForm):
     first_day = DateField(_l("Fra dato"), validators=[InputRequired(BAD_DATE)])
     starts = TimeField(_l("Fra klokken (tomt: hele dagen)"), validators=[Optional()], format="%H:%M")
     last_day = DateField(_l("Til og med dato"), validators=[InputRequired(BAD_DATE)])
@@ -97,7 +96,7 @@ class AbsenceForm(FlaskForm):
     reason = StringField(_l("Grunn (valgfritt, vises bare for ansatte)"), validators=[Optional(), Length(max=200)])
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(StaffPageForm):
     """Names per language are added per request (see services.service_form)."""
 
     slug = StringField(_l("Kortnavn (små bokstaver, tall og bindestrek)"), validators=[
@@ -114,26 +113,26 @@ class ServiceForm(FlaskForm):
     is_active = BooleanField(_l("Aktiv (tilbys innringere)"), default=True)
 
 
-class OpeningHoursForm(FlaskForm):
+class OpeningHoursForm(StaffPageForm):
     weekday = SelectField(_l("Ukedag"), choices=WEEKDAYS, coerce=int)
     opens = _time(_l("Åpner"))
     closes = _time(_l("Stenger"))
 
 
-class ClosureForm(FlaskForm):
+class ClosureForm(StaffPageForm):
     first_day = DateField(_l("Første stengte dag"), validators=[InputRequired(BAD_DATE)])
     last_day = DateField(_l("Siste stengte dag"), validators=[InputRequired(BAD_DATE)])
     reason = StringField(_l("Grunn (valgfritt)"), validators=[Optional(), Length(max=200)])
 
 
-class DutyShiftForm(FlaskForm):
+class DutyShiftForm(StaffPageForm):
     staff_id = SelectField(_l("Hvem"), coerce=int)
     weekday = SelectField(_l("Ukedag"), choices=WEEKDAYS, coerce=int)
     starts = _time(_l("Fra"))
     ends = _time(_l("Til"))
 
 
-class RecordingForm(FlaskForm):
+class RecordingForm(StaffPageForm):
     prompt_key = HiddenField(validators=[DataRequired()])
     # The file's own bytes decide (see recordings.sniff); the extension check only
     # gives a quicker answer for an obviously wrong file.

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
 
 from app import create_app
 from scheduling.clock import TravelClock
-from scheduling.models import Client, Conversation, StaffRole
+from scheduling.clients import find_client
+from scheduling.models import Conversation, StaffRole
 from tests.conftest import NOW, fresh, oslo
 from tests.hotline.test_sms_flows import MENU_NUMBER
 from tests.hotline.twilio_client import Phone
@@ -40,7 +40,7 @@ def offered(phone, db_session) -> list[datetime]:
     phone.text(str(MENU_NUMBER["so"]))
     phone.text("1")  # book
     assert phone.text("1")  # the first service: a list of times
-    client = fresh(db_session).scalars(select(Client).where(Client.phone_e164 == phone.number)).one()
+    client = find_client(fresh(db_session), phone.number)
     offers = db_session.get(Conversation, client.id).data["offers"]
     return [datetime.fromisoformat(o["start"]) for o in offers]
 
