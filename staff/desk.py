@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
+from scheduling import codeword
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
 from scheduling.models import (
@@ -194,6 +195,7 @@ def search():
             "is_opted_out": client.is_opted_out,
             "can_text": is_mobile(client.phone_e164),
             "wants_calls": client.wants_reminder_calls,
+            "code_word": codeword.status(client).value,
             "upcoming": [listed(a) for a in upcoming],
             "past": [listed(a) for a in past],
         }
@@ -316,5 +318,21 @@ def _parse_instant(raw: str | None) -> datetime | None:
 nav.HOME[StaffRole.receptionist] = nav.HOME[StaffRole.admin] = "staff.board"
 nav.add("staff.board", _l("Tavle"), *DESK, order=20)
 nav.add("staff.book", _l("Bestill time"), *DESK, order=25)
+
+@bp.post("/clients/<int:client_id>/code-word/clear")
+@role_required(*DESK)
+def clear_code_word(client_id: int):
+    """She called and cannot give her code word (forgotten, or locked after wrong tries):
+    the receptionist, having spoken with her, clears it; she can choose a new one by text."""
+    session = db()
+    client = session.get(Client, client_id)
+    if client is None or client.phone_e164 is None:
+        abort(404)
+    if client.code_word_hash:
+        codeword.clear_code_word(session, client, current_user.id, now())
+        session.commit()
+        flash(_("Kodeordet er fjernet. Hun kan velge et nytt på SMS."), "info")
+    return redirect(url_for("staff.search", client=client.id))
+
 
 from staff import desk_appointment  # noqa: E402,F401  (its routes join the blueprint too)

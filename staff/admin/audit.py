@@ -62,6 +62,9 @@ ACTIONS = {
     "duty_shift_removed": _l("Fjernet en vakt"),
     "recording_added": _l("La til et lydopptak"),
     "recording_replaced": _l("Byttet et lydopptak"),
+    "code_word_set": _l("Innringer valgte et kodeord"),
+    "code_word_locked": _l("Kodeordet ble låst etter for mange feil forsøk"),
+    "code_word_cleared": _l("Fjernet en innringers kodeord"),
 }
 # Seven digits or more, with the spaces, dashes and brackets people write numbers with.
 PHONE_LIKE = re.compile(r"\+?\(?\d(?:[\s().-]*\d){6,}")

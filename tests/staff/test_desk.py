@@ -175,6 +175,27 @@ def test_the_desk_is_told_when_she_said_stop(ingrid, make, db_session, desk, som
     assert "Hun har sagt STOPP til SMS" in page(ingrid, f"/staff/appointments/{somali_caller.id}")
 
 
+def test_a_locked_code_word_is_cleared_by_the_desk_after_speaking_with_her(ingrid, db_session, somali_caller):
+    from scheduling import codeword
+    from scheduling.models import AuditEntry
+
+    caller = somali_caller.client
+    codeword.set_code_word(db_session, caller, "4711", NOW)
+    caller.code_word_failures = codeword.MAX_FAILURES
+    db_session.commit()
+    html = page(ingrid, "/staff/search?phone=90 00 00 00")
+    assert "Låst etter for mange feil forsøk" in html and "4711" not in html
+    action = f"/staff/clients/{caller.id}/code-word/clear"
+    assert ingrid.post(action, data={"csrf_token": csrf_token(html)}).headers["Location"] == (
+        f"/staff/search?client={caller.id}")
+    caller = fresh(db_session).get(type(caller), caller.id)
+    assert (caller.code_word_hash, caller.code_word_failures) == (None, 0)
+    assert codeword.status(caller) == codeword.Status.none
+    cleared = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "code_word_cleared")).one()
+    assert cleared.actor_staff_id is not None
+    assert "Ingen. Hun kan velge et på SMS" in page(ingrid, f"/staff/search?client={caller.id}")
+
+
 def test_past_and_cancelled_appointments_are_listed_apart(ingrid, make, db_session, desk, somali_caller):
     make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 10, 10, 0), client=somali_caller.client,
                      status=AppointmentStatus.attended)

@@ -51,6 +51,7 @@ ALLOWED = {
     "staff.messages": DESK,
     "staff.voicemail_done": DESK,
     "staff.voicemail_audio": DESK,
+    "staff.clear_code_word": DESK,
     "staff.limited": DESK,
 }
 
@@ -89,7 +90,7 @@ def world(make, db_session):
     ids = {
         "appointment_id": appointment.id, "staff_id": members[COUNSELOR].id, "service_id": service.id,
         "absence_id": absence.id, "closure_id": closure.id, "request_id": callback.id,
-        "voicemail_id": voicemail.id, "shift_id": shift.id,
+        "voicemail_id": voicemail.id, "shift_id": shift.id, "client_id": caller.id,
         "hours_id": db_session.scalars(select(WorkingHours.id)).first(),
         "opening_hours_id": db_session.scalars(select(OpeningHours.id)).first(),
         "code": "so",
