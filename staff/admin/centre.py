@@ -1,14 +1,15 @@
 """The centre's set-up: services, languages, opening hours and closures, the duty rota."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from hotline.discretion import sensitive_words_in
 from scheduling.models import (
     Closure,
     DutyShift,
@@ -37,6 +38,14 @@ def _name_languages(session) -> list[Language]:
         .order_by(Language.menu_order, Language.code)).all()
 
 
+def _discreet_name(form, field) -> None:
+    """A service's name is shown and read out on her phone, which others may see or hear."""
+    words = sensitive_words_in(field.data or "", current_app.config.get("SENSITIVE_WORDS", ()))
+    if words:
+        raise ValidationError(_("Navnet røper for mye («%(word)s»): det vises og leses opp på telefonen hennes, "
+                                "som andre kan se eller høre. Velg et mer diskret navn.", word=words[0]))
+
+
 def _service_form(languages: list[Language], data: dict | None = None, formdata=True) -> ServiceForm:
     class Form(ServiceForm):
         pass
@@ -46,7 +55,7 @@ def _service_form(languages: list[Language], data: dict | None = None, formdata=
         validators = [DataRequired(_l("Skriv navnet på norsk: det brukes når et språk mangler navn."))] \
             if required else [Optional()]
         setattr(Form, f"name_{language.code}", StringField(
-            language.name_native, validators=[*validators, Length(max=80)],
+            language.name_native, validators=[*validators, Length(max=80), _discreet_name],
             render_kw={"lang": language.code, "dir": "rtl" if language.is_rtl else "ltr"}))
     if formdata:
         return Form(data=data)

@@ -347,6 +347,16 @@ def test_a_new_service_is_offered_on_the_sms_line_in_her_language(app, client, s
     assert "En annen tjeneste har allerede dette kortnavnet." in errors(response.get_data(as_text=True))
 
 
+def test_a_service_name_that_says_too_much_is_refused(signed_in, centre, db_session):
+    response = post_form(signed_in, "/staff/admin/services/new", {
+        "slug": "krise", "name_nb": "Samtale", "name_so": "Xarig", "name_ar": "مساعدة ضحايا العنف",
+        "duration_minutes": "30", "buffer_minutes": "10", "menu_order": "1", "is_active": "y"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert any("Navnet røper for mye" in e for e in errors(html))
+    assert fresh(db_session).scalars(select(Service).where(Service.slug == "krise")).first() is None
+
+
 def test_a_disabled_language_leaves_the_sms_menu_and_norwegian_stays(app, signed_in, centre, db_session,
                                                                      languages_restored):
     html = page(signed_in, "/staff/admin/languages")
