@@ -172,7 +172,7 @@ def sms_status():
 # --- the voice line ------------------------------------------------------------------------------
 
 VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden",
-               "reminder-answer", "code"}
+               "reminder-answer", "code", "code-new", "code-repeat"}
 
 
 def _line() -> Line:
