@@ -42,6 +42,8 @@ from scheduling.models import (
 from scheduling.phones import is_mobile, parse_phone
 
 MAX_TRIES = 3
+CODE_WORD = 6  # "To set or change your code word, press 6" in the main menu
+CODE_STEPS = {"code", "code-new", "code-repeat"}  # keys ended with #, not one key
 FIRST_TIMEOUT = 10  # seconds to press a key, for a first-time caller
 TIMEOUT = 8
 DIAL_TIMEOUT = 25
@@ -220,12 +222,26 @@ class Line:
         if client is not None and codeword.status(client) is codeword.Status.locked:
             return self.main_menu(before=[("v_code_locked", {})])
         self.remember(step="code", then=then)
+        return self.keys("code", [("v_code_ask", {})], tries=tries, before=before)
+
+    def code_new_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        """Her new code word by keypad: chosen here, then once more (``code_repeat_menu``)."""
+        self.remember(step="code-new", pending=None)
+        return self.keys("code-new", [("v_code_choose", {})], tries=tries, before=before)
+
+    def code_repeat_menu(self, pending: str, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        """The same code word again; ``pending`` is the first one's hash, never the digits."""
+        self.remember(step="code-repeat", pending=pending)
+        return self.keys("code-repeat", [("v_code_repeat", {})], tries=tries, before=before)
+
+    def keys(self, step: str, items: list[tuple], *, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+        """A prompt answered with several keys, ended with #."""
         response = VoiceResponse()
-        gather = Gather(finish_on_key="#", action=self.url("code", tries=tries), method="POST",
+        gather = Gather(finish_on_key="#", action=self.url(step, tries=tries), method="POST",
                         timeout=TIMEOUT, action_on_empty_result=True)
-        self.say(gather, *before, ("v_code_ask", {}))
+        self.say(gather, *before, *items)
         response.append(gather)
-        response.redirect(self.url("code", tries=tries), method="POST")
+        response.redirect(self.url(step, tries=tries), method="POST")
         return response
 
     def hidden_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
@@ -313,7 +329,8 @@ def _int(value: str | None) -> int | None:
 
 
 # Menus whose answer needs what was said in them (the slots offered, the appointment heard).
-STATEFUL_STEPS = {"service", "slot", "confirm", "appointment", "cancel", "reminder-answer", "code"}
+STATEFUL_STEPS = {"service", "slot", "confirm", "appointment", "cancel", "reminder-answer", "code", "code-new",
+                  "code-repeat"}
 
 
 def digits(value: str | None) -> int | None:
@@ -365,7 +382,8 @@ def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
     """A wrong key or silence: the same menu once more with a hint, or after three tries, goodbye."""
     if tries + 1 >= MAX_TRIES:
         return line.goodbye(("v_goodbye", {}))
-    hint = [("v_no_key" if not pressed else "v_wrong_key", {})]
+    wrong = "v_code_format" if step in CODE_STEPS else "v_wrong_key"  # too few or many digits
+    hint = [("v_no_key" if not pressed else wrong, {})]
     call = line.call()
     data = call.data or {}
     if step == "language":
@@ -390,6 +408,10 @@ def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
         return line.hidden_menu(tries + 1, before=hint)
     if step == "code":
         return line.code_menu(data.get("then", "appointment"), tries + 1, before=hint)
+    if step == "code-new":
+        return line.code_new_menu(tries + 1, before=hint)
+    if step == "code-repeat":
+        return line.code_repeat_menu(data.get("pending"), tries + 1, before=hint)
     if step == "reminder-answer":
         return line.menu("reminder-answer", [("v_reminder_call", {"when": datetime.fromisoformat(data["when"])})],
                          tries=tries + 1, before=hint)
@@ -450,6 +472,8 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
         if result != "ok":
             return line.code_menu(data.get("then", "appointment"), tries, before=[("v_code_wrong", {})])
         line.remember(unlocked=True)
+        if data.get("then") == "code-new":  # the old code word given: now the new one
+            return line.code_new_menu()
         current = desk.appointment(data["appointment"]) if data.get("then") == "cancel" and data.get("appointment") \
             else None
         if current is not None:  # she was asked about this one by a reminder call
@@ -459,6 +483,26 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
 
     if step in ("appointment", "cancel") and line.needs_code():
         return line.code_menu("appointment")
+
+    if step in ("code-new", "code-repeat") and line.needs_code():
+        return line.code_menu("code-new")  # only reached after the old code word, but be sure
+
+    if step == "code-new":
+        code = codeword.as_code(pressed)
+        if code is None:
+            return _again(line, step, tries, pressed)
+        # Not kept in clear even for the moment until she repeats it.
+        return line.code_repeat_menu(codeword.hash_code(code))
+
+    if step == "code-repeat":
+        if not pressed:
+            return _again(line, step, tries, pressed)
+        code = codeword.as_code(pressed)
+        if code is None or not codeword.matches(data.get("pending"), code):
+            return line.code_new_menu(before=[("v_code_mismatch", {})])  # start again, as by text
+        desk.set_code_word(code)
+        line.remember(unlocked=True, pending=None)
+        return line.main_menu(before=[("v_code_set", {})])
 
     if step == "main":
         if choice == 1:
@@ -474,6 +518,11 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
         if choice == 5:
             line.client().wants_reminder_calls = True
             return line.goodbye(("v_reminder_calls_on", {}))
+        if choice == CODE_WORD:
+            if desk.code_word_status() == "none":
+                return line.code_new_menu()
+            # Changing it takes the old one, every time, as by text (locked: she is told so).
+            return line.code_menu("code-new")
         if choice == 9:
             return line.main_menu()
         if choice == 0:

@@ -84,8 +84,8 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_language_option": Text(N_("For {language}, press {digit}."), "voice"),
     "v_main_menu": Text(N_("To book a time, press 1. To hear or cancel your time, press 2. "
                            "To talk to someone now, press 3. To be called back in your language, press 4. "
-                           "To get your reminders as a phone call, press 5. To hear this again, press 9. "
-                           "For another language, press 0."), "voice"),
+                           "To get your reminders as a phone call, press 5. To set or change your code word, press 6. "
+                           "To hear this again, press 9. For another language, press 0."), "voice"),
     "v_service_option": Text(N_("For {service}, press {digit}."), "voice"),
     "v_slots_intro": Text(N_("These times are free."), "voice"),
     "v_slot_option": Text(N_("{when}, press {digit}."), "voice"),
@@ -119,6 +119,14 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_code_ask": Text(N_("Please enter your code word, then press the hash key."), "voice"),
     "v_code_wrong": Text(N_("That code word is not right."), "voice"),
     "v_code_locked": Text(N_("Sorry, we cannot go on without your code word."), "voice"),
+    # Choosing or changing it by keypad (main menu 6), as by text: twice, never read back.
+    "v_code_choose": Text(N_("Choose a code word of 4 to 8 digits and keep it to yourself. Enter it, "
+                             "then press the hash key."), "voice"),
+    "v_code_repeat": Text(N_("Enter the same code word again, then press the hash key."), "voice"),
+    "v_code_mismatch": Text(N_("The two were not the same."), "voice"),
+    "v_code_format": Text(N_("A code word is 4 to 8 digits."), "voice"),
+    "v_code_set": Text(N_("Your code word is saved. We will ask for it before you hear or cancel your time."),
+                       "voice"),
     # Said in Norwegian and English when her language has neither a voice nor recordings.
     "v_not_available": Text(N_("This part is not yet available in your language. To be called back by someone "
                                "who speaks your language, press 4. For another language, press 0."), "voice"),

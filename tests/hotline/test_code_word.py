@@ -13,7 +13,7 @@ from hotline.phone import SimulatedPhone, call
 from hotline.prompts import format_time, format_when, render
 from scheduling import codeword
 from scheduling.clients import find_client
-from scheduling.models import Appointment, AppointmentStatus, AuditEntry, Client, Conversation, InboundMessage
+from scheduling.models import Appointment, AppointmentStatus, AuditEntry, Call, Client, Conversation, InboundMessage
 from tests.conftest import OSLO, fresh, oslo
 from tests.hotline.test_sms_flows import ADDRESS, MENU_NUMBER, appointments, say
 from tests.hotline.test_voice import CheckedTransport
@@ -376,3 +376,160 @@ def test_a_reminder_call_asks_for_the_code_before_cancelling(app, phone, centre,
     assert heard[0].text == spoken("v_confirm_cancel", when=appointment.start_at)
     answered.press("1")
     assert appointments(db_session)[0].status == AppointmentStatus.cancelled
+
+
+# --- setting and changing it by keypad ------------------------------------------------------------
+
+
+def keypad(app):
+    """A call from her phone, every answer checked as TwiML; the answers are kept."""
+    transport = CheckedTransport(app)
+    line = call(SimulatedPhone(transport, NUMBER, app.config["PUBLIC_BASE_URL"], app.config["TWILIO_AUTH_TOKEN"]))
+    return line, transport
+
+
+def texts(heard):
+    return [h.text for h in heard]
+
+
+def test_on_the_phone_she_sets_a_code_word_and_it_holds_by_text(app, phone, centre, db_session, clock):
+    book(phone)
+    [appointment] = appointments(db_session)
+    line, transport = keypad(app)
+    assert texts(line.heard) == [spoken("v_main_menu")] and "press 6" in line.heard[0].text
+    assert texts(line.press("6")) == [spoken("v_code_choose")]  # no code word yet: no old one to give
+    assert line.waiting_for == "keys" and 'finishOnKey="#"' in transport.answers[-1]
+    assert texts(line.press(CODE)) == [spoken("v_code_repeat")]
+    assert 'finishOnKey="#"' in transport.answers[-1]
+    assert texts(line.press(CODE)) == [spoken("v_code_set"), spoken("v_main_menu")]
+
+    her = caller(db_session)
+    assert codeword.matches(her.code_word_hash, CODE) and her.code_word_failures == 0
+    assert db_session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("code_word%"))).all() == [
+        "code_word_set"]
+    # Never read back, never kept in clear: not in what she heard, not in the call's row.
+    assert all(CODE not in answer for answer in transport.answers)
+    assert all(CODE not in str(row.data) for row in fresh(db_session).scalars(select(Call)))
+    # Having just chosen it, she hears her time in this call without being asked again.
+    assert line.press("2")[0].text == spoken("v_your_time", when=appointment.start_at)
+    line.hang_up()
+
+    # By text, her appointment now waits for the same digits.
+    later(clock)
+    asked = phone.text("2")
+    assert asked == say("code_ask", "en") and shows_nothing(asked, appointment)
+    assert phone.text(CODE) == say("appointment_menu", "en", when=appointment.start_at)
+
+
+def test_on_the_phone_two_different_codes_start_again(app, phone, centre, db_session):
+    phone.text("hi")
+    phone.text(str(MENU_NUMBER["ar"]))
+    line, transport = keypad(app)
+    line.press("6")
+    assert texts(line.press("12#")) == [spoken("v_code_format", "ar"), spoken("v_code_choose", "ar")]
+    assert texts(line.press("1234")) == [spoken("v_code_repeat", "ar")]
+    assert texts(line.press("1243")) == [spoken("v_code_mismatch", "ar"), spoken("v_code_choose", "ar")]
+    assert caller(db_session).code_word_hash is None
+    line.press("5678")
+    assert texts(line.press("1234")) == [spoken("v_code_mismatch", "ar"), spoken("v_code_choose", "ar")]
+    line.press("2468")
+    assert texts(line.press("2468")) == [spoken("v_code_set", "ar"), spoken("v_main_menu", "ar")]
+    assert codeword.matches(caller(db_session).code_word_hash, "2468")
+    assert not any(code in answer for answer in transport.answers for code in ("1234", "1243", "5678", "2468"))
+
+
+def test_on_the_phone_changing_the_code_word_takes_the_old_one(app, phone, centre, db_session, clock):
+    book(phone)
+    [appointment] = appointments(db_session)
+    set_code(phone)
+    line, transport = keypad(app)
+    # Even once she gave it in this call, changing it asks again, as by text.
+    line.press("2")
+    line.press(CODE)
+    line.press("0")
+    assert texts(line.press("6")) == [spoken("v_code_ask")]
+    assert texts(line.press("9999")) == [spoken("v_code_wrong"), spoken("v_code_ask")]
+    assert caller(db_session).code_word_failures == 1  # counted as by text
+    assert texts(line.press(CODE)) == [spoken("v_code_choose")]
+    assert caller(db_session).code_word_failures == 0
+    line.press("86420")
+    assert texts(line.press("86420")) == [spoken("v_code_set"), spoken("v_main_menu")]
+    her = caller(db_session)
+    assert codeword.matches(her.code_word_hash, "86420") and not codeword.matches(her.code_word_hash, CODE)
+    assert not any(code in answer for answer in transport.answers for code in (CODE, "86420"))
+    line.hang_up()
+    # The old code opens nothing by text now; the new one does.
+    later(clock)
+    phone.text("2")
+    assert phone.text(CODE) == say("code_wrong", "en")
+    assert phone.text("86420") == say("appointment_menu", "en", when=appointment.start_at)
+
+
+def test_on_the_phone_a_new_code_word_is_reached_only_through_the_old_one(app, phone, centre, db_session):
+    phone.text("hi")
+    phone.text("2")
+    set_code(phone)
+    line, _ = keypad(app)
+    # A key press sent straight to the new-code steps (a late retry, a replay) leads to the menu.
+    for step in ("code-new", "code-repeat"):
+        heard = line._fetch(f"/hotline/voice/{step}?tries=0", line.params(Digits="1111"))
+        assert texts(heard) == [spoken("v_main_menu")]
+    assert codeword.matches(caller(db_session).code_word_hash, CODE)
+
+
+def test_on_the_phone_three_wrong_old_codes_lock_it(app, phone, centre, db_session):
+    phone.text("hi")
+    phone.text("2")
+    set_code(phone)
+    line, _ = keypad(app)
+    line.press("6")
+    assert texts(line.press("1111")) == [spoken("v_code_wrong"), spoken("v_code_ask")]
+    assert texts(line.press("2222")) == [spoken("v_code_wrong"), spoken("v_code_ask")]
+    assert texts(line.press("3333")) == [spoken("v_code_locked"), spoken("v_main_menu")]
+    assert texts(line.press("6")) == [spoken("v_code_locked"), spoken("v_main_menu")]  # nothing opens it now
+    her = caller(db_session)
+    assert her.code_word_failures == codeword.MAX_FAILURES and codeword.matches(her.code_word_hash, CODE)
+    assert "code_word_locked" in db_session.scalars(select(AuditEntry.action)).all()
+    line.hang_up()
+    assert phone.text("6") == say("code_locked", "en")  # locked by text too
+
+
+def test_on_the_phone_silence_while_choosing_repeats_then_ends_kindly(app, phone, centre, db_session):
+    phone.text("hi")
+    phone.text("2")
+    line, _ = keypad(app)
+    line.press("6")
+    assert texts(line.silence()) == [spoken("v_no_key"), spoken("v_code_choose")]
+    assert texts(line.press("12")) == [spoken("v_code_format"), spoken("v_code_choose")]  # too short
+    assert line.silence()[0].text == spoken("v_goodbye") and line.ended
+
+    line, _ = keypad(app)
+    line.press("6")
+    line.press(CODE)
+    assert texts(line.silence()) == [spoken("v_no_key"), spoken("v_code_repeat")]
+    assert texts(line.press("1")) == [spoken("v_code_mismatch"), spoken("v_code_choose")]  # she starts again
+    line.press(CODE)
+    line.silence()
+    line.silence()
+    assert line.silence()[0].text == spoken("v_goodbye") and line.ended
+    assert caller(db_session).code_word_hash is None
+
+
+def test_in_somali_choosing_a_code_word_is_played_from_recordings(app, phone, centre, db_session, now, runner):
+    from hotline.voices import pieces_to_record
+    from tests.hotline.test_voice import somali_recordings
+
+    new = ["v_code_choose", "v_code_repeat", "v_code_mismatch", "v_code_format", "v_code_set"]
+    for language in ("so", "ti", "fa"):
+        assert set(new) <= set(pieces_to_record(language, []))
+    missing = runner.invoke(args=["prompts", "missing"]).output
+    assert all(key in missing for key in new)
+
+    somali_recordings(db_session, now)
+    phone.text("hi")
+    phone.text(str(MENU_NUMBER["so"]))
+    line, _ = keypad(app)
+    for keys in ("6", CODE, CODE):
+        heard = line.press(keys)
+        assert heard and all(h.kind == "play" for h in heard)
+    assert codeword.matches(caller(db_session).code_word_hash, CODE)

@@ -11,7 +11,7 @@ from hotline.phone import SimulatedPhone, call, sign
 from tests.hotline.test_voice import CheckedTransport, check_twiml
 
 STEPS = ["language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden", "reminder-answer",
-         "code", "after-dial", "recorded", "status", "reminder", "bridge"]
+         "code", "code-new", "code-repeat", "after-dial", "recorded", "status", "reminder", "bridge"]
 
 
 def test_any_keys_at_any_step_get_well_formed_twiml(app, centre):
@@ -21,8 +21,10 @@ def test_any_keys_at_any_step_get_well_formed_twiml(app, centre):
     line = call(phone)
     line.press("2")
 
+    # "6", then "1234" twice, walks the code-word steps with her call really in them.
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(step=st.sampled_from(STEPS), digits=st.one_of(st.text(max_size=30), st.sampled_from(["1", "9", "0", "#", ""])),
+    @given(step=st.sampled_from(STEPS),
+           digits=st.one_of(st.text(max_size=30), st.sampled_from(["1", "9", "0", "#", "", "6", "1234"])),
            tries=st.one_of(st.integers(-5, 99).map(str), st.text(max_size=5)),
            extra=st.dictionaries(st.sampled_from(["RecordingUrl", "DialCallStatus", "CallStatus", "AnsweredBy"]),
                                  st.text(max_size=40), max_size=3))
