@@ -13,32 +13,19 @@ import phonenumbers
 import pytest
 from sqlalchemy import MetaData, make_url, select
 
-from app import create_app, make_worker
+from app import make_worker
 from hotline.phone import SimulatedPhone, WsgiTransport, call
 from scheduling import demo
 from scheduling.clients import find_client
 from scheduling.db import make_engine
 from scheduling.models import Appointment, AuditEntry, CallbackRequest, Voicemail
 from tests.conftest import fresh, oslo
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_sms_flows import book
 from tests.hotline.twilio_client import Phone
 from tests.staff.support import post_form, sign_in
 
 BOOKER, ASKS_FOR_CALL, CALLS, RECEPTIONIST_PHONE = "+4791234567", "+4792345678", "+4793456789", "+4798765432"
 DEMO_NUMBERS = [number for number, *_ in demo.CALLERS] + [demo.CALLBACK_CALLER[0], demo.DESK_PHONE]
-
-
-@pytest.fixture
-def twilio_app(database_url, clock, sessions, fake_twilio):
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "CLOCK": clock,
-        "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000", "TWILIO_API_BASE": fake_twilio.api_base,
-        "SMS_PER_SECOND": 0,
-    })
-    yield app
-    app.extensions["linja.engine"].dispose()
 
 
 def forms(e164: str) -> set[str]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import create_app, make_worker
+from app import make_worker
 from hotline.messaging import ConsoleSender
 from scheduling.booking import book_appointment, cancel_appointment
 from scheduling.models import Actor, BookedVia, Client, OutboxMessage, OutboxStatus
@@ -19,18 +19,6 @@ from tests.hotline.twilio_client import Phone, sign
 
 NUMBER = "+4791234567"
 START = oslo(2026, 11, 26, 13, 0)  # Thursday; now is Monday 08:00
-
-
-@pytest.fixture
-def twilio_app(database_url, clock, sessions, fake_twilio):
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "CLOCK": clock,
-        "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000", "TWILIO_API_BASE": fake_twilio.api_base,
-        "SMS_PER_SECOND": 0,
-    })
-    yield app
-    app.extensions["linja.engine"].dispose()
 
 
 @pytest.fixture
