@@ -27,6 +27,11 @@ class StaffPageForm(FlaskForm):
             return unbound_field.bind(form=form, **options)
 
 
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as a select field's options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 PHONE_ERRORS = {
     "empty": _l("Skriv inn et telefonnummer."),
     "not_a_number": _l("Det ser ikke ut som et telefonnummer."),

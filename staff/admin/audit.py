@@ -20,6 +20,7 @@ from wtforms.validators import NumberRange, Optional
 from scheduling.models import Actor, AuditEntry, Staff
 from staff.admin.common import admin_only, local_instant, next_midnight
 from staff.admin.forms import BAD_DATE
+from staff.forms import choices
 from staff.views import bp
 from webdb import db
 
@@ -126,12 +127,12 @@ def describe(entry: AuditEntry) -> str:
 
 def _choices(session, form: AuditFilter) -> None:
     people = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
-    form.who.choices = [("", _("Alle")), (CALLER, _("innringer")), (SYSTEM, _("system"))] + [
-        (str(person.id), person.name) for person in people]
+    form.who.choices = choices([("", _("Alle")), (CALLER, _("innringer")), (SYSTEM, _("system"))] + [
+        (str(person.id), person.name) for person in people])
     seen = session.scalars(select(AuditEntry.action).distinct()).all()
     known = [(code, str(label)) for code, label in ACTIONS.items()]
     extra = sorted((code, code) for code in set(seen) - set(ACTIONS))
-    form.action.choices = [("", _("Alle"))] + sorted(known, key=lambda c: c[1]) + extra
+    form.action.choices = choices([("", _("Alle"))] + sorted(known, key=lambda c: c[1]) + extra)
 
 
 def _filtered(form: AuditFilter):

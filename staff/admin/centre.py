@@ -21,7 +21,7 @@ from scheduling.models import (
     Staff,
     StaffRole,
 )
-from staff.forms import StaffPageForm
+from staff.forms import StaffPageForm, choices
 from staff.admin.common import admin_only, day_label, get_or_404, hhmm, overlaps, record, today, weekday_name
 from staff.admin.forms import ClosureForm, DutyShiftForm, OpeningHoursForm, ServiceForm
 from staff.views import bp
@@ -307,8 +307,8 @@ def _duty_page(session, form=None, status=200):
 def _duty_choices(session, form) -> None:
     people = session.scalars(select(Staff).where(Staff.role.in_(DUTY_ROLES), Staff.is_active.is_(True))
                              .order_by(Staff.name)).all()
-    form.staff_id.choices = [(s.id, s.name + ("" if s.phone_e164 else " " + _("(mangler telefonnummer)")))
-                             for s in people]
+    form.staff_id.choices = choices((s.id, s.name + ("" if s.phone_e164 else " " + _("(mangler telefonnummer)")))
+                                    for s in people)
 
 
 @bp.get("/admin/duty")

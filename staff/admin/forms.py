@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduling.models import StaffRole
-from staff.forms import MIN_PASSWORD_LENGTH, PhoneNumber, StaffPageForm
+from staff.forms import MIN_PASSWORD_LENGTH, PhoneNumber, StaffPageForm, choices
 
 WEEKDAYS = [
     (0, _l("mandag")), (1, _l("tirsdag")), (2, _l("onsdag")), (3, _l("torsdag")),
@@ -59,7 +59,7 @@ class StaffForm(StaffPageForm):
     email = EmailField(_l("E-post"), validators=[
         DataRequired(REQUIRED), Length(max=254),
         Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Det ser ikke ut som en e-postadresse."))])
-    role = SelectField(_l("Rolle"), choices=ROLES)
+    role = SelectField(_l("Rolle"), choices=choices(ROLES))
     phone = StringField(_l("Telefonnummer"), validators=[Optional(), Length(max=40), PhoneNumber()])
     is_active = BooleanField(_l("Aktiv (kan logge inn og få timer)"), default=True)
     languages = CheckboxesField(_l("Språk hun snakker"))
@@ -81,7 +81,7 @@ class SetPasswordForm(StaffPageForm):
 
 
 class WorkingHoursForm(StaffPageForm):
-    weekday = SelectField(_l("Ukedag"), choices=WEEKDAYS, coerce=int)
+    weekday = SelectField(_l("Ukedag"), choices=choices(WEEKDAYS), coerce=int)
     starts = _time(_l("Fra"))
     ends = _time(_l("Til"))
     valid_from = DateField(_l("Gjelder fra"), validators=[InputRequired(BAD_DATE)])
@@ -114,7 +114,7 @@ class ServiceForm(StaffPageForm):
 
 
 class OpeningHoursForm(StaffPageForm):
-    weekday = SelectField(_l("Ukedag"), choices=WEEKDAYS, coerce=int)
+    weekday = SelectField(_l("Ukedag"), choices=choices(WEEKDAYS), coerce=int)
     opens = _time(_l("Åpner"))
     closes = _time(_l("Stenger"))
 
@@ -127,7 +127,7 @@ class ClosureForm(StaffPageForm):
 
 class DutyShiftForm(StaffPageForm):
     staff_id = SelectField(_l("Hvem"), coerce=int)
-    weekday = SelectField(_l("Ukedag"), choices=WEEKDAYS, coerce=int)
+    weekday = SelectField(_l("Ukedag"), choices=choices(WEEKDAYS), coerce=int)
     starts = _time(_l("Fra"))
     ends = _time(_l("Til"))
 

@@ -17,7 +17,7 @@ from scheduling.models import Language, Service, Staff, StaffRole
 from staff import nav
 from staff.admin.common import admin_only, get_or_404, record
 from staff.admin.forms import NewStaffForm, SetPasswordForm, StaffForm
-from staff.forms import MIN_PASSWORD_LENGTH
+from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
 from staff.views import bp, now
 from webdb import db
@@ -41,10 +41,10 @@ def admin_staff():
 
 def _choices(session, form: StaffForm) -> None:
     languages = session.scalars(select(Language).order_by(Language.menu_order, Language.code)).all()
-    form.languages.choices = [(lang.code, lang.name_native) for lang in languages]
+    form.languages.choices = choices((lang.code, lang.name_native) for lang in languages)
     services = session.scalars(select(Service).order_by(Service.menu_order, Service.id)).all()
-    form.services.choices = [(s.id, s.name_in("nb") + ("" if s.is_active else " " + _("(ikke aktiv)")))
-                             for s in services]
+    form.services.choices = choices((s.id, s.name_in("nb") + ("" if s.is_active else " " + _("(ikke aktiv)")))
+                                    for s in services)
 
 
 def _email_taken(session, email: str, staff_id: int | None) -> bool:
