@@ -32,6 +32,17 @@ bp.record_once(lambda state: abuse.init_app(state.app))
 # Refused before anything is read: no webhook body is bigger than Twilio's (hotline.abuse).
 bp.before_request(abuse.refuse_oversized_body)
 
+
+@bp.before_request
+def refuse_nul_characters():
+    """Twilio never puts a NUL character in an id, a number or an address, and no
+    database stores one in text: such a request is refused (400) before it reaches
+    anything that would store it. (Her own words, Body, are only read, never stored.)"""
+    values = [*request.args.items(multi=True), *(request.form.items(multi=True) if request.method == "POST" else ())]
+    if any("\x00" in key or ("\x00" in value and key != "Body") for key, value in values):
+        log.warning("refused a webhook with a NUL character in its fields")
+        abort(400)
+
 MAX_SID_LENGTH = 64
 
 
