@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, delete, make_url, text
 
 from cli import upgrade_database
@@ -36,6 +37,11 @@ from scheduling.models import (
     StaffRole,
     WorkingHours,
 )
+
+# CI gates on the same fuzz examples every run, so a landing never hangs on a chance find;
+# every other run explores anew (HYPOTHESIS_PROFILE=ci in .ci/run).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 OSLO = ZoneInfo("Europe/Oslo")
 # Monday 23 November 2026, 08:00 in Oslo.
