@@ -81,7 +81,7 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "REPLIES_PER_NUMBER_PER_HOUR": int(env.get("REPLIES_PER_NUMBER_PER_HOUR", "20")),
         "REPLIES_PER_MINUTE": int(env.get("REPLIES_PER_MINUTE", "300")),
         # Calls answered from one number in an hour; further calls hear "busy" (and cost nothing).
-        "CALLS_PER_NUMBER_PER_HOUR": int(env.get("CALLS_PER_NUMBER_PER_HOUR", "6")),
+        "CALLS_PER_NUMBER_PER_HOUR": int(env.get("CALLS_PER_NUMBER_PER_HOUR", "20")),
         # Linja texts and calls only numbers in these countries (ISO 3166 codes).
         "ALLOWED_COUNTRIES": _countries(env.get("ALLOWED_COUNTRIES", "NO,SE,DK,FI")),
         # Twilio's webhook bodies are a few KiB at most (an SMS body is at most 1600 characters).

@@ -189,7 +189,10 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
         return _to(state, MAIN, ctx, [reply("main_menu")])
 
     if not text:
-        return Step(replace(state, updated_at=ctx.now), [reply("empty_message"), *_prompt(state, ctx)])
+        # With her code word not given, the prompt again must not show her time.
+        hidden = (state.name in GUARDED or state.name == REMINDER) and _needs_code(state, ctx)
+        prompt = [reply("main_menu")] if hidden else _prompt(state, ctx)
+        return Step(replace(state, updated_at=ctx.now), [reply("empty_message"), *prompt])
 
     if state.name in GUARDED and _needs_code(state, ctx):
         return _ask_code(state, text, ctx)

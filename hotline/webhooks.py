@@ -79,9 +79,10 @@ def sms():
 
     try:
         # Past the reply limits she gets silence (recorded, so a retry stays silent);
-        # STOP and SLETT still take effect, silently.
+        # STOP, START and SLETT still take effect, silently (as Twilio's own block lifts
+        # on START, or YES after STOP, texts must come back on here too).
         is_limited = abuse.is_over_reply_limit(session, phone.e164, now)
-        if is_limited and kw.normalise(request.form.get("Body", "")) not in kw.STOP | kw.DELETE:
+        if is_limited and not _takes_effect_past_limits(session, phone.e164, request.form.get("Body", "")):
             xml, client_id = messaging_twiml(None), abuse.known_client_id(session, phone.e164)
         else:
             xml, client_id = _converse(session, phone.e164, now)
@@ -117,6 +118,14 @@ def _apology(session: Session, phone_e164: str) -> str:
     rules = current_app.extensions["linja.rules"]
     text = render_replies([Reply("try_again")], language, tz=rules.tz, address="")
     return messaging_twiml(text)
+
+
+def _takes_effect_past_limits(session, e164: str, body: str) -> bool:
+    words = kw.normalise(body)
+    if words in kw.STOP | kw.DELETE | kw.START:
+        return True
+    client = find_client(session, e164) if words in kw.YES else None
+    return client is not None and client.is_opted_out
 
 
 def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, int | None]:

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from scheduling import audit
+from scheduling import audit, crypto
 from scheduling.models import Actor, Client
 
 MIN_DIGITS, MAX_DIGITS = 4, 8
@@ -47,14 +47,16 @@ def as_code(text: str) -> str | None:
 
 
 def hash_code(code: str) -> str:
-    return _hasher.hash(code)
+    # Keyed first (PHONE_HASH_KEY): a 4-8 digit code would otherwise fall to a search
+    # of a stolen database copy in minutes, Argon2 or not.
+    return _hasher.hash(crypto.keyring().pepper(code))
 
 
 def matches(code_hash: str | None, code: str) -> bool:
     if not code_hash:
         return False
     try:
-        return _hasher.verify(code_hash, code)
+        return _hasher.verify(code_hash, crypto.keyring().pepper(code))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -72,7 +74,7 @@ def set_code_word(session: Session, client: Client, code: str, now: datetime) ->
         raise ValueError("a code word is 4 to 8 digits")
     client.code_word_hash = hash_code(code)
     client.code_word_failures = 0
-    audit.record(session, at=now, actor=Actor.caller, action="code_word_set")
+    audit.record(session, at=now, actor=Actor.caller, action="code_word_set", details={"client": client.id})
 
 
 def check_code_word(session: Session, client: Client, code: str, now: datetime) -> Check:
@@ -88,7 +90,7 @@ def check_code_word(session: Session, client: Client, code: str, now: datetime) 
         return Check.ok
     client.code_word_failures = (client.code_word_failures or 0) + 1
     if client.code_word_failures >= MAX_FAILURES:
-        audit.record(session, at=now, actor=Actor.caller, action="code_word_locked")
+        audit.record(session, at=now, actor=Actor.caller, action="code_word_locked", details={"client": client.id})
         return Check.locked
     return Check.wrong
 
@@ -98,4 +100,5 @@ def clear_code_word(session: Session, client: Client, staff_id: int | None, now:
     clears it (and the count of wrong tries). She can choose a new one by text."""
     client.code_word_hash = None
     client.code_word_failures = 0
-    audit.record(session, at=now, actor=Actor.staff, actor_staff_id=staff_id, action="code_word_cleared")
+    audit.record(session, at=now, actor=Actor.staff, actor_staff_id=staff_id, action="code_word_cleared",
+                 details={"client": client.id})

@@ -65,6 +65,18 @@ def test_stop_past_the_limit_still_stops_the_texts(app, phone, centre, db_sessio
     assert db_session.scalars(select(Client.is_opted_out)).one() is True
 
 
+@pytest.mark.parametrize("again", ["START", "YES"])
+def test_start_or_yes_past_the_limit_brings_the_texts_back(app, phone, centre, db_session, again):
+    # Twilio lifts its own block on START (or YES after STOP): Linja must not stay silent.
+    app.config["REPLIES_PER_NUMBER_PER_HOUR"] = 2
+    phone.text("hei")
+    phone.text("1")
+    assert phone.text("STOP") == ""
+    assert phone.text(again) == ""
+    fresh(db_session)
+    assert db_session.scalars(select(Client.is_opted_out)).one() is False
+
+
 def test_the_limit_is_logged_without_her_number(app, phone, centre, caplog):
     app.config["REPLIES_PER_NUMBER_PER_HOUR"] = 1
     phone.text("hei")

@@ -196,6 +196,23 @@ def test_cancel_and_move_from_a_reminder_ask_for_the_code(phone, centre, db_sess
         assert phone.text(answer) == say("code_ask", "en")
 
 
+def test_an_empty_text_or_a_picture_after_a_reminder_shows_nothing(phone, centre, db_session, clock):
+    book(phone)
+    [appointment] = appointments(db_session)
+    set_code(phone)
+    later(clock, minutes=24 * 60)  # a day later, someone else holds her phone
+    her = caller(db_session)
+    row = db_session.get(Conversation, her.id)
+    row.state = "reminder"
+    row.data = {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
+                "service": appointment.service_id}
+    db_session.commit()
+    for body, media in (("", "1"), ("   ", "0")):
+        answer = phone.text(body, NumMedia=media)
+        assert answer and shows_nothing(answer, appointment), answer
+    assert phone.text("2") == say("code_ask", "en")
+
+
 def test_booking_a_new_time_needs_no_code_and_repeats_nothing(phone, centre, db_session, clock):
     book(phone)
     [first] = appointments(db_session)
