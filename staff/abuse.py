@@ -5,23 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, render_template
-from flask_babel import format_datetime
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from hotline.abuse import has_reply
 from scheduling.models import Client, InboundMessage
 from staff import nav
 from staff.auth import DESK, role_required
+from staff.labels import number_end, when
 from staff.views import bp, now
 from webdb import db
 
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)
-
-
-def _replied():
-    return InboundMessage.reply_twiml.contains("<Message")
 
 
 def limited_numbers(session, at, limit: int) -> list[dict]:
@@ -31,14 +27,14 @@ def limited_numbers(session, at, limit: int) -> list[dict]:
     since = at - DAY - HOUR
     candidates = session.scalars(
         select(InboundMessage.client_id)
-        .where(InboundMessage.client_id.is_not(None), InboundMessage.received_at > since, _replied())
+        .where(InboundMessage.client_id.is_not(None), InboundMessage.received_at > since, has_reply())
         .group_by(InboundMessage.client_id)
         .having(func.count() >= limit)
     ).all()
     found = []
     for client_id in candidates:
         rows = session.execute(
-            select(InboundMessage.received_at, _replied())
+            select(InboundMessage.received_at, has_reply())
             .where(InboundMessage.client_id == client_id, InboundMessage.received_at > since)
             .order_by(InboundMessage.received_at)
         ).all()
@@ -54,8 +50,7 @@ def limited_numbers(session, at, limit: int) -> list[dict]:
         select(Client.id, Client.phone_e164).where(Client.id.in_([f["client_id"] for f in found]))).all())
     for row in found:
         phone = phones.get(row["client_id"])
-        # Enough to tell two numbers apart, not enough to write one down.
-        row["number_end"] = f"…{phone[-2:]}" if phone else None
+        row["number_end"] = number_end(phone)
         row["has_number"] = phone is not None
     return sorted(found, key=lambda row: row["last_at"], reverse=True)
 
@@ -66,8 +61,7 @@ def limited():
     limit = current_app.config["REPLIES_PER_NUMBER_PER_HOUR"]
     rows = limited_numbers(db(), now(), limit)
     for row in rows:
-        row["last"] = format_datetime(row["last_at"], "EEE d. MMM HH:mm")
-        row["number_end"] = row["number_end"] or _("(skjult eller slettet)")
+        row["last"] = when(row["last_at"])
     return render_template("staff/abuse.html", rows=rows, limit=limit)
 
 

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import Response, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,7 +31,7 @@ from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
 from staff import nav
 from staff.auth import DESK, role_required
-from staff.labels import VIA, language_name
+from staff.labels import VIA, language_name, number_end, when
 from staff.views import bp
 from webdb import db
 
@@ -44,15 +43,6 @@ KINDS = {
     "confirmation": _l("Bekreftelse"),
     "callback": _l("Ring tilbake"),
 }
-
-
-def _when(at) -> str:
-    return format_datetime(at, "EEE d. MMM HH:mm")
-
-
-def _number_end(phone: str | None) -> str:
-    # Enough to tell two callers apart on the phone, not enough to write down.
-    return f"…{phone[-2:]}" if phone else _("(skjult eller slettet)")
 
 
 @bp.get("/callbacks")
@@ -68,7 +58,7 @@ def callbacks():
     requests = [
         {
             "id": request.id, "language": language or "?", "via": VIA[request.requested_via],
-            "at": _when(request.requested_at), "number_end": _number_end(phone),
+            "at": when(request.requested_at), "number_end": number_end(phone),
             "client_id": client_id if phone else None,
         }
         for request, language, phone, client_id in rows
@@ -129,14 +119,14 @@ def messages():
         "staff/messages.html",
         can_play=_twilio() is not None,
         voicemails=[
-            {"id": v.id, "at": _when(v.received_at), "language": language_name(v.language_code),
-             "seconds": v.duration_seconds, "number_end": _number_end(phones.get(v.client_id)),
+            {"id": v.id, "at": when(v.received_at), "language": language_name(v.language_code),
+             "seconds": v.duration_seconds, "number_end": number_end(phones.get(v.client_id)),
              "client_id": v.client_id if phones.get(v.client_id) else None}
             for v in voicemails
         ],
         failed=[
-            {"at": _when(m.updated_at), "kind": KINDS.get(m.kind, m.kind), "language": language_name(m.language_code),
-             "error": m.error_code, "number_end": _number_end(phones.get(m.client_id)),
+            {"at": when(m.updated_at), "kind": KINDS.get(m.kind, m.kind), "language": language_name(m.language_code),
+             "error": m.error_code, "number_end": number_end(phones.get(m.client_id)),
              "client_id": m.client_id if phones.get(m.client_id) else None}
             for m in failed
         ],

@@ -27,7 +27,7 @@ from scheduling.models import Actor, Appointment, AppointmentStatus, Language, S
 from staff.forms import StaffPageForm
 from staff import nav
 from staff.auth import role_required
-from staff.labels import STATUS, VIA
+from staff.labels import STATUS, VIA, day_asked_for
 from staff.views import bp, now
 from webdb import db
 
@@ -122,16 +122,6 @@ def _visit(appointment: Appointment, first_visits: dict[int, datetime]) -> str:
     return "first" if first is None or appointment.start_at <= first else "returning"
 
 
-def _parse_day(raw: str | None, default: date) -> date:
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        flash(_("Den datoen forsto vi ikke; her er i dag."), "error")
-        return default
-
-
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -140,7 +130,7 @@ def _monday(day: date) -> date:
 @role_required(StaffRole.counselor)
 def day():
     today = _today()
-    shown = _parse_day(request.args.get("day"), today)
+    shown = day_asked_for(request.args.get("day"), today)
     rows = her_appointments(db(), current_user.id, shown, shown)
     live = [row for row in rows if not row.is_cancelled]
     context = dict(
@@ -173,7 +163,7 @@ def _summary(live: list[Row]) -> str:
 @role_required(StaffRole.counselor)
 def week():
     today = _today()
-    monday = _monday(_parse_day(request.args.get("week"), today))
+    monday = _monday(day_asked_for(request.args.get("week"), today))
     sunday = monday + timedelta(days=6)
     rows = her_appointments(db(), current_user.id, monday, sunday)
     by_day: dict[date, list[Row]] = {}

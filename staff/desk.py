@@ -38,6 +38,7 @@ from staff import nav
 from staff.auth import DESK, role_required
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
 from staff.labels import (
+    day_asked_for,
     STATUS,
     VIA,
     hm,
@@ -45,7 +46,6 @@ from staff.labels import (
     listed,
     long_day,
     number_end,
-    parse_day,
     parse_slot_value,
     readable_phone,
     slot_choice,
@@ -68,7 +68,7 @@ def board():
     rules = current_app.extensions["linja.rules"]
     at = now()
     today = at.astimezone(rules.tz).date()
-    shown = _parse_day(request.args.get("day"), today)
+    shown = day_asked_for(request.args.get("day"), today)
     session = db()
     day_start = local_interval(shown, time(0), time(0), rules.tz)[0]
     day_end = local_interval(shown + timedelta(days=1), time(0), time(0), rules.tz)[0]
@@ -146,16 +146,6 @@ def _card(appointment: Appointment) -> dict:
         "status_key": appointment.status.value,
         "number_end": number_end(appointment.client.phone_e164 if appointment.client else None),
     }
-
-
-def _parse_day(raw: str | None, default: date) -> date:
-    if not raw:
-        return default
-    day = parse_day(raw)
-    if day is None:
-        flash(_("Den datoen forsto vi ikke, så her er i dag. Skriv datoen som 2026-11-24."), "error")
-        return default
-    return day
 
 
 # --- finding a caller by her number -------------------------------------------------------------

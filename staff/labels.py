@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import phonenumbers
 from babel import Locale
+from flask import flash
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -95,6 +96,17 @@ def parse_day(raw: str | None) -> date | None:
     except ValueError:
         return None
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def day_asked_for(raw: str | None, default: date) -> date:
+    """The day in ``?day=``, or ``default`` (today) with a kind word when it cannot be read."""
+    if not raw:
+        return default
+    day = parse_day(raw)
+    if day is None:
+        flash(_("Den datoen forsto vi ikke, så her er i dag. Skriv datoen som 2026-11-24."), "error")
+        return default
+    return day
 
 
 def parse_slot_value(raw: str | None) -> tuple[int, datetime] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -359,8 +359,3 @@ def admin_duty_delete(shift_id: int):
     session.commit()
     flash(_("Vakten er fjernet."), "info")
     return redirect(url_for("staff.admin_duty"))
-
-
-def count_missing_phones(session) -> int:
-    return session.scalar(select(func.count(func.distinct(DutyShift.staff_id))).join(
-        Staff, Staff.id == DutyShift.staff_id).where(Staff.phone_e164.is_(None)))
