@@ -20,7 +20,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from hotline import voices
 from hotline.conversation import Offer
 from hotline.desk import DatabaseDesk
-from scheduling import codeword
+from scheduling import codeword, notifications
 from scheduling.availability import BookingRules, load_centre, local_interval
 from scheduling.clients import find_or_create_client
 from scheduling.holds import release_holds
@@ -39,7 +39,7 @@ from scheduling.models import (
     Staff,
     Voicemail,
 )
-from scheduling.phones import is_mobile, parse_phone
+from scheduling.phones import parse_phone
 
 MAX_TRIES = 3
 CODE_WORD = 6  # "To set or change your code word, press 6" in the main menu
@@ -561,7 +561,7 @@ def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
                 return line.slots_menu(data["service"], before=[("v_taken", {})])
             desk.release()
             client = line.client()
-            texted = client.phone_e164 and is_mobile(client.phone_e164) and not client.is_opted_out
+            texted = notifications.can_text(line.session, client) and not client.is_opted_out
             return line.goodbye(("v_booked_text" if texted else "v_booked", {"when": result.start_at}))
         if choice == 2:
             desk.release()

@@ -35,6 +35,13 @@ def is_in_countries(phone_e164: str | None, countries) -> bool:
     return region is not None and region in set(countries)
 
 
+def can_text(session: Session, client: Client | None) -> bool:
+    """Can a text reach her: a number that takes texts, in the allowed countries? (STOP is
+    honoured when the text is sent; see scheduling.sending.)"""
+    return (client is not None and client.phone_e164 is not None and is_mobile(client.phone_e164)
+            and is_in_countries(client.phone_e164, allowed_countries(session)))
+
+
 def queue_text(
     session: Session,
     client: Client | None,
@@ -50,9 +57,7 @@ def queue_text(
     """Queue a text to ``client`` in her language; nothing for a caller without a number,
     whose number cannot receive texts (a landline), or is abroad (outside the allowed
     countries). A reminder call goes through here too, so neither is ever placed abroad."""
-    if client is None or client.phone_e164 is None or not is_mobile(client.phone_e164):
-        return None
-    if not is_in_countries(client.phone_e164, allowed_countries(session)):
+    if not can_text(session, client):
         return None
     message = OutboxMessage(
         client_id=client.id, appointment_id=appointment_id, kind=kind, template=template,

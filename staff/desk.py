@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
-from scheduling import codeword
+from scheduling import codeword, notifications
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
 from scheduling.models import (
@@ -183,7 +183,7 @@ def search():
             "language_code": client.language_code,
             "language": language_name(client.language_code) if client.language_code else None,
             "is_opted_out": client.is_opted_out,
-            "can_text": is_mobile(client.phone_e164),
+            "can_text": notifications.can_text(session, client),
             "wants_calls": client.wants_reminder_calls,
             "code_word": codeword.status(client).value,
             "upcoming": [listed(a) for a in upcoming],
@@ -285,7 +285,7 @@ def book_slot():
 
 
 def text_reaches(client: Client | None) -> bool:
-    return bool(client and client.phone_e164 and not client.is_opted_out and is_mobile(client.phone_e164))
+    return notifications.can_text(db(), client) and not client.is_opted_out
 
 
 def text_notice(client: Client | None, what: str) -> str:
