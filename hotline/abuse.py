@@ -77,11 +77,10 @@ def replies_since(session: Session, since: datetime) -> int:
     ) or 0
 
 
-def is_over_reply_limit(session: Session, phone_e164: str, now: datetime) -> bool:
-    """Has this number had all the replies it may have this hour, or the line all it may
+def is_over_reply_limit(session: Session, client: Client | None, now: datetime) -> bool:
+    """Has this caller had all the replies she may have this hour, or the line all it may
     send this minute? (Only a caller already known can be over her own limit.)"""
     config = current_app.config
-    client = find_client(session, phone_e164)
     if client is not None and replies_to(session, client.id, now - HOUR) >= config["REPLIES_PER_NUMBER_PER_HOUR"]:
         # Her client id, never her number: the log must not tell who contacted the centre.
         log.warning("SMS reply limit reached: no reply to client %s", client.id)
@@ -90,13 +89,6 @@ def is_over_reply_limit(session: Session, phone_e164: str, now: datetime) -> boo
         log.warning("SMS replies per minute reached: a text goes unanswered")
         return True
     return False
-
-
-def known_client_id(session: Session, phone_e164: str) -> int | None:
-    """Whom a text left unanswered came from; nothing is created for a number the centre
-    does not know."""
-    client = find_client(session, phone_e164)
-    return client.id if client else None
 
 
 # --- calls ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hotline.replies import offers_per_text, render_replies
 from hotline.voices import VOICES
 from hotline.signature import twilio_signed
 from scheduling.clients import find_client, find_or_create_client
-from scheduling.models import Conversation, InboundMessage, PromptRecording
+from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
 from scheduling.phones import parse_phone
 from scheduling.sending import record_call_outcome, record_provider_status
 from webdb import db
@@ -81,11 +81,12 @@ def sms():
         # Past the reply limits she gets silence (recorded, so a retry stays silent);
         # STOP, START and SLETT still take effect, silently (as Twilio's own block lifts
         # on START, or YES after STOP, texts must come back on here too).
-        is_limited = abuse.is_over_reply_limit(session, phone.e164, now)
-        if is_limited and not _takes_effect_past_limits(session, phone.e164, request.form.get("Body", "")):
-            xml, client_id = messaging_twiml(None), abuse.known_client_id(session, phone.e164)
+        client = find_client(session, phone.e164)  # once per text: her number is hashed to find her
+        is_limited = abuse.is_over_reply_limit(session, client, now)
+        if is_limited and not _takes_effect_past_limits(client, request.form.get("Body", "")):
+            xml, client_id = messaging_twiml(None), client.id if client else None
         else:
-            xml, client_id = _converse(session, phone.e164, now)
+            xml, client_id = _converse(session, phone.e164, client, now)
             if is_limited:
                 xml = messaging_twiml(None)
         if sid:
@@ -120,18 +121,17 @@ def _apology(session: Session, phone_e164: str) -> str:
     return messaging_twiml(text)
 
 
-def _takes_effect_past_limits(session, e164: str, body: str) -> bool:
+def _takes_effect_past_limits(client: Client | None, body: str) -> bool:
     words = kw.normalise(body)
     if words in kw.STOP | kw.DELETE | kw.START:
         return True
-    client = find_client(session, e164) if words in kw.YES else None
-    return client is not None and client.is_opted_out
+    return words in kw.YES and client is not None and client.is_opted_out
 
 
-def _converse(session: Session, phone_e164: str, now: datetime) -> tuple[str, int | None]:
+def _converse(session: Session, phone_e164: str, client: Client | None, now: datetime) -> tuple[str, int | None]:
     config = current_app.config
     rules = current_app.extensions["linja.rules"]
-    client = find_or_create_client(session, phone_e164, now)
+    client = client or find_or_create_client(session, phone_e164, now)
     client_id = client.id
     # Two texts from her at once are handled one after the other, not both from the same state.
     row = session.get(Conversation, client.id, with_for_update=True)
