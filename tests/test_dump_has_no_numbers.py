@@ -130,7 +130,7 @@ def test_a_dump_after_a_day_of_demo_traffic_holds_no_phone_number(twilio_app, fa
     assert ingrid.phone_e164 == RECEPTIONIST_PHONE
 
     text = dump(database_url)
-    assert "INSERT" in text or "COPY" in text or "(" in text
+    assert "ingrid@linja.example" in text  # the dump holds the day's data, numbers aside
     assert not leaks(text, [BOOKER, ASKS_FOR_CALL, CALLS, RECEPTIONIST_PHONE, *DEMO_NUMBERS])
 
 

@@ -124,7 +124,9 @@ def test_many_expired_callers_are_erased_in_batches(db_session, worker):
 def test_retention_days_come_from_the_configuration(app):
     from app import make_worker
 
-    assert make_worker(app).retention == timedelta(days=180)
+    assert make_worker(app).retention == timedelta(days=180)  # the default
+    app.config["RETENTION_DAYS"] = 30
+    assert make_worker(app).retention == timedelta(days=30)
 
 
 def test_no_audit_entry_keeps_a_phone_number(app, make, db_session, worker):
