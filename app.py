@@ -1,6 +1,7 @@
 """The application factory: it wires configuration, the database, the clock and blueprints."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -67,6 +68,7 @@ def _sender_from_config(app: Flask):
             account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
             from_number=config["TWILIO_FROM"], messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],
             api_base=config["TWILIO_API_BASE"], concurrency=config["SENDING_CONCURRENCY"],
+            timeout=config["TWILIO_TIMEOUT_SECONDS"],
         )
     return ConsoleSender(clock_now=app.extensions["linja.clock"].now)
 
@@ -90,14 +92,18 @@ def make_worker(app: Flask):
     sending = SendingRules(
         per_second=config["SMS_PER_SECOND"],
         lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
+        send_timeout=timedelta(seconds=config["TWILIO_TIMEOUT_SECONDS"]),
         max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
         concurrency=config["SENDING_CONCURRENCY"],
         status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
         reminder_call_url=config["PUBLIC_BASE_URL"] + "/hotline/voice/reminder",
         call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",
     )
+    # One event stops the worker: no more claims, and a wait for the sending rate ends at once.
+    stopping = threading.Event()
     outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
-                          pace=Pace(sessions, sending.per_second), centre_rules=rules)
+                          pace=Pace(sessions, sending.per_second, sleep=stopping.wait), centre_rules=rules,
+                          stopping=stopping)
     return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]))
 
 

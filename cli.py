@@ -17,7 +17,7 @@ from scheduling import demo
 from scheduling.db import transaction
 from scheduling.models import Staff, StaffRole
 from scheduling.phones import parse_phone
-from scheduling.worker import build_scheduler
+from scheduling.worker import build_scheduler, run_until_stopped
 from staff.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent
@@ -123,9 +123,8 @@ def init_app(app: Flask) -> None:
         """Migrate, load demo data the first time, and serve with the worker in-process."""
         upgrade_database(current_app.config["DATABASE_URL"])
         _load_demo_if_empty()
-        scheduler = build_scheduler(
-            make_worker(current_app), interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
-        )
+        worker = make_worker(current_app)
+        scheduler = build_scheduler(worker, interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"])
         scheduler.start()
         base = f"http://{host}:{port}"
         click.echo("")
@@ -138,7 +137,8 @@ def init_app(app: Flask) -> None:
         try:
             run_simple(host, port, current_app._get_current_object(), threaded=True)
         finally:
-            scheduler.shutdown(wait=False)
+            worker.stop()  # sends on the wire finish; claimed texts are given back
+            scheduler.shutdown(wait=True)
 
     @app.cli.command("send-due")
     def send_due():
@@ -256,11 +256,9 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("worker")
     def worker():
-        """Run the worker process (the Procfile's `worker`): wakes every few seconds."""
-        scheduler = build_scheduler(
-            make_worker(current_app), interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
-            blocking=True,
-        )
+        """Run the worker process (the Procfile's `worker`): wakes every few seconds; SIGTERM
+        or Ctrl+C stops it cleanly."""
         _log_to_stderr()
-        click.echo("Linja worker started.")
-        scheduler.start()
+        run_until_stopped(make_worker(current_app), interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"],
+                          on_start=lambda: click.echo("Linja worker started.", err=True))
+        click.echo("Linja worker stopped.", err=True)

@@ -60,6 +60,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "QUIET_UNTIL": env.get("QUIET_UNTIL", "08:00"),
         "SMS_PER_SECOND": float(env.get("SMS_PER_SECOND", "1")),
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS", "60")),
+        # The longest one request to Twilio may take; the lease must outlast it twice over.
+        "TWILIO_TIMEOUT_SECONDS": float(env.get("TWILIO_TIMEOUT_SECONDS", "10")),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "5")),
         "SENDING_CONCURRENCY": int(env.get("SENDING_CONCURRENCY", "8")),
         "LINJA_CLOCK": env.get("LINJA_CLOCK", ""),
@@ -103,6 +105,11 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         raise ConfigError(str(error)) from None
     config["PHONE_KEYS"] = ",".join(keys.fernet_keys)
     config["PHONE_HASH_KEY"] = keys.hash_key
+    if not 0 < config["TWILIO_TIMEOUT_SECONDS"] <= config["OUTBOX_LEASE_SECONDS"] / 2:
+        raise ConfigError(
+            f"OUTBOX_LEASE_SECONDS ({config['OUTBOX_LEASE_SECONDS']}) must be at least twice "
+            f"TWILIO_TIMEOUT_SECONDS ({config['TWILIO_TIMEOUT_SECONDS']:g}), which must be more than 0: "
+            "a text must be sent or given up before another worker may take it over")
     if config["RETENTION_DAYS"] < 1:
         raise ConfigError("RETENTION_DAYS must be at least 1")
     _check_signature(config["SMS_SIGNATURE"], config["SENSITIVE_WORDS"])

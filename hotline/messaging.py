@@ -13,9 +13,11 @@ import threading
 import urllib.request
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -63,9 +65,13 @@ class _ApiBaseHttpClient(TwilioHttpClient):
 
 
 class TwilioSender:
+    """``timeout`` bounds each request to Twilio (connecting, then each wait for its answer);
+    the outbox's lease outlasts it (see scheduling.sending)."""
+
     def __init__(self, *, account_sid: str, auth_token: str, from_number: str = "",
                  messaging_service_sid: str = "", api_base: str = "https://api.twilio.com", timeout: float = 10,
                  concurrency: int = 8):
+        self.timeout = timeout
         http_client = _ApiBaseHttpClient(api_base, timeout=timeout, pool_size=max(concurrency, 1))
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.from_number, self.messaging_service_sid = from_number, messaging_service_sid
@@ -91,16 +97,47 @@ class TwilioSender:
                           status_callback_event=["completed"])
         return self._twilio(lambda: self.client.calls.create(**kwargs).sid)
 
+    def find(self, outgoing: Outgoing | OutgoingCall, since: datetime) -> list[str]:
+        """Texts (calls) to her number that Twilio created since ``since`` and that say the
+        same, newest first. Twilio's list is filtered by ``To``; the time is compared on
+        ``date_created``, since a text still queued has no ``date_sent``."""
+        def matches(record) -> bool:
+            created = record.date_created
+            if created is None or created.astimezone(timezone.utc) < since:
+                return False
+            if (record.direction or "outbound-api") != "outbound-api":
+                return False  # her own texts, and the line's replies to them
+            return isinstance(outgoing, OutgoingCall) or (record.body or "") == outgoing.body
+
+        listing = self.client.calls if isinstance(outgoing, OutgoingCall) else self.client.messages
+        records = self._twilio(lambda: listing.list(to=outgoing.to, limit=50, page_size=50), looking=True)
+        return [record.sid for record in records if record.sid and matches(record)]
+
     @staticmethod
-    def _twilio(request) -> str:
+    def _twilio(request, *, looking: bool = False):
         try:
             return request()
         except TwilioRestException as error:
             code = int(error.code) if error.code else None
             permanent = code in PERMANENT_ERRORS or (400 <= error.status < 500 and error.status != 429)
             raise SendError(f"Twilio answered {error.status} ({code})", code=code, permanent=permanent) from None
-        except Exception as error:  # network trouble: worth another try
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as error:
+            # The request never reached Twilio: worth another try.
             raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as error:
+            if looking or _never_sent(error):
+                raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
+            # The request went out and no answer came: Twilio may have taken it.
+            raise SendError(f"no answer from Twilio: {error.__class__.__name__}", unknown=True) from None
+        except Exception as error:  # anything else: worth another try
+            raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
+
+
+def _never_sent(error: Exception) -> bool:
+    """Did the connection fail before the request could go out (refused, no route, name
+    not found)? Then Twilio surely never saw it."""
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 @dataclass(frozen=True)
@@ -136,6 +173,13 @@ class ConsoleSender:
             self.sent.append(ConsoleText(sid, call.to, f"(Linja calls this phone: {call.url})", at))
         log.info("console call %s", sid)
         return sid
+
+    def find(self, outgoing: Outgoing | OutgoingCall, since: datetime) -> list[str]:
+        """Nothing sent to the console is ever in doubt; this answers as Twilio would."""
+        body = None if isinstance(outgoing, OutgoingCall) else outgoing.body
+        with self._lock:
+            return [text.sid for text in reversed(self.sent)
+                    if text.to == outgoing.to and (body is None or text.body == body)]
 
     def texts_to(self, number: str) -> list[ConsoleText]:
         with self._lock:

@@ -2,10 +2,23 @@
 
 Any number of workers may run. A worker claims rows with ``SELECT ... FOR UPDATE SKIP
 LOCKED`` (PostgreSQL; SQLite runs one writer at a time), marks them ``sending`` with a
-lease and a claim token and commits *before* calling the provider. If it dies, the lease
-runs out and another worker sends the row again: a text that was in flight at the crash
-goes at most once more, and that is logged. A worker whose lease ran out cannot record a
-result for a row another worker has claimed since: every update is guarded by the token.
+lease and a claim token and commits *before* calling the provider. Every update is
+guarded by the token, so a worker can neither send nor record a row it no longer holds:
+
+- right before each send it re-checks its claim and extends the lease past the send's
+  HTTP timeout, in one statement; a row another worker took over is not sent;
+- while it works it renews the lease of everything it still holds, so a slow provider or
+  a shared rate never lets a lease run out under a live worker;
+- what the provider accepted stays sent, each text recorded on its own, even when a
+  detail (a repeated or missing provider id) cannot be stored;
+- a send whose outcome is unknown (the HTTP timeout passed, the connection dropped after
+  the request went out) is looked up at the provider before any retry, and so is a text
+  an earlier worker was sending when it died; what cannot be decided goes to the desk;
+- when asked to stop (SIGTERM, SIGINT) it claims nothing more, finishes the sends on the
+  wire and releases the rest at once.
+
+Only a killed process leaves texts whose fate is unknown, and those are looked up first.
+Leases are reckoned on the real clock (``wall``), whatever Linja's own clock says.
 """
 from __future__ import annotations
 
@@ -13,14 +26,14 @@ import logging
 import threading
 import time as _time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.availability import BookingRules
@@ -54,9 +67,12 @@ class Outgoing:
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False):
+    """The provider did not take the text. ``permanent``: no retry can help. ``unknown``:
+    the request went out but no answer came back, so the provider may have taken it."""
+
+    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False, unknown: bool = False):
         super().__init__(message)
-        self.code, self.permanent = code, permanent
+        self.code, self.permanent, self.unknown = code, permanent, unknown
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,10 @@ class Sender(Protocol):
     def call(self, call: OutgoingCall) -> str:
         """Place a call; returns the provider's id for it, or raises SendError."""
 
+    def find(self, outgoing: Outgoing | OutgoingCall, since: datetime) -> list[str]:
+        """The provider's ids of texts (calls) like this one to the same number created
+        since ``since``, newest first; raises SendError when the provider cannot tell."""
+
 
 Render = Callable[[str, str | None, dict], str]  # (template, language, params) -> words
 
@@ -82,6 +102,9 @@ Render = Callable[[str, str | None, dict], str]  # (template, language, params) 
 class SendingRules:
     per_second: float = 1.0  # 0: no limit
     lease: timedelta = timedelta(seconds=60)
+    # The longest one request to the provider may take (the sender's HTTP timeout). The
+    # lease must outlast it twice over (connecting, then waiting for the answer).
+    send_timeout: timedelta = timedelta(seconds=10)
     max_attempts: int = 5
     status_callback: str | None = None
     # Reminder calls: the TwiML to answer with (".../voice/reminder?message=<id>") and
@@ -91,6 +114,16 @@ class SendingRules:
     # Texts handed over at once by one worker: the provider's answer takes longer than
     # everything Linja does for a text, so a worker keeps several in flight.
     concurrency: int = 8
+
+    def __post_init__(self):
+        if self.lease < 2 * self.send_timeout:
+            raise ValueError(f"the outbox lease ({self.lease.total_seconds():g} s) must be at least twice the "
+                             f"provider's HTTP timeout ({self.send_timeout.total_seconds():g} s)")
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between renewals of a worker's lease while it works."""
+        return max(0.2, self.lease.total_seconds() / 3)
 
     @property
     def batch(self) -> int:
@@ -143,11 +176,14 @@ class Pace:
             self.sleep(delay)
 
 
-def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta, token: str) -> list[int]:
-    """Claim up to ``limit`` due texts, and texts whose worker's lease ran out."""
+def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta, token: str,
+              wall: datetime | None = None) -> list[int]:
+    """Claim up to ``limit`` due texts, and texts whose worker's lease ran out. ``now`` is
+    Linja's clock (what is due); ``wall`` the real one (leases; ``now`` if not given)."""
+    wall = now if wall is None else wall
     due = or_(
         and_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.due_at <= now),
-        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.lease_until < now),
+        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.lease_until < wall),
     )
     rows = session.execute(
         select(OutboxMessage.id, OutboxMessage.status)
@@ -160,13 +196,12 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta, 
         return []
     for message_id, status in rows:
         if status == OutboxStatus.sending:
-            log.warning("outbox %s was in flight when its worker stopped; sending it again (at most once more)",
-                        message_id)
+            log.warning("outbox %s was claimed by a worker that stopped; taking it over", message_id)
     ids = [message_id for message_id, _ in rows]
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
-        .values(status=OutboxStatus.sending, claim_token=token, lease_until=now + lease,
+        .values(status=OutboxStatus.sending, claim_token=token, lease_until=wall + lease,
                 attempts=OutboxMessage.attempts + 1, updated_at=now)
     )
     return ids
@@ -213,12 +248,21 @@ class Planned:
     # For a reminder text: what her answer to it will be about (see _await_replies).
     reply_to: dict | None = None
     client_id: int | None = None
+    # An earlier attempt began at this (real) time and nobody knows how it ended: it is
+    # looked up at the provider before the text is sent again.
+    tried_since: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Handed:
     planned: Planned
-    provider_sid: str
+    provider_sid: str | None
+
+
+# What a send came to when the worker was told to stop before it went out.
+RELEASED = "released"
+# Twilio's and Linja's clocks may differ a little; a look-up reaches back this much further.
+CLOCK_SLACK = timedelta(minutes=2)
 
 
 @dataclass
@@ -235,16 +279,21 @@ class OutboxSender:
     pace: Pace | None = None
     # The centre's rules: no text leaves in the quiet hours, however overdue it is.
     centre_rules: BookingRules | None = None
+    # The real clock, for leases (Linja's own clock may be set or moved: see scheduling.clock).
+    wall: Callable[[], datetime] = wall_clock
+    # Set when the worker is told to stop: nothing more is claimed or sent.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def send_due(self, *, until: Callable[[], bool] = lambda: False) -> int:
         """Send every text that is due; returns how many were handed to the provider."""
         handed = 0
         with ThreadPoolExecutor(max_workers=max(1, self.rules.concurrency)) as pool:
-            while not until():
+            while not until() and not self.stopping.is_set():
                 token = str(uuid.uuid4())
                 with transaction(self.sessions) as session:
                     now = self.now()
-                    ids = claim_due(session, now, limit=self.rules.batch, lease=self.rules.lease, token=token)
+                    ids = claim_due(session, now, limit=self.rules.batch, lease=self.rules.lease, token=token,
+                                    wall=self.wall())
                     planned = self._plan(session, ids, now) if ids else []
                 if not ids:
                     break
@@ -279,16 +328,20 @@ class OutboxSender:
 
     def _outgoing(self, message: OutboxMessage, client: Client, appointment: Appointment | None,
                   now: datetime) -> Planned:
+        # A send was begun (its start is written right before it) and never recorded.
+        tried_since = message.sent_at
         if message.kind == "reminder" and client.wants_reminder_calls and self.rules.reminder_call_url:
             call = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
                                 self.rules.call_status_callback)
-            return Planned(message.id, message.kind, message.attempts, call, "(call)")
+            return Planned(message.id, message.kind, message.attempts, call, "(call)", tried_since=tried_since)
         params = message.params or {}
         if client.code_word_hash:
             # She has a code word: the renderer says the time and nothing more (no address,
             # no reply options), and "tomorrow" is reckoned from now, when it goes.
             params = {**params, "private": True, "sent_at": now.isoformat()}
         body = self.render(message.template, message.language_code, params)
+        if tried_since is not None and message.body:
+            body = message.body  # the words of the attempt whose fate is looked up
         validity = None
         if message.expires_at is not None:
             validity = int(min(message.expires_at - now, MAX_VALIDITY).total_seconds())
@@ -298,53 +351,156 @@ class OutboxSender:
                         "service": appointment.service_id}
         return Planned(message.id, message.kind, message.attempts,
                        Outgoing(client.phone_e164, body, self.rules.status_callback, validity),
-                       body, reply_to, message.client_id)
+                       body, reply_to, message.client_id, tried_since)
 
     def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
-        """Send side by side; write results a few at a time. A worker that dies loses the
-        record of at most 2 × concurrency sent texts (on the wire, or sent and not yet
-        written), and each of those goes at most once more."""
+        """Send side by side; write results a few at a time; renew the lease on what is
+        still held meanwhile; release what was not sent when told to stop. A worker that
+        dies leaves at most 2 × concurrency texts sent and not yet written, and those are
+        looked up at the provider before they go again."""
         step = max(1, self.rules.concurrency)
         unrecorded = threading.BoundedSemaphore(2 * step)
 
-        def send(plan: Planned) -> Handed | None:
+        def send(plan: Planned) -> Handed | str | None:
             unrecorded.acquire()
-            handed = self._send(plan, token)
-            if handed is None:  # its failure is already written
+            try:
+                outcome = self._send(plan, token)
+            except Exception:  # the database went away mid-send: the lease decides what happens
+                log.exception("outbox %s: could not send or record", plan.message_id)
+                outcome = None
+            if not isinstance(outcome, Handed):
                 unrecorded.release()
-            return handed
+            return outcome
 
-        handed, pending = 0, []
-        for future in as_completed([pool.submit(send, plan) for plan in planned]):
-            if (result := future.result()) is not None:
-                pending.append(result)
-            if len(pending) >= step:
-                handed += self._record(pending, token)
-                for _ in pending:
+        handed, to_record, released = 0, [], []
+        futures = {pool.submit(send, plan): plan for plan in planned}
+        waiting, renewed_at = set(futures), _time.monotonic()
+        while waiting:
+            done, waiting = wait(waiting, timeout=self.rules.renew_every, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                if isinstance(outcome, Handed):
+                    to_record.append(outcome)
+                elif outcome == RELEASED:
+                    released.append(futures[future].message_id)
+            if to_record and (len(to_record) >= step or not waiting):
+                handed += self._record(to_record, token)
+                for _ in to_record:
                     unrecorded.release()
-                pending = []
-        if pending:
-            handed += self._record(pending, token)
-            for _ in pending:
-                unrecorded.release()
+                to_record = []
+            if waiting and _time.monotonic() - renewed_at >= self.rules.renew_every:
+                self._renew(token)
+                renewed_at = _time.monotonic()
+        if released:
+            self._release(released, token)
         return handed
 
-    def _send(self, plan: Planned, token: str) -> Handed | None:
-        if self.pace is not None:
+    def _send(self, plan: Planned, token: str) -> Handed | str | None:
+        if self.pace is not None and not self.stopping.is_set():
             self.pace.wait_turn()
+        if self.stopping.is_set():
+            return RELEASED
+        started = self.wall()
+        if not self._hold(plan, token, started):
+            log.warning("outbox %s: another worker took it over; not sent here", plan.message_id)
+            return None
+        if plan.tried_since is not None:  # its worker died while sending it: did it go?
+            found = self._look_up(plan, plan.tried_since, token)
+            if found is not False:
+                return found
         try:
             if isinstance(plan.outgoing, OutgoingCall):
                 return Handed(plan, self.sender.call(plan.outgoing))
             return Handed(plan, self.sender.send(plan.outgoing))
         except SendError as error:
+            if error.unknown:
+                found = self._look_up(plan, started, token)
+                if found is not False:
+                    return found
+                error = SendError(f"{error}; not found at the provider")
             self._failed(plan.message_id, token, error, plan.attempts)
         except Exception as error:  # a sender bug must not stop the worker
             log.exception("sender failed")
             self._failed(plan.message_id, token, SendError(str(error)), plan.attempts)
         return None
 
+    def _hold(self, plan: Planned, token: str, started: datetime) -> bool:
+        """Is the text still ours? If so, extend the lease past this send and write down
+        that a send begins (when, and its words), in one statement."""
+        with transaction(self.sessions) as session:
+            return session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == plan.message_id, OutboxMessage.claim_token == token,
+                       OutboxMessage.status == OutboxStatus.sending)
+                .values(lease_until=started + self.rules.lease, sent_at=started, body=plan.body)
+            ).rowcount == 1
+
+    def _look_up(self, plan: Planned, since: datetime, token: str) -> Handed | None | bool:
+        """Did the provider take this text after all? A Handed if so, False if it surely did
+        not (send it), None if nobody can tell: then it goes to the desk, not out again."""
+        try:
+            candidates = self.sender.find(plan.outgoing, since - CLOCK_SLACK)
+        except SendError as error:
+            log.warning("outbox %s: its send may have gone, and the provider cannot tell (%s); left to the desk",
+                        plan.message_id, error)
+            self._undecided(plan.message_id, token)
+            return None
+        if candidates:
+            with transaction(self.sessions) as session:
+                known = set(session.scalars(select(OutboxMessage.provider_sid).where(
+                    OutboxMessage.provider_sid.in_(candidates))))
+            for sid in candidates:
+                if sid not in known:
+                    log.info("outbox %s: the provider had taken it (%s); not sent again", plan.message_id, sid)
+                    return Handed(plan, sid)
+        return False
+
+    def _renew(self, token: str) -> None:
+        """Extend the lease of every text this worker still holds."""
+        try:
+            with transaction(self.sessions) as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.claim_token == token, OutboxMessage.status == OutboxStatus.sending)
+                    .values(lease_until=self.wall() + self.rules.lease))
+        except Exception:  # the next renewal tries again; the lease has time to spare
+            log.exception("could not renew the outbox lease")
+
+    def _release(self, ids: list[int], token: str) -> None:
+        """Give back claimed texts that were not sent (the worker is stopping): another
+        worker may send them at once, and the claim does not count as an attempt."""
+        with transaction(self.sessions) as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
+                       OutboxMessage.status == OutboxStatus.sending)
+                .values(status=OutboxStatus.pending, claim_token=None, lease_until=None,
+                        attempts=OutboxMessage.attempts - 1))
+        log.info("stopping: released %d texts for another worker", len(ids))
+
     def _record(self, handed: list[Handed], token: str) -> int:
-        """Mark texts the provider took as queued; only rows this worker still holds."""
+        """Mark texts the provider took as queued; only rows this worker still holds. Each
+        text is recorded on its own: a provider id that is repeated or missing is left out,
+        and the text stays sent. A lost database connection is waited out, up to half the
+        lease (the lease keeps the rows ours meanwhile, and after it the next worker looks
+        them up before sending)."""
+        deadline = _time.monotonic() + self.rules.lease.total_seconds() / 2
+        pause = 0.25
+        while True:
+            try:
+                return self._record_all(handed, token)
+            except IntegrityError:
+                return sum(self._record_one(h, token) for h in handed)
+            except DBAPIError:
+                if _time.monotonic() + pause > deadline:
+                    log.exception("could not record %d sent texts; the next worker looks them up", len(handed))
+                    return len(handed)
+                log.warning("could not record %d sent texts; trying again", len(handed))
+                _time.sleep(pause)
+                pause = min(pause * 2, 4)
+                self._renew(token)
+
+    def _record_all(self, handed: list[Handed], token: str) -> int:
         now = self.now()
         ids = [h.planned.message_id for h in handed]
         with transaction(self.sessions) as session:
@@ -354,17 +510,55 @@ class OutboxSender:
                 if message_id not in ours:
                     log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
             done = [h for h in handed if h.planned.message_id in ours]
-            if done:
+            sids = {h.provider_sid for h in done if h.provider_sid}
+            taken = set(session.scalars(select(OutboxMessage.provider_sid).where(
+                OutboxMessage.provider_sid.in_(sids)))) if sids else set()
+            rows = []
+            for h in done:
+                sid = h.provider_sid or None
+                if sid is not None and sid in taken:
+                    log.warning("outbox %s: the provider gave it an id another text has (%s); "
+                                "kept as sent without it", h.planned.message_id, sid)
+                    sid = None
+                taken.add(sid)
+                rows.append({"message_id": h.planned.message_id, "sid": sid, "note": None if sid else "no-sid"})
+            if rows:
                 table = OutboxMessage.__table__
                 session.connection().execute(
                     update(table).where(table.c.id == bindparam("message_id"), table.c.claim_token == token)
-                    .values(status=OutboxStatus.queued, provider_sid=bindparam("sid"), body=bindparam("text"),
-                            sent_at=now, updated_at=now, lease_until=None),
-                    [{"message_id": h.planned.message_id, "sid": h.provider_sid, "text": h.planned.body}
-                     for h in done],
+                    .values(status=OutboxStatus.queued, provider_sid=bindparam("sid"), error_code=bindparam("note"),
+                            updated_at=now, lease_until=None),
+                    rows,
                 )
                 self._await_replies(session, [h.planned for h in done if h.planned.reply_to])
         return len(handed)
+
+    def _record_one(self, handed: Handed, token: str) -> int:
+        """One text, when the batch could not be written: with its provider id if that can
+        be stored, else without it."""
+        for sid in dict.fromkeys((handed.provider_sid or None, None)):
+            try:
+                with transaction(self.sessions) as session:
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == handed.planned.message_id, OutboxMessage.claim_token == token)
+                        .values(status=OutboxStatus.queued, provider_sid=sid, updated_at=self.now(),
+                                error_code=None if sid else "no-sid", lease_until=None))
+                    if handed.planned.reply_to:
+                        self._await_replies(session, [handed.planned])
+                return 1
+            except IntegrityError:
+                log.warning("outbox %s: its provider id %s is already stored; kept as sent without it",
+                            handed.planned.message_id, sid)
+        return 1
+
+    def _undecided(self, message_id: int, token: str) -> None:
+        """It may have gone, or not: a person decides (the desk's queue of texts that did not
+        arrive), rather than her getting it twice."""
+        with transaction(self.sessions) as session:
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(
+                status=OutboxStatus.failed, error_code="unknown", updated_at=self.now(), lease_until=None))
 
     def _failed(self, message_id: int, token: str, error: SendError, attempts: int) -> None:
         now = self.now()
@@ -375,7 +569,8 @@ class OutboxSender:
             if final:
                 values["status"] = OutboxStatus.failed
             else:
-                values.update(status=OutboxStatus.pending, due_at=now + backoff(attempts))
+                # It surely did not go: the next try needs no look-up first.
+                values.update(status=OutboxStatus.pending, due_at=now + backoff(attempts), sent_at=None)
             session.execute(update(OutboxMessage).where(
                 OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(**values))
             if error.code == 21610:  # she unsubscribed with the provider itself
@@ -453,6 +648,7 @@ def record_call_outcome(session: Session, provider_sid: str, status: str, answer
     again = now + CALL_AGAIN_AFTER
     if message.attempts < CALL_TRIES and (message.expires_at is None or again < message.expires_at):
         message.status, message.due_at, message.provider_sid = OutboxStatus.pending, again, None
+        message.sent_at = None  # the next call is a new one, not a send of unknown fate
     else:
         message.status = OutboxStatus.failed
     return True

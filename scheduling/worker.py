@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,8 +65,18 @@ class Worker:
     # How long a caller's number and history are kept (scheduling.retention); None: forever.
     retention: timedelta | None = None
     _retention_ran_at: datetime | None = field(default=None, init=False, repr=False)
+    _stopped: bool = field(default=False, init=False, repr=False)
+
+    def stop(self) -> None:
+        """Claim nothing more; the tick under way finishes the sends on the wire and gives
+        back the rest (see scheduling.sending)."""
+        self._stopped = True
+        if self.outbox is not None:
+            self.outbox.stopping.set()
 
     def tick(self) -> None:
+        if self._stopped:
+            return
         try:
             with transaction(self.sessions) as session:
                 housekeeping(session, self.now(), self.name)
@@ -73,6 +85,8 @@ class Worker:
                 self.outbox.send_due(until=lambda: _time.monotonic() > deadline)
         except Exception:  # a failed tick must not stop the next one
             log.exception("worker tick failed")
+        if self._stopped:
+            return
         try:
             self.erase_expired()
         except Exception:
@@ -99,6 +113,24 @@ class Worker:
         if erased:
             log.info("retention: erased %d callers", erased)
         return erased
+
+
+def run_until_stopped(worker: Worker, *, interval_seconds: float, on_start: Callable[[], None] = lambda: None) -> None:
+    """The worker process: tick every few seconds until SIGTERM (what a deploy sends) or
+    SIGINT, then stop cleanly: no new claims, sends on the wire finished, the rest
+    released at once for the other workers, and exit within a few seconds."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler = build_scheduler(worker, interval_seconds=interval_seconds)
+    scheduler.start()
+    on_start()
+    while not stop.wait(1):
+        pass
+    log.info("stopping: finishing the sends under way")
+    worker.stop()
+    scheduler.shutdown(wait=True)
+    log.info("stopped")
 
 
 def build_scheduler(worker: Worker, *, interval_seconds: float, blocking: bool = False) -> BaseScheduler:

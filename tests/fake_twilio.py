@@ -11,6 +11,16 @@ It also serves recordings as Twilio does, ``GET .../Recordings/{RecordingSid}.mp
 ``.wav``) with the same basic auth: ``add_recording(audio)`` stores one and returns the
 ``RecordingUrl`` Twilio would have sent to the voice webhook.
 
+It lists messages and calls as Twilio does, ``GET .../Messages.json?To=...`` (newest
+first, with ``PageSize``), which Linja asks when a send's outcome is unknown.
+
+For bad luck: ``delay`` (or ``delay_range``) makes every create answer late, *after* it
+was accepted, as a slow Twilio would; ``stall_next(n, seconds)`` accepts the next n texts
+and answers only after ``seconds`` (past the client's timeout); ``same_sid`` answers every
+create with one sid, as a mock built from Twilio's API description does;
+``drop_next()`` cuts the connection of the next create before taking it;
+``fail_lookups`` makes every list request fail with 500.
+
 Run it in-process (``FakeTwilio().start()``) or as a process of its own
 (``python -m tests.fake_twilio --port N --log FILE``), which the benchmarks do.
 """
@@ -19,6 +29,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import random
+import socket
+import sys
 import threading
 import time
 import uuid
@@ -64,6 +77,10 @@ class FakeTwilio:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     delay: float = 0.0  # seconds each accepted message takes
+    delay_range: tuple[float, float] | None = None  # or a random delay in this range
+    same_sid: str | None = None  # answer every create with this sid
+    fail_lookups: bool = False
+    lookups: int = 0
     messages: list[Received] = field(default_factory=list)
     calls: list[PlacedCall] = field(default_factory=list)
     requests: int = 0
@@ -75,12 +92,24 @@ class FakeTwilio:
     def __post_init__(self):
         self._lock = threading.Lock()
         self._script: deque[tuple[int, int | None]] = deque()
+        self._stalls: deque[float] = deque()
+        self._drops = 0
         self._server: ThreadingHTTPServer | None = None
 
     # -- scripting ---------------------------------------------------------------------------
     def fail_next(self, status: int, *, code: int | None = None, times: int = 1) -> None:
         with self._lock:
             self._script.extend([(status, code)] * times)
+
+    def stall_next(self, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` texts are accepted, but answered only after ``seconds``."""
+        with self._lock:
+            self._stalls.extend([seconds] * times)
+
+    def drop_next(self, *, times: int = 1) -> None:
+        """The next ``times`` creates are read and then the connection is cut: nothing sent."""
+        with self._lock:
+            self._drops += times
 
     def add_recording(self, audio: bytes, content_type: str = "audio/mpeg") -> str:
         """Keep a recording to serve; returns its URL as Twilio's RecordingUrl has it (on
@@ -114,9 +143,18 @@ class FakeTwilio:
                 fake._handle(self)
 
             def do_GET(self):
-                fake._recording(self)
+                if self.path.split("?")[0].endswith(("/Messages.json", "/Calls.json")):
+                    fake._list(self)
+                else:
+                    fake._recording(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # A client that gave up (timed out, killed) is bad luck being tested, not a fault.
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
+
+        self._server = Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -142,6 +180,12 @@ class FakeTwilio:
         form = {k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode("utf-8")).items()}
         with self._lock:
             scripted = self._script.popleft() if self._script else None
+            drop = self._drops > 0
+            self._drops -= drop
+        if drop:
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
         if scripted is not None:
             status, code = scripted
             default_code, message = ERROR_MESSAGES.get(status, (code, "Scripted failure"))
@@ -152,9 +196,7 @@ class FakeTwilio:
             return self._call(handler, form)
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return self._error(handler, 400, 21603, "A 'From' phone number is required.")
-        if self.delay:
-            time.sleep(self.delay)
-        sid = "SM" + uuid.uuid4().hex
+        sid = self.same_sid or "SM" + uuid.uuid4().hex
         received = Received(sid, form["To"], form.get("From") or form["MessagingServiceSid"], form.get("Body", ""),
                             form.get("StatusCallback"), int(form["ValidityPeriod"]) if form.get("ValidityPeriod") else None,
                             time.time())
@@ -163,7 +205,12 @@ class FakeTwilio:
             if self.log_path:
                 with open(self.log_path, "a", encoding="utf-8") as log:
                     log.write(json.dumps(received.__dict__, ensure_ascii=False) + "\n")
-        now = formatdate(usegmt=True)
+            stall = self._stalls.popleft() if self._stalls else None
+        # Accepted, then answered late: a client that gives up waiting does not know it went.
+        delay = stall if stall is not None else (random.uniform(*self.delay_range) if self.delay_range else self.delay)
+        if delay:
+            time.sleep(delay)
+        now = formatdate(usegmt=True, timeval=received.at)
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"
         self._json(handler, 201, {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": received.body,
@@ -173,6 +220,43 @@ class FakeTwilio:
             "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": received.to, "uri": uri,
         })
+
+    def _list(self, handler: BaseHTTPRequestHandler) -> None:
+        """GET .../Messages.json or Calls.json, filtered by To: a page, newest first."""
+        with self._lock:
+            self.lookups += 1
+        parts = handler.path.split("?", 1)
+        path, query = parts[0], parse_qs(parts[1] if len(parts) > 1 else "")
+        base = f"/2010-04-01/Accounts/{self.account_sid}"
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if handler.headers.get("Authorization") != f"Basic {credentials}":
+            return self._error(handler, 401, *ERROR_MESSAGES[401])
+        if path not in (f"{base}/Messages.json", f"{base}/Calls.json"):
+            return self._error(handler, 404, 20404, "The requested resource was not found")
+        if self.fail_lookups:
+            return self._error(handler, 500, *ERROR_MESSAGES[500])
+        to = query.get("To", [None])[0]
+        size = int(query.get("PageSize", ["50"])[0])
+        is_calls = path.endswith("/Calls.json")
+        with self._lock:
+            items = list(self.calls if is_calls else self.messages)
+        items = [item for item in reversed(items) if to is None or item.to == to][:size]
+        key = "calls" if is_calls else "messages"
+        records = []
+        for item in items:
+            created = formatdate(item.at, usegmt=True)
+            record = {"account_sid": self.account_sid, "sid": item.sid, "to": item.to, "date_created": created,
+                      "date_updated": created, "direction": "outbound-api", "status": "queued",
+                      "uri": f"{base}/{key.capitalize()}/{item.sid}.json"}
+            if not is_calls:
+                record.update(body=item.body, date_sent=None, num_segments="1", **{"from": item.sender})
+            else:
+                record.update(**{"from": item.caller})
+            records.append(record)
+        uri = handler.path
+        self._json(handler, 200, {key: records, "end": max(len(records) - 1, 0), "first_page_uri": uri,
+                                  "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
+                                  "start": 0, "uri": uri})
 
     def _recording(self, handler: BaseHTTPRequestHandler) -> None:
         """GET .../Recordings/{sid}.mp3 or .wav: the audio, for the account's basic auth."""
@@ -234,8 +318,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log", help="append each accepted message as a JSON line")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--delay-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"))
+    parser.add_argument("--same-sid", default=None, help="answer every create with this sid")
     args = parser.parse_args()
-    fake = FakeTwilio(delay=args.delay, log_path=args.log).start(args.port)
+    fake = FakeTwilio(delay=args.delay, delay_range=tuple(args.delay_range) if args.delay_range else None,
+                      same_sid=args.same_sid, log_path=args.log).start(args.port)
     print(fake.api_base, flush=True)
     try:
         while True:

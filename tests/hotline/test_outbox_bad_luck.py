@@ -1,0 +1,213 @@
+"""Each text is sent once, whatever luck the workers have: a worker that stalls past its
+lease, a provider that repeats its ids or answers too late, a worker that dies after
+Twilio took a text, and a worker told to stop. The real twilio client talks to a fake
+Twilio on 127.0.0.1."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import make_worker
+from config import ConfigError, from_env
+from scheduling.models import OutboxMessage, OutboxStatus
+from scheduling.notifications import failed_texts, queue_text
+from scheduling.sending import wall_clock
+from tests.conftest import fresh
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+CALLBACK_TEXT = "Takk. Noen som snakker ditt språk, ringer deg snart."
+
+
+def texts_due(db_session, make, now, count: int) -> list[str]:
+    numbers = [f"+4791{i:06d}" for i in range(count)]
+    for number in numbers:
+        queue_text(db_session, make.client(number), kind="notice", template="callback_requested", now=now)
+    db_session.commit()
+    return numbers
+
+
+def rows(db_session) -> list[OutboxMessage]:
+    return list(fresh(db_session).scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def later(minutes: float):
+    """A worker whose real clock runs this far ahead: every lease of the others has run out."""
+    return lambda: wall_clock() + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def slow_app(database_url, clock, sessions, fake_twilio):
+    """The app with a short HTTP timeout towards Twilio (half a second)."""
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "CLOCK": clock,
+        "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000", "TWILIO_API_BASE": fake_twilio.api_base,
+        "SMS_PER_SECOND": 0, "TWILIO_TIMEOUT_SECONDS": 0.5,
+    })
+    yield app
+    app.extensions["linja.engine"].dispose()
+
+
+class StallsOnce:
+    """A sending rate that keeps the first worker waiting until its lease has run out and
+    another worker has taken its texts over (as three workers sharing 1 text/s did)."""
+
+    def __init__(self, other):
+        self.other, self.lock, self.done = other, threading.Lock(), False
+
+    def wait_turn(self):
+        with self.lock:
+            if not self.done:
+                self.done = True
+                self.other.send_due()
+
+
+def test_a_worker_that_stalled_past_its_lease_does_not_send_what_another_took_over(
+        twilio_app, fake_twilio, db_session, make, now):
+    numbers = texts_due(db_session, make, now, 5)
+    first, second = make_worker(twilio_app).outbox, make_worker(twilio_app).outbox
+    second.wall = later(2)
+    first.pace = StallsOnce(second)
+    first.send_due()
+    assert Counter(m.to for m in fake_twilio.messages) == Counter(numbers)  # each once, none twice
+    assert {r.status for r in rows(db_session)} == {OutboxStatus.queued}
+
+
+def test_a_provider_that_repeats_one_id_gets_each_text_once(twilio_app, fake_twilio, db_session, make, now, clock):
+    fake_twilio.same_sid = "SM" + "a" * 32  # what a mock of Twilio's API description answers
+    numbers = texts_due(db_session, make, now, 6)
+    worker = make_worker(twilio_app)
+    worker.tick()
+    assert sorted(m.to for m in fake_twilio.messages) == sorted(numbers)
+    stored = rows(db_session)
+    assert {r.status for r in stored} == {OutboxStatus.queued}  # what Twilio took stays sent
+    assert sorted(r.provider_sid or "" for r in stored) == [""] * 5 + [fake_twilio.same_sid]
+
+    # Minutes later, with every lease long gone: nothing goes again, and a new text whose
+    # id is already stored is recorded too.
+    worker.outbox.wall = later(5)
+    clock.advance(timedelta(minutes=5))
+    texts_due_later = queue_text(db_session, make.client("+4792000001"), kind="notice",
+                                 template="callback_requested", now=clock.now())
+    db_session.commit()
+    worker.tick()
+    worker.tick()
+    assert len(fake_twilio.messages) == 7
+    assert fresh(db_session).get(OutboxMessage, texts_due_later.id).status == OutboxStatus.queued
+
+
+def test_a_send_that_timed_out_after_twilio_took_it_is_looked_up_not_sent_again(
+        slow_app, fake_twilio, db_session, make, now, clock):
+    [number] = texts_due(db_session, make, now, 1)
+    fake_twilio.stall_next(1.5)  # accepted, answered after the client gave up (0.5 s)
+    worker = make_worker(slow_app)
+    worker.tick()
+    [sent] = fake_twilio.messages
+    assert sent.to == number and fake_twilio.lookups == 1
+    [row] = rows(db_session)
+    assert (row.status, row.provider_sid) == (OutboxStatus.queued, sent.sid)
+    clock.advance(timedelta(hours=1))
+    worker.outbox.wall = later(60)
+    worker.tick()
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_send_whose_fate_twilio_cannot_tell_goes_to_the_desk_not_out_again(
+        slow_app, fake_twilio, db_session, make, now, clock):
+    texts_due(db_session, make, now, 1)
+    fake_twilio.stall_next(1.5)
+    fake_twilio.fail_lookups = True
+    worker = make_worker(slow_app)
+    worker.tick()
+    [row] = failed_texts(fresh(db_session))
+    assert (row.status, row.error_code) == (OutboxStatus.failed, "unknown")
+    clock.advance(timedelta(hours=1))
+    worker.outbox.wall = later(60)
+    worker.tick()
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_send_cut_off_before_twilio_took_it_is_tried_again_once(slow_app, fake_twilio, db_session, make, now, clock):
+    [number] = texts_due(db_session, make, now, 1)
+    fake_twilio.drop_next()  # the connection is cut after the request went out
+    worker = make_worker(slow_app)
+    worker.tick()
+    assert fake_twilio.messages == [] and fake_twilio.lookups == 1  # looked up: not there
+    [row] = rows(db_session)
+    assert row.status == OutboxStatus.pending
+    clock.advance(timedelta(minutes=1))
+    worker.tick()
+    worker.tick()
+    assert [m.to for m in fake_twilio.messages] == [number]
+    assert rows(db_session)[0].status == OutboxStatus.queued
+
+
+class Died(BaseException):
+    """The process ended between Twilio's answer and writing it down."""
+
+
+class DiesAfterSending:
+    def __init__(self, sender):
+        self.sender = sender
+
+    def send(self, message):
+        self.sender.send(message)
+        raise Died
+
+    def find(self, outgoing, since):
+        return self.sender.find(outgoing, since)
+
+
+def test_a_text_sent_by_a_worker_that_died_before_recording_it_is_not_sent_again(
+        twilio_app, fake_twilio, db_session, make, now):
+    [number] = texts_due(db_session, make, now, 1)
+    dying = make_worker(twilio_app).outbox
+    dying.sender = DiesAfterSending(dying.sender)
+    with pytest.raises(Died):
+        dying.send_due()
+    assert rows(db_session)[0].status == OutboxStatus.sending
+
+    next_worker = make_worker(twilio_app).outbox
+    next_worker.wall = later(2)  # its lease ran out
+    next_worker.send_due()
+    [sent] = fake_twilio.messages
+    assert sent.to == number
+    [row] = rows(db_session)
+    assert (row.status, row.provider_sid) == (OutboxStatus.queued, sent.sid)
+
+
+def test_a_worker_told_to_stop_finishes_what_is_on_the_wire_and_gives_back_the_rest(
+        twilio_app, fake_twilio, db_session, make, now):
+    numbers = texts_due(db_session, make, now, 5)
+    worker = make_worker(twilio_app)
+    worker.outbox.pace.per_second = 0.5  # one text every two seconds
+    ticking = threading.Thread(target=worker.tick)
+    ticking.start()
+    deadline = time.monotonic() + 10
+    while not fake_twilio.messages and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopped_at = time.monotonic()
+    worker.stop()
+    ticking.join(timeout=10)
+    assert not ticking.is_alive() and time.monotonic() - stopped_at < 1.5
+    assert len(fake_twilio.messages) == 1
+    left = [r for r in rows(db_session) if r.status != OutboxStatus.queued]
+    assert len(left) == 4
+    # Given back at once, not after the lease: the claim does not count as a try.
+    assert {(r.status, r.claim_token, r.attempts) for r in left} == {(OutboxStatus.pending, None, 0)}
+
+    make_worker(twilio_app).tick()
+    assert sorted(m.to for m in fake_twilio.messages) == sorted(numbers)
+
+
+def test_a_lease_shorter_than_twice_the_http_timeout_is_refused_at_start():
+    with pytest.raises(ConfigError, match="OUTBOX_LEASE_SECONDS"):
+        from_env({"OUTBOX_LEASE_SECONDS": "15", "TWILIO_TIMEOUT_SECONDS": "10"})
+    assert from_env({"OUTBOX_LEASE_SECONDS": "20", "TWILIO_TIMEOUT_SECONDS": "10"})["TWILIO_TIMEOUT_SECONDS"] == 10
