@@ -34,6 +34,8 @@ bench: $(STAMP) wrk
 	  $(BIN)/python bench/webhooks.py
 	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql+psycopg://postgres@127.0.0.1:5432/test)}" \
 	  $(BIN)/python bench/webhook_floor.py
+	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql+psycopg://postgres@127.0.0.1:5432/test)}" \
+	  $(BIN)/python bench/outbox.py
 
 # The webhook benchmark's load comes from wrk; on a fresh Debian machine it is installed here.
 .PHONY: wrk

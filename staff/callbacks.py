@@ -43,6 +43,10 @@ KINDS = {
     "confirmation": _l("Bekreftelse"),
     "callback": _l("Ring tilbake"),
 }
+# What the desk reads for a failure Linja itself recorded (Twilio's own are numbers).
+FAILURES = {
+    "unknown": _l("Uvisst om den kom fram: Twilio svarte ikke"),
+}
 
 
 @bp.get("/callbacks")
@@ -126,7 +130,7 @@ def messages():
         ],
         failed=[
             {"at": when(m.updated_at), "kind": KINDS.get(m.kind, m.kind), "language": language_name(m.language_code),
-             "error": m.error_code, "number_end": number_end(phones.get(m.client_id)),
+             "error": FAILURES.get(m.error_code, m.error_code), "number_end": number_end(phones.get(m.client_id)),
              "client_id": m.client_id if phones.get(m.client_id) else None}
             for m in failed
         ],

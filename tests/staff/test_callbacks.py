@@ -177,3 +177,17 @@ def test_a_text_that_did_not_arrive_leads_to_the_caller(desk_app, make, staff, d
     link = f"/staff/search?client={caller.id}"
     assert link in page
     assert "Innringer +47 91 23 45 67" in browser.get(link).get_data(as_text=True)
+
+
+def test_a_text_whose_fate_twilio_could_not_tell_is_named_so_for_the_desk(desk_app, make, staff, db_session, now):
+    from scheduling.models import OutboxMessage, OutboxStatus
+
+    caller = make.client(phone_e164="+4791234567", language_code="so")
+    db_session.add(OutboxMessage(client_id=caller.id, kind="reminder", template="reminder", params={},
+                                 language_code="so", status=OutboxStatus.failed, error_code="unknown",
+                                 due_at=now, created_at=now, updated_at=now))
+    db_session.commit()
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/messages").get_data(as_text=True)
+    assert "Uvisst om den kom fram: Twilio svarte ikke" in page
