@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import threading
+import unicodedata
 import urllib.request
 from collections import deque
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class TwilioSender:
                 return False
             if (record.direction or "outbound-api") != "outbound-api":
                 return False  # her own texts, and the line's replies to them
-            return isinstance(outgoing, OutgoingCall) or (record.body or "") == outgoing.body
+            return isinstance(outgoing, OutgoingCall) or _words(record.body or "") == _words(outgoing.body)
 
         listing = self.client.calls if isinstance(outgoing, OutgoingCall) else self.client.messages
         records = self._twilio(lambda: listing.list(to=outgoing.to, limit=50, page_size=50), looking=True)
@@ -131,6 +132,12 @@ class TwilioSender:
             raise SendError(f"no answer from Twilio: {error.__class__.__name__}", unknown=True) from None
         except Exception as error:  # anything else: worth another try
             raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
+
+
+def _words(text: str) -> str:
+    """The letters and digits of a text: what Twilio keeps of it even where it replaced
+    quotes, dashes or spaces (a Messaging Service's smart encoding)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
 
 
 def _never_sent(error: Exception) -> bool:

@@ -482,8 +482,8 @@ class OutboxSender:
         """Mark texts the provider took as queued; only rows this worker still holds. Each
         text is recorded on its own: a provider id that is repeated or missing is left out,
         and the text stays sent. A lost database connection is waited out, up to half the
-        lease (the lease keeps the rows ours meanwhile, and after it the next worker looks
-        them up before sending)."""
+        lease, or until the worker is told to stop (the lease keeps the rows ours meanwhile,
+        and after it the next worker looks them up before sending)."""
         deadline = _time.monotonic() + self.rules.lease.total_seconds() / 2
         pause = 0.25
         while True:
@@ -492,7 +492,7 @@ class OutboxSender:
             except IntegrityError:
                 return sum(self._record_one(h, token) for h in handed)
             except DBAPIError:
-                if _time.monotonic() + pause > deadline:
+                if _time.monotonic() + pause > deadline or self.stopping.is_set():
                     log.exception("could not record %d sent texts; the next worker looks them up", len(handed))
                     return len(handed)
                 log.warning("could not record %d sent texts; trying again", len(handed))

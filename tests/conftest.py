@@ -312,18 +312,22 @@ def centre(make, db_session):
     return {"talk": talk, "family": family, "counselors": counselors}
 
 
-@pytest.fixture
-def twilio_app(database_url, clock, sessions, fake_twilio):
+def make_twilio_app(database_url, clock, fake_twilio, **config):
     """The app with the real twilio client pointed at the fake server, sending without a limit."""
     from app import create_app
     from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 
-    app = create_app({
+    return create_app({
         "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "CLOCK": clock,
         "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000", "TWILIO_API_BASE": fake_twilio.api_base,
-        "SMS_PER_SECOND": 0,
+        "SMS_PER_SECOND": 0, **config,
     })
+
+
+@pytest.fixture
+def twilio_app(database_url, clock, sessions, fake_twilio):
+    app = make_twilio_app(database_url, clock, fake_twilio)
     yield app
     app.extensions["linja.engine"].dispose()
 

@@ -288,6 +288,9 @@ class FakeTwilio:
         with self._lock:
             self.calls.append(PlacedCall(sid, form["To"], form["From"], form.get("Url", ""),
                                          form.get("StatusCallback"), form.get("MachineDetection"), time.time()))
+            stall = self._stalls.popleft() if self._stalls else None
+        if stall:
+            time.sleep(stall)
         now = formatdate(usegmt=True)
         self._json(handler, 201, {
             "account_sid": self.account_sid, "annotation": None, "answered_by": None, "api_version": "2010-04-01",

@@ -17,11 +17,8 @@ from config import ConfigError, from_env
 from scheduling.models import OutboxMessage, OutboxStatus
 from scheduling.notifications import failed_texts, queue_text
 from scheduling.sending import wall_clock
-from tests.conftest import fresh
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-
-CALLBACK_TEXT = "Takk. Noen som snakker ditt språk, ringer deg snart."
-
+from tests.conftest import fresh, make_twilio_app
+from tests.hotline.test_outbox import START, booked, wants_calls  # noqa: F401 (fixtures)
 
 def texts_due(db_session, make, now, count: int) -> list[str]:
     numbers = [f"+4791{i:06d}" for i in range(count)]
@@ -43,14 +40,7 @@ def later(minutes: float):
 @pytest.fixture
 def slow_app(database_url, clock, sessions, fake_twilio):
     """The app with a short HTTP timeout towards Twilio (half a second)."""
-    from app import create_app
-
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test", "CLOCK": clock,
-        "PUBLIC_BASE_URL": "https://linja.test", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000", "TWILIO_API_BASE": fake_twilio.api_base,
-        "SMS_PER_SECOND": 0, "TWILIO_TIMEOUT_SECONDS": 0.5,
-    })
+    app = make_twilio_app(database_url, clock, fake_twilio, TWILIO_TIMEOUT_SECONDS=0.5)
     yield app
     app.extensions["linja.engine"].dispose()
 
@@ -211,3 +201,18 @@ def test_a_lease_shorter_than_twice_the_http_timeout_is_refused_at_start():
     with pytest.raises(ConfigError, match="OUTBOX_LEASE_SECONDS"):
         from_env({"OUTBOX_LEASE_SECONDS": "15", "TWILIO_TIMEOUT_SECONDS": "10"})
     assert from_env({"OUTBOX_LEASE_SECONDS": "20", "TWILIO_TIMEOUT_SECONDS": "10"})["TWILIO_TIMEOUT_SECONDS"] == 10
+
+
+def test_a_reminder_call_whose_answer_timed_out_is_looked_up_not_placed_again(
+        slow_app, fake_twilio, wants_calls, clock, db_session):
+    clock.set(START - timedelta(hours=24))
+    fake_twilio.stall_next(1.5)  # Twilio places the call, but answers after the client gave up
+    worker = make_worker(slow_app)
+    worker.tick()
+    [placed] = fake_twilio.calls
+    row = rows(db_session)[0]  # the 24 h reminder (the 2 h one is not due)
+    assert (row.status, row.provider_sid) == (OutboxStatus.queued, placed.sid)
+    clock.advance(timedelta(minutes=40))
+    worker.outbox.wall = later(40)
+    worker.tick()
+    assert len(fake_twilio.calls) == 1

@@ -1,76 +1,34 @@
 """Real worker processes: several at once send each text exactly once, keep the rate
-limit between them, and a worker killed mid-send loses nothing."""
+limit between them, and a worker stopped, killed or slowed down mid-send loses nothing and
+sends nothing twice."""
 from __future__ import annotations
 
-import os
-from collections import Counter
 import signal
-import subprocess
-import sys
-import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from collections import Counter
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from scheduling.models import Client, OutboxMessage, OutboxStatus
-from tests.conftest import fresh, next_noon_in_oslo
+from scheduling.models import OutboxMessage, OutboxStatus
+from tests.conftest import fresh
 from tests.scheduling import outbox_chaos
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scheduling.outbox_chaos import due_texts, unsent, wait_until
 
 
-def due_texts(db_session, count: int) -> list[str]:
-    """``count`` callers, each with one text due a minute ago (the workers use the real clock)."""
-    now = datetime.now(timezone.utc)
-    numbers = [f"+479{i:07d}" for i in range(count)]
-    db_session.execute(insert(Client), [
-        {"phone_e164": n, "language_code": "nb", "is_opted_out": False, "created_at": now} for n in numbers])
-    ids = db_session.execute(select(Client.id).order_by(Client.id)).scalars().all()
-    db_session.execute(insert(OutboxMessage), [
-        {"client_id": cid, "kind": "notice", "template": "callback_requested", "params": {}, "language_code": "nb",
-         "status": OutboxStatus.pending, "due_at": now - timedelta(minutes=1), "attempts": 0,
-         "created_at": now, "updated_at": now} for cid in ids])
-    db_session.commit()
-    return numbers
+def start_worker(database_url, fake, log_path, *, per_second: float, lease: int = 30):
+    return outbox_chaos.start_worker(database_url, fake.api_base, log_path, per_second=per_second, lease=lease,
+                                     timeout=min(10, lease / 2))
 
 
-def start_worker(database_url, fake, log_path: Path, *, per_second: float, lease: int = 30) -> subprocess.Popen:
-    timeout = min(10, lease / 2)
-    env = {
-        **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", "PUBLIC_BASE_URL": "https://linja.test",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": "+4759440000",
-        "TWILIO_API_BASE": fake.api_base, "SMS_PER_SECOND": str(per_second),
-        "OUTBOX_LEASE_SECONDS": str(lease), "TWILIO_TIMEOUT_SECONDS": str(timeout), "WORKER_INTERVAL_SECONDS": "0.2", "LINJA_CLOCK": next_noon_in_oslo(),
-    }
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log_path.open("w"))
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def unsent(db_session) -> int:
-    return fresh(db_session).scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending))))
-
-
-def test_several_workers_send_each_text_exactly_once_within_the_rate(database_url, db_session, fake_twilio, tmp_path):
+def test_several_workers_send_each_text_exactly_once_within_the_rate(database_url, sessions, db_session, fake_twilio,
+                                                                    tmp_path):
     # SQLite has one writer at a time, so one worker; PostgreSQL gets three.
     workers, count, rate = (3, 2000, 250) if database_url.startswith("postgresql") else (1, 300, 150)
-    numbers = due_texts(db_session, count)
+    numbers = due_texts(sessions, count)
     processes = [start_worker(database_url, fake_twilio, tmp_path / f"worker{i}.log", per_second=rate)
                  for i in range(workers)]
     try:
-        assert wait_until(lambda: unsent(db_session) == 0, timeout=120), "the workers did not finish"
+        assert wait_until(lambda: unsent(sessions) == 0, timeout=120), "the workers did not finish"
     finally:
         for process in processes:
             process.terminate()
@@ -85,8 +43,9 @@ def test_several_workers_send_each_text_exactly_once_within_the_rate(database_ur
     assert times[-1] - times[0] >= (count - 1) / rate * 0.9
 
 
-def test_a_worker_killed_mid_send_loses_nothing_and_resends_at_most_once(database_url, db_session, fake_twilio, tmp_path):
-    numbers = due_texts(db_session, 150)
+def test_a_worker_killed_mid_send_loses_nothing_and_resends_at_most_once(database_url, sessions, db_session, fake_twilio,
+                                                                         tmp_path):
+    numbers = due_texts(sessions, 150)
     fake_twilio.delay = 0.02
     first = start_worker(database_url, fake_twilio, tmp_path / "first.log", per_second=0, lease=4)
     assert wait_until(lambda: len(fake_twilio.messages) >= 40, timeout=60)
@@ -100,7 +59,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_resends_at_most_once(databas
 
     second = start_worker(database_url, fake_twilio, tmp_path / "second.log", per_second=0, lease=4)
     try:
-        assert wait_until(lambda: unsent(db_session) == 0, timeout=60), "the second worker did not finish"
+        assert wait_until(lambda: unsent(sessions) == 0, timeout=60), "the second worker did not finish"
     finally:
         second.terminate()
         second.wait(timeout=10)

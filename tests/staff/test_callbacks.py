@@ -162,31 +162,31 @@ def test_only_the_desk_hears_voicemails(desk_app, fake_twilio, staff, db_session
     assert fake_twilio.recording_fetches == 0
 
 
-def test_a_text_that_did_not_arrive_leads_to_the_caller(desk_app, make, staff, db_session, now):
+def failed_text(db_session, make, now, *, language: str, error_code: str) -> int:
+    """A reminder to her that did not arrive; returns her client id."""
     from scheduling.models import OutboxMessage, OutboxStatus
 
-    caller = make.client(phone_e164="+4791234567", language_code="ar")
+    caller = make.client(phone_e164="+4791234567", language_code=language)
     db_session.add(OutboxMessage(client_id=caller.id, kind="reminder", template="reminder", params={},
-                                 language_code="ar", status=OutboxStatus.failed, error_code="30006",
+                                 language_code=language, status=OutboxStatus.failed, error_code=error_code,
                                  due_at=now, created_at=now, updated_at=now))
     db_session.commit()
+    return caller.id
+
+
+def test_a_text_that_did_not_arrive_leads_to_the_caller(desk_app, make, staff, db_session, now):
+    client_id = failed_text(db_session, make, now, language="ar", error_code="30006")
     browser = desk_app.test_client()
     sign_in(browser, "ingrid@linja.test")
     page = browser.get("/staff/messages").get_data(as_text=True)
     assert "Påminnelse" in page and "arabisk" in page and "+4791234567" not in page
-    link = f"/staff/search?client={caller.id}"
+    link = f"/staff/search?client={client_id}"
     assert link in page
     assert "Innringer +47 91 23 45 67" in browser.get(link).get_data(as_text=True)
 
 
 def test_a_text_whose_fate_twilio_could_not_tell_is_named_so_for_the_desk(desk_app, make, staff, db_session, now):
-    from scheduling.models import OutboxMessage, OutboxStatus
-
-    caller = make.client(phone_e164="+4791234567", language_code="so")
-    db_session.add(OutboxMessage(client_id=caller.id, kind="reminder", template="reminder", params={},
-                                 language_code="so", status=OutboxStatus.failed, error_code="unknown",
-                                 due_at=now, created_at=now, updated_at=now))
-    db_session.commit()
+    failed_text(db_session, make, now, language="so", error_code="unknown")
     browser = desk_app.test_client()
     sign_in(browser, "ingrid@linja.test")
     page = browser.get("/staff/messages").get_data(as_text=True)
