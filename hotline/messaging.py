@@ -103,6 +103,8 @@ class TwilioSender:
         same, newest first. Twilio's list is filtered by ``To``; the time is compared on
         ``date_created``, since a text still queued has no ``date_sent``."""
         def matches(record) -> bool:
+            if _number(record.to) != _number(outgoing.to):
+                return False  # a list that did not filter by To
             created = record.date_created
             if created is None or created.astimezone(timezone.utc) < since:
                 return False
@@ -121,7 +123,11 @@ class TwilioSender:
         except TwilioRestException as error:
             code = int(error.code) if error.code else None
             permanent = code in PERMANENT_ERRORS or (400 <= error.status < 500 and error.status != 429)
-            raise SendError(f"Twilio answered {error.status} ({code})", code=code, permanent=permanent) from None
+            # A 5xx may come after Twilio (behind its gateway) created the text: as unknown
+            # as no answer at all. A 4xx, 429 included, is answered before anything is made.
+            unknown = error.status >= 500 and not looking
+            raise SendError(f"Twilio answered {error.status} ({code})", code=code, permanent=permanent,
+                            unknown=unknown) from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as error:
             # The request never reached Twilio: worth another try.
             raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
@@ -132,6 +138,10 @@ class TwilioSender:
             raise SendError(f"no answer from Twilio: {error.__class__.__name__}", unknown=True) from None
         except Exception as error:  # anything else: worth another try
             raise SendError(f"could not reach Twilio: {error.__class__.__name__}") from None
+
+
+def _number(text: str | None) -> str:
+    return "".join(ch for ch in (text or "") if ch.isdigit())
 
 
 def _words(text: str) -> str:

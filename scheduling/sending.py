@@ -26,13 +26,15 @@ import logging
 import threading
 import time as _time
 import uuid
+from collections import Counter
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -284,6 +286,10 @@ class OutboxSender:
     # Set when the worker is told to stop: nothing more is claimed or sent.
     stopping: threading.Event = field(default_factory=threading.Event)
 
+    def __post_init__(self):
+        self._wire = threading.Condition()
+        self._sending_to: Counter[str] = Counter()
+
     def send_due(self, *, until: Callable[[], bool] = lambda: False) -> int:
         """Send every text that is due; returns how many were handed to the provider."""
         handed = 0
@@ -354,25 +360,19 @@ class OutboxSender:
                        body, reply_to, message.client_id, tried_since)
 
     def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
-        """Send side by side; write results a few at a time; renew the lease on what is
-        still held meanwhile; release what was not sent when told to stop. A worker that
-        dies leaves at most 2 × concurrency texts sent and not yet written, and those are
-        looked up at the provider before they go again."""
-        step = max(1, self.rules.concurrency)
-        unrecorded = threading.BoundedSemaphore(2 * step)
+        """Send side by side, each text recorded by its own thread as soon as the provider
+        took it; renew the lease on what is still held meanwhile; release what was not sent
+        when told to stop. A worker that dies leaves at most ``concurrency`` texts whose
+        fate is unknown, and those are looked up at the provider before they go again."""
 
         def send(plan: Planned) -> Handed | str | None:
-            unrecorded.acquire()
             try:
-                outcome = self._send(plan, token)
+                return self._send(plan, token)
             except Exception:  # the database went away mid-send: the lease decides what happens
                 log.exception("outbox %s: could not send or record", plan.message_id)
-                outcome = None
-            if not isinstance(outcome, Handed):
-                unrecorded.release()
-            return outcome
+                return None
 
-        handed, to_record, released = 0, [], []
+        handed, released = 0, []
         futures = {pool.submit(send, plan): plan for plan in planned}
         waiting, renewed_at = set(futures), _time.monotonic()
         while waiting:
@@ -380,14 +380,9 @@ class OutboxSender:
             for future in done:
                 outcome = future.result()
                 if isinstance(outcome, Handed):
-                    to_record.append(outcome)
+                    handed += 1
                 elif outcome == RELEASED:
                     released.append(futures[future].message_id)
-            if to_record and (len(to_record) >= step or not waiting):
-                handed += self._record(to_record, token)
-                for _ in to_record:
-                    unrecorded.release()
-                to_record = []
             if waiting and _time.monotonic() - renewed_at >= self.rules.renew_every:
                 self._renew(token)
                 renewed_at = _time.monotonic()
@@ -404,7 +399,15 @@ class OutboxSender:
         if not self._hold(plan, token, started):
             log.warning("outbox %s: another worker took it over; not sent here", plan.message_id)
             return None
-        if plan.tried_since is not None:  # its worker died while sending it: did it go?
+        with self._on_the_wire(plan.outgoing.to):
+            handed = self._hand(plan, token, started)
+            if handed is not None:
+                self._record(handed, token)
+        return handed
+
+    def _hand(self, plan: Planned, token: str, started: datetime) -> Handed | None:
+        """Hand the text to the provider, unless it has it already; None if it did not go."""
+        if plan.tried_since is not None:  # an earlier send's fate is unknown: did it go?
             found = self._look_up(plan, plan.tried_since, token)
             if found is not False:
                 return found
@@ -413,16 +416,35 @@ class OutboxSender:
                 return Handed(plan, self.sender.call(plan.outgoing))
             return Handed(plan, self.sender.send(plan.outgoing))
         except SendError as error:
-            if error.unknown:
-                found = self._look_up(plan, started, token)
-                if found is not False:
-                    return found
-                error = SendError(f"{error}; not found at the provider")
-            self._failed(plan.message_id, token, error, plan.attempts)
+            if not error.unknown:
+                self._failed(plan.message_id, token, error, plan.attempts)
+                return None
+            found = self._look_up(plan, started, token)
+            if found is not False:
+                return found
+            # Not there yet; a slow provider may still create it, so the next try looks
+            # again before it sends.
+            self._failed(plan.message_id, token, SendError(f"{error}; not found at the provider"),
+                         plan.attempts, tried_since=plan.tried_since or started)
         except Exception as error:  # a sender bug must not stop the worker
             log.exception("sender failed")
             self._failed(plan.message_id, token, SendError(str(error)), plan.attempts)
         return None
+
+    @contextmanager
+    def _on_the_wire(self, number: str):
+        """Count this worker's sends to one number, so that a look-up waits until the others
+        have been answered and written down (see _look_up)."""
+        with self._wire:
+            self._sending_to[number] += 1
+        try:
+            yield
+        finally:
+            with self._wire:
+                self._sending_to[number] -= 1
+                if not self._sending_to[number]:
+                    del self._sending_to[number]
+                self._wire.notify_all()
 
     def _hold(self, plan: Planned, token: str, started: datetime) -> bool:
         """Is the text still ours? If so, extend the lease past this send and write down
@@ -437,7 +459,14 @@ class OutboxSender:
 
     def _look_up(self, plan: Planned, since: datetime, token: str) -> Handed | None | bool:
         """Did the provider take this text after all? A Handed if so, False if it surely did
-        not (send it), None if nobody can tell: then it goes to the desk, not out again."""
+        not (send it), None if nobody can tell: then it goes to the desk, not out again.
+
+        A text found there is ours only if no other text has its id: the worker's other
+        sends to the same number are answered and written down first (for at most one HTTP
+        timeout), then every id already stored is left out."""
+        with self._wire:
+            self._wire.wait_for(lambda: self._sending_to[plan.outgoing.to] <= 1,
+                                timeout=self.rules.send_timeout.total_seconds())
         try:
             candidates = self.sender.find(plan.outgoing, since - CLOCK_SLACK)
         except SendError as error:
@@ -478,79 +507,55 @@ class OutboxSender:
                         attempts=OutboxMessage.attempts - 1))
         log.info("stopping: released %d texts for another worker", len(ids))
 
-    def _record(self, handed: list[Handed], token: str) -> int:
-        """Mark texts the provider took as queued; only rows this worker still holds. Each
-        text is recorded on its own: a provider id that is repeated or missing is left out,
-        and the text stays sent. A lost database connection is waited out, up to half the
-        lease, or until the worker is told to stop (the lease keeps the rows ours meanwhile,
-        and after it the next worker looks them up before sending)."""
+    def _record(self, handed: Handed, token: str) -> None:
+        """Mark a text the provider took as queued, if this worker still holds it. What the
+        provider took stays sent: a provider id that is repeated or missing is left out. A
+        lost database connection is waited out, up to half the lease or until the worker is
+        told to stop (the lease keeps the row ours meanwhile, and after it the next worker
+        looks the text up before sending it)."""
         deadline = _time.monotonic() + self.rules.lease.total_seconds() / 2
         pause = 0.25
+        sid = handed.provider_sid or None
         while True:
             try:
-                return self._record_all(handed, token)
-            except IntegrityError:
-                return sum(self._record_one(h, token) for h in handed)
-            except DBAPIError:
-                if _time.monotonic() + pause > deadline or self.stopping.is_set():
-                    log.exception("could not record %d sent texts; the next worker looks them up", len(handed))
-                    return len(handed)
-                log.warning("could not record %d sent texts; trying again", len(handed))
-                _time.sleep(pause)
-                pause = min(pause * 2, 4)
-                self._renew(token)
-
-    def _record_all(self, handed: list[Handed], token: str) -> int:
-        now = self.now()
-        ids = [h.planned.message_id for h in handed]
-        with transaction(self.sessions) as session:
-            ours = set(session.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)))
-            for message_id in ids:
-                if message_id not in ours:
-                    log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
-            done = [h for h in handed if h.planned.message_id in ours]
-            sids = {h.provider_sid for h in done if h.provider_sid}
-            taken = set(session.scalars(select(OutboxMessage.provider_sid).where(
-                OutboxMessage.provider_sid.in_(sids)))) if sids else set()
-            rows = []
-            for h in done:
-                sid = h.provider_sid or None
-                if sid is not None and sid in taken:
-                    log.warning("outbox %s: the provider gave it an id another text has (%s); "
-                                "kept as sent without it", h.planned.message_id, sid)
-                    sid = None
-                taken.add(sid)
-                rows.append({"message_id": h.planned.message_id, "sid": sid, "note": None if sid else "no-sid"})
-            if rows:
-                table = OutboxMessage.__table__
-                session.connection().execute(
-                    update(table).where(table.c.id == bindparam("message_id"), table.c.claim_token == token)
-                    .values(status=OutboxStatus.queued, provider_sid=bindparam("sid"), error_code=bindparam("note"),
-                            updated_at=now, lease_until=None),
-                    rows,
-                )
-                self._await_replies(session, [h.planned for h in done if h.planned.reply_to])
-        return len(handed)
-
-    def _record_one(self, handed: Handed, token: str) -> int:
-        """One text, when the batch could not be written: with its provider id if that can
-        be stored, else without it."""
-        for sid in dict.fromkeys((handed.provider_sid or None, None)):
-            try:
-                with transaction(self.sessions) as session:
-                    session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id == handed.planned.message_id, OutboxMessage.claim_token == token)
-                        .values(status=OutboxStatus.queued, provider_sid=sid, updated_at=self.now(),
-                                error_code=None if sid else "no-sid", lease_until=None))
-                    if handed.planned.reply_to:
-                        self._await_replies(session, [handed.planned])
-                return 1
-            except IntegrityError:
+                self._record_as(handed, token, sid)
+                return
+            except IntegrityError:  # another text was given the same id a moment ago
                 log.warning("outbox %s: its provider id %s is already stored; kept as sent without it",
                             handed.planned.message_id, sid)
-        return 1
+                sid = None
+            except DBAPIError:
+                if _time.monotonic() + pause > deadline or self.stopping.is_set():
+                    log.exception("outbox %s: sent, but could not be recorded; the next worker looks it up",
+                                  handed.planned.message_id)
+                    return
+                log.warning("outbox %s: sent; recording it again", handed.planned.message_id)
+                _time.sleep(pause)
+                pause = min(pause * 2, 4)
+
+    def _record_as(self, handed: Handed, token: str, sid: str | None) -> None:
+        message_id = handed.planned.message_id
+        with transaction(self.sessions) as session:
+            if sid is not None and session.scalar(select(exists().where(
+                    OutboxMessage.provider_sid == sid, OutboxMessage.id != message_id))):
+                log.warning("outbox %s: the provider gave it an id another text has (%s); kept as sent without it",
+                            message_id, sid)
+                sid = None
+            recorded = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+                .values(status=OutboxStatus.queued, provider_sid=sid, error_code=None if sid else "no-sid",
+                        updated_at=self.now(), lease_until=None)
+            ).rowcount
+            if not recorded:
+                log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
+                return
+            if handed.planned.reply_to:
+                try:
+                    with session.begin_nested():
+                        self._await_replies(session, [handed.planned])
+                except IntegrityError:  # her dialogue began at this moment: it keeps her next text
+                    log.info("outbox %s: her dialogue began meanwhile; it keeps her next answer", message_id)
 
     def _undecided(self, message_id: int, token: str) -> None:
         """It may have gone, or not: a person decides (the desk's queue of texts that did not
@@ -560,7 +565,10 @@ class OutboxSender:
                 OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(
                 status=OutboxStatus.failed, error_code="unknown", updated_at=self.now(), lease_until=None))
 
-    def _failed(self, message_id: int, token: str, error: SendError, attempts: int) -> None:
+    def _failed(self, message_id: int, token: str, error: SendError, attempts: int,
+                tried_since: datetime | None = None) -> None:
+        """It did not go (or was not found where it may have gone: ``tried_since``, and the
+        next try looks it up again first)."""
         now = self.now()
         final = error.permanent or attempts >= self.rules.max_attempts
         log.warning("outbox %s: %s (%s)", message_id, error, "giving up" if final else "will try again")
@@ -569,8 +577,7 @@ class OutboxSender:
             if final:
                 values["status"] = OutboxStatus.failed
             else:
-                # It surely did not go: the next try needs no look-up first.
-                values.update(status=OutboxStatus.pending, due_at=now + backoff(attempts), sent_at=None)
+                values.update(status=OutboxStatus.pending, due_at=now + backoff(attempts), sent_at=tried_since)
             session.execute(update(OutboxMessage).where(
                 OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(**values))
             if error.code == 21610:  # she unsubscribed with the provider itself

@@ -149,7 +149,7 @@ def test_a_worker_whose_lease_ran_out_cannot_complete_a_row_claimed_since(sessio
     # Worker a sent it after all; its result must not overwrite the row b now holds.
     late = OutboxSender(sessions, ConsoleSender(), lambda *a: "words", SendingRules(per_second=0), lambda: now)
     sent = Planned(message.id, "notice", 1, Outgoing(caller.phone_e164, "words"), "words")
-    late._record([Handed(sent, "SM-late")], "worker-a")
+    late._record(Handed(sent, "SM-late"), "worker-a")
     row = fresh(db_session).get(OutboxMessage, message.id)
     assert (row.status, row.claim_token, row.attempts, row.provider_sid) == (OutboxStatus.sending, "b", 2, None)
 

@@ -18,6 +18,7 @@ from scheduling.models import OutboxMessage, OutboxStatus
 from scheduling.notifications import failed_texts, queue_text
 from scheduling.sending import wall_clock
 from tests.conftest import fresh, make_twilio_app
+from tests.fake_twilio import FakeTwilio
 from tests.hotline.test_outbox import START, booked, wants_calls  # noqa: F401 (fixtures)
 
 def texts_due(db_session, make, now, count: int) -> list[str]:
@@ -216,3 +217,120 @@ def test_a_reminder_call_whose_answer_timed_out_is_looked_up_not_placed_again(
     worker.outbox.wall = later(40)
     worker.tick()
     assert len(fake_twilio.calls) == 1
+
+
+# --- a provider that answers badly after taking the text ----------------------------------------
+
+class AcceptsThenAnswers(FakeTwilio):
+    """Twilio (behind its gateway) takes the first text, then answers with an error."""
+
+    answer_status = 500
+
+    def _json(self, handler, status, payload):
+        if status == 201 and not getattr(self, "answered_badly", False):
+            self.answered_badly = True
+            status, payload = self.answer_status, {"code": 20500, "message": "Internal Server Error",
+                                                   "status": self.answer_status, "more_info": ""}
+        return super()._json(handler, status, payload)
+
+
+class CreatesAfterTheClientGaveUp(FakeTwilio):
+    """Slow before it creates the first text: it is made after the client's timeout."""
+
+    def _handle(self, handler):
+        if not getattr(self, "slowed", False):
+            self.slowed = True
+            time.sleep(1.5)
+        return super()._handle(handler)
+
+
+@pytest.fixture
+def other_twilio(database_url, clock, sessions):
+    """The app against a fake Twilio of the test's choosing: ``other_twilio(FakeClass)``."""
+    made = []
+
+    def start(fake_class, **config):
+        fake = fake_class().start()
+        app = make_twilio_app(database_url, clock, fake, **config)
+        made.append((fake, app))
+        return fake, app
+
+    yield start
+    for fake, app in made:
+        app.extensions["linja.engine"].dispose()
+        fake.stop()
+
+
+def test_a_server_error_after_twilio_took_the_text_is_looked_up_not_sent_again(
+        other_twilio, db_session, make, now, clock):
+    fake, app = other_twilio(AcceptsThenAnswers)
+    [number] = texts_due(db_session, make, now, 1)
+    worker = make_worker(app)
+    worker.tick()
+    [sent] = fake.messages
+    [row] = rows(db_session)
+    assert (row.status, row.provider_sid) == (OutboxStatus.queued, sent.sid)
+    clock.advance(timedelta(hours=1))
+    worker.outbox.wall = later(60)
+    worker.tick()
+    assert [m.to for m in fake.messages] == [number]
+
+
+def test_a_text_twilio_made_only_after_the_client_gave_up_is_found_before_the_next_try(
+        other_twilio, db_session, make, now, clock):
+    fake, app = other_twilio(CreatesAfterTheClientGaveUp, TWILIO_TIMEOUT_SECONDS=0.5)
+    [number] = texts_due(db_session, make, now, 1)
+    worker = make_worker(app)
+    worker.tick()  # no answer in time, and not in the list yet: tried again later
+    time.sleep(1.2)  # meanwhile Twilio makes it
+    assert rows(db_session)[0].status == OutboxStatus.pending
+    clock.advance(timedelta(hours=1))
+    worker.outbox.wall = later(60)
+    worker.tick()
+    assert [m.to for m in fake.messages] == [number]
+    assert rows(db_session)[0].provider_sid == fake.messages[0].sid
+
+
+class FirstSlowSecondCut(FakeTwilio):
+    """Two texts at once: the first is taken at once and answered a second later; the
+    second's connection is cut before anything is made."""
+
+    def _handle(self, handler):
+        with self._lock:
+            self.seen = getattr(self, "seen", 0) + 1
+            nth = self.seen
+        if nth == 1:
+            self.stall_next(1.0)
+        elif nth == 2:
+            time.sleep(0.2)  # the first one is made by now
+            self.drop_next()
+        return super()._handle(handler)
+
+
+class ListIgnoresTo(FirstSlowSecondCut):
+    """A Twilio-compatible service whose list does not filter by To."""
+
+    def _list(self, handler):
+        handler.path = handler.path.split("?")[0] + "?PageSize=50"
+        return super()._list(handler)
+
+
+@pytest.mark.parametrize("fake_class, one_number", [(FirstSlowSecondCut, True), (ListIgnoresTo, False)])
+def test_a_look_up_never_takes_the_id_of_another_text(other_twilio, db_session, make, now, clock,
+                                                      fake_class, one_number):
+    fake, app = other_twilio(fake_class)
+    first = make.client("+4791000003")
+    second = first if one_number else make.client("+4791000004")
+    for caller in (first, second):  # the same words, due at once
+        queue_text(db_session, caller, kind="notice", template="callback_requested", now=now)
+    db_session.commit()
+    worker = make_worker(app)
+    worker.tick()
+    assert len(fake.messages) == 1
+    # Only the text Twilio took is recorded as sent; the other is tried again, and goes once.
+    assert sorted(r.status for r in rows(db_session)) == [OutboxStatus.pending, OutboxStatus.queued]
+    clock.advance(timedelta(hours=1))
+    worker.outbox.wall = later(60)
+    worker.tick()
+    assert sorted(m.to for m in fake.messages) == sorted([first.phone_e164, second.phone_e164])
+    assert {r.status for r in rows(db_session)} == {OutboxStatus.queued}
