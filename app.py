@@ -6,18 +6,17 @@ from datetime import datetime, timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import config as linja_config
-import security
-import webdb
-import weblog
 from scheduling import crypto
 from scheduling.availability import BookingRules
 from scheduling.clock import SystemClock, TravelClock
+from web import config as web_config
+from web import db as web_db
+from web import jsonlog, security
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(linja_config.INSTANCE), static_folder="static")
-    app.config.update(linja_config.from_env())
+    app = Flask(__name__, instance_path=str(web_config.INSTANCE), static_folder="static")
+    app.config.update(web_config.from_env())
     if config:
         app.config.update(config)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
@@ -32,15 +31,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["linja.clock"] = app.config.get("CLOCK") or _clock_from_config(app.config)
     app.extensions["linja.rules"] = BookingRules.from_config(app.config)
     app.extensions["linja.sender"] = app.config.get("SENDER") or _sender_from_config(app)
-    webdb.init_app(app)
+    web_db.init_app(app)
     if app.config.get("LOG_JSON", not app.config.get("TESTING")):
-        weblog.configure_logging(app.config.get("LOG_LEVEL", "INFO"))
-    weblog.init_app(app)
+        jsonlog.configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    jsonlog.init_app(app)
 
-    from health import bp as health_bp
     from hotline.webhooks import bp as hotline_bp
     from staff import csrf
     from staff import init_app as init_staff
+    from web.health import bp as health_bp
 
     app.register_blueprint(health_bp)
     init_staff(app)
@@ -52,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     simulator.init_app(app)
     csrf.exempt(simulator.bp)  # JSON only: a page elsewhere cannot post JSON here unasked
 
-    import cli
+    from web import cli
 
     cli.init_app(app)
     return app
@@ -62,7 +61,7 @@ def _sender_from_config(app: Flask):
     from hotline.messaging import ConsoleSender, TwilioSender
 
     config = app.config
-    if config["TWILIO_ACCOUNT_SID"] and config["TWILIO_AUTH_TOKEN"] != linja_config.LOCAL_AUTH_TOKEN:
+    if config["TWILIO_ACCOUNT_SID"] and config["TWILIO_AUTH_TOKEN"] != web_config.LOCAL_AUTH_TOKEN:
         return TwilioSender(
             account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
             from_number=config["TWILIO_FROM"], messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],

@@ -336,7 +336,7 @@ def worker_logging(path: Path):
 
 
 def _redirect_stderr_handlers(root, stream) -> None:
-    import cli
+    from web import cli
 
     # What `flask send-due` does after the app factory (a no-op when the app configured
     # logging already).

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from hotline.phone import SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
 from scheduling.models import PromptRecording
 from scheduling.phones import parse_phone
-from webdb import db
+from web.db import db
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 

@@ -24,7 +24,7 @@ from scheduling.clients import find_client, find_or_create_client
 from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
 from scheduling.phones import parse_phone
 from scheduling.sending import record_call_outcome, record_provider_status
-from webdb import db
+from web.db import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")

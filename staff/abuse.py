@@ -14,7 +14,7 @@ from staff import nav
 from staff.auth import DESK, role_required
 from staff.labels import number_end, when
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
 from staff.passwords import check_password
-from webdb import db
+from web.db import db
 
 # After this many failed sign-ins within the window, for one e-mail address or from one
 # network address, further tries are refused until the window has passed.

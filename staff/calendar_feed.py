@@ -23,7 +23,7 @@ from scheduling.models import Actor, Appointment, AppointmentStatus, Staff, Staf
 from staff import nav
 from staff.auth import role_required
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 # How far back the feed reaches; ahead, every booked appointment is in it.
 FEED_PAST = timedelta(days=30)

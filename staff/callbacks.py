@@ -33,7 +33,7 @@ from staff import nav
 from staff.auth import DESK, role_required
 from staff.labels import VIA, language_name, number_end, when
 from staff.views import bp
-from webdb import db
+from web.db import db
 
 # A recording as Twilio names it: .../Accounts/{AccountSid}/Recordings/{RecordingSid}[.mp3|.wav]
 RECORDING_PATH = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Recordings/(RE[0-9a-fA-F]{32})(\.mp3|\.wav)?")

@@ -29,7 +29,7 @@ from staff import nav
 from staff.auth import role_required
 from staff.labels import STATUS, VIA, day_asked_for
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 # Earlier appointments that count as having been here: not cancelled ones, and not the
 # ones she did not come to.

@@ -52,7 +52,7 @@ from staff.labels import (
     when,
 )
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 # Free stretches shorter than this are not worth showing on the board.
 SHORTEST_FREE = timedelta(minutes=30)

@@ -23,7 +23,7 @@ from staff.desk_forms import CancelForm, MoveForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.labels import VIA, listed, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 SLOTS_PER_COUNSELOR = 6
 ACTIONS = {"booked": _l("Bestilt"), "moved": _l("Flyttet"), "cancelled": _l("Avlyst")}

@@ -8,7 +8,7 @@ from scheduling import notifications
 from scheduling.models import Client
 from scheduling.phones import is_mobile
 from staff.labels import language_name
-from webdb import db
+from web.db import db
 
 
 def text_reaches(client: Client | None) -> bool:

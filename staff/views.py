@@ -15,7 +15,7 @@ from staff import nav
 from staff.auth import authenticate, forget_failures, record_failure, retry_after, role_required
 from staff.forms import LoginForm, PasswordForm, SettingsForm
 from staff.passwords import check_password, hash_password
-from webdb import db
+from web.db import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 

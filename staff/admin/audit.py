@@ -22,7 +22,7 @@ from staff.admin.common import admin_only, local_instant, next_midnight
 from staff.admin.forms import BAD_DATE
 from staff.forms import choices
 from staff.views import bp
-from webdb import db
+from web.db import db
 
 PER_PAGE = 50
 CALLER, SYSTEM = "caller", "system"

@@ -30,7 +30,7 @@ from staff.admin.common import (
 )
 from staff.admin.forms import AbsenceForm, WorkingHoursForm
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 
 def _hours(session, staff_id: int) -> list[WorkingHours]:

@@ -25,7 +25,7 @@ from staff.forms import StaffPageForm, choices
 from staff.admin.common import admin_only, day_label, get_or_404, hhmm, overlaps, record, today, weekday_name
 from staff.admin.forms import ClosureForm, DutyShiftForm, OpeningHoursForm, ServiceForm
 from staff.views import bp
-from webdb import db
+from web.db import db
 
 FALLBACK_LANGUAGE = "nb"
 

@@ -20,7 +20,7 @@ from staff.admin.forms import NewStaffForm, SetPasswordForm, StaffForm
 from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
 from staff.views import bp, now
-from webdb import db
+from web.db import db
 
 ROLE_LABELS = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
                StaffRole.admin: _l("Administrator")}

@@ -20,7 +20,7 @@ from scheduling.phones import parse_phone
 from scheduling.worker import build_scheduler
 from staff.passwords import hash_password
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def alembic_config(database_url: str) -> AlembicConfig:
