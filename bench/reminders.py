@@ -367,7 +367,8 @@ def profile_worker(url: str, engine, count: int, batch: int, logs: Path, args) -
     try:
         with worker_logging(logs / f"profile-{batch}-worker.log") as redirect:
             os.environ.update(worker_env(url, fake.api_base, args.lease))
-            from app import create_app, make_worker  # imported here: the app reads the environment
+            from app import create_app  # imported here: the app reads the environment
+            from web.worker import make_worker
 
             app = create_app()
             redirect()
