@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from hotline.phone import SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
 from scheduling.models import PromptRecording
+from hotline.webhooks import db
 from scheduling.phones import parse_phone
-from web.db import db
 
 if TYPE_CHECKING:
     from scheduling.worker import Worker

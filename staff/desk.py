@@ -35,6 +35,7 @@ from scheduling.models import (
 )
 from staff import nav
 from staff.auth import DESK, role_required
+from staff.db import db
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.labels import (
@@ -52,7 +53,6 @@ from staff.labels import (
     when,
 )
 from staff.views import bp, now
-from web.db import db
 
 # Free stretches shorter than this are not worth showing on the board.
 SHORTEST_FREE = timedelta(minutes=30)

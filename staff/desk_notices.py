@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from scheduling import notifications
 from scheduling.models import Client
 from scheduling.phones import is_mobile
+from staff.db import db
 from staff.labels import language_name
-from web.db import db
 
 
 def text_reaches(client: Client | None) -> bool:
