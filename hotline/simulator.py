@@ -22,8 +22,8 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, render_template
 from sqlalchemy import select
 
 from hotline.phone import SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
-from scheduling.models import PromptRecording
 from hotline.webhooks import db
+from scheduling.models import PromptRecording
 from scheduling.phones import parse_phone
 
 if TYPE_CHECKING:
