@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 
-from cli import upgrade_database
+from web.cli import upgrade_database
 
 
 @contextlib.contextmanager

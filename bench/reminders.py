@@ -336,7 +336,7 @@ def worker_logging(path: Path):
 
 
 def _redirect_stderr_handlers(root, stream) -> None:
-    import cli
+    from web import cli
 
     # What `flask send-due` does after the app factory (a no-op when the app configured
     # logging already).
@@ -367,7 +367,8 @@ def profile_worker(url: str, engine, count: int, batch: int, logs: Path, args) -
     try:
         with worker_logging(logs / f"profile-{batch}-worker.log") as redirect:
             os.environ.update(worker_env(url, fake.api_base, args.lease))
-            from app import create_app, make_worker  # imported here: the app reads the environment
+            from app import create_app  # imported here: the app reads the environment
+            from web.worker import make_worker
 
             app = create_app()
             redirect()

@@ -719,7 +719,7 @@ def profile_sms(app, dialogues: list[list]) -> str:
     for key, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
         out.write(f"  {seconds * 1000 / texts:7.2f}  {seconds / total:6.1%}  {key}\n")
     out.write("\n")
-    stats.sort_stats("cumulative").print_stats(r"/work/main/(hotline|scheduling|webdb|weblog)|sqlalchemy/orm/session",
+    stats.sort_stats("cumulative").print_stats(r"/work/main/(hotline|scheduling|web/db|web/jsonlog)|sqlalchemy/orm/session",
                                                40)
     stats.sort_stats("tottime").print_stats(20)
     return out.getvalue()

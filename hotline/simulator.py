@@ -12,17 +12,22 @@ The page can move Linja's clock forward ("one day later") to see a reminder arri
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from babel.dates import format_datetime
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
 from hotline.phone import SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
+from hotline.webhooks import db
 from scheduling.models import PromptRecording
 from scheduling.phones import parse_phone
-from webdb import db
+
+if TYPE_CHECKING:
+    from scheduling.worker import Worker
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -61,10 +66,13 @@ class Thread:
             return [e for e in self.entries if e.number == number]
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, make_worker: Callable[[Flask], Worker]) -> None:
+    """``make_worker`` builds the worker the page runs once after moving the clock (the
+    app's own, so that what she sees is what the worker process would send)."""
     if not is_enabled(app.config):
         return
     app.extensions["linja.simulator"] = Thread()
+    app.extensions["linja.simulator.make_worker"] = make_worker
     app.extensions["linja.simulator.calls"] = {}
     app.register_blueprint(bp)
 
@@ -211,8 +219,7 @@ def travel():
         abort(400, description="minutes: a whole number between 1 and 86400")
     clock.advance(timedelta(minutes=minutes))
     # Let the worker look at once, so a reminder now due arrives while she watches.
-    from app import make_worker
-
+    make_worker = current_app.extensions["linja.simulator.make_worker"]
     make_worker(current_app._get_current_object()).tick()
     now = clock.now()
     return jsonify(now=now.isoformat(), now_local=_local(now))

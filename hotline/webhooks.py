@@ -24,7 +24,6 @@ from scheduling.clients import find_client, find_or_create_client
 from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
 from scheduling.phones import parse_phone
 from scheduling.sending import record_call_outcome, record_provider_status
-from webdb import db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
@@ -44,6 +43,12 @@ def refuse_nul_characters():
         abort(400)
 
 MAX_SID_LENGTH = 64
+
+
+def db() -> Session:
+    """This request's session (web.db opens it on first use and closes it at teardown).
+    Views commit it once, at the end, when all went well."""
+    return current_app.extensions["linja.db"]()
 
 
 def twiml(xml: str) -> Response:

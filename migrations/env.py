@@ -6,7 +6,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from config import default_database_url
+from web.config import default_database_url
 from scheduling.db import make_engine
 from scheduling.models import Base
 

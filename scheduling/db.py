@@ -1,6 +1,6 @@
 """Engine and sessions: one place that knows how Linja talks to SQLite and PostgreSQL.
 
-Sessions are handed out per web request (see ``webdb``) and per worker tick; domain
+Sessions are handed out per web request (see ``web.db``) and per worker tick; domain
 functions receive a session and flush, the edge commits once.
 """
 from __future__ import annotations

@@ -17,6 +17,7 @@ from staff.views import bp
 from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
 from staff import callbacks  # noqa: F401,E402
 from staff import desk  # noqa: F401,E402
+from staff import desk_appointment  # noqa: F401,E402
 from staff import admin  # noqa: F401,E402
 from staff import abuse  # noqa: F401,E402
 

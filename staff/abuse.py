@@ -12,9 +12,9 @@ from hotline.abuse import has_reply
 from scheduling.models import Client, InboundMessage
 from staff import nav
 from staff.auth import DESK, role_required
+from staff.db import db
 from staff.labels import number_end, when
 from staff.views import bp, now
-from webdb import db
 
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)

@@ -12,8 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
+from staff.db import db
 from staff.passwords import check_password
-from webdb import db
 
 # After this many failed sign-ins within the window, for one e-mail address or from one
 # network address, further tries are refused until the window has passed.

@@ -22,8 +22,8 @@ from scheduling import audit
 from scheduling.models import Actor, Appointment, AppointmentStatus, Staff, StaffRole
 from staff import nav
 from staff.auth import role_required
+from staff.db import db
 from staff.views import bp, now
-from webdb import db
 
 # How far back the feed reaches; ahead, every booked appointment is in it.
 FEED_PAST = timedelta(days=30)

@@ -31,9 +31,9 @@ from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
 from staff import nav
 from staff.auth import DESK, role_required
+from staff.db import db
 from staff.labels import VIA, language_name, number_end, when
 from staff.views import bp
-from webdb import db
 
 # A recording as Twilio names it: .../Accounts/{AccountSid}/Recordings/{RecordingSid}[.mp3|.wav]
 RECORDING_PATH = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Recordings/(RE[0-9a-fA-F]{32})(\.mp3|\.wav)?")

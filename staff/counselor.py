@@ -24,12 +24,12 @@ from wtforms.validators import AnyOf, InputRequired
 from scheduling import audit
 from scheduling.booking import Booked, Conflict, NotChangeable
 from scheduling.models import Actor, Appointment, AppointmentStatus, Language, StaffRole
+from staff.db import db
 from staff.forms import StaffPageForm
 from staff import nav
 from staff.auth import role_required
 from staff.labels import STATUS, VIA, day_asked_for
 from staff.views import bp, now
-from webdb import db
 
 # Earlier appointments that count as having been here: not cancelled ones, and not the
 # ones she did not come to.

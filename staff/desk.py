@@ -33,10 +33,11 @@ from scheduling.models import (
     StaffRole,
     WorkingHours,
 )
-from scheduling.phones import is_mobile
 from staff import nav
 from staff.auth import DESK, role_required
+from staff.db import db
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
+from staff.desk_notices import text_notice, text_reaches
 from staff.labels import (
     day_asked_for,
     STATUS,
@@ -52,7 +53,6 @@ from staff.labels import (
     when,
 )
 from staff.views import bp, now
-from webdb import db
 
 # Free stretches shorter than this are not worth showing on the board.
 SHORTEST_FREE = timedelta(minutes=30)
@@ -284,22 +284,6 @@ def book_slot():
     return redirect(url_for("staff.appointment", appointment_id=appointment.id))
 
 
-def text_reaches(client: Client | None) -> bool:
-    return notifications.can_text(db(), client) and not client.is_opted_out
-
-
-def text_notice(client: Client | None, what: str) -> str:
-    """What the receptionist should know about the text Linja sends her about a change."""
-    if client is None or client.phone_e164 is None:
-        return _("Innringeren har slettet nummeret sitt, så hun får ingen SMS om dette.")
-    if client.is_opted_out:
-        return _("Hun har sagt STOPP til SMS, så ingen SMS når henne: hun får ikke %(what)s. "
-                 "Si det til henne på telefonen.", what=what)
-    if not is_mobile(client.phone_e164):
-        return _("Nummeret kan ikke ta imot SMS, så hun får ikke %(what)s. Si det til henne på telefonen.", what=what)
-    return _("Hun får %(what)s på SMS, på %(language)s.", what=what, language=language_name(client.language_code))
-
-
 def _parse_instant(raw: str | None) -> datetime | None:
     parsed = parse_slot_value(f"0@{raw}") if raw else None
     return parsed[1] if parsed else None
@@ -324,5 +308,3 @@ def clear_code_word(client_id: int):
         flash(_("Kodeordet er fjernet. Hun kan velge et nytt på SMS."), "info")
     return redirect(url_for("staff.search", client=client.id))
 
-
-from staff import desk_appointment  # noqa: E402,F401  (its routes join the blueprint too)

@@ -19,11 +19,11 @@ from scheduling.availability import Slot, find_free_slots, local_interval
 from scheduling.booking import Booked, Conflict, NotChangeable, SlotTaken, cancel_appointment, reschedule_appointment
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
 from staff.auth import DESK, role_required
-from staff.desk import text_notice, text_reaches
+from staff.db import db
 from staff.desk_forms import CancelForm, MoveForm
+from staff.desk_notices import text_notice, text_reaches
 from staff.labels import VIA, listed, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
-from webdb import db
 
 SLOTS_PER_COUNSELOR = 6
 ACTIONS = {"booked": _l("Bestilt"), "moved": _l("Flyttet"), "cancelled": _l("Avlyst")}

@@ -13,9 +13,9 @@ from scheduling import audit
 from scheduling.models import Actor, Staff, StaffRole
 from staff import nav
 from staff.auth import authenticate, forget_failures, record_failure, retry_after, role_required
+from staff.db import db
 from staff.forms import LoginForm, PasswordForm, SettingsForm
 from staff.passwords import check_password, hash_password
-from webdb import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, delete, make_url, text
 
-from cli import upgrade_database
 from scheduling.availability import BookingRules
 from scheduling.clock import FixedClock
 from scheduling.db import make_engine, make_session_factory
@@ -37,6 +36,7 @@ from scheduling.models import (
     StaffRole,
     WorkingHours,
 )
+from web.cli import upgrade_database
 
 # CI gates on the same fuzz examples every run, so a landing never hangs on a chance find;
 # every other run explores anew (HYPOTHESIS_PROFILE=ci in .ci/run).

@@ -13,7 +13,6 @@ import phonenumbers
 import pytest
 from sqlalchemy import MetaData, make_url, select
 
-from app import make_worker
 from hotline.phone import SimulatedPhone, WsgiTransport, call
 from scheduling import demo
 from scheduling.clients import find_client
@@ -23,6 +22,7 @@ from tests.conftest import fresh, oslo
 from tests.hotline.test_sms_flows import book
 from tests.hotline.twilio_client import Phone
 from tests.staff.support import post_form, sign_in
+from web.worker import make_worker
 
 BOOKER, ASKS_FOR_CALL, CALLS, RECEPTIONIST_PHONE = "+4791234567", "+4792345678", "+4793456789", "+4798765432"
 DEMO_NUMBERS = [number for number, *_ in demo.CALLERS] + [demo.CALLBACK_CALLER[0], demo.DESK_PHONE]

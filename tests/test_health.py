@@ -31,7 +31,7 @@ def test_readyz_notices_a_database_behind_the_code(tmp_path):
     from alembic import command
 
     from app import create_app
-    from cli import alembic_config
+    from web.cli import alembic_config
 
     url = f"sqlite:///{tmp_path}/old.sqlite3"
     command.upgrade(alembic_config(url), "0001")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scheduling.models import StaffRole
-from security import CONTENT_SECURITY_POLICY
+from web.security import CONTENT_SECURITY_POLICY
 from tests.staff.support import PASSWORD_HASH, sign_in
 
 

@@ -20,9 +20,9 @@ from wtforms.validators import NumberRange, Optional
 from scheduling.models import Actor, AuditEntry, Staff
 from staff.admin.common import admin_only, local_instant, next_midnight
 from staff.admin.forms import BAD_DATE
+from staff.db import db
 from staff.forms import choices
 from staff.views import bp
-from webdb import db
 
 PER_PAGE = 50
 CALLER, SYSTEM = "caller", "system"

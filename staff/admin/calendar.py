@@ -29,8 +29,8 @@ from staff.admin.common import (
     weekday_name,
 )
 from staff.admin.forms import AbsenceForm, WorkingHoursForm
+from staff.db import db
 from staff.views import bp, now
-from webdb import db
 
 
 def _hours(session, staff_id: int) -> list[WorkingHours]:

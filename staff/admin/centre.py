@@ -21,11 +21,11 @@ from scheduling.models import (
     Staff,
     StaffRole,
 )
+from staff.db import db
 from staff.forms import StaffPageForm, choices
 from staff.admin.common import admin_only, day_label, get_or_404, hhmm, overlaps, record, today, weekday_name
 from staff.admin.forms import ClosureForm, DutyShiftForm, OpeningHoursForm, ServiceForm
 from staff.views import bp
-from webdb import db
 
 FALLBACK_LANGUAGE = "nb"
 

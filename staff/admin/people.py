@@ -17,10 +17,10 @@ from scheduling.models import Language, Service, Staff, StaffRole
 from staff import nav
 from staff.admin.common import admin_only, get_or_404, record
 from staff.admin.forms import NewStaffForm, SetPasswordForm, StaffForm
+from staff.db import db
 from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
 from staff.views import bp, now
-from webdb import db
 
 ROLE_LABELS = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
                StaffRole.admin: _l("Administrator")}

@@ -23,8 +23,8 @@ from hotline import voices
 from scheduling.models import Language, PromptRecording, Service
 from staff.admin.common import admin_only, record, weekday_name
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
+from staff.db import db
 from staff.views import bp, now
-from webdb import db
 
 # What a browser may declare for the formats the phone line can play.
 DECLARED_TYPES = {"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}

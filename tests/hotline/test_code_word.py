@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import make_worker
 from hotline.phone import SimulatedPhone, call
 from hotline.prompts import format_time, format_when, render
 from scheduling import codeword
@@ -18,6 +17,7 @@ from tests.conftest import OSLO, fresh, oslo
 from tests.hotline.test_sms_flows import ADDRESS, MENU_NUMBER, appointments, say
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
+from web.worker import make_worker
 
 NUMBER = "+4791234567"
 CODE = "4711"

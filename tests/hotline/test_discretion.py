@@ -145,7 +145,7 @@ def test_the_centres_own_words_count_too():
 
 
 def test_sensitive_words_come_from_the_environment():
-    import config
+    from web import config
 
     values = config.from_env({"SENSITIVE_WORDS": "Solsikken, Kvinnehuset"})
     assert values["SENSITIVE_WORDS"] == ("Solsikken", "Kvinnehuset")
@@ -154,7 +154,7 @@ def test_sensitive_words_come_from_the_environment():
 
 @pytest.mark.parametrize("signature", ["Krisesenteret", "Solsikken", "Hilsen Linja", "x" * 31])
 def test_a_sign_off_must_be_discreet_and_short(signature):
-    import config
+    from web import config
 
     with pytest.raises(config.ConfigError):
         config.from_env({"SMS_SIGNATURE": signature, "SENSITIVE_WORDS": "Solsikken"})

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import make_worker
 from hotline.messaging import ConsoleSender
 from scheduling.booking import book_appointment, cancel_appointment
 from scheduling.models import Actor, BookedVia, Client, OutboxMessage, OutboxStatus
@@ -16,6 +15,7 @@ from tests.conftest import fresh, oslo
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_sms_flows import say
 from tests.hotline.twilio_client import Phone, sign
+from web.worker import make_worker
 
 NUMBER = "+4791234567"
 START = oslo(2026, 11, 26, 13, 0)  # Thursday; now is Monday 08:00

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import make_worker
-from config import ConfigError, from_env
+from web.worker import make_worker
+from web.config import ConfigError, from_env
 from scheduling.models import OutboxMessage, OutboxStatus
 from scheduling.notifications import failed_texts, queue_text
 from scheduling.sending import wall_clock

@@ -341,7 +341,7 @@ def test_moving_an_appointment_the_staff_cancelled_meanwhile(phone, centre, db_s
 
 
 def test_the_answer_to_a_reminder_of_a_cancelled_appointment(app, phone, centre, db_session, clock, now):
-    from app import make_worker
+    from web.worker import make_worker
     from scheduling.booking import cancel_appointment
     from scheduling.models import Actor
 

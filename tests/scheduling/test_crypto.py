@@ -7,13 +7,13 @@ from alembic import command
 from cryptography.fernet import Fernet
 from sqlalchemy import MetaData, Table, insert, select, text
 
-import config as linja_config
-from cli import alembic_config, upgrade_database
 from scheduling import crypto
 from scheduling.clients import find_client, find_or_create_client
 from scheduling.db import make_engine, make_session_factory
 from scheduling.models import Client, Staff, StaffRole
 from tests.conftest import NOW, fresh
+from web import config as web_config
+from web.cli import alembic_config, upgrade_database
 
 NUMBER = "+4791234567"
 
@@ -134,15 +134,15 @@ def test_the_migration_encrypts_existing_numbers_and_the_downgrade_decrypts_them
 
 def test_production_needs_both_phone_keys():
     base = {"LINJA_ENV": "production", "SECRET_KEY": "s", "TWILIO_AUTH_TOKEN": "t", "DATABASE_URL": "sqlite://"}
-    with pytest.raises(linja_config.ConfigError, match="PHONE_KEYS and PHONE_HASH_KEY"):
-        linja_config.from_env(base)
-    with pytest.raises(linja_config.ConfigError, match="PHONE_HASH_KEY"):
-        linja_config.from_env({**base, "PHONE_KEYS": Fernet.generate_key().decode()})
-    with pytest.raises(linja_config.ConfigError, match="key 2 is not a Fernet key"):
-        linja_config.from_env({**base, "PHONE_KEYS": Fernet.generate_key().decode() + ",secret",
+    with pytest.raises(web_config.ConfigError, match="PHONE_KEYS and PHONE_HASH_KEY"):
+        web_config.from_env(base)
+    with pytest.raises(web_config.ConfigError, match="PHONE_HASH_KEY"):
+        web_config.from_env({**base, "PHONE_KEYS": Fernet.generate_key().decode()})
+    with pytest.raises(web_config.ConfigError, match="key 2 is not a Fernet key"):
+        web_config.from_env({**base, "PHONE_KEYS": Fernet.generate_key().decode() + ",secret",
                                "PHONE_HASH_KEY": "h"})
     key = Fernet.generate_key().decode()
-    config = linja_config.from_env({**base, "PHONE_KEYS": key, "PHONE_HASH_KEY": "h"})
+    config = web_config.from_env({**base, "PHONE_KEYS": key, "PHONE_HASH_KEY": "h"})
     assert (config["PHONE_KEYS"], config["PHONE_HASH_KEY"]) == (key, "h")
 
 

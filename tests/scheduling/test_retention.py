@@ -122,7 +122,7 @@ def test_many_expired_callers_are_erased_in_batches(db_session, worker):
 
 
 def test_retention_days_come_from_the_configuration(app):
-    from app import make_worker
+    from web.worker import make_worker
 
     assert make_worker(app).retention == timedelta(days=180)  # the default
     app.config["RETENTION_DAYS"] = 30

@@ -1,4 +1,9 @@
-"""The database as the web tier sees it: one session per request, closed at teardown."""
+"""The database as the web tier sees it: one session per request, closed at teardown.
+
+The views in hotline and staff reach this session through ``app.extensions["linja.db"]``
+(``hotline.webhooks.db``, ``staff.db.db``), as they reach the clock: those packages sit
+below this one and do not import it.
+"""
 from __future__ import annotations
 
 from flask import Flask, current_app, g
@@ -11,6 +16,7 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["linja.engine"] = engine
     app.extensions["linja.sessions"] = make_session_factory(engine)
+    app.extensions["linja.db"] = db
     app.teardown_appcontext(_close_session)
 
 

@@ -9,10 +9,9 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import alembic_config
 from scheduling.models import WorkerHeartbeat
-
-from webdb import db
+from web.cli import alembic_config
+from web.db import db
 
 bp = Blueprint("health", __name__)
 

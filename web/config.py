@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scheduling import crypto
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
 INSTANCE = ROOT / "instance"
 
 

@@ -19,8 +19,9 @@ from scheduling.models import Staff, StaffRole
 from scheduling.phones import parse_phone
 from scheduling.worker import build_scheduler, run_until_stopped
 from staff.passwords import hash_password
+from web.worker import make_worker
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def alembic_config(database_url: str) -> AlembicConfig:
@@ -60,12 +61,6 @@ def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("twilio").setLevel(logging.WARNING)  # eleven lines of request headers a text
-
-
-def make_worker(app: Flask):
-    from app import make_worker as build
-
-    return build(app)
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,61 @@
+"""The worker's wiring: the outbound sender chosen by configuration, and the worker that
+sends the outbox with it, as `flask worker`, `flask send-due`, `make run` and the phone
+simulator run it."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from flask import Flask
+
+from web.config import LOCAL_AUTH_TOKEN
+
+
+def sender_from_config(app: Flask):
+    """Twilio's REST API when Linja has Twilio credentials; otherwise the console sender,
+    whose texts the phone simulator shows."""
+    from hotline.messaging import ConsoleSender, TwilioSender
+
+    config = app.config
+    if config["TWILIO_ACCOUNT_SID"] and config["TWILIO_AUTH_TOKEN"] != LOCAL_AUTH_TOKEN:
+        return TwilioSender(
+            account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
+            from_number=config["TWILIO_FROM"], messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],
+            api_base=config["TWILIO_API_BASE"], concurrency=config["SENDING_CONCURRENCY"],
+            timeout=config["TWILIO_TIMEOUT_SECONDS"],
+        )
+    return ConsoleSender(clock_now=app.extensions["linja.clock"].now)
+
+
+def make_worker(app: Flask):
+    """The worker as the Procfile's `worker` and `make run` start it."""
+    from hotline.discretion import signed
+    from hotline.replies import render_outbound
+    from scheduling.sending import OutboxSender, Pace, SendingRules
+    from scheduling.worker import Worker
+
+    config = app.config
+    rules = app.extensions["linja.rules"]
+    sessions = app.extensions["linja.sessions"]
+    clock = app.extensions["linja.clock"]
+
+    def render(template: str, language: str | None, params: dict) -> str:
+        text = render_outbound(template, language, params, tz=rules.tz, address=config["CENTRE_ADDRESS"])
+        return signed(text, template, config["SMS_SIGNATURE"], is_private=bool(params.get("private")))
+
+    sending = SendingRules(
+        per_second=config["SMS_PER_SECOND"],
+        lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
+        send_timeout=timedelta(seconds=config["TWILIO_TIMEOUT_SECONDS"]),
+        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+        concurrency=config["SENDING_CONCURRENCY"],
+        status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
+        reminder_call_url=config["PUBLIC_BASE_URL"] + "/hotline/voice/reminder",
+        call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",
+    )
+    # One event stops the worker: no more claims, and a wait for the sending rate ends at once.
+    stopping = threading.Event()
+    outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
+                          pace=Pace(sessions, sending.per_second, sleep=stopping.wait), centre_rules=rules,
+                          stopping=stopping)
+    return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]))
