@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from scheduling.holds import HOLD_FOR
-from scheduling.models import SlotHold
+from scheduling.availability import Slot
+from scheduling.booking import Booked, SlotTaken, book_appointment, reschedule_appointment
+from scheduling.holds import HOLD_FOR, hold_slot, purge_expired_holds
+from scheduling.models import Actor, Appointment, BookedVia, SlotHold
 from tests.conftest import oslo
 
 TUESDAY_10 = oslo(2026, 11, 24, 10, 0)
@@ -21,6 +24,16 @@ def calendar(make):
     counselor = make.counselor(languages=["nb"], services=[service])
     other = make.counselor(languages=["nb"], services=[service])
     return service, counselor, other
+
+
+def hold(session, caller, service, counselor, start_at, now, **kw):
+    slot = Slot(start_at, start_at + timedelta(minutes=service.duration_minutes), counselor.id, False)
+    return hold_slot(session, client_id=caller.id, slot=slot, service_id=service.id, now=now, **kw)
+
+
+def book(session, service, counselor, start_at, now, client=None, **kw):
+    return book_appointment(session, service_id=service.id, counselor_id=counselor.id, start_at=start_at,
+                            now=now, booked_via=BookedVia.staff, client=client, actor=Actor.staff, **kw)
 
 
 def test_the_database_itself_refuses_two_overlapping_holds(db_session, make, calendar, now):
@@ -40,3 +53,75 @@ def test_the_database_itself_refuses_two_overlapping_holds(db_session, make, cal
     db_session.add(SlotHold(client_id=hodan.id, counselor_id=counselor.id, start_at=TUESDAY_10 + timedelta(minutes=75),
                             busy_until_at=TUESDAY_10 + timedelta(minutes=150), expires_at=now + HOLD_FOR))
     db_session.commit()
+
+
+def test_an_overlapping_time_another_caller_holds_cannot_be_held(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    amina, hodan = make.client(), make.client()
+    assert hold(db_session, amina, service, counselor, TUESDAY_10, now) is not None
+    assert hold(db_session, hodan, service, counselor, TUESDAY_10 + timedelta(minutes=30), now) is None
+    assert hold(db_session, hodan, service, counselor, TUESDAY_10 - timedelta(minutes=30), now) is None
+    assert hold(db_session, hodan, service, counselor, TUESDAY_10 + timedelta(minutes=75), now) is not None
+
+
+def test_an_expired_hold_never_blocks_a_hold_or_a_booking(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    amina, hodan, leila = make.client(), make.client(), make.client()
+    assert hold(db_session, amina, service, counselor, TUESDAY_10, now) is not None
+    assert hold(db_session, leila, service, counselor, TUESDAY_10 + timedelta(hours=4), now) is not None
+    db_session.commit()
+    later = now + HOLD_FOR + timedelta(seconds=1)  # both ran out; the worker has not swept them yet
+    # Another caller holds (and books) an overlapping time...
+    assert hold(db_session, hodan, service, counselor, TUESDAY_10 + timedelta(minutes=30), later) is not None
+    db_session.commit()
+    result = book_appointment(db_session, service_id=service.id, counselor_id=counselor.id,
+                              start_at=TUESDAY_10 + timedelta(minutes=30), now=later, booked_via=BookedVia.sms,
+                              client=hodan)
+    assert isinstance(result, Booked)
+    # ...and the desk books over the other expired one.
+    assert isinstance(book(db_session, service, counselor, TUESDAY_10 + timedelta(hours=4, minutes=30), later,
+                           client=make.client()), Booked)
+    db_session.commit()
+    assert db_session.scalar(select(func.count()).select_from(Appointment)) == 2
+
+
+def test_a_live_hold_is_refused_to_the_desk_but_not_to_the_caller_who_holds_it(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    amina, hodan = make.client(), make.client()
+    assert hold(db_session, amina, service, counselor, TUESDAY_10, now) is not None
+    db_session.commit()
+
+    refused = book(db_session, service, counselor, TUESDAY_10 + timedelta(minutes=30), now, client=hodan)
+    assert isinstance(refused, SlotTaken) and refused.reason == "held"
+    assert all(not (s.counselor_id == counselor.id and s.start_at < TUESDAY_10 + timedelta(minutes=75)
+                    and s.start_at + timedelta(minutes=75) > TUESDAY_10) for s in refused.alternatives)
+    elsewhere = make.appointment(counselor, service, TUESDAY_10 + timedelta(hours=3), client=hodan)
+    db_session.commit()
+    moved = reschedule_appointment(db_session, elsewhere, start_at=TUESDAY_10, now=now, actor=Actor.staff)
+    assert isinstance(moved, SlotTaken) and moved.reason == "held"
+    db_session.rollback()
+    assert db_session.get(Appointment, elsewhere.id).start_at == TUESDAY_10 + timedelta(hours=3)
+
+    mine = book(db_session, service, counselor, TUESDAY_10, now, client=amina)
+    assert isinstance(mine, Booked)
+
+
+def test_a_caller_moving_her_appointment_by_half_an_hour_can_hold_the_new_time(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    amina = make.client()
+    appointment = make.appointment(counselor, service, TUESDAY_10, client=amina)
+    db_session.commit()
+    half_an_hour_later = TUESDAY_10 + timedelta(minutes=30)
+    assert hold(db_session, amina, service, counselor, half_an_hour_later, now) is None
+    assert hold(db_session, amina, service, counselor, half_an_hour_later, now, moving=appointment.id) is not None
+    moved = reschedule_appointment(db_session, appointment, start_at=half_an_hour_later, now=now, actor=Actor.caller)
+    assert isinstance(moved, Booked)
+
+
+def test_the_sweep_removes_only_expired_holds(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    assert hold(db_session, make.client(), service, counselor, TUESDAY_10, now) is not None
+    assert hold(db_session, make.client(), service, counselor, TUESDAY_10 + timedelta(hours=2),
+                now + timedelta(minutes=3)) is not None
+    assert purge_expired_holds(db_session, now + HOLD_FOR) == 1
+    assert [h.start_at for h in db_session.scalars(select(SlotHold))] == [TUESDAY_10 + timedelta(hours=2)]
