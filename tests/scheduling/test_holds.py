@@ -2,16 +2,18 @@
 guarded by the database; an expired hold never stands in anyone's way."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from scheduling.availability import Slot
 from scheduling.booking import Booked, SlotTaken, book_appointment, reschedule_appointment
 from scheduling.holds import HOLD_FOR, hold_slot, purge_expired_holds
-from scheduling.models import Actor, Appointment, BookedVia, SlotHold
+from scheduling.db import make_engine, make_session_factory
+from scheduling.models import Actor, Appointment, BookedVia, Client, SlotHold
 from tests.conftest import oslo
 
 TUESDAY_10 = oslo(2026, 11, 24, 10, 0)
@@ -125,3 +127,61 @@ def test_the_sweep_removes_only_expired_holds(db_session, make, calendar, now):
                 now + timedelta(minutes=3)) is not None
     assert purge_expired_holds(db_session, now + HOLD_FOR) == 1
     assert [h.start_at for h in db_session.scalars(select(SlotHold))] == [TUESDAY_10 + timedelta(hours=2)]
+
+
+class PauseAfter:
+    """Stops the first statement of ``engine`` that ``matches`` right after it ran, until
+    ``go_on`` is set (or two seconds pass): a transaction caught between its look at the
+    calendar and its write."""
+
+    def __init__(self, engine, matches):
+        self.matches = matches
+        self.reached, self.go_on = threading.Event(), threading.Event()
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _after(self, _connection, _cursor, statement, *_args):
+        if not self.reached.is_set() and self.matches(statement):
+            self.reached.set()
+            self.go_on.wait(timeout=2)
+
+
+@pytest.mark.parametrize("paused", ["desk booking", "caller's hold"])
+def test_a_hold_and_a_desk_booking_of_one_time_at_once_never_both_win(
+    database_url, make, db_session, calendar, now, paused,
+):
+    service, counselor, _ = calendar
+    amina_id, hodan_id = make.client().id, make.client().id
+    db_session.commit()
+    desk_engine, caller_engine = make_engine(database_url), make_engine(database_url)
+    results = {}
+
+    def desk():
+        with make_session_factory(desk_engine)() as session:
+            results["desk"] = book(session, service, counselor, TUESDAY_10 + timedelta(minutes=30), now,
+                                   client=session.get(Client, hodan_id))
+            session.commit()
+
+    def caller():
+        with make_session_factory(caller_engine)() as session:
+            results["hold"] = hold(session, session.get(Client, amina_id), service, counselor, TUESDAY_10, now)
+            session.commit()
+
+    if paused == "desk booking":  # right after it looked for other callers' holds
+        pause = PauseAfter(desk_engine, lambda sql: "FROM slot_holds" in sql)
+        first, then = threading.Thread(target=desk), threading.Thread(target=caller)
+    else:  # right after it looked for appointments in the way
+        pause = PauseAfter(caller_engine, lambda sql: "FROM appointments" in sql and "EXISTS" in sql)
+        first, then = threading.Thread(target=caller), threading.Thread(target=desk)
+    first.start()
+    assert pause.reached.wait(timeout=30)
+    then.start()
+    then.join(timeout=1)  # it must wait for the first to finish, not slip in between
+    pause.go_on.set()
+    first.join(timeout=30)
+    then.join(timeout=30)
+    desk_engine.dispose()
+    caller_engine.dispose()
+
+    held, booked = results["hold"] is not None, isinstance(results["desk"], Booked)
+    assert held != booked, "the desk booked a time a caller was holding" if held else "neither got the time"
+    assert db_session.scalar(select(func.count()).select_from(Appointment)) == int(booked)
