@@ -80,28 +80,21 @@ class DatabaseDesk:
                                service_id=service_id, now=self.now, moving=moving)
         return hold is not None
 
-    def _held_by_another(self, offer: Offer, service: Service) -> bool:
-        slot = self._slot(offer, service)
-        return holds.held_by_another(
-            self.session, client_id=self.client.id, counselor_id=offer.counselor_id, start_at=offer.start_at,
-            busy_until=slot.end_at + timedelta(minutes=service.buffer_minutes), now=self.now)
-
     def release(self) -> None:
         holds.release_holds(self.session, client_id=self.client.id)
 
     def book(self, offer: Offer, service_id: int, language: str) -> Booking:
-        # If her hold ran out and someone else holds the slot now, it is theirs. (Whether
-        # it is booked already, the database decides when the booking is written.)
-        service = self._active_services().get(service_id)
-        if service is None or self._held_by_another(offer, service):
+        # Her own hold does not stand in her way; another caller's live hold does (if hers
+        # ran out and someone else holds the time now, it is theirs). Her hold is released
+        # only afterwards: see scheduling.holds on the order of locks.
+        if service_id not in self._active_services():
             return Booking(False)
-        # Her own hold must not stand in the way of her booking.
-        self.release()
         result = book_appointment(
             self.session, service_id=service_id, counselor_id=offer.counselor_id, start_at=offer.start_at,
             now=self.now, booked_via=self.via, client=self.client, language_code=language,
             actor=Actor.caller, rules=self.rules,
         )
+        self.release()
         if isinstance(result, Booked):
             return Booking(True, result.appointment.start_at)
         return Booking(False)
@@ -138,14 +131,13 @@ class DatabaseDesk:
 
     def move(self, appointment_id: int, offer: Offer) -> Booking:
         appointment = self._own(appointment_id)
-        service = self._active_services().get(appointment.service_id) if appointment else None
-        if appointment is None or service is None or self._held_by_another(offer, service):
+        if appointment is None or appointment.service_id not in self._active_services():
             return Booking(False)
-        self.release()
         result = reschedule_appointment(
             self.session, appointment, start_at=offer.start_at, counselor_id=offer.counselor_id,
             now=self.now, actor=Actor.caller, rules=self.rules,
         )
+        self.release()
         if isinstance(result, Booked):
             return Booking(True, result.appointment.start_at)
         return Booking(False)

@@ -3,7 +3,10 @@
 Whether a time is still free is decided by the database when the row is written (an
 exclusion constraint on PostgreSQL, triggers inside serialised transactions on SQLite),
 not by reading the calendar first: a booking that loses the race comes back as
-``SlotTaken`` with the next free slots. Functions flush and never commit.
+``SlotTaken`` with the next free slots. A time another caller holds while she confirms it
+is not free either; that is checked under the counselor's lock, which every writer of
+holds and appointments takes first (scheduling.holds explains why that is race-free).
+Functions flush and never commit.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from scheduling import audit, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots, is_bookable
+from scheduling.holds import held_by_another, lock_counselor
 from scheduling.reminders import plan_reminders
 from scheduling.models import (
     Actor,
@@ -38,8 +42,9 @@ class Booked:
 
 @dataclass(frozen=True)
 class SlotTaken:
-    """The time is not free (any more): ``reason`` is "taken" when another booking holds
-    it, "unavailable" when nobody works then, and ``alternatives`` are the next free slots."""
+    """The time is not free (any more): ``reason`` is "taken" when another booking has
+    it, "held" when another caller is confirming it right now, "unavailable" when nobody
+    works then, and ``alternatives`` are the next free slots."""
 
     reason: str
     alternatives: list[Slot] = field(default_factory=list)
@@ -96,6 +101,11 @@ def book_appointment(
         is_interpreter_needed = language_code is not None and not counselor.speaks(language_code)
 
     end_at = start_at + timedelta(minutes=service.duration_minutes)
+    busy_until = end_at + timedelta(minutes=service.buffer_minutes)
+    lock_counselor(session, counselor_id)
+    if held_by_another(session, client_id=client.id if client else None, counselor_id=counselor_id,
+                       start_at=start_at, busy_until=busy_until, now=now):
+        return SlotTaken("held", alternatives())
     appointment = Appointment(
         client=client,
         counselor_id=counselor_id,
@@ -103,7 +113,7 @@ def book_appointment(
         language_code=language_code,
         start_at=start_at,
         end_at=end_at,
-        busy_until_at=end_at + timedelta(minutes=service.buffer_minutes),
+        busy_until_at=busy_until,
         status=AppointmentStatus.booked,
         is_interpreter_needed=is_interpreter_needed,
         booked_via=booked_via,
@@ -197,6 +207,11 @@ def reschedule_appointment(
         return SlotTaken("unavailable", alternatives())
     before = _describe(appointment)
     service = appointment.service
+    end_at = start_at + timedelta(minutes=service.duration_minutes)
+    lock_counselor(session, counselor_id)
+    if held_by_another(session, client_id=appointment.client_id, counselor_id=counselor_id, start_at=start_at,
+                       busy_until=end_at + timedelta(minutes=service.buffer_minutes), now=now):
+        return SlotTaken("held", alternatives())
     try:
         # The changes are made inside the savepoint: begin_nested() flushes whatever is
         # pending first, and a refused change must not break the enclosing transaction.

@@ -362,10 +362,11 @@ class InboundMessage(Base):
 
 
 class SlotHold(Base):
-    """A slot a caller picked and is confirming: not offered to anyone else until it expires."""
+    """A slot a caller picked and is confirming: not offered to anyone else, and not
+    bookable by anyone else, until it expires (see scheduling.holds)."""
 
     __tablename__ = "slot_holds"
-    __table_args__ = (UniqueConstraint("counselor_id", "start_at", name="uq_slot_holds_counselor_start"),)
+    __table_args__ = (Index("ix_slot_holds_counselor_start", "counselor_id", "start_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
@@ -373,6 +374,21 @@ class SlotHold(Base):
     start_at: Mapped[datetime]
     busy_until_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+_holds = SlotHold.__table__
+# Two holds of one counselor never overlap: on PostgreSQL the database refuses the second
+# row, whoever wrote it; SQLite gets the same from triggers the migration creates. A
+# constraint cannot know what time it is, so an expired hold counts until it is deleted:
+# scheduling.holds deletes the expired ones in the way right before it writes a new one.
+_holds.append_constraint(
+    ExcludeConstraint(
+        (_holds.c.counselor_id, "="),
+        (func.tstzrange(_holds.c.start_at, _holds.c.busy_until_at, text("'[)'")), "&&"),
+        using="gist",
+        name="slot_holds_no_overlap",
+    ).ddl_if(dialect="postgresql")
+)
 
 
 class CallbackStatus(str, enum.Enum):

@@ -272,10 +272,12 @@ def book_slot():
     )
     if not isinstance(result, Booked):
         session.rollback()
-        return _slots_page(
-            form, alternatives=result.alternatives, status=409,
-            message=_("Noen andre fikk akkurat den tiden. Her er de neste ledige tidene – velg en av dem."),
-        )
+        if result.reason == "held":
+            message = _("En innringer holder på å bestille akkurat den tiden nå. Bekrefter hun den ikke, "
+                        "blir den ledig igjen om noen minutter. Her er de neste ledige tidene – velg en av dem.")
+        else:
+            message = _("Noen andre fikk akkurat den tiden. Her er de neste ledige tidene – velg en av dem.")
+        return _slots_page(form, alternatives=result.alternatives, status=409, message=message)
     appointment = result.appointment
     counselor = session.get(Staff, appointment.counselor_id)
     session.commit()

@@ -64,9 +64,12 @@ def move_appointment(appointment_id: int):
         return redirect(url_for("staff.appointment", appointment_id=moved.id))
     session.rollback()
     if isinstance(result, SlotTaken):
-        message = (_("Noen andre fikk akkurat den tiden, så timen er ikke flyttet. Her er andre ledige tider.")
-                   if result.reason == "taken" else
-                   _("Den tiden er ikke ledig lenger, så timen er ikke flyttet. Her er andre ledige tider."))
+        message = {
+            "taken": _("Noen andre fikk akkurat den tiden, så timen er ikke flyttet. Her er andre ledige tider."),
+            "held": _("En innringer holder på å bestille akkurat den tiden nå, så timen er ikke flyttet. "
+                      "Bekrefter hun den ikke, blir den ledig igjen om noen minutter. Her er andre ledige tider."),
+        }.get(result.reason) or _("Den tiden er ikke ledig lenger, så timen er ikke flyttet. "
+                                  "Her er andre ledige tider.")
         return _page(_load(appointment_id), notice=message, alternatives=result.alternatives, status=409)
     return _refused(appointment_id, result)
 

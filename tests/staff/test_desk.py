@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from scheduling.availability import Slot
+from scheduling.holds import hold_slot
 from scheduling.models import (
     Actor,
     Appointment,
@@ -255,6 +257,52 @@ def test_a_slot_someone_else_got_first_is_refused_kindly_with_other_times(ingrid
     assert slot_values(again) and first not in slot_values(again)
     assert 'value="90 11 22 33"' in again  # nothing she typed is lost
     assert fresh(db_session).scalars(select(Appointment)).all().__len__() == 1
+
+
+def test_a_time_a_caller_is_holding_is_refused_kindly_until_her_hold_runs_out(ingrid, make, db_session, desk, clock):
+    talk = desk["talk"]
+    html = page(ingrid, f"/staff/book?phone=90 11 22 33&language=so&service={talk.id}")
+    first = slot_values(html)[-1]  # the latest offered: still bookable when her hold has run out
+    counselor_id, start = first.split("@")
+    start_at = datetime.fromisoformat(start)
+    # A caller picks that time on her phone while the receptionist is still on the page.
+    caller = make.client(language_code="so")
+    assert hold_slot(db_session, client_id=caller.id, service_id=talk.id, now=NOW, slot=Slot(
+        start_at, start_at + timedelta(minutes=talk.duration_minutes), int(counselor_id), False))
+    db_session.commit()
+    form = {"phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, "csrf_token": csrf_token(html)}
+
+    response = ingrid.post("/staff/book", data=form)
+    again = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert ("En innringer holder på å bestille akkurat den tiden nå. Bekrefter hun den ikke, "
+            "blir den ledig igjen om noen minutter.") in again
+    assert slot_values(again) and first not in slot_values(again)
+    assert 'value="90 11 22 33"' in again
+    assert fresh(db_session).scalars(select(Appointment)).all() == []
+
+    clock.advance(timedelta(minutes=6))  # she did not confirm
+    response = ingrid.post("/staff/book", data=form)
+    assert response.status_code == 302
+    [appointment] = fresh(db_session).scalars(select(Appointment)).all()
+    assert appointment.start_at == start_at and appointment.counselor_id == int(counselor_id)
+
+
+def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, db_session, desk, somali_caller):
+    html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
+    to_hodan = [s for s in slot_values(html) if s.startswith(f"{desk['hodan'].id}@")][0]
+    start_at = datetime.fromisoformat(to_hodan.split("@")[1])
+    caller = make.client(language_code="ar")
+    assert hold_slot(db_session, client_id=caller.id, service_id=desk["talk"].id, now=NOW, slot=Slot(
+        start_at + timedelta(minutes=30), start_at + timedelta(minutes=90), desk["hodan"].id, False))
+    db_session.commit()
+    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
+                           data={"slot": to_hodan, "version": version_of(html), "csrf_token": csrf_token(html)})
+    again = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "En innringer holder på å bestille akkurat den tiden nå, så timen er ikke flyttet." in again
+    assert to_hodan not in slot_values(again)
+    assert fresh(db_session).get(Appointment, somali_caller.id).counselor_id == desk["amina"].id
 
 
 def test_booking_with_a_bad_number_keeps_what_she_typed(ingrid, desk):
