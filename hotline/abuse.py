@@ -1,5 +1,6 @@
-"""Limits that keep the line from being turned against the centre: a number that floods it
-gets few replies, numbers abroad get none, and no webhook body is bigger than Twilio's.
+"""Limits that keep the line from being turned against the centre, not against its callers:
+a number that floods it gets few replies, a flood of unknown numbers cannot silence a woman
+the centre already knows, numbers abroad get none, and no webhook body is bigger than Twilio's.
 
 The replies are counted in ``inbound_messages`` (every text Twilio delivered, with the
 answer given), so the limits hold across any number of web processes with no table of
@@ -11,12 +12,20 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Flask, abort, current_app, request
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from scheduling.clients import find_client
-from scheduling.models import Call, CallbackRequest, Client, InboundMessage
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Call,
+    CallbackRequest,
+    Client,
+    InboundMessage,
+    ReplyKind,
+)
 from scheduling.notifications import is_in_countries
 
 log = logging.getLogger(__name__)
@@ -57,38 +66,115 @@ def is_allowed_number(phone_e164: str) -> bool:
 
 
 # --- replies to texts ----------------------------------------------------------------------------
+#
+# Two limits: her own (REPLIES_PER_NUMBER_PER_HOUR ordinary answers) and the line's
+# (REPLIES_PER_MINUTE texts sent, all numbers together). The line's limit is against
+# unknown numbers: a caller with standing (a live appointment, or a dialogue she is in the
+# middle of) is answered past it. Past either limit, STOP, START, DELETE and HELP still
+# take effect, and one of them is confirmed per number an hour. Past her own limit she is
+# told once when answers resume, then nothing until they do.
+
+OWN = "own"
+LINE = "line"
+
 
 def has_reply():
     """SQL: the text was answered with a message (not with silence)."""
     return InboundMessage.reply_twiml.contains("<Message")
 
 
+def is_ordinary_reply():
+    """SQL: the dialogue's own answer, which her hourly limit counts (not a notice or a
+    keyword's confirmation, which have caps of their own)."""
+    return and_(InboundMessage.reply_kind == ReplyKind.answered, has_reply())
+
+
 def replies_to(session: Session, client_id: int, since: datetime) -> int:
     return session.scalar(
         select(func.count()).select_from(InboundMessage)
-        .where(InboundMessage.client_id == client_id, InboundMessage.received_at > since, has_reply())
+        .where(InboundMessage.client_id == client_id, InboundMessage.received_at > since, is_ordinary_reply())
     ) or 0
 
 
 def replies_since(session: Session, since: datetime) -> int:
+    """Every text the line sent since, whatever it was: the line's limit is about cost."""
     return session.scalar(
         select(func.count()).select_from(InboundMessage)
         .where(InboundMessage.received_at > since, has_reply())
     ) or 0
 
 
-def is_over_reply_limit(session: Session, client: Client | None, now: datetime) -> bool:
-    """Has this caller had all the replies she may have this hour, or the line all it may
-    send this minute? (Only a caller already known can be over her own limit.)"""
+def has_standing(session: Session, client: Client | None, now: datetime, idle: timedelta) -> bool:
+    """A caller the line's limit must not silence: she has a booked appointment still to
+    come, or she is in the middle of a dialogue (the line answered her less than ``idle``
+    ago, SMS_IDLE_MINUTES, after which the dialogue itself starts her again)."""
+    if client is None:
+        return False
+    live_appointment = exists().where(
+        Appointment.client_id == client.id, Appointment.status == AppointmentStatus.booked,
+        Appointment.start_at > now,
+    )
+    # Answered by the dialogue itself, not by a keyword's confirmation past a limit: a STOP
+    # from an unknown number does not open a dialogue the flood could then go on through.
+    open_dialogue = exists().where(
+        InboundMessage.client_id == client.id, InboundMessage.received_at > now - idle, is_ordinary_reply(),
+    )
+    return bool(session.scalar(select(or_(live_appointment, open_dialogue))))
+
+
+def reply_limit_reached(session: Session, client: Client | None, now: datetime, idle: timedelta) -> str | None:
+    """Which limit this text is past: ``OWN`` (she has had her answers this hour), ``LINE``
+    (the line has sent all it may this minute, and she has no standing), or None."""
     config = current_app.config
     if client is not None and replies_to(session, client.id, now - HOUR) >= config["REPLIES_PER_NUMBER_PER_HOUR"]:
         # Her client id, never her number: the log must not tell who contacted the centre.
         log.warning("SMS reply limit reached: no reply to client %s", client.id)
-        return True
+        return OWN
     if replies_since(session, now - MINUTE) >= config["REPLIES_PER_MINUTE"]:
+        if has_standing(session, client, now, idle):
+            return None
         log.warning("SMS replies per minute reached: a text goes unanswered")
-        return True
-    return False
+        return LINE
+    return None
+
+
+def may_confirm_keyword(session: Session, sender_hash: str, now: datetime) -> bool:
+    """Past a limit, one keyword confirmation per number an hour. By the number's hash,
+    not her client id: after DELETE there is no client left to count by."""
+    return not session.scalar(select(exists().where(
+        InboundMessage.sender_hash == sender_hash, InboundMessage.reply_kind == ReplyKind.keyword,
+        InboundMessage.received_at > now - HOUR,
+    )))
+
+
+def resume_at(session: Session, client: Client, now: datetime) -> datetime | None:
+    """When her hourly limit next lets an answer through: the hour after the answer whose
+    falling out of the window brings the count below the limit. None if she is not over."""
+    limit = current_app.config["REPLIES_PER_NUMBER_PER_HOUR"]
+    answered = session.scalars(
+        select(InboundMessage.received_at)
+        .where(InboundMessage.client_id == client.id, InboundMessage.received_at > now - HOUR, is_ordinary_reply())
+        .order_by(InboundMessage.received_at)
+    ).all()
+    if limit <= 0 or len(answered) < limit:
+        return None
+    at = answered[len(answered) - limit] + HOUR
+    # Said to the minute, so round up: "at 14:35" must not arrive before answers do.
+    if at.second or at.microsecond:
+        at = at.replace(second=0, microsecond=0) + MINUTE
+    return at
+
+
+def is_notice_due(session: Session, client: Client) -> bool:
+    """One notice per time over her limit: none yet since her last ordinary answer."""
+    last_answer = session.scalar(
+        select(func.max(InboundMessage.received_at))
+        .where(InboundMessage.client_id == client.id, is_ordinary_reply())
+    )
+    notices = [InboundMessage.client_id == client.id, InboundMessage.reply_kind == ReplyKind.notice]
+    if last_answer is not None:
+        notices.append(InboundMessage.received_at >= last_answer)
+    return not session.scalar(select(exists().where(*notices)))
 
 
 # --- calls ---------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ TEXTS: dict[str, Text] = {
     "started": Text(N_("Welcome back.")),
     "deleted": Text(N_("Your number and your messages are deleted.")),
     "try_again": Text(N_("Sorry, something went wrong. Please try again in a moment.")),
+    # Past her own hourly limit, once (hotline.abuse): when answers resume, and nothing more.
+    "over_limit": Text(N_("You have sent many texts. We will answer again at {time}.")),
     "reminder_calls_on": Text(N_("OK. Your reminders will come as a phone call. Reply 5 to get them as texts again.")),
     "reminder_calls_off": Text(N_("OK. Your reminders will come as texts again.")),
     "appointment_confirmed": Text(N_("Thank you. See you {when}."), "confirmation"),

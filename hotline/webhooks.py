@@ -21,7 +21,8 @@ from hotline.replies import offers_per_text, render_replies
 from hotline.voices import VOICES
 from hotline.signature import twilio_signed
 from scheduling.clients import find_client, find_or_create_client
-from scheduling.models import Client, Conversation, InboundMessage, PromptRecording
+from scheduling.crypto import phone_hash
+from scheduling.models import Client, Conversation, InboundMessage, PromptRecording, ReplyKind
 from scheduling.phones import parse_phone
 from scheduling.sending import record_call_outcome, record_provider_status
 
@@ -83,19 +84,14 @@ def sms():
         return twiml(messaging_twiml(None))
 
     try:
-        # Past the reply limits she gets silence (recorded, so a retry stays silent);
-        # STOP, START and SLETT still take effect, silently (as Twilio's own block lifts
-        # on START, or YES after STOP, texts must come back on here too).
         client = find_client(session, phone.e164)  # once per text: her number is hashed to find her
-        is_limited = abuse.is_over_reply_limit(session, client, now)
-        if is_limited and not _takes_effect_past_limits(client, request.form.get("Body", "")):
-            xml, client_id = messaging_twiml(None), client.id if client else None
-        else:
-            xml, client_id = _converse(session, phone.e164, client, now)
-            if is_limited:
-                xml = messaging_twiml(None)
+        xml, client_id, kind, sender_hash = _answer(session, phone.e164, client, now)
+        if not sid and kind in (ReplyKind.keyword, ReplyKind.notice):
+            # Their caps count recorded texts: without a MessageSid nothing is recorded.
+            xml = messaging_twiml(None)
         if sid:
-            session.add(InboundMessage(message_sid=sid, client_id=client_id, received_at=now, reply_twiml=xml))
+            session.add(InboundMessage(message_sid=sid, client_id=client_id, received_at=now, reply_twiml=xml,
+                                       reply_kind=kind, sender_hash=sender_hash))
         session.commit()
     except IntegrityError:
         # The same MessageSid arrived twice at once; the other request answered it.
@@ -126,9 +122,37 @@ def _apology(session: Session, phone_e164: str) -> str:
     return messaging_twiml(text)
 
 
+def _answer(session: Session, phone_e164: str, client: Client | None, now: datetime
+            ) -> tuple[str, int | None, ReplyKind, str | None]:
+    """What this text gets, within the limits (hotline.abuse): TwiML, her client id, why,
+    and the number hash a keyword confirmation is counted by."""
+    idle = timedelta(minutes=current_app.config["SMS_IDLE_MINUTES"])
+    limit = abuse.reply_limit_reached(session, client, now, idle)
+    if limit is None:
+        xml, client_id = _converse(session, phone_e164, client, now)
+        return xml, client_id, ReplyKind.answered, None
+    silenced = ReplyKind.over_own_limit if limit == abuse.OWN else ReplyKind.over_line_limit
+    if _takes_effect_past_limits(client, request.form.get("Body", "")):
+        # STOP, START, DELETE and HELP take effect whatever the limits (as Twilio's own
+        # block lifts on START, or YES after STOP, texts must come back on here too);
+        # their confirmations have a cap of their own, so they cannot be used to flood.
+        xml, client_id = _converse(session, phone_e164, client, now)
+        sender = phone_hash(phone_e164)
+        if "<Message" in xml and abuse.may_confirm_keyword(session, sender, now):
+            return xml, client_id, ReplyKind.keyword, sender
+        return messaging_twiml(None), client_id, silenced, None
+    client_id = client.id if client is not None else None
+    if limit == abuse.OWN and not client.is_opted_out and abuse.is_notice_due(session, client):
+        rules = current_app.extensions["linja.rules"]
+        text = render_replies([Reply("over_limit", {"time": abuse.resume_at(session, client, now)})],
+                              client.language_code, tz=rules.tz, address="")
+        return messaging_twiml(text), client_id, ReplyKind.notice, None
+    return messaging_twiml(None), client_id, silenced, None
+
+
 def _takes_effect_past_limits(client: Client | None, body: str) -> bool:
     words = kw.normalise(body)
-    if words in kw.STOP | kw.DELETE | kw.START:
+    if words in kw.STOP | kw.DELETE | kw.START | kw.HELP:
         return True
     return words in kw.YES and client is not None and client.is_opted_out
 

@@ -62,6 +62,16 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     )
 
 
+class ReplyKind(str, enum.Enum):
+    """What an inbound text was answered with."""
+
+    answered = "answered"  # the dialogue's answer (silence too, after STOP)
+    keyword = "keyword"  # STOP/START/DELETE/HELP confirmed past a limit
+    notice = "notice"  # the one "replies resume at ..." past her own limit
+    over_own_limit = "over_own_limit"  # silence: past her own limit
+    over_line_limit = "over_line_limit"  # silence: past the line's limit, for a number without standing
+
+
 class StaffRole(str, enum.Enum):
     counselor = "counselor"
     receptionist = "receptionist"
@@ -359,6 +369,15 @@ class InboundMessage(Base):
     )
     received_at: Mapped[datetime] = mapped_column(index=True)
     reply_twiml: Mapped[str] = mapped_column(Text)
+    # Why she got what she got: the line's limits count ordinary answers and keep their
+    # own notices and keyword confirmations apart (hotline.abuse).
+    reply_kind: Mapped[ReplyKind] = mapped_column(
+        _enum(ReplyKind), default=ReplyKind.answered, server_default=ReplyKind.answered.value
+    )
+    # The keyed hash of the number a keyword was confirmed to past a limit: one such
+    # confirmation per number an hour, even across an erasure. Forgotten after an hour
+    # (scheduling.worker), so nothing of an erased caller outlives that hour.
+    sender_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class SlotHold(Base):

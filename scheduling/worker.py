@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.db import transaction
@@ -33,6 +33,8 @@ from scheduling.sending import OutboxSender
 log = logging.getLogger(__name__)
 
 INBOUND_KEPT_FOR = timedelta(days=1)
+# The number hash behind the keyword cap (hotline.abuse) is needed for its hour, no longer.
+SENDER_HASH_KEPT_FOR = timedelta(hours=1)
 # Callers whose time is up are erased at most this often per worker process.
 RETENTION_EVERY = timedelta(hours=1)
 
@@ -46,6 +48,11 @@ def housekeeping(session: Session, now: datetime, name: str) -> None:
     # Twilio retries a webhook within minutes; a day is plenty to recognise a retry, and
     # nothing of her messages is kept longer than it must be.
     session.execute(delete(InboundMessage).where(InboundMessage.received_at < now - INBOUND_KEPT_FOR))
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.sender_hash.is_not(None), InboundMessage.received_at <= now - SENDER_HASH_KEPT_FOR)
+        .values(sender_hash=None)
+    )
     heartbeat = session.get(WorkerHeartbeat, name)
     if heartbeat is None:
         session.add(WorkerHeartbeat(name=name, seen_at=now))

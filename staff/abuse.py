@@ -1,51 +1,36 @@
-"""The desk's view of the line's abuse limits: numbers that texted past their hourly limit of
-replies in the last 24 hours (hotline.abuse), so someone can look at who it is."""
+"""The desk's view of the line's abuse limits over the last 24 hours: the numbers that texted
+past their own hourly limit (so someone can look at who it is), and the times the line as a
+whole was past its limit of replies a minute (when, for how long, how many went unanswered)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from hotline.abuse import has_reply
-from scheduling.models import Client, InboundMessage
+from scheduling.models import Client, InboundMessage, ReplyKind
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.db import db
-from staff.labels import number_end, when
+from staff.labels import hm, number_end, when
 from staff.views import bp, now
 
 DAY = timedelta(hours=24)
-HOUR = timedelta(hours=1)
+# The line's limit counts the last minute: refusals further apart than that were two episodes.
+EPISODE_GAP = timedelta(minutes=1)
 
 
-def limited_numbers(session, at, limit: int) -> list[dict]:
-    """Who was left unanswered because she had had ``limit`` replies in the hour before.
-    Worked out from the texts themselves: a text answered with silence while the hour
-    before it already held ``limit`` replies was one the limit silenced."""
-    since = at - DAY - HOUR
-    candidates = session.scalars(
-        select(InboundMessage.client_id)
-        .where(InboundMessage.client_id.is_not(None), InboundMessage.received_at > since, has_reply())
+def limited_numbers(session, at: datetime) -> list[dict]:
+    """Who texted past her own limit: the notice she got and the texts left unanswered."""
+    rows = session.execute(
+        select(InboundMessage.client_id, func.count(), func.max(InboundMessage.received_at))
+        .where(InboundMessage.client_id.is_not(None), InboundMessage.received_at > at - DAY,
+               InboundMessage.reply_kind.in_([ReplyKind.notice, ReplyKind.over_own_limit]))
         .group_by(InboundMessage.client_id)
-        .having(func.count() >= limit)
     ).all()
-    found = []
-    for client_id in candidates:
-        rows = session.execute(
-            select(InboundMessage.received_at, has_reply())
-            .where(InboundMessage.client_id == client_id, InboundMessage.received_at > since)
-            .order_by(InboundMessage.received_at)
-        ).all()
-        replies = [received_at for received_at, replied in rows if replied]
-        silenced = [
-            received_at for received_at, replied in rows
-            if not replied and received_at > at - DAY
-            and sum(1 for r in replies if received_at - HOUR < r <= received_at) >= limit
-        ]
-        if silenced:
-            found.append({"client_id": client_id, "count": len(silenced), "last_at": max(silenced)})
+    found = [{"client_id": client_id, "count": count, "last_at": last_at} for client_id, count, last_at in rows]
     phones = dict(session.execute(
         select(Client.id, Client.phone_e164).where(Client.id.in_([f["client_id"] for f in found]))).all())
     for row in found:
@@ -55,14 +40,43 @@ def limited_numbers(session, at, limit: int) -> list[dict]:
     return sorted(found, key=lambda row: row["last_at"], reverse=True)
 
 
+def line_episodes(session, at: datetime) -> list[dict]:
+    """The times the line's limit left texts unanswered: first and last refusal, and how
+    many, newest first. Only the instants are read, however many there were."""
+    refused = session.scalars(
+        select(InboundMessage.received_at)
+        .where(InboundMessage.reply_kind == ReplyKind.over_line_limit, InboundMessage.received_at > at - DAY)
+        .order_by(InboundMessage.received_at)
+    ).all()
+    episodes: list[dict] = []
+    for received_at in refused:
+        if episodes and received_at - episodes[-1]["ended_at"] <= EPISODE_GAP:
+            episodes[-1]["ended_at"] = received_at
+            episodes[-1]["count"] += 1
+        else:
+            episodes.append({"started_at": received_at, "ended_at": received_at, "count": 1})
+    return episodes[::-1]
+
+
+def duration(episode: dict) -> str:
+    minutes = int((episode["ended_at"] - episode["started_at"]).total_seconds() // 60)
+    return _("under 1 min") if minutes < 1 else _("%(minutes)d min", minutes=minutes)
+
+
 @bp.get("/limits")
 @role_required(*DESK)
 def limited():
-    limit = current_app.config["REPLIES_PER_NUMBER_PER_HOUR"]
-    rows = limited_numbers(db(), now(), limit)
+    session, at = db(), now()
+    rows = limited_numbers(session, at)
     for row in rows:
         row["last"] = when(row["last_at"])
-    return render_template("staff/abuse.html", rows=rows, limit=limit)
+    episodes = line_episodes(session, at)
+    for episode in episodes:
+        episode.update(start=when(episode["started_at"]), end=hm(episode["ended_at"]), duration=duration(episode))
+    return render_template(
+        "staff/abuse.html", rows=rows, limit=current_app.config["REPLIES_PER_NUMBER_PER_HOUR"],
+        episodes=episodes, line_limit=current_app.config["REPLIES_PER_MINUTE"],
+    )
 
 
 nav.add("staff.limited", _l("Over grensen"), *DESK, order=45)
