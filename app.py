@@ -11,7 +11,7 @@ from scheduling.availability import BookingRules
 from scheduling.clock import SystemClock, TravelClock
 from web import config as web_config
 from web import db as web_db
-from web import jsonlog, security
+from web import errors, jsonlog, security
 from web.worker import make_worker, sender_from_config
 
 
@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Phone numbers at rest are encrypted with these keys in this process (web and worker).
     crypto.configure(crypto.PhoneKeys.parse(app.config["PHONE_KEYS"], app.config["PHONE_HASH_KEY"]))
     security.init_app(app)  # headers on every response; secure session and remember-cookie flags
+    errors.init_app(app)  # 404 for control characters in a path; an error page, never a bare 500
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
@@ -22,7 +24,8 @@ from hotline.voices import VOICES
 from hotline.signature import twilio_signed
 from scheduling.clients import find_client, find_or_create_client
 from scheduling.crypto import phone_hash
-from scheduling.models import Client, Conversation, InboundMessage, PromptRecording, ReplyKind
+from scheduling.db import is_connection_lost
+from scheduling.models import Call, Client, Conversation, InboundMessage, PromptRecording, ReplyKind
 from scheduling.phones import parse_phone
 from scheduling.sending import record_call_outcome, record_provider_status
 
@@ -44,6 +47,7 @@ def refuse_nul_characters():
         abort(400)
 
 MAX_SID_LENGTH = 64
+T = TypeVar("T")
 
 
 def db() -> Session:
@@ -66,14 +70,8 @@ def messaging_twiml(body: str | None) -> str:
 @bp.post("/sms")
 @twilio_signed
 def sms():
-    session = db()
     now = current_app.extensions["linja.clock"].now()
     sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "").strip()[:MAX_SID_LENGTH]
-    if sid:
-        answered = session.get(InboundMessage, sid)
-        if answered is not None:
-            return twiml(answered.reply_twiml)
-
     phone = parse_phone(request.form.get("From"), current_app.config["DEFAULT_PHONE_REGION"])
     if not phone.is_valid:
         # No number to answer to (a short code, a malformed sender): say nothing.
@@ -83,20 +81,19 @@ def sms():
         log.info("SMS from outside the allowed countries: no reply")
         return twiml(messaging_twiml(None))
 
+    session = db()
     try:
-        client = find_client(session, phone.e164)  # once per text: her number is hashed to find her
-        xml, client_id, kind, sender_hash = _answer(session, phone.e164, client, now)
-        if not sid and kind in (ReplyKind.keyword, ReplyKind.notice):
-            # Their caps count recorded texts: without a MessageSid nothing is recorded.
-            xml = messaging_twiml(None)
-        if sid:
-            session.add(InboundMessage(message_sid=sid, client_id=client_id, received_at=now, reply_twiml=xml,
-                                       reply_kind=kind, sender_hash=sender_hash))
-        session.commit()
+        # Her MessageSid finds a commit that went through before its connection was cut,
+        # so even a lost commit is safe to try again; without one, only what was not.
+        xml = run_committed(session, lambda: _handle_text(session, sid, phone.e164, now), is_idempotent=bool(sid))
     except IntegrityError:
         # The same MessageSid arrived twice at once; the other request answered it.
         session.rollback()
-        answered = session.get(InboundMessage, sid) if sid else None
+        try:
+            answered = session.get(InboundMessage, sid) if sid else None
+        except Exception:
+            session.rollback()
+            answered = None
         if answered is not None:
             return twiml(answered.reply_twiml)
         log.exception("SMS webhook failed")
@@ -110,7 +107,52 @@ def sms():
     return twiml(xml)
 
 
+def _handle_text(session: Session, sid: str, phone_e164: str, now: datetime) -> str:
+    """Her text's answer, recorded under its MessageSid (the view commits)."""
+    if sid:
+        answered = session.get(InboundMessage, sid)
+        if answered is not None:
+            return answered.reply_twiml
+    client = find_client(session, phone_e164)  # once per text: her number is hashed to find her
+    xml, client_id, kind, sender_hash = _answer(session, phone_e164, client, now)
+    if not sid and kind in (ReplyKind.keyword, ReplyKind.notice):
+        # Their caps count recorded texts: without a MessageSid nothing is recorded.
+        xml = messaging_twiml(None)
+    if sid:
+        session.add(InboundMessage(message_sid=sid, client_id=client_id, received_at=now, reply_twiml=xml,
+                                   reply_kind=kind, sender_hash=sender_hash))
+    return xml
+
+
+def run_committed(session: Session, work: Callable[[], T], *, is_idempotent: bool = False) -> T:
+    """``work()``, then commit. When the database connection is lost before the commit,
+    nothing changed: roll back and do it all once more on a fresh connection (the pool
+    throws the dead one away). A commit lost on the way may have gone through, so it is
+    tried again only when ``work`` is idempotent. Whatever else fails is raised, with the
+    session left for the caller to roll back."""
+    committing = False
+
+    def attempt() -> T:
+        nonlocal committing
+        committing = False
+        result = work()
+        committing = True
+        session.commit()
+        return result
+
+    try:
+        return attempt()
+    except Exception as error:
+        if not is_connection_lost(error) or (committing and not is_idempotent):
+            raise
+        log.warning("a webhook lost its database connection (%s); trying once more", type(error).__name__)
+        session.rollback()
+        session.close()
+    return attempt()
+
+
 def _apology(session: Session, phone_e164: str) -> str:
+    """"Please try again", in her language when she can still be found."""
     try:
         client = find_client(session, phone_e164)
         language = client.language_code if client is not None else None
@@ -212,9 +254,16 @@ def sms_status():
     sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "")[:MAX_SID_LENGTH]
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     session = db()
-    record_provider_status(session, sid, status, request.form.get("ErrorCode"),
-                           current_app.extensions["linja.clock"].now())
-    session.commit()
+    try:
+        # Recording a status twice records the same thing: safe to try again.
+        run_committed(session, lambda: record_provider_status(
+            session, sid, status, request.form.get("ErrorCode"), current_app.extensions["linja.clock"].now()),
+            is_idempotent=True)
+    except Exception:
+        # Nobody listens to this answer; Twilio only needs one that is not an error.
+        log.exception("SMS status callback failed")
+        session.rollback()
+        return twiml(messaging_twiml(None))
     return Response(status=204)
 
 
@@ -243,23 +292,42 @@ def _voice(handler) -> Response:
     """Run a voice step; whatever breaks, she hears a kind goodbye, never an error."""
     session = db()
     try:
-        line = _line()
-        if not line.call_sid:
-            response = VoiceResponse()
-            response.hangup()
-            return voice_twiml(response)
-        response = handler(line)
-        session.commit()
-        return voice_twiml(response)
+        def step() -> VoiceResponse:
+            line = _line()  # afresh for each try: it remembers what it read
+            if not line.call_sid:
+                response = VoiceResponse()
+                response.hangup()
+                return response
+            return handler(line)
+        return voice_twiml(run_committed(session, step))
     except Exception:
         log.exception("voice webhook failed")
         session.rollback()
-        response = VoiceResponse()
-        for language in ("nb", "en"):  # her language may be what failed
-            voice, code = VOICES[language]
-            response.say(render("try_again", language), voice=voice, language=code)
-        response.hangup()
-        return voice_twiml(response)
+        return voice_twiml(voice_apology(session))
+
+
+def voice_apology(session: Session) -> VoiceResponse:
+    """"Please try again" and goodbye: in her language when it is known and can be
+    spoken, else in Norwegian and English."""
+    language = None
+    call_sid = (request.form.get("CallSid") or "")[:64]
+    phone = parse_phone(request.form.get("From"), current_app.config["DEFAULT_PHONE_REGION"])
+    for look_up in (lambda: session.get(Call, call_sid) if call_sid else None,
+                    lambda: find_client(session, phone.e164) if phone.is_valid else None):
+        try:
+            found = look_up()
+        except Exception:
+            session.rollback()
+            continue
+        language = found.language_code if found is not None else None
+        if language:
+            break
+    response = VoiceResponse()
+    for code in ([language] if language in VOICES else ["nb", "en"]):
+        voice, spoken = VOICES[code]
+        response.say(render("try_again", code), voice=voice, language=spoken)
+    response.hangup()
+    return response
 
 
 @bp.post("/voice")
@@ -304,7 +372,27 @@ def voice_step(step: str):
 @bp.get("/recordings/<token>")
 def recording(token: str):
     """A prompt recording for Twilio's <Play>; the unguessable token is its only key."""
-    row = db().scalars(select(PromptRecording).where(PromptRecording.token == token[:64])).first()
+    session = db()
+    try:
+        row = run_committed(session, lambda: session.scalars(
+            select(PromptRecording).where(PromptRecording.token == token[:64])).first(), is_idempotent=True)
+    except Exception:
+        # Not an error page: Twilio may ask again, and nothing is cached meanwhile.
+        log.exception("prompt recording not read")
+        session.rollback()
+        return Response(status=503, headers={"Retry-After": "5", "Cache-Control": "no-store"})
     if row is None:
         abort(404)
     return Response(row.audio, mimetype=row.content_type, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_error(error: SQLAlchemyError) -> Response:
+    """A database error the views did not catch themselves: Twilio still gets TwiML, and
+    she is asked, kindly, to try again."""
+    log.error("webhook failed on the database", exc_info=error)
+    db().rollback()
+    if request.path.startswith("/hotline/voice"):
+        return voice_twiml(voice_apology(db()))
+    phone = parse_phone(request.form.get("From"), current_app.config["DEFAULT_PHONE_REGION"])
+    return twiml(_apology(db(), phone.e164) if phone.is_valid else messaging_twiml(None))

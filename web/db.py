@@ -6,10 +6,15 @@ below this one and do not import it.
 """
 from __future__ import annotations
 
+import logging
+from contextlib import suppress
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from scheduling.db import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -29,6 +34,14 @@ def db() -> Session:
 
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.rollback()
         session.close()
+    except Exception:
+        # A connection cut mid-request must not turn the answer already made into a 500:
+        # the pool throws such a connection away.
+        log.warning("the request's database session could not be closed cleanly", exc_info=True)
+        with suppress(Exception):
+            session.invalidate()
