@@ -26,7 +26,9 @@ from scheduling.models import (
     InboundMessage,
     ReplyKind,
 )
+from scheduling import notifications
 from scheduling.notifications import is_in_countries
+from scheduling.phones import parse_numbers, parse_phone
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +38,24 @@ MINUTE = timedelta(minutes=1)
 
 def init_app(app: Flask) -> None:
     """Every session the app opens (web requests, the worker, CLI commands) carries the
-    allowed countries, which the outbox (scheduling.notifications) reads."""
+    allowed countries and the centre's own numbers, which the outbox
+    (scheduling.notifications) reads."""
     sessions = app.extensions["linja.sessions"]
     info = dict(sessions.kw.get("info") or {})
     info["allowed_countries"] = tuple(app.config["ALLOWED_COUNTRIES"])
+    info["centre_numbers"] = centre_numbers(app.config)
     sessions.configure(info=info)
+
+
+def centre_numbers(config) -> tuple[str, ...]:
+    """TWILIO_FROM (unless it is a sender name, not a number) and CENTRE_NUMBERS, in E.164."""
+    region = config["DEFAULT_PHONE_REGION"]
+    numbers = list(parse_numbers(config.get("CENTRE_NUMBERS") or (), region))
+    try:
+        numbers += parse_numbers(config.get("TWILIO_FROM") or "", region)
+    except ValueError:
+        pass  # an alphanumeric sender ("Linja") is no number anyone can text from
+    return tuple(dict.fromkeys(numbers))
 
 
 # --- body size -----------------------------------------------------------------------------------
@@ -63,6 +78,14 @@ def refuse_oversized_body() -> None:
 
 def is_allowed_number(phone_e164: str) -> bool:
     return is_in_countries(phone_e164, current_app.config["ALLOWED_COUNTRIES"])
+
+
+def is_off_limits(session: Session, phone_e164: str) -> bool:
+    """A number Linja never answers by text nor calls back (scheduling.notifications'
+    ``is_off_limits``), or the very number this request came to (Twilio's ``To``): a
+    text from the centre's own number would have Linja answer itself."""
+    to = parse_phone(request.form.get("To"), current_app.config["DEFAULT_PHONE_REGION"])
+    return notifications.is_off_limits(session, phone_e164) or phone_e164 == to.e164
 
 
 # --- replies to texts ----------------------------------------------------------------------------
@@ -208,15 +231,23 @@ def refuse_flooding_call(session: Session, phone_e164: str | None, call_sid: str
     return response
 
 
-def refuse_bridge_abroad(session: Session, request_id: int | None) -> VoiceResponse | None:
-    """A receptionist's call-back is not put through to a number abroad."""
+def refuse_bridge(session: Session, request_id: int | None) -> VoiceResponse | None:
+    """A receptionist's call-back is not put through to a number abroad, nor to one Linja
+    never calls (a premium-rate number, the centre's own...): she hears why."""
     request_row = session.get(CallbackRequest, request_id) if request_id else None
     client = session.get(Client, request_row.client_id) if request_row and request_row.client_id else None
-    if client is None or client.phone_e164 is None or is_allowed_number(client.phone_e164):
+    if client is None or client.phone_e164 is None:
         return None
-    log.warning("call-back %s not put through: the number is abroad", request_id)
+    if not is_allowed_number(client.phone_e164):
+        log.warning("call-back %s not put through: the number is abroad", request_id)
+        why = "Linja ringer ikke til nummer i utlandet. Ring personen fra en vanlig telefon om det trengs."
+    elif notifications.is_off_limits(session, client.phone_e164):
+        log.warning("call-back %s not put through: Linja does not call that kind of number", request_id)
+        why = ("Linja ringer ikke dette nummeret: det er et spesialnummer, som et 820- eller 800-nummer, "
+               "eller senterets eget.")
+    else:
+        return None
     response = VoiceResponse()
-    response.say("Linja ringer ikke til nummer i utlandet. Ring personen fra en vanlig telefon om det trengs.",
-                 voice="Polly.Liv", language="nb-NO")
+    response.say(why, voice="Polly.Liv", language="nb-NO")
     response.hangup()
     return response

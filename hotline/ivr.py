@@ -72,11 +72,18 @@ class Line:
             row = Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now, updated_at=self.now)
             self.session.add(row)
             phone = parse_phone(self.caller)
-            if phone.is_valid and self.caller.strip().lower() not in HIDDEN_NUMBERS:
+            # A number Linja never calls or texts back (premium rate, the centre's own...)
+            # is answered as a hidden one: she can talk to someone or leave a message, and
+            # nothing is ever sent to it.
+            if phone.is_valid and self.caller.strip().lower() not in HIDDEN_NUMBERS \
+                    and not self.is_off_limits(phone.e164):
                 client = find_or_create_client(self.session, phone.e164, self.now)
                 row.client_id, row.language_code = client.id, client.language_code
             self.session.flush()
         return row
+
+    def is_off_limits(self, phone_e164: str) -> bool:
+        return notifications.is_off_limits(self.session, phone_e164) or phone_e164 == parse_phone(self.centre_number).e164
 
     def client(self) -> Client | None:
         call = self.call()

@@ -113,8 +113,14 @@ def _handle_text(session: Session, sid: str, phone_e164: str, now: datetime) -> 
         answered = session.get(InboundMessage, sid)
         if answered is not None:
             return answered.reply_twiml
-    client = find_client(session, phone_e164)  # once per text: her number is hashed to find her
-    xml, client_id, kind, sender_hash = _answer(session, phone_e164, client, now)
+    if abuse.is_off_limits(session, phone_e164):
+        # A number Linja never texts (premium rate, a pager, the centre's own...): her
+        # text is kept, and answered with silence.
+        log.info("SMS from a number Linja does not text: no reply")
+        xml, client_id, kind, sender_hash = messaging_twiml(None), None, ReplyKind.off_limits, None
+    else:
+        client = find_client(session, phone_e164)  # once per text: her number is hashed to find her
+        xml, client_id, kind, sender_hash = _answer(session, phone_e164, client, now)
     if not sid and kind in (ReplyKind.keyword, ReplyKind.notice):
         # Their caps count recorded texts: without a MessageSid nothing is recorded.
         xml = messaging_twiml(None)
@@ -353,7 +359,7 @@ def voice_step(step: str):
             return VoiceResponse()
         return _voice(ended)
     if step == "bridge":
-        return _voice(lambda line: abuse.refuse_bridge_abroad(line.session, _int(request.args.get("request")) or None)
+        return _voice(lambda line: abuse.refuse_bridge(line.session, _int(request.args.get("request")) or None)
                       or bridge(line, _int(request.args.get("request")) or None))
     if step == "reminder":
         return _voice(lambda line: reminder_call(line, _int(request.args.get("message")) or None,

@@ -70,6 +70,7 @@ class ReplyKind(str, enum.Enum):
     notice = "notice"  # the one "replies resume at ..." past her own limit
     over_own_limit = "over_own_limit"  # silence: past her own limit
     over_line_limit = "over_line_limit"  # silence: past the line's limit, for a number without standing
+    off_limits = "off_limits"  # silence: a number Linja never texts (premium rate, the centre's own...)
 
 
 class StaffRole(str, enum.Enum):

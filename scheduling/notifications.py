@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import Client, OutboxMessage, OutboxStatus
-from scheduling.phones import is_mobile
+from scheduling.phones import is_mobile, is_off_limits_type
 
 PENDING = (OutboxStatus.pending,)
 
@@ -35,11 +35,29 @@ def is_in_countries(phone_e164: str | None, countries) -> bool:
     return region is not None and region in set(countries)
 
 
+def centre_numbers(session: Session) -> frozenset[str]:
+    """The centre's own numbers (E.164): TWILIO_FROM, CENTRE_NUMBERS. The app puts them in
+    every session's ``info`` (hotline.abuse.init_app)."""
+    return frozenset(session.info.get("centre_numbers", ()))
+
+
+def is_off_limits(session: Session, phone_e164: str | None) -> bool:
+    """A number Linja never texts, calls or calls back, wherever it is: a premium-rate,
+    shared-cost, toll-free, UAN, pager or voicemail-only number, or one of the centre's
+    own (a text to it would answer itself)."""
+    return not phone_e164 or is_off_limits_type(phone_e164) or phone_e164 in centre_numbers(session)
+
+
+def may_contact(session: Session, phone_e164: str | None) -> bool:
+    """May Linja text or call this number at all: in the allowed countries, and not off limits?"""
+    return is_in_countries(phone_e164, allowed_countries(session)) and not is_off_limits(session, phone_e164)
+
+
 def can_text(session: Session, client: Client | None) -> bool:
-    """Can a text reach her: a number that takes texts, in the allowed countries? (STOP is
-    honoured when the text is sent; see scheduling.sending.)"""
+    """Can a text reach her: a number that takes texts, in the allowed countries, not off
+    limits? (STOP is honoured when the text is sent; see scheduling.sending.)"""
     return (client is not None and client.phone_e164 is not None and is_mobile(client.phone_e164)
-            and is_in_countries(client.phone_e164, allowed_countries(session)))
+            and may_contact(session, client.phone_e164))
 
 
 def queue_text(
@@ -55,8 +73,9 @@ def queue_text(
     expires_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """Queue a text to ``client`` in her language; nothing for a caller without a number,
-    whose number cannot receive texts (a landline), or is abroad (outside the allowed
-    countries). A reminder call goes through here too, so neither is ever placed abroad."""
+    whose number cannot receive texts (a landline), is abroad (outside the allowed
+    countries) or off limits (``is_off_limits``). A reminder call goes through here too,
+    so neither is ever placed to such a number."""
     if not can_text(session, client):
         return None
     message = OutboxMessage(

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.availability import BookingRules
 from scheduling.db import transaction
+from scheduling.notifications import is_off_limits
 from scheduling.reminders import end_of_quiet_hours
 from scheduling.models import (
     Appointment,
@@ -324,7 +325,9 @@ class OutboxSender:
         planned = []
         for message, client, appointment in rows:
             reason = _why_not(message, client, appointment, now) or (
-                "superseded" if message.id in superseded else None)
+                "superseded" if message.id in superseded else None) or (
+                # Queued before the number was known as one Linja never texts or calls.
+                "off-limits" if is_off_limits(session, client.phone_e164) else None)
             if reason:
                 message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
                 continue

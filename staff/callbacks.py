@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from scheduling import audit
+from scheduling import audit, notifications
 from scheduling.models import (
     Actor,
     CallbackRequest,
@@ -81,6 +81,10 @@ def call_back(request_id: int):
         return redirect(url_for("staff.callbacks"))
     if not me.phone_e164:
         flash(_("Legg inn ditt telefonnummer først: Linja ringer deg, så setter vi deg over."), "error")
+        return redirect(url_for("staff.callbacks"))
+    if notifications.is_off_limits(session, me.phone_e164):
+        flash(_("Linja ringer ikke nummeret ditt (et spesialnummer eller senterets eget). "
+                "Legg inn et vanlig telefonnummer under Innstillinger."), "error")
         return redirect(url_for("staff.callbacks"))
     base = current_app.config["PUBLIC_BASE_URL"]
     try:

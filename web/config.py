@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from scheduling import crypto
+from scheduling.phones import parse_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCE = ROOT / "instance"
@@ -86,6 +87,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "CALLS_PER_NUMBER_PER_HOUR": int(env.get("CALLS_PER_NUMBER_PER_HOUR", "20")),
         # Linja texts and calls only numbers in these countries (ISO 3166 codes).
         "ALLOWED_COUNTRIES": _countries(env.get("ALLOWED_COUNTRIES", "NO,SE,DK,FI")),
+        # The centre's own numbers besides TWILIO_FROM (a messaging service's, the studio's...):
+        # Linja never answers, texts or calls them. Any format, comma-separated.
+        "CENTRE_NUMBERS": env.get("CENTRE_NUMBERS", ""),
         # Twilio's webhook bodies are a few KiB at most (an SMS body is at most 1600 characters).
         "WEBHOOK_MAX_BYTES": int(env.get("WEBHOOK_MAX_BYTES", str(64 * 1024))),
     }
@@ -110,6 +114,10 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
             f"OUTBOX_LEASE_SECONDS ({config['OUTBOX_LEASE_SECONDS']}) must be at least twice "
             f"TWILIO_TIMEOUT_SECONDS ({config['TWILIO_TIMEOUT_SECONDS']:g}), which must be more than 0: "
             "a text must be sent or given up before another worker may take it over")
+    try:
+        config["CENTRE_NUMBERS"] = parse_numbers(config["CENTRE_NUMBERS"], config["DEFAULT_PHONE_REGION"])
+    except ValueError as error:
+        raise ConfigError(f"CENTRE_NUMBERS: {error}") from None
     if config["RETENTION_DAYS"] < 1:
         raise ConfigError("RETENTION_DAYS must be at least 1")
     _check_signature(config["SMS_SIGNATURE"], config["SENSITIVE_WORDS"])
