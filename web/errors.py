@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-
 from contextlib import suppress
 
 from flask import Flask, abort, current_app, request, url_for
