@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Flask, abort, current_app, request
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -107,15 +107,18 @@ def has_reply():
 
 
 def is_ordinary_reply():
-    """SQL: the dialogue's own answer, which her hourly limit counts (not a notice or a
-    keyword's confirmation, which have caps of their own)."""
-    return and_(InboundMessage.reply_kind == ReplyKind.answered, has_reply())
+    """SQL: a text the dialogue itself answered, which her hourly limit counts (not a notice
+    or a keyword's confirmation, which have caps of their own). Its words may be gone: a
+    caller who erased herself leaves only the count (scheduling.clients.erase_client)."""
+    return InboundMessage.reply_kind == ReplyKind.answered
 
 
-def replies_to(session: Session, client_id: int, since: datetime) -> int:
+def replies_to(session: Session, sender_hash: str, since: datetime) -> int:
+    """Her number's ordinary answers since: counted by the number's keyed hash, which every
+    text keeps for an hour, so erasing herself (SLETT) does not start her count again."""
     return session.scalar(
         select(func.count()).select_from(InboundMessage)
-        .where(InboundMessage.client_id == client_id, InboundMessage.received_at > since, is_ordinary_reply())
+        .where(InboundMessage.sender_hash == sender_hash, InboundMessage.received_at > since, is_ordinary_reply())
     ) or 0
 
 
@@ -145,15 +148,19 @@ def has_standing(session: Session, client: Client | None, now: datetime, idle: t
     return bool(session.scalar(select(or_(live_appointment, open_dialogue))))
 
 
-def reply_limit_reached(session: Session, client: Client | None, now: datetime, idle: timedelta) -> str | None:
-    """Which limit this text is past: ``OWN`` (she has had her answers this hour), ``LINE``
-    (the line has sent all it may this minute, and she has no standing), or None."""
+def reply_limit_reached(session: Session, client: Client | None, sender_hash: str, now: datetime,
+                        idle: timedelta) -> str | None:
+    """Which limit this text is past: ``OWN`` (her number has had its answers this hour),
+    ``LINE`` (the line has sent all it may this minute, and she has no standing), or None.
+    A limit of 0 is no limit."""
     config = current_app.config
-    if client is not None and replies_to(session, client.id, now - HOUR) >= config["REPLIES_PER_NUMBER_PER_HOUR"]:
+    own_limit = config["REPLIES_PER_NUMBER_PER_HOUR"]
+    if own_limit > 0 and replies_to(session, sender_hash, now - HOUR) >= own_limit:
         # Her client id, never her number: the log must not tell who contacted the centre.
-        log.warning("SMS reply limit reached: no reply to client %s", client.id)
+        log.warning("SMS reply limit reached: no reply to client %s", client.id if client else "(new)")
         return OWN
-    if replies_since(session, now - MINUTE) >= config["REPLIES_PER_MINUTE"]:
+    line_limit = config["REPLIES_PER_MINUTE"]
+    if line_limit > 0 and replies_since(session, now - MINUTE) >= line_limit:
         if has_standing(session, client, now, idle):
             return None
         log.warning("SMS replies per minute reached: a text goes unanswered")
@@ -170,13 +177,14 @@ def may_confirm_keyword(session: Session, sender_hash: str, now: datetime) -> bo
     )))
 
 
-def resume_at(session: Session, client: Client, now: datetime) -> datetime | None:
+def resume_at(session: Session, sender_hash: str, now: datetime) -> datetime | None:
     """When her hourly limit next lets an answer through: the hour after the answer whose
     falling out of the window brings the count below the limit. None if she is not over."""
     limit = current_app.config["REPLIES_PER_NUMBER_PER_HOUR"]
     answered = session.scalars(
         select(InboundMessage.received_at)
-        .where(InboundMessage.client_id == client.id, InboundMessage.received_at > now - HOUR, is_ordinary_reply())
+        .where(InboundMessage.sender_hash == sender_hash, InboundMessage.received_at > now - HOUR,
+               is_ordinary_reply())
         .order_by(InboundMessage.received_at)
     ).all()
     if limit <= 0 or len(answered) < limit:
@@ -188,13 +196,13 @@ def resume_at(session: Session, client: Client, now: datetime) -> datetime | Non
     return at
 
 
-def is_notice_due(session: Session, client: Client) -> bool:
+def is_notice_due(session: Session, sender_hash: str) -> bool:
     """One notice per time over her limit: none yet since her last ordinary answer."""
     last_answer = session.scalar(
         select(func.max(InboundMessage.received_at))
-        .where(InboundMessage.client_id == client.id, is_ordinary_reply())
+        .where(InboundMessage.sender_hash == sender_hash, is_ordinary_reply())
     )
-    notices = [InboundMessage.client_id == client.id, InboundMessage.reply_kind == ReplyKind.notice]
+    notices = [InboundMessage.sender_hash == sender_hash, InboundMessage.reply_kind == ReplyKind.notice]
     if last_answer is not None:
         notices.append(InboundMessage.received_at >= last_answer)
     return not session.scalar(select(exists().where(*notices)))
@@ -223,7 +231,8 @@ def refuse_flooding_call(session: Session, phone_e164: str | None, call_sid: str
         log.exception("call limit not checked")
         session.rollback()
         return None
-    if calls < current_app.config["CALLS_PER_NUMBER_PER_HOUR"]:
+    limit = current_app.config["CALLS_PER_NUMBER_PER_HOUR"]
+    if limit <= 0 or calls < limit:  # 0: no limit
         return None
     log.warning("call limit reached: a call from client %s is not answered", client.id)
     response = VoiceResponse()

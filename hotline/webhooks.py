@@ -120,7 +120,9 @@ def _handle_text(session: Session, sid: str, phone_e164: str, now: datetime) -> 
         xml, client_id, kind, sender_hash = messaging_twiml(None), None, ReplyKind.off_limits, None
     else:
         client = find_client(session, phone_e164)  # once per text: her number is hashed to find her
-        xml, client_id, kind, sender_hash = _answer(session, phone_e164, client, now)
+        # Her limits are counted by the number's keyed hash, kept an hour (scheduling.worker).
+        sender_hash = client.phone_hash if client is not None and client.phone_hash else phone_hash(phone_e164)
+        xml, client_id, kind = _answer(session, phone_e164, client, sender_hash, now)
     if not sid and kind in (ReplyKind.keyword, ReplyKind.notice):
         # Their caps count recorded texts: without a MessageSid nothing is recorded.
         xml = messaging_twiml(None)
@@ -170,38 +172,41 @@ def _apology(session: Session, phone_e164: str) -> str:
     return messaging_twiml(text)
 
 
-def _answer(session: Session, phone_e164: str, client: Client | None, now: datetime
-            ) -> tuple[str, int | None, ReplyKind, str | None]:
-    """What this text gets, within the limits (hotline.abuse): TwiML, her client id, why,
-    and the number hash a keyword confirmation is counted by."""
+def _answer(session: Session, phone_e164: str, client: Client | None, sender_hash: str, now: datetime
+            ) -> tuple[str, int | None, ReplyKind]:
+    """What this text gets, within the limits (hotline.abuse): TwiML, her client id, and why."""
     idle = timedelta(minutes=current_app.config["SMS_IDLE_MINUTES"])
-    limit = abuse.reply_limit_reached(session, client, now, idle)
+    limit = abuse.reply_limit_reached(session, client, sender_hash, now, idle)
     if limit is None:
         xml, client_id = _converse(session, phone_e164, client, now)
-        return xml, client_id, ReplyKind.answered, None
+        return xml, client_id, ReplyKind.answered
     silenced = ReplyKind.over_own_limit if limit == abuse.OWN else ReplyKind.over_line_limit
-    if _takes_effect_past_limits(client, request.form.get("Body", "")):
+    if _takes_effect_past_limits(client, request.form.get("Body", ""), limit):
         # STOP, START, DELETE and HELP take effect whatever the limits (as Twilio's own
         # block lifts on START, or YES after STOP, texts must come back on here too);
         # their confirmations have a cap of their own, so they cannot be used to flood.
         xml, client_id = _converse(session, phone_e164, client, now)
-        sender = phone_hash(phone_e164)
-        if "<Message" in xml and abuse.may_confirm_keyword(session, sender, now):
-            return xml, client_id, ReplyKind.keyword, sender
-        return messaging_twiml(None), client_id, silenced, None
+        if "<Message" in xml and abuse.may_confirm_keyword(session, sender_hash, now):
+            return xml, client_id, ReplyKind.keyword
+        return messaging_twiml(None), client_id, silenced
     client_id = client.id if client is not None else None
-    if limit == abuse.OWN and not client.is_opted_out and abuse.is_notice_due(session, client):
+    if limit == abuse.OWN and client is not None and not client.is_opted_out \
+            and abuse.is_notice_due(session, sender_hash):
         rules = current_app.extensions["linja.rules"]
-        text = render_replies([Reply("over_limit", {"time": abuse.resume_at(session, client, now)})],
+        text = render_replies([Reply("over_limit", {"time": abuse.resume_at(session, sender_hash, now)})],
                               client.language_code, tz=rules.tz, address="")
-        return messaging_twiml(text), client_id, ReplyKind.notice, None
-    return messaging_twiml(None), client_id, silenced, None
+        return messaging_twiml(text), client_id, ReplyKind.notice
+    return messaging_twiml(None), client_id, silenced
 
 
-def _takes_effect_past_limits(client: Client | None, body: str) -> bool:
+def _takes_effect_past_limits(client: Client | None, body: str, limit: str) -> bool:
     words = kw.normalise(body)
-    if words in kw.STOP | kw.DELETE | kw.START | kw.HELP:
+    if words in kw.STOP | kw.DELETE | kw.START:
         return True
+    if words in kw.HELP:
+        # HELP changes nothing: past the line's limit (a flood of many numbers) only a
+        # caller the centre knows is helped, so HELP cannot become a flood's way in.
+        return limit == abuse.OWN or client is not None
     return words in kw.YES and client is not None and client.is_opted_out
 
 

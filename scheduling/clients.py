@@ -97,6 +97,12 @@ def erase_client(session: Session, client: Client, now: datetime, *, actor: Acto
     ``actor`` is the caller (the delete keyword) or the system (scheduling.retention)."""
     appointment_ids = session.scalars(select(Appointment.id).where(Appointment.client_id == client.id)).all()
     session.execute(update(Appointment).where(Appointment.client_id == client.id).values(client_id=None))
+    # Her texts of the last hour stay as bare counts under her number's keyed hash (nothing
+    # of what was said, and the hash itself goes within the hour: scheduling.worker), so
+    # erasing herself does not reset the reply limits (hotline.abuse).
+    session.execute(update(InboundMessage).where(
+        InboundMessage.client_id == client.id, InboundMessage.sender_hash.is_not(None),
+    ).values(client_id=None, reply_twiml="<Response/>"))
     for model in (Conversation, InboundMessage, SlotHold, CallbackRequest, OutboxMessage, Call, Voicemail):
         session.execute(delete(model).where(model.client_id == client.id))
     session.delete(client)

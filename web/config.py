@@ -118,6 +118,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         config["CENTRE_NUMBERS"] = parse_numbers(config["CENTRE_NUMBERS"], config["DEFAULT_PHONE_REGION"])
     except ValueError as error:
         raise ConfigError(f"CENTRE_NUMBERS: {error}") from None
+    for name in ("REPLIES_PER_NUMBER_PER_HOUR", "REPLIES_PER_MINUTE", "CALLS_PER_NUMBER_PER_HOUR"):
+        if config[name] < 0:
+            raise ConfigError(f"{name} must be 0 (no limit) or more")
     if config["RETENTION_DAYS"] < 1:
         raise ConfigError("RETENTION_DAYS must be at least 1")
     _check_signature(config["SMS_SIGNATURE"], config["SENSITIVE_WORDS"])

@@ -183,9 +183,13 @@ def test_delete_erases_her_number_and_keeps_the_slot_anonymous(phone, centre, db
     assert db_session.scalar(select(func.count()).select_from(Client)) == 0
     assert db_session.scalar(select(func.count()).select_from(Conversation)) == 0
     assert db_session.scalar(select(func.count()).select_from(CallbackRequest)) == 0
-    # Only the delete request itself is remembered, tied to no one, so that Twilio
-    # retrying it is answered the same and does not make her a new record.
-    assert db_session.scalars(select(InboundMessage.client_id)).all() == [None]
+    # The delete request is remembered, tied to no one, so that Twilio retrying it is
+    # answered the same and does not make her a new record; her earlier texts stay only as
+    # bare counts for the reply limit (no words, no one), and those go within the hour.
+    rows = db_session.execute(select(InboundMessage.message_sid, InboundMessage.client_id,
+                                     InboundMessage.reply_twiml)).all()
+    assert {client_id for _, client_id, _ in rows} == {None}
+    assert {twiml for sid, _, twiml in rows if sid != "SM-delete"} == {"<Response/>"}
     assert phone.text("TIRTIR", sid="SM-delete") == say("deleted", "so")
     assert fresh(db_session).scalar(select(func.count()).select_from(Client)) == 0
     [appointment] = appointments(db_session)
