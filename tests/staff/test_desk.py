@@ -2,8 +2,11 @@
 moving and cancelling her appointment, and two receptionists moving it at once."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
+from html import unescape
+from urllib.parse import unquote_plus
 
 import pytest
 from sqlalchemy import select
@@ -527,3 +530,166 @@ def test_a_move_to_a_time_someone_else_just_got_shows_other_times(ingrid, make, 
     assert session.get(Appointment, somali_caller.id).counselor_id == desk["amina"].id
     assert session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).first() is None
 
+
+# --- no phone number in any URL ------------------------------------------------------------------
+
+NEW_NUMBER = "+4748200001"
+SEPARATORS = re.compile(r"[\s+\-.()]")
+
+
+class Walk:
+    """A receptionist's browser that checks, on every step, the address it asks for, the
+    redirect it is sent to and every link and form action on the page it gets: none may hold
+    a phone number, however written (its national digits survive once escapes are undone
+    and separators dropped: "+47 482 00 001", "%2B4748200001", "0047+482+00+001"...)."""
+
+    def __init__(self, browser, numbers: list[str]):
+        self.browser = browser
+        self.national = [number.removeprefix("+47") for number in numbers]
+        self.checked = 0
+
+    def get(self, path: str) -> str:
+        return self._follow(self._check(path, self.browser.get(path)))
+
+    def post(self, path: str, data: dict, *, status: int = 303) -> str:
+        response = self._check(path, self.browser.post(path, data=data))
+        assert response.status_code == status, (path, response.status_code)
+        return self._follow(response) if status == 303 else response.get_data(as_text=True)
+
+    def link(self, html: str, pattern: str) -> str:
+        [href] = {unescape(h) for h in re.findall(r'href="([^"]*)"', html) if re.search(pattern, unescape(h))}
+        return href
+
+    def _follow(self, response) -> str:
+        while response.status_code in (302, 303):
+            location = response.headers["Location"]
+            response = self._check(location, self.browser.get(location))
+        assert response.status_code == 200, response.status_code
+        return response.get_data(as_text=True)
+
+    def _check(self, path: str, response):
+        html = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+        addresses = [path, response.headers.get("Location", ""),
+                     *(unescape(a) for a in re.findall(r'(?:href|action|src|formaction)="([^"]*)"', html))]
+        for address in addresses:
+            self.assert_no_number(address)
+        self.checked += len(addresses)
+        return response
+
+    def assert_no_number(self, address: str) -> None:
+        for _ in range(3):
+            address = unquote_plus(address)
+        squeezed = SEPARATORS.sub("", address)
+        for national in self.national:
+            assert national not in squeezed, f"a phone number in {address!r}"
+
+
+def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, somali_caller):
+    walk = Walk(ingrid, [SOMALI_NUMBER, NEW_NUMBER])
+    for leak in ("/staff/search?phone=%2B47+482+00+001", "/staff/book?phone=0047%2090%2000%2000%2000",
+                 "/staff/search?phone=%252B4748200001"):
+        with pytest.raises(AssertionError):
+            walk.assert_no_number(leak)
+    talk = desk["talk"].id
+    board = walk.get("/staff/board")
+    token = csrf_token(board)
+    for path in ("/staff/callbacks", "/staff/messages", "/staff/search", "/staff/book"):
+        walk.get(path)
+
+    # A caller Linja knows, found however her number is written.
+    for typed in ("90 00 00 00", "+47 900 00 000", "0047 90000000", "90000000", "+4790000000", "900-00-000"):
+        html = walk.post("/staff/search", {"phone": typed, "csrf_token": token})
+        assert "Innringer +47 90 00 00 00" in html
+    # Booking for her, with later times, from her page.
+    step_one = walk.get(walk.link(html, r"^/staff/book\?"))
+    assert 'value="+4790000000"' in step_one
+    step_two = walk.post("/staff/book/times", {"phone": "90 00 00 00", "language": "so", "service": talk,
+                                               "csrf_token": token})
+    later = walk.get(walk.link(step_two, r"after="))
+    walk.get(walk.link(later, r"^/staff/book\?(?!.*after=)"))  # "change number, language or service"
+    booked = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
+                                       "slot": slot_values(later)[0], "csrf_token": token})
+    assert "Timen er bestilt" in booked
+
+    # A number no caller has yet: found as no one's, then booked for.
+    for typed in ("482 00 001", "+47 482 00 001", "0047 48200001", "48200001"):
+        html = walk.post("/staff/search", {"phone": typed, "csrf_token": token})
+        assert "Ingen innringer har nummeret +47 48 20 00 01" in html
+    step_one = walk.get(walk.link(html, r"^/staff/book\?"))
+    assert 'value="+4748200001"' in step_one
+    step_two = walk.post("/staff/book/times", {"phone": "+4748200001", "language": "so", "service": talk,
+                                               "csrf_token": token})
+    assert "+47 48 20 00 01" in step_two
+    walk.get(walk.link(step_two, r"after="))
+    # Someone else takes the first time meanwhile: the refusal, too, names no number.
+    first = slot_values(step_two)[0]
+    counselor_id, start = first.split("@")
+    make.appointment(db_session.get(type(desk["amina"]), int(counselor_id)), desk["talk"],
+                     datetime.fromisoformat(start))
+    db_session.commit()
+    refused = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk, "slot": first,
+                                        "csrf_token": token}, status=409)
+    booked = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk,
+                                       "slot": slot_values(refused)[0], "csrf_token": token})
+    assert "Timen er bestilt" in booked
+    # Now she is a caller Linja knows.
+    her_page = walk.post("/staff/search", {"phone": "482 00 001", "csrf_token": token})
+    assert "Innringer +47 48 20 00 01" in her_page
+
+    # Moving and cancelling her appointment, from her page and from the board.
+    appointment = walk.get(walk.link(her_page, r"^/staff/appointments/\d+$"))
+    walk.get(walk.link(appointment, r"^/staff/search\?client="))
+    moved = walk.post(re.search(r'action="(/staff/appointments/\d+/move)"', appointment).group(1), {
+        "slot": slot_values(appointment)[0], "version": version_of(appointment), "csrf_token": token})
+    assert "Timen er flyttet" in moved
+    cancelled = walk.post(re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1), {
+        "reason": "Hun ringte", "version": version_of(moved), "csrf_token": token})
+    assert "Timen er avlyst." in cancelled
+    for path in ("/staff/board", "/staff/board?day=2026-11-24", "/staff/callbacks", "/staff/messages"):
+        walk.get(path)
+    assert walk.checked > 200
+
+
+def test_a_number_in_the_query_string_is_not_searched_nor_booked_for(ingrid, db_session, desk, somali_caller):
+    for query in ("phone=90000000", "phone=%2B47+900+00+000", "phone=90+00+00+00&client=x"):
+        html = page(ingrid, f"/staff/search?{query}")
+        assert "Innringer" not in html and "Ingen innringer" not in html
+        assert "900" not in html.split('id="phone"')[1].split(">")[0]  # the box is empty
+    assert fresh(db_session).scalars(select(AuditEntry).where(AuditEntry.action == "caller_viewed")).all() == []
+    html = page(ingrid, f"/staff/book?phone=90000000&language=so&service={desk['talk'].id}")
+    assert 'name="slot"' not in html and "+4790000000" not in html and "90000000" not in html
+    assert "Steg 1 av 2" in html
+
+
+def test_a_reference_outlives_neither_the_session_nor_a_few_hours(app, ingrid, desk, clock):
+    found = find(ingrid, "482 00 001")
+    there = found.headers["Location"]
+    assert "Ingen innringer har nummeret +47 48 20 00 01" in page(ingrid, there)
+    # Another receptionist's browser (or hers, after signing in again) cannot open it.
+    sara = app.test_client()
+    sign_in(sara, "sara@linja.test")
+    for path in (there, there.replace("/staff/search", "/staff/book")):
+        html = page(sara, path)
+        assert "Det søket husker Linja ikke lenger" in html and "48 20 00 01" not in html
+    for _ in range(25):  # five hours at the desk, never idle long enough to be signed out
+        clock.advance(timedelta(minutes=12))
+        page(ingrid, "/staff/board")
+    html = page(ingrid, there)
+    assert "Det søket husker Linja ikke lenger" in html and "48 20 00 01" not in html
+
+
+def test_the_session_keeps_a_few_new_numbers_encrypted_and_small(app, ingrid, desk):
+    places = {}
+    for last in range(10):
+        number = f"48 20 00 0{last}"
+        places[number] = find(ingrid, number).headers["Location"]
+    cookie = ingrid.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert len(cookie.value) < 3000
+    with app.test_request_context():
+        kept = json.dumps(app.session_interface.get_signing_serializer(app).loads(cookie.value))
+    assert "4820000" not in kept and "desk_numbers" in kept  # kept, but not readable
+    for number, there in places.items():
+        shown = page(ingrid, there)
+        remembered = "Det søket husker Linja ikke lenger" not in shown
+        assert remembered == (number[-1] >= "4"), number  # the newest six
+        assert (f"+47 {number}" in shown) == remembered
