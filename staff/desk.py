@@ -235,6 +235,11 @@ def book():
     caller = caller_from(request.args, session, now())
     if caller is None and request.args.get("client", "").isdigit():
         abort(404)
+    if caller is not None and caller.client is not None:
+        # Her number is on the page: opening it by client id is a look-up, like search's.
+        audit.record(session, at=now(), actor=Actor.staff, actor_staff_id=current_user.id,
+                     action="caller_viewed", details={"client": caller.client.id})
+        session.commit()
     data = MultiDict([(key, value) for key, value in request.args.items(multi=True)
                       if key in ("language", "service")])
     if caller is not None:

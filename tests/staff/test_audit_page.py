@@ -49,6 +49,9 @@ def test_opening_a_callers_data_at_the_desk_is_audited(app, people, db_session):
     [viewed] = entries(db_session, "caller_viewed")
     assert viewed.actor == Actor.staff and viewed.actor_staff_id == people["ingrid"].id
     assert viewed.details == {"client": caller.id} and viewed.at == NOW
+    # Booking for her by her client id shows her number too: also a look-up.
+    assert ingrid.get(f"/staff/book?client={caller.id}").status_code == 200
+    assert [e.details for e in entries(db_session, "caller_viewed")] == [{"client": caller.id}] * 2
 
     assert ingrid.get(f"/staff/appointments/{appointment.id}").status_code == 200
     [seen] = entries(db_session, "appointment_viewed")
