@@ -13,13 +13,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling import codeword, notifications
 from scheduling.booking import Booked, book_appointment
-from scheduling.clients import appointments_of, find_client, find_or_create_client
+from scheduling.clients import appointments_of, find_or_create_client
 from scheduling.models import (
     Absence,
     Actor,
@@ -38,6 +39,7 @@ from staff.auth import DESK, role_required
 from staff.db import db
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
 from staff.desk_notices import text_notice, text_reaches
+from staff.desk_numbers import caller_from, has_stale_reference, reference_for
 from staff.labels import (
     day_asked_for,
     STATUS,
@@ -151,26 +153,27 @@ def _card(appointment: Appointment) -> dict:
 # --- finding a caller by her number -------------------------------------------------------------
 
 
+STALE_REFERENCE = _l("Det søket husker Linja ikke lenger (du har logget inn på nytt, eller det er noen timer "
+                     "siden). Skriv nummeret inn på nytt.")
+
+
 @bp.get("/search")
 @role_required(*DESK)
 def search():
+    """Her page, named by ``client`` (a caller Linja knows; queues link here) or ``ref`` (a
+    number no caller has yet); without either, the empty search form. A ``phone`` in the
+    query string is ignored: a number is posted (search_number), never written in a URL."""
     session = db()
     at = now()
-    form = SearchForm(request.args)
-    client, searched = None, False
-    if request.args.get("client", "").isdigit():
-        # From a queue (failed texts, voicemails): the caller by id, so her number is not
-        # written into links.
-        client = session.get(Client, int(request.args["client"]))
-        if client is None or client.phone_e164 is None:
+    caller = caller_from(request.args, session, at)
+    if caller is None:
+        if request.args.get("client", "").isdigit():
             abort(404)
-        form = SearchForm(formdata=None, data={"phone": client.phone_e164})
-        form.phone.e164, searched = client.phone_e164, True
-    elif "phone" in request.args:
-        if not form.validate():
-            return render_template("staff/search.html", form=form, hint=PHONE_HINT, searched=False), 400
-        client, searched = find_client(session, form.phone.e164), True
-    found = None
+        notice = STALE_REFERENCE if has_stale_reference(request.args, caller) else None
+        return render_template("staff/search.html", form=SearchForm(formdata=None), hint=PHONE_HINT,
+                               searched=False, notice=notice)
+    form = SearchForm(formdata=None, data={"phone": caller.phone_e164})
+    client, found = caller.client, None
     if client is not None:
         audit.record(session, at=at, actor=Actor.staff, actor_staff_id=current_user.id, action="caller_viewed",
                      details={"client": client.id})
@@ -178,7 +181,6 @@ def search():
         upcoming, past = appointments_of(session, client.id, at)
         found = {
             "id": client.id,
-            "phone": client.phone_e164,
             "readable_phone": readable_phone(client.phone_e164),
             "language_code": client.language_code,
             "language": language_name(client.language_code) if client.language_code else None,
@@ -190,9 +192,20 @@ def search():
             "past": [listed(a) for a in past],
         }
     return render_template(
-        "staff/search.html", form=form, hint=PHONE_HINT, searched=searched, found=found,
-        e164=getattr(form.phone, "e164", None), readable=readable_phone(getattr(form.phone, "e164", None)),
+        "staff/search.html", form=form, hint=PHONE_HINT, searched=True, found=found,
+        who=caller.url_args, readable=readable_phone(caller.phone_e164),
     )
+
+
+@bp.post("/search")
+@role_required(*DESK)
+def search_number():
+    """Her number as the receptionist typed it, in any format; then (Post/Redirect/Get) her
+    page, whose URL names her without the number."""
+    form = SearchForm()
+    if not form.validate():
+        return render_template("staff/search.html", form=form, hint=PHONE_HINT, searched=False), 400
+    return redirect(url_for("staff.search", **reference_for(db(), form.phone.e164, now())), 303)
 
 
 # --- booking on her behalf ----------------------------------------------------------------------
@@ -215,22 +228,52 @@ def _fill_choices(form: BookForm) -> None:
 @bp.get("/book")
 @role_required(*DESK)
 def book():
-    """Step 1, her number, language and service; with them, step 2: the free slots."""
-    form = BookForm(request.args, meta={"csrf": False})
+    """Step 1, her number, language and service (posted to book_times); with them, step 2:
+    the free slots for the caller the URL names by ``client`` or ``ref``. A ``phone`` in
+    the query string is ignored, as in search."""
+    session = db()
+    caller = caller_from(request.args, session, now())
+    if caller is None and request.args.get("client", "").isdigit():
+        abort(404)
+    if caller is not None and caller.client is not None:
+        # Her number is on the page: opening it by client id is a look-up, like search's.
+        audit.record(session, at=now(), actor=Actor.staff, actor_staff_id=current_user.id,
+                     action="caller_viewed", details={"client": caller.client.id})
+        session.commit()
+    data = MultiDict([(key, value) for key, value in request.args.items(multi=True)
+                      if key in ("language", "service")])
+    if caller is not None:
+        data["phone"] = caller.phone_e164
+        if not data.get("language") and caller.client is not None and caller.client.language_code:
+            data["language"] = caller.client.language_code
+    form = BookForm(data, meta={"csrf": False})
     _fill_choices(form)
-    if not request.args.get("service"):
+    if caller is None or not request.args.get("service"):
         # Arriving from a search: her number and language filled in, nothing checked yet.
-        return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None)
+        notice = STALE_REFERENCE if has_stale_reference(request.args, caller) else None
+        return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None, message=notice)
     if not form.validate():
         return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
     after = _parse_instant(request.args.get("after"))
     return _slots_page(ChooseSlotForm(formdata=None, data={
-        "phone": form.phone.data, "language": form.language.data, "service": form.service.data,
-    }), after=after)
+        "phone": caller.phone_e164, "language": form.language.data, "service": form.service.data,
+    }), phone_e164=caller.phone_e164, after=after)
 
 
-def _slots_page(form: ChooseSlotForm, *, after: datetime | None = None, message: str | None = None,
-                status: int = 200, alternatives=None):
+@bp.post("/book/times")
+@role_required(*DESK)
+def book_times():
+    """Step 1 posted; then (Post/Redirect/Get) step 2, whose URL names her without the number."""
+    form = BookForm()
+    _fill_choices(form)
+    if not form.validate():
+        return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
+    who = reference_for(db(), form.phone.e164, now())
+    return redirect(url_for("staff.book", **who, language=form.language.data, service=form.service.data), 303)
+
+
+def _slots_page(form: ChooseSlotForm, *, phone_e164: str, after: datetime | None = None,
+                message: str | None = None, status: int = 200, alternatives=None):
     _fill_choices(form)
     session = db()
     slots = alternatives if alternatives is not None else find_free_slots(
@@ -243,6 +286,7 @@ def _slots_page(form: ChooseSlotForm, *, after: datetime | None = None, message:
     later = slots[-1].start_at + timedelta(minutes=1) if slots else None
     return render_template(
         "staff/book.html", form=form, hint=PHONE_HINT, slots=choices, message=message,
+        who=reference_for(session, phone_e164, now()), readable=readable_phone(phone_e164),
         service_name=next((c.label for c in form.service.choices if c.value == form.service.data), ""),
         language=language_name(form.language.data),
         later=later.isoformat() if later else None,
@@ -257,7 +301,7 @@ def book_slot():
     if not form.validate():
         step_one_ok = not (form.phone.errors or form.language.errors or form.service.errors)
         if step_one_ok:
-            return _slots_page(form, status=400)
+            return _slots_page(form, phone_e164=form.phone.e164, status=400)
         return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
     session = db()
     at = now()
@@ -277,13 +321,14 @@ def book_slot():
                         "blir den ledig igjen om noen minutter. Her er de neste ledige tidene – velg en av dem.")
         else:
             message = _("Noen andre fikk akkurat den tiden. Her er de neste ledige tidene – velg en av dem.")
-        return _slots_page(form, alternatives=result.alternatives, status=409, message=message)
+        return _slots_page(form, phone_e164=form.phone.e164, alternatives=result.alternatives, status=409,
+                           message=message)
     appointment = result.appointment
     counselor = session.get(Staff, appointment.counselor_id)
     session.commit()
     flash(_("Timen er bestilt: %(when)s hos %(name)s.", when=when(appointment.start_at), name=counselor.name), "info")
     flash(text_notice(client, _("bekreftelsen")), "info" if text_reaches(client) else "error")
-    return redirect(url_for("staff.appointment", appointment_id=appointment.id))
+    return redirect(url_for("staff.appointment", appointment_id=appointment.id), 303)
 
 
 def _parse_instant(raw: str | None) -> datetime | None:
@@ -308,5 +353,5 @@ def clear_code_word(client_id: int):
         codeword.clear_code_word(session, client, current_user.id, now())
         session.commit()
         flash(_("Kodeordet er fjernet. Hun kan velge et nytt på SMS."), "info")
-    return redirect(url_for("staff.search", client=client.id))
+    return redirect(url_for("staff.search", client=client.id), 303)
 

@@ -61,7 +61,7 @@ def move_appointment(appointment_id: int):
         session.commit()
         flash(_("Timen er flyttet til %(when)s hos %(name)s.", when=when(moved.start_at), name=counselor.name), "info")
         flash(text_notice(client, _("beskjed om den nye tiden")), "info" if text_reaches(client) else "error")
-        return redirect(url_for("staff.appointment", appointment_id=moved.id))
+        return redirect(url_for("staff.appointment", appointment_id=moved.id), 303)
     session.rollback()
     if isinstance(result, SlotTaken):
         message = {
@@ -91,7 +91,7 @@ def cancel(appointment_id: int):
         session.commit()
         flash(_("Timen er avlyst."), "info")
         flash(text_notice(client, _("beskjed om avlysningen")), "info" if text_reaches(client) else "error")
-        return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+        return redirect(url_for("staff.appointment", appointment_id=appointment_id), 303)
     session.rollback()
     return _refused(appointment_id, result, cancel_form=form)
 

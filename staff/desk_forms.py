@@ -13,15 +13,14 @@ PHONE_HINT = _l("Skriv nummeret slik du har det, for eksempel 900 00 000 eller +
 
 
 class SearchForm(StaffPageForm):
-    """Read from the query string: a search changes nothing, so it needs no CSRF token."""
-
-    class Meta:
-        csrf = False
+    """Posted, never in the query string: a number in a URL ends up in logs and history."""
 
     phone = StringField(_l("Telefonnummer"), validators=[Length(max=40), PhoneNumber()])
 
 
 class BookForm(StaffPageForm):
+    """Step 1 of a booking, posted; the page it leads to names her by reference, not number."""
+
     phone = StringField(_l("Hennes telefonnummer"), validators=[Length(max=40), PhoneNumber()])
     language = SelectField(_l("Hennes språk"), validators=[DataRequired(_l("Velg hennes språk."))])
     service = SelectField(_l("Tjeneste"), coerce=int, validators=[InputRequired(_l("Velg en tjeneste."))])

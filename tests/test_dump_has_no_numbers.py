@@ -103,7 +103,8 @@ def a_day_of_traffic(app, clock, db_session) -> None:
     desk = app.test_client()
     sign_in(desk, "ingrid@linja.example", demo.DEMO_PASSWORD)
     post_form(desk, "/staff/settings", {"ui_locale": "nb", "phone": "98 76 54 32"})
-    assert desk.get("/staff/search", query_string={"phone": BOOKER}).status_code == 200
+    found = post_form(desk, "/staff/search", {"phone": BOOKER})
+    assert found.status_code == 303 and desk.get(found.headers["Location"]).status_code == 200
     booked = find_client(fresh(db_session), BOOKER)
     [appointment] = db_session.scalars(select(Appointment).where(Appointment.client_id == booked.id)).all()
     assert desk.get(f"/staff/appointments/{appointment.id}").status_code == 200

@@ -11,7 +11,7 @@ from scheduling import audit
 from scheduling.models import Actor, AuditEntry, StaffRole, Voicemail
 from staff.admin.audit import PER_PAGE
 from tests.conftest import NOW, fresh, oslo
-from tests.staff.support import PASSWORD_HASH, sign_in
+from tests.staff.support import PASSWORD_HASH, post_form, sign_in
 
 CALLER_NUMBER = "+4790011223"
 
@@ -43,11 +43,15 @@ def test_opening_a_callers_data_at_the_desk_is_audited(app, people, db_session):
     ingrid = signed_in(app, "ingrid@linja.test")
     caller, appointment = people["caller"], people["appointment"]
 
-    assert ingrid.get("/staff/search?phone=90011223").status_code == 200
-    assert ingrid.get("/staff/search?phone=90099999").status_code == 200  # no one: nothing seen
+    for typed in ("90011223", "90099999"):  # the second is no one's: nothing seen
+        found = post_form(ingrid, "/staff/search", {"phone": typed})
+        assert found.status_code == 303 and ingrid.get(found.headers["Location"]).status_code == 200
     [viewed] = entries(db_session, "caller_viewed")
     assert viewed.actor == Actor.staff and viewed.actor_staff_id == people["ingrid"].id
     assert viewed.details == {"client": caller.id} and viewed.at == NOW
+    # Booking for her by her client id shows her number too: also a look-up.
+    assert ingrid.get(f"/staff/book?client={caller.id}").status_code == 200
+    assert [e.details for e in entries(db_session, "caller_viewed")] == [{"client": caller.id}] * 2
 
     assert ingrid.get(f"/staff/appointments/{appointment.id}").status_code == 200
     [seen] = entries(db_session, "appointment_viewed")

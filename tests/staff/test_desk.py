@@ -2,8 +2,11 @@
 moving and cancelling her appointment, and two receptionists moving it at once."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
+from html import unescape
+from urllib.parse import unquote_plus
 
 import pytest
 from sqlalchemy import select
@@ -72,11 +75,31 @@ def version_of(html: str) -> str:
     return re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', html).group(1)
 
 
+def find(browser, typed: str):
+    """The receptionist types a number into the search form and posts it."""
+    return browser.post("/staff/search", data={"phone": typed, "csrf_token": csrf_token(page(browser, "/staff/search"))})
+
+
+def search_page(browser, typed: str) -> str:
+    response = find(browser, typed)
+    assert response.status_code == 303, response.status_code
+    return page(browser, response.headers["Location"])
+
+
+def choose(browser, phone: str, language: str, service) -> str:
+    """Step 1 of a booking posted; the step 2 page it leads to."""
+    response = browser.post("/staff/book/times", data={
+        "phone": phone, "language": language, "service": service, "csrf_token": csrf_token(page(browser, "/staff/book")),
+    })
+    assert response.status_code == 303, response.status_code
+    return page(browser, response.headers["Location"])
+
+
 # --- who may see the desk ------------------------------------------------------------------------
 
 
 def test_counselors_are_refused_and_strangers_sent_to_sign_in(app, desk, somali_caller):
-    paths = ["/staff/board", "/staff/search?phone=90000000", "/staff/book",
+    paths = ["/staff/board", "/staff/search", f"/staff/search?client={somali_caller.client_id}", "/staff/book",
              f"/staff/appointments/{somali_caller.id}"]
     stranger = app.test_client()
     for path in paths:
@@ -88,8 +111,9 @@ def test_counselors_are_refused_and_strangers_sent_to_sign_in(app, desk, somali_
         assert counselor.get(path).status_code == 403, path
     token = csrf_token(page(counselor, "/staff/settings"))
     for path in (f"/staff/appointments/{somali_caller.id}/move", f"/staff/appointments/{somali_caller.id}/cancel",
-                 "/staff/book"):
-        assert counselor.post(path, data={"csrf_token": token, "reason": "x", "version": "1"}).status_code == 403
+                 "/staff/book", "/staff/book/times", "/staff/search"):
+        assert counselor.post(path, data={"csrf_token": token, "reason": "x", "version": "1",
+                                          "phone": "90000000"}).status_code == 403
 
 
 def test_the_desk_starts_on_the_board(ingrid):
@@ -147,32 +171,39 @@ def test_board_for_another_day_and_a_date_it_cannot_read(ingrid, make, db_sessio
 
 @pytest.mark.parametrize("typed", ["90 00 00 00", "+47 900 00 000", "0047 90000000", "90000000"])
 def test_a_caller_is_found_however_her_number_is_written(ingrid, somali_caller, typed):
-    html = page(ingrid, f"/staff/search?phone={typed}")
+    response = find(ingrid, typed)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/staff/search?client={somali_caller.client_id}"
+    html = page(ingrid, response.headers["Location"])
     assert "Innringer +47 90 00 00 00" in html and "somali" in html
     assert f'/staff/appointments/{somali_caller.id}"' in html and "tir. 24. nov. 10:00" in html
     assert "Hun får SMS fra Linja." in html
-    assert "/staff/book?phone=%2B4790000000&amp;language=so" in html
+    assert f"/staff/book?client={somali_caller.client_id}&amp;language=so" in html
 
 
 def test_a_number_that_cannot_be_read_gets_a_kind_answer_and_keeps_what_she_typed(ingrid, desk):
-    response = ingrid.get("/staff/search?phone=90 00")
+    response = find(ingrid, "90 00")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Det nummeret finnes ikke. Sjekk sifrene og landskoden." in html
     assert 'value="90 00"' in html and "for eksempel 900 00 000" in html
-    assert "Det ser ikke ut som et telefonnummer." in ingrid.get("/staff/search?phone=Amina").get_data(as_text=True)
+    assert "Det ser ikke ut som et telefonnummer." in find(ingrid, "Amina").get_data(as_text=True)
 
 
 def test_an_unknown_number_is_offered_a_booking(ingrid, desk):
-    html = page(ingrid, "/staff/search?phone=41 00 00 00")
+    response = find(ingrid, "41 00 00 00")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/staff/search?ref=")
+    html = page(ingrid, response.headers["Location"])
     assert "Ingen innringer har nummeret +47 41 00 00 00" in html
-    assert "/staff/book?phone=%2B4741000000" in html
+    [booking] = re.findall(r'href="(/staff/book\?ref=[^"]+)"', html)
+    step_one = page(ingrid, booking.replace("&amp;", "&"))
+    assert 'value="+4741000000"' in step_one  # her number filled in, from the session
 
 
 def test_the_desk_is_told_when_she_said_stop(ingrid, make, db_session, desk, somali_caller):
     somali_caller.client.is_opted_out = True
     db_session.commit()
-    html = page(ingrid, "/staff/search?phone=90 00 00 00")
+    html = search_page(ingrid, "90 00 00 00")
     assert "Hun har sagt STOPP til SMS: ingen SMS fra Linja når henne" in html
     assert "Hun har sagt STOPP til SMS" in page(ingrid, f"/staff/appointments/{somali_caller.id}")
 
@@ -185,10 +216,11 @@ def test_a_locked_code_word_is_cleared_by_the_desk_after_speaking_with_her(ingri
     codeword.set_code_word(db_session, caller, "4711", NOW)
     caller.code_word_failures = codeword.MAX_FAILURES
     db_session.commit()
-    html = page(ingrid, "/staff/search?phone=90 00 00 00")
+    html = search_page(ingrid, "90 00 00 00")
     assert "Låst etter for mange feil forsøk" in html and "4711" not in html
     action = f"/staff/clients/{caller.id}/code-word/clear"
-    assert ingrid.post(action, data={"csrf_token": csrf_token(html)}).headers["Location"] == (
+    cleared = ingrid.post(action, data={"csrf_token": csrf_token(html)})
+    assert cleared.status_code == 303 and cleared.headers["Location"] == (
         f"/staff/search?client={caller.id}")
     caller = fresh(db_session).get(type(caller), caller.id)
     assert (caller.code_word_hash, caller.code_word_failures) == (None, 0)
@@ -204,7 +236,7 @@ def test_past_and_cancelled_appointments_are_listed_apart(ingrid, make, db_sessi
     make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 25, 10, 0), client=somali_caller.client,
                      status=AppointmentStatus.cancelled, cancel_reason="Syk")
     db_session.commit()
-    html = page(ingrid, "/staff/search?phone=90000000")
+    html = search_page(ingrid, "90000000")
     upcoming, past = html.split("Tidligere og avlyste timer")
     assert "tir. 24. nov. 10:00" in upcoming and "Syk" not in upcoming
     assert "Møtt" in past and "Avlyst (Syk)" in past
@@ -215,7 +247,7 @@ def test_past_and_cancelled_appointments_are_listed_apart(ingrid, make, db_sessi
 
 def test_booking_for_a_caller_queues_a_confirmation_in_her_language(ingrid, db_session, desk):
     talk = desk["talk"].id
-    html = page(ingrid, f"/staff/book?phone=90 11 22 33&language=ar&service={talk}")
+    html = choose(ingrid, "90 11 22 33", "ar", talk)
     slots = slot_values(html)
     assert len(slots) == 10
     # The Arabic speaker first: the earliest slots are Layla's.
@@ -224,7 +256,7 @@ def test_booking_for_a_caller_queues_a_confirmation_in_her_language(ingrid, db_s
     response = ingrid.post("/staff/book", data={
         "phone": "90 11 22 33", "language": "ar", "service": talk, "slot": slots[0], "csrf_token": csrf_token(html),
     })
-    assert response.status_code == 302
+    assert response.status_code == 303
     session = fresh(db_session)
     [appointment] = session.scalars(select(Appointment)).all()
     assert response.headers["Location"].endswith(f"/staff/appointments/{appointment.id}")
@@ -242,7 +274,7 @@ def test_booking_for_a_caller_queues_a_confirmation_in_her_language(ingrid, db_s
 
 def test_a_slot_someone_else_got_first_is_refused_kindly_with_other_times(ingrid, make, db_session, desk):
     talk = desk["talk"]
-    html = page(ingrid, f"/staff/book?phone=90 11 22 33&language=so&service={talk.id}")
+    html = choose(ingrid, "90 11 22 33", "so", talk.id)
     first = slot_values(html)[0]
     counselor_id, start = first.split("@")
     # Another receptionist (or a caller by text) takes it meanwhile.
@@ -261,7 +293,7 @@ def test_a_slot_someone_else_got_first_is_refused_kindly_with_other_times(ingrid
 
 def test_a_time_a_caller_is_holding_is_refused_kindly_until_her_hold_runs_out(ingrid, make, db_session, desk, clock):
     talk = desk["talk"]
-    html = page(ingrid, f"/staff/book?phone=90 11 22 33&language=so&service={talk.id}")
+    html = choose(ingrid, "90 11 22 33", "so", talk.id)
     first = slot_values(html)[-1]  # the latest offered: still bookable when her hold has run out
     counselor_id, start = first.split("@")
     start_at = datetime.fromisoformat(start)
@@ -283,7 +315,7 @@ def test_a_time_a_caller_is_holding_is_refused_kindly_until_her_hold_runs_out(in
 
     clock.advance(timedelta(minutes=6))  # she did not confirm
     response = ingrid.post("/staff/book", data=form)
-    assert response.status_code == 302
+    assert response.status_code == 303
     [appointment] = fresh(db_session).scalars(select(Appointment)).all()
     assert appointment.start_at == start_at and appointment.counselor_id == int(counselor_id)
 
@@ -306,7 +338,10 @@ def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, 
 
 
 def test_booking_with_a_bad_number_keeps_what_she_typed(ingrid, desk):
-    response = ingrid.get(f"/staff/book?phone=9011&language=so&service={desk['talk'].id}")
+    response = ingrid.post("/staff/book/times", data={
+        "phone": "9011", "language": "so", "service": desk["talk"].id,
+        "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+    })
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Det nummeret finnes ikke" in html and 'value="9011"' in html
@@ -315,7 +350,7 @@ def test_booking_with_a_bad_number_keeps_what_she_typed(ingrid, desk):
 
 def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
     talk = desk["talk"].id
-    html = page(ingrid, f"/staff/book?phone=90112233&language=so&service={talk}")
+    html = choose(ingrid, "90112233", "so", talk)
     response = ingrid.post("/staff/book", data={
         "phone": "90112233", "language": "so", "service": talk, "csrf_token": csrf_token(html),
     })
@@ -325,7 +360,13 @@ def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
 
 def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk, somali_caller):
     talk = desk["talk"].id
-    html = page(ingrid, f"/staff/book?phone=90000000&language=so&service={talk}&after=2026-11-30T08:00:00%2B00:00")
+    response = ingrid.post("/staff/book/times", data={
+        "phone": "90000000", "language": "so", "service": talk, "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+    })
+    # A caller Linja knows is named by her client id.
+    step_two = f"/staff/book?client={somali_caller.client_id}&language=so&service={talk}"
+    assert response.status_code == 303 and response.headers["Location"] == step_two
+    html = page(ingrid, step_two + "&after=2026-11-30T08:00:00%2B00:00")
     slots = slot_values(html)
     assert all(datetime.fromisoformat(s.split("@")[1]) >= oslo(2026, 11, 30, 9, 0) for s in slots)
     ingrid.post("/staff/book", data={"phone": "+47 900 00 000", "language": "so", "service": talk,
@@ -348,7 +389,7 @@ def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_ses
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={
         "slot": to_hodan[0], "version": version_of(html), "csrf_token": csrf_token(html),
     })
-    assert response.status_code == 302
+    assert response.status_code == 303
     session = fresh(db_session)
     moved = session.get(Appointment, somali_caller.id)
     assert moved.counselor_id == hodan and moved.start_at == datetime.fromisoformat(to_hodan[0].split("@")[1])
@@ -391,7 +432,7 @@ def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_st
     first = ingrid.post(f"{path}/move", data={"slot": to_hodan, "version": "1", "csrf_token": csrf_token(seen_by_ingrid)})
     second = sara.post(f"{path}/move", data={"slot": to_amina, "version": "1", "csrf_token": csrf_token(seen_by_sara)})
 
-    assert first.status_code == 302
+    assert first.status_code == 303
     refused = second.get_data(as_text=True)
     assert second.status_code == 409
     assert "Noen andre endret denne timen mens du så på den" in refused
@@ -419,7 +460,7 @@ def test_cancelling_needs_a_reason_and_tells_her(ingrid, db_session, desk, somal
 
     response = ingrid.post(f"{path}/cancel", data={"reason": "Hun ringte, er syk", "version": version_of(html),
                                                    "csrf_token": csrf_token(html)})
-    assert response.status_code == 302
+    assert response.status_code == 303
     session = fresh(db_session)
     cancelled = session.get(Appointment, somali_caller.id)
     assert cancelled.status == AppointmentStatus.cancelled and cancelled.cancel_reason == "Hun ringte, er syk"
@@ -464,8 +505,11 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
                                data={"slot": nonsense, "version": "1", "csrf_token": csrf_token(html)})
         assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
     assert page(ingrid, f"/staff/appointments/{somali_caller.id}?from=9999-12-31")
-    assert ingrid.get(f"/staff/book?phone=90112233&language=so&service=x").status_code == 400
-    assert ingrid.get(f"/staff/book?phone=90112233&language=so&service={desk['talk'].id}&after=x").status_code == 200
+    her = somali_caller.client_id
+    assert ingrid.get(f"/staff/book?client={her}&language=so&service=x").status_code == 400
+    assert ingrid.get(f"/staff/book?client={her}&language=so&service={desk['talk'].id}&after=x").status_code == 200
+    assert ingrid.get(f"/staff/book?client=99999&language=so&service={desk['talk'].id}").status_code == 404
+    assert ingrid.get(f"/staff/book?ref=%F0%9F%99%82&language=so&service={desk['talk'].id}").status_code == 200
     assert ingrid.get("/staff/appointments/99999").status_code == 404
     assert ingrid.post("/staff/appointments/99999/move",
                        data={"slot": "x", "version": "1", "csrf_token": csrf_token(html)}).status_code == 404
@@ -485,3 +529,167 @@ def test_a_move_to_a_time_someone_else_just_got_shows_other_times(ingrid, make, 
     session = fresh(db_session)
     assert session.get(Appointment, somali_caller.id).counselor_id == desk["amina"].id
     assert session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).first() is None
+
+
+# --- no phone number in any URL ------------------------------------------------------------------
+
+NEW_NUMBER = "+4748200001"
+SEPARATORS = re.compile(r"[\s+\-.()]")
+
+
+class Walk:
+    """A receptionist's browser that checks, on every step, the address it asks for, the
+    redirect it is sent to and every link and form action on the page it gets: none may hold
+    a phone number, however written (its national digits survive once escapes are undone
+    and separators dropped: "+47 482 00 001", "%2B4748200001", "0047+482+00+001"...)."""
+
+    def __init__(self, browser, numbers: list[str]):
+        self.browser = browser
+        self.national = [number.removeprefix("+47") for number in numbers]
+        self.checked = 0
+
+    def get(self, path: str) -> str:
+        return self._follow(self._check(path, self.browser.get(path)))
+
+    def post(self, path: str, data: dict, *, status: int = 303) -> str:
+        response = self._check(path, self.browser.post(path, data=data))
+        assert response.status_code == status, (path, response.status_code)
+        return self._follow(response) if status == 303 else response.get_data(as_text=True)
+
+    def link(self, html: str, pattern: str) -> str:
+        [href] = {unescape(h) for h in re.findall(r'href="([^"]*)"', html) if re.search(pattern, unescape(h))}
+        return href
+
+    def _follow(self, response) -> str:
+        while response.status_code in (302, 303):
+            location = response.headers["Location"]
+            response = self._check(location, self.browser.get(location))
+        assert response.status_code == 200, response.status_code
+        return response.get_data(as_text=True)
+
+    def _check(self, path: str, response):
+        html = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+        addresses = [path, response.headers.get("Location", ""),
+                     *(unescape(a) for a in re.findall(r'(?:href|action|src|formaction)="([^"]*)"', html))]
+        for address in addresses:
+            self.assert_no_number(address)
+        self.checked += len(addresses)
+        return response
+
+    def assert_no_number(self, address: str) -> None:
+        for _ in range(3):
+            address = unquote_plus(address)
+        squeezed = SEPARATORS.sub("", address)
+        for national in self.national:
+            assert national not in squeezed, f"a phone number in {address!r}"
+
+
+def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, somali_caller):
+    walk = Walk(ingrid, [SOMALI_NUMBER, NEW_NUMBER])
+    for leak in ("/staff/search?phone=%2B47+482+00+001", "/staff/book?phone=0047%2090%2000%2000%2000",
+                 "/staff/search?phone=%252B4748200001"):
+        with pytest.raises(AssertionError):
+            walk.assert_no_number(leak)
+    talk = desk["talk"].id
+    board = walk.get("/staff/board")
+    token = csrf_token(board)
+    for path in ("/staff/callbacks", "/staff/messages", "/staff/search", "/staff/book"):
+        walk.get(path)
+
+    # A caller Linja knows, found however her number is written.
+    for typed in ("90 00 00 00", "+47 900 00 000", "0047 90000000", "90000000", "+4790000000", "900-00-000"):
+        html = walk.post("/staff/search", {"phone": typed, "csrf_token": token})
+        assert "Innringer +47 90 00 00 00" in html
+    # Booking for her, with later times, from her page.
+    step_one = walk.get(walk.link(html, r"^/staff/book\?"))
+    assert 'value="+4790000000"' in step_one
+    step_two = walk.post("/staff/book/times", {"phone": "90 00 00 00", "language": "so", "service": talk,
+                                               "csrf_token": token})
+    later = walk.get(walk.link(step_two, r"after="))
+    walk.get(walk.link(later, r"^/staff/book\?(?!.*after=)"))  # "change number, language or service"
+    booked = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
+                                       "slot": slot_values(later)[0], "csrf_token": token})
+    assert "Timen er bestilt" in booked
+
+    # A number no caller has yet: found as no one's, then booked for.
+    for typed in ("482 00 001", "+47 482 00 001", "0047 48200001", "48200001"):
+        html = walk.post("/staff/search", {"phone": typed, "csrf_token": token})
+        assert "Ingen innringer har nummeret +47 48 20 00 01" in html
+    step_one = walk.get(walk.link(html, r"^/staff/book\?"))
+    assert 'value="+4748200001"' in step_one
+    step_two = walk.post("/staff/book/times", {"phone": "+4748200001", "language": "so", "service": talk,
+                                               "csrf_token": token})
+    assert "+47 48 20 00 01" in step_two
+    walk.get(walk.link(step_two, r"after="))
+    # Someone else takes the first time meanwhile: the refusal, too, names no number.
+    first = slot_values(step_two)[0]
+    counselor_id, start = first.split("@")
+    make.appointment(db_session.get(type(desk["amina"]), int(counselor_id)), desk["talk"],
+                     datetime.fromisoformat(start))
+    db_session.commit()
+    refused = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk, "slot": first,
+                                        "csrf_token": token}, status=409)
+    booked = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk,
+                                       "slot": slot_values(refused)[0], "csrf_token": token})
+    assert "Timen er bestilt" in booked
+    # Now she is a caller Linja knows.
+    her_page = walk.post("/staff/search", {"phone": "482 00 001", "csrf_token": token})
+    assert "Innringer +47 48 20 00 01" in her_page
+
+    # Moving and cancelling her appointment, from her page and from the board.
+    appointment = walk.get(walk.link(her_page, r"^/staff/appointments/\d+$"))
+    walk.get(walk.link(appointment, r"^/staff/search\?client="))
+    moved = walk.post(re.search(r'action="(/staff/appointments/\d+/move)"', appointment).group(1), {
+        "slot": slot_values(appointment)[0], "version": version_of(appointment), "csrf_token": token})
+    assert "Timen er flyttet" in moved
+    cancelled = walk.post(re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1), {
+        "reason": "Hun ringte", "version": version_of(moved), "csrf_token": token})
+    assert "Timen er avlyst." in cancelled
+    for path in ("/staff/board", "/staff/board?day=2026-11-24", "/staff/callbacks", "/staff/messages"):
+        walk.get(path)
+    assert walk.checked > 200
+
+
+def test_a_number_in_the_query_string_is_not_searched_nor_booked_for(ingrid, db_session, desk, somali_caller):
+    for query in ("phone=90000000", "phone=%2B47+900+00+000", "phone=90+00+00+00&client=x"):
+        html = page(ingrid, f"/staff/search?{query}")
+        assert "Innringer" not in html and "Ingen innringer" not in html
+        assert "900" not in html.split('id="phone"')[1].split(">")[0]  # the box is empty
+    assert fresh(db_session).scalars(select(AuditEntry).where(AuditEntry.action == "caller_viewed")).all() == []
+    html = page(ingrid, f"/staff/book?phone=90000000&language=so&service={desk['talk'].id}")
+    assert 'name="slot"' not in html and "+4790000000" not in html and "90000000" not in html
+    assert "Steg 1 av 2" in html
+
+
+def test_a_reference_outlives_neither_the_session_nor_a_few_hours(app, ingrid, desk, clock):
+    found = find(ingrid, "482 00 001")
+    there = found.headers["Location"]
+    assert "Ingen innringer har nummeret +47 48 20 00 01" in page(ingrid, there)
+    # Another receptionist's browser (or hers, after signing in again) cannot open it.
+    sara = app.test_client()
+    sign_in(sara, "sara@linja.test")
+    for path in (there, there.replace("/staff/search", "/staff/book")):
+        html = page(sara, path)
+        assert "Det søket husker Linja ikke lenger" in html and "48 20 00 01" not in html
+    for _ in range(25):  # five hours at the desk, never idle long enough to be signed out
+        clock.advance(timedelta(minutes=12))
+        page(ingrid, "/staff/board")
+    html = page(ingrid, there)
+    assert "Det søket husker Linja ikke lenger" in html and "48 20 00 01" not in html
+
+
+def test_the_session_keeps_a_few_new_numbers_encrypted_and_small(app, ingrid, desk):
+    places = {}
+    for last in range(10):
+        number = f"48 20 00 0{last}"
+        places[number] = find(ingrid, number).headers["Location"]
+    cookie = ingrid.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert len(cookie.value) < 3000
+    with app.test_request_context():
+        kept = json.dumps(app.session_interface.get_signing_serializer(app).loads(cookie.value))
+    assert "4820000" not in kept and "desk_numbers" in kept  # kept, but not readable
+    for number, there in places.items():
+        shown = page(ingrid, there)
+        remembered = "Det søket husker Linja ikke lenger" not in shown
+        assert remembered == (number[-1] >= "4"), number  # the newest six
+        assert (f"+47 {number}" in shown) == remembered
