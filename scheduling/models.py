@@ -553,7 +553,8 @@ class DutyShift(Base):
 
 
 class LoginAttempt(Base):
-    """A failed sign-in, kept briefly so guessing passwords is slowed down."""
+    """A failed sign-in whose password was checked, kept for a day as a record of what was
+    tried (the limits are counted by SignInCounter)."""
 
     __tablename__ = "login_attempts"
 
@@ -562,3 +563,20 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInCounter(Base):
+    """Failed sign-ins counted for one e-mail address or one network (staff.brake), as one
+    row that every try updates in a single statement, so parallel tries cannot all pass."""
+
+    __tablename__ = "sign_in_counters"
+
+    # "email" (tried from outside the centre), "email_trusted" (from its own networks)
+    # or "network"; the subject is the lower-cased e-mail as typed, or the network.
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    # No try is checked before this instant; None while under the limit.
+    locked_until: Mapped[datetime | None]
+    # After this instant without a failure, the count starts again from nothing.
+    forget_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,5 +1,5 @@
-"""Who is signed in: a thin Flask-Login view of a staff member, roles, and a brake on
-password guessing."""
+"""Who is signed in: a thin Flask-Login view of a staff member, roles, and the record of
+failed sign-ins (the brake on guessing itself is staff.brake)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,11 +15,9 @@ from scheduling.models import LoginAttempt, Staff, StaffRole
 from staff.db import db
 from staff.passwords import check_password
 
-# After this many failed sign-ins within the window, for one e-mail address or from one
-# network address, further tries are refused until the window has passed.
-FAILURES_PER_EMAIL = 5
-FAILURES_PER_ADDRESS = 20
-FAILURE_WINDOW = timedelta(minutes=15)
+# Failed sign-ins are kept this long, as a record of what was tried (never the password);
+# the limits themselves are counted by staff.brake.
+FAILURE_RECORD_KEPT = timedelta(hours=24)
 
 DESK = (StaffRole.receptionist, StaffRole.admin)
 
@@ -48,33 +46,19 @@ def load_user(user_id: str) -> StaffUser | None:
     return _user(staff)
 
 
-def authenticate(email: str, password: str) -> StaffUser | None:
-    staff = db().scalars(select(Staff).where(func.lower(Staff.email) == email.strip().lower())).first()
+def find_staff(session: Session, email: str) -> Staff | None:
+    return session.scalars(select(Staff).where(func.lower(Staff.email) == email.strip().lower())).first()
+
+
+def authenticate(staff: Staff | None, password: str) -> StaffUser | None:
+    """Checks her password (slow on purpose: keep no transaction open around it)."""
     if staff is None or not staff.is_active or not check_password(staff.password_hash, password):
         return None
     return _user(staff)
 
 
-def retry_after(session: Session, email: str, remote_addr: str | None, now: datetime) -> timedelta | None:
-    """How long she must wait before trying again, or None when she may try now."""
-    since = now - FAILURE_WINDOW
-    email = email.strip().lower()
-    checks = [(LoginAttempt.email == email, FAILURES_PER_EMAIL)]
-    if remote_addr:
-        checks.append((LoginAttempt.remote_addr == remote_addr, FAILURES_PER_ADDRESS))
-    waits = []
-    for condition, limit in checks:
-        times = session.scalars(
-            select(LoginAttempt.at).where(condition, LoginAttempt.at > since)
-            .order_by(LoginAttempt.at.desc()).limit(limit)
-        ).all()
-        if len(times) >= limit:
-            waits.append(times[-1] + FAILURE_WINDOW - now)
-    return max(waits) if waits else None
-
-
 def record_failure(session: Session, email: str, remote_addr: str | None, now: datetime) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - FAILURE_WINDOW))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - FAILURE_RECORD_KEPT))
     session.add(LoginAttempt(email=email.strip().lower()[:254], remote_addr=(remote_addr or "")[:64] or None, at=now))
 
 
