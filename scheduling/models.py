@@ -173,6 +173,8 @@ class Staff(Base):
     ui_locale: Mapped[str] = mapped_column(String(8), default="nb", server_default="nb")
     # SHA-256 of the secret in her personal calendar feed's address; None when she has none.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Part of every session's identity (staff.auth): raising it ends all her sessions at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     languages: Mapped[list[Language]] = relationship(secondary=staff_languages, lazy="selectin")
     services: Mapped[list[Service]] = relationship(secondary=staff_services, lazy="selectin")

@@ -1,14 +1,15 @@
-"""Who is signed in: a thin Flask-Login view of a staff member, roles, and the record of
-failed sign-ins (the brake on guessing itself is staff.brake)."""
+"""Who is signed in: a thin Flask-Login view of a staff member, her sessions, roles, and
+the record of failed sign-ins (the brake on guessing itself is staff.brake)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import abort
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
@@ -28,22 +29,34 @@ class StaffUser(UserMixin):
     name: str
     role: StaffRole
     ui_locale: str = "nb"
+    session_generation: int = 0
 
     def get_id(self) -> str:
-        return str(self.id)
+        # The generation travels in the session: raising it in the database (sign-out,
+        # a new password, deactivation, "Logg ut overalt") ends every session she has.
+        return f"{self.id}.{self.session_generation}"
 
 
-def _user(staff: Staff) -> StaffUser:
-    return StaffUser(id=staff.id, name=staff.name, role=staff.role, ui_locale=staff.ui_locale or "nb")
+def user_of(staff: Staff) -> StaffUser:
+    return StaffUser(id=staff.id, name=staff.name, role=staff.role, ui_locale=staff.ui_locale or "nb",
+                     session_generation=staff.session_generation or 0)
 
 
 def load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
+    staff_id, _, generation = user_id.partition(".")
+    if not (staff_id.isdigit() and generation.isdigit()):
         return None
-    staff = db().get(Staff, int(user_id))
-    if staff is None or not staff.is_active:
+    staff = db().get(Staff, int(staff_id))
+    if staff is None or not staff.is_active or staff.session_generation != int(generation):
         return None
-    return _user(staff)
+    return user_of(staff)
+
+
+def end_sessions(session: Session, staff_id: int) -> None:
+    """End every session she has, on every device, at once (one atomic UPDATE)."""
+    session.execute(update(Staff).where(Staff.id == staff_id)
+                    .values(session_generation=Staff.session_generation + 1))
+    session.expire_all()
 
 
 def find_staff(session: Session, email: str) -> Staff | None:
@@ -54,7 +67,7 @@ def authenticate(staff: Staff | None, password: str) -> StaffUser | None:
     """Checks her password (slow on purpose: keep no transaction open around it)."""
     if staff is None or not staff.is_active or not check_password(staff.password_hash, password):
         return None
-    return _user(staff)
+    return user_of(staff)
 
 
 def record_failure(session: Session, email: str, remote_addr: str | None, now: datetime) -> None:
@@ -80,3 +93,10 @@ def role_required(*roles: StaffRole):
         return wrapped
 
     return decorator
+
+
+def send_to_sign_in():
+    """A page she may not see yet: the sign-in page, then back to that page's path only.
+    Its query string may hold a caller's number, which must not travel in an address."""
+    flash(_("Logg inn for å se denne siden."), "message")
+    return redirect(url_for("staff.login", next=request.path))

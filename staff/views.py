@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -16,10 +17,12 @@ from staff import nav
 from staff import brake
 from staff.auth import (
     authenticate,
+    end_sessions,
     find_staff,
     forget_failures,
     record_failure,
     role_required,
+    user_of,
 )
 from staff.labels import hm
 from staff.db import db
@@ -48,7 +51,8 @@ def sign_out_when_idle():
         logout_user()
         session.pop("seen_at", None)
         flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen."), "info")
-        return redirect(url_for("staff.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+        # Back to this page's path only: its query string may hold a caller's number.
+        return redirect(url_for("staff.login", next=request.path if request.method == "GET" else None))
     session["seen_at"] = at.isoformat()
     return None
 
@@ -99,15 +103,22 @@ def _wait_page(form: LoginForm, at: datetime, wait: timedelta):
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only a path on this site: never an address elsewhere ("//evil.example", "https://…").
-    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    # Only a path on this site: never an address elsewhere ("//evil.example", "https://…"),
+    # and never a query string (it may hold a caller's number).
+    if not target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff/"):
+        return None
+    return parts.path
 
 
 @bp.post("/logout")
 @role_required(*StaffRole)
 def logout():
+    # Signing out here signs her out everywhere: a copy of this cookie opens nothing more.
+    end_sessions(db(), current_user.id)
+    db().commit()
     logout_user()
     session.clear()
     return redirect(url_for("staff.login"))
@@ -147,7 +158,10 @@ def change_password():
             me.password_hash = hash_password(password_form.new.data)
             audit.record(sessions, at=now(), actor=Actor.staff, actor_staff_id=me.id,
                          action="password_changed", details={"staff": me.id})
+            # Her other sessions end; this one goes on, re-issued with the new generation.
+            end_sessions(sessions, me.id)
             sessions.commit()
+            login_user(user_of(sessions.get(Staff, me.id)))
             flash(_("Passordet er endret."), "info")
             return redirect(url_for("staff.settings"))
         password_form.current.errors.append(_("Det er ikke ditt nåværende passord."))

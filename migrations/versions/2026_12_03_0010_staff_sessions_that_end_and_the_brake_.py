@@ -4,8 +4,10 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03
 
-Failed sign-ins are counted in one row per e-mail address or
-network (sign_in_counters), updated by a single statement per try.
+Every staff member's sessions carry a generation (staff.session_generation): raising it
+signs her out everywhere. Failed sign-ins are counted in one row per e-mail address or
+network (sign_in_counters), updated by a single statement per try. Sessions signed in
+by an earlier release end once: their identity had no generation.
 """
 from __future__ import annotations
 
@@ -31,8 +33,14 @@ def upgrade() -> None:
     with op.batch_alter_table('sign_in_counters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sign_in_counters_forget_at'), ['forget_at'], unique=False)
 
+    with op.batch_alter_table('staff', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('session_generation', sa.Integer(), server_default='0', nullable=False))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('staff', schema=None) as batch_op:
+        batch_op.drop_column('session_generation')
+
     with op.batch_alter_table('sign_in_counters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sign_in_counters_forget_at'))
 
