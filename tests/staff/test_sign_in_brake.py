@@ -138,3 +138,16 @@ def test_a_right_password_forgets_her_failures(app, ingrid, db_session):
     for _ in range(FAILURES_PER_EMAIL - 1):
         assert other.sign_in(password="guess").status_code == 200
     assert other.sign_in().status_code == 302
+
+
+def test_trusted_networks_are_read_from_the_environment():
+    from cryptography.fernet import Fernet
+
+    from web import config as web_config
+
+    base = {"SECRET_KEY": "s", "PHONE_KEYS": Fernet.generate_key().decode(), "PHONE_HASH_KEY": "h"}
+    assert web_config.from_env(base)["TRUSTED_NETWORKS"] == ()
+    networks = web_config.from_env({**base, "TRUSTED_NETWORKS": "192.0.2.0/24, 2001:db8:1::/48"})["TRUSTED_NETWORKS"]
+    assert networks == (ipaddress.ip_network("192.0.2.0/24"), ipaddress.ip_network("2001:db8:1::/48"))
+    with pytest.raises(web_config.ConfigError, match="TRUSTED_NETWORKS"):
+        web_config.from_env({**base, "TRUSTED_NETWORKS": "the centre"})
