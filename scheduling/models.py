@@ -174,6 +174,8 @@ class Staff(Base):
     ui_locale: Mapped[str] = mapped_column(String(8), default="nb", server_default="nb")
     # SHA-256 of the secret in her personal calendar feed's address; None when she has none.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Part of every session's identity (staff.auth): raising it ends all her sessions at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     languages: Mapped[list[Language]] = relationship(secondary=staff_languages, lazy="selectin")
     services: Mapped[list[Service]] = relationship(secondary=staff_services, lazy="selectin")
@@ -554,7 +556,8 @@ class DutyShift(Base):
 
 
 class LoginAttempt(Base):
-    """A failed sign-in, kept briefly so guessing passwords is slowed down."""
+    """A failed sign-in whose password was checked, kept for a day as a record of what was
+    tried (the limits are counted by SignInCounter)."""
 
     __tablename__ = "login_attempts"
 
@@ -563,3 +566,20 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInCounter(Base):
+    """Failed sign-ins counted for one e-mail address or one network (staff.brake), as one
+    row that every try updates in a single statement, so parallel tries cannot all pass."""
+
+    __tablename__ = "sign_in_counters"
+
+    # "email" (tried from outside the centre), "email_trusted" (from its own networks)
+    # or "network"; the subject is the lower-cased e-mail as typed, or the network.
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    # No try is checked before this instant; None while under the limit.
+    locked_until: Mapped[datetime | None]
+    # After this instant without a failure, the count starts again from nothing.
+    forget_at: Mapped[datetime] = mapped_column(index=True)

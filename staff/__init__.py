@@ -12,7 +12,7 @@ from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
 from staff import i18n, nav
-from staff.auth import load_user
+from staff.auth import load_user, send_to_sign_in
 from staff.views import bp
 from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
 from staff import callbacks  # noqa: F401,E402
@@ -26,11 +26,9 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config.get("STAFF_IDLE_MINUTES", 30))
     login_manager.login_view = "staff.login"
-    login_manager.login_message = _l("Logg inn for å se denne siden.")
+    login_manager.unauthorized_handler(send_to_sign_in)
     login_manager.user_loader(load_user)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -1,25 +1,24 @@
-"""Who is signed in: a thin Flask-Login view of a staff member, roles, and a brake on
-password guessing."""
+"""Who is signed in: a thin Flask-Login view of a staff member, her sessions, roles, and
+the record of failed sign-ins (the brake on guessing itself is staff.brake)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import abort
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
 from staff.db import db
 from staff.passwords import check_password
 
-# After this many failed sign-ins within the window, for one e-mail address or from one
-# network address, further tries are refused until the window has passed.
-FAILURES_PER_EMAIL = 5
-FAILURES_PER_ADDRESS = 20
-FAILURE_WINDOW = timedelta(minutes=15)
+# Failed sign-ins are kept this long, as a record of what was tried (never the password);
+# the limits themselves are counted by staff.brake.
+FAILURE_RECORD_KEPT = timedelta(hours=24)
 
 DESK = (StaffRole.receptionist, StaffRole.admin)
 
@@ -30,51 +29,49 @@ class StaffUser(UserMixin):
     name: str
     role: StaffRole
     ui_locale: str = "nb"
+    session_generation: int = 0
 
     def get_id(self) -> str:
-        return str(self.id)
+        # The generation travels in the session: raising it in the database (sign-out,
+        # a new password, deactivation, "Logg ut overalt") ends every session she has.
+        return f"{self.id}.{self.session_generation}"
 
 
-def _user(staff: Staff) -> StaffUser:
-    return StaffUser(id=staff.id, name=staff.name, role=staff.role, ui_locale=staff.ui_locale or "nb")
+def user_of(staff: Staff) -> StaffUser:
+    return StaffUser(id=staff.id, name=staff.name, role=staff.role, ui_locale=staff.ui_locale or "nb",
+                     session_generation=staff.session_generation or 0)
 
 
 def load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
+    staff_id, _, generation = user_id.partition(".")
+    if not (staff_id.isdigit() and generation.isdigit()):
         return None
-    staff = db().get(Staff, int(user_id))
-    if staff is None or not staff.is_active:
+    staff = db().get(Staff, int(staff_id))
+    if staff is None or not staff.is_active or staff.session_generation != int(generation):
         return None
-    return _user(staff)
+    return user_of(staff)
 
 
-def authenticate(email: str, password: str) -> StaffUser | None:
-    staff = db().scalars(select(Staff).where(func.lower(Staff.email) == email.strip().lower())).first()
+def end_sessions(session: Session, staff_id: int) -> None:
+    """End every session she has, on every device, at once (one atomic UPDATE)."""
+    session.execute(update(Staff).where(Staff.id == staff_id)
+                    .values(session_generation=Staff.session_generation + 1))
+    session.expire_all()
+
+
+def find_staff(session: Session, email: str) -> Staff | None:
+    return session.scalars(select(Staff).where(func.lower(Staff.email) == email.strip().lower())).first()
+
+
+def authenticate(staff: Staff | None, password: str) -> StaffUser | None:
+    """Checks her password (slow on purpose: keep no transaction open around it)."""
     if staff is None or not staff.is_active or not check_password(staff.password_hash, password):
         return None
-    return _user(staff)
-
-
-def retry_after(session: Session, email: str, remote_addr: str | None, now: datetime) -> timedelta | None:
-    """How long she must wait before trying again, or None when she may try now."""
-    since = now - FAILURE_WINDOW
-    email = email.strip().lower()
-    checks = [(LoginAttempt.email == email, FAILURES_PER_EMAIL)]
-    if remote_addr:
-        checks.append((LoginAttempt.remote_addr == remote_addr, FAILURES_PER_ADDRESS))
-    waits = []
-    for condition, limit in checks:
-        times = session.scalars(
-            select(LoginAttempt.at).where(condition, LoginAttempt.at > since)
-            .order_by(LoginAttempt.at.desc()).limit(limit)
-        ).all()
-        if len(times) >= limit:
-            waits.append(times[-1] + FAILURE_WINDOW - now)
-    return max(waits) if waits else None
+    return user_of(staff)
 
 
 def record_failure(session: Session, email: str, remote_addr: str | None, now: datetime) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - FAILURE_WINDOW))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - FAILURE_RECORD_KEPT))
     session.add(LoginAttempt(email=email.strip().lower()[:254], remote_addr=(remote_addr or "")[:64] or None, at=now))
 
 
@@ -96,3 +93,10 @@ def role_required(*roles: StaffRole):
         return wrapped
 
     return decorator
+
+
+def send_to_sign_in():
+    """A page she may not see yet: the sign-in page, then back to that page's path only.
+    Its query string may hold a caller's number, which must not travel in an address."""
+    flash(_("Logg inn for å se denne siden."), "message")
+    return redirect(url_for("staff.login", next=request.path))

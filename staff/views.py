@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
@@ -12,7 +14,17 @@ from flask_login import current_user, login_user, logout_user
 from scheduling import audit
 from scheduling.models import Actor, Staff, StaffRole
 from staff import nav
-from staff.auth import authenticate, forget_failures, record_failure, retry_after, role_required
+from staff import brake
+from staff.auth import (
+    authenticate,
+    end_sessions,
+    find_staff,
+    forget_failures,
+    record_failure,
+    role_required,
+    user_of,
+)
+from staff.labels import hm
 from staff.db import db
 from staff.forms import LoginForm, PasswordForm, SettingsForm
 from staff.passwords import check_password, hash_password
@@ -39,7 +51,8 @@ def sign_out_when_idle():
         logout_user()
         session.pop("seen_at", None)
         flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen."), "info")
-        return redirect(url_for("staff.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+        # Back to this page's path only: its query string may hold a caller's number.
+        return redirect(url_for("staff.login", next=request.path if request.method == "GET" else None))
     session["seen_at"] = at.isoformat()
     return None
 
@@ -49,18 +62,24 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         sessions = db()
-        at, address = now(), request.remote_addr
-        wait = retry_after(sessions, form.email.data, address, at)
+        at = now()
+        counters = brake.counters(form.email.data, request.remote_addr, current_app.config["TRUSTED_NETWORKS"])
+        wait = brake.count_try(sessions, counters, at)
         if wait is not None:
-            minutes = max(1, -(-int(wait.total_seconds()) // 60))
-            flash(_("For mange forsøk. Vent %(minutes)d minutter og prøv igjen.", minutes=minutes), "error")
-            return render_template("staff/login.html", form=form), 429
-        user = authenticate(form.email.data, form.password.data)
+            sessions.rollback()
+            return _wait_page(form, at, wait)
+        staff = find_staff(sessions, form.email.data)
+        # The try is counted before its password is checked, and the slow check runs
+        # outside any transaction.
+        sessions.commit()
+        user = authenticate(staff, form.password.data)
         if user is None:
-            record_failure(sessions, form.email.data, address, at)
+            brake.prune(sessions, at)
+            record_failure(sessions, form.email.data, request.remote_addr, at)
             sessions.commit()
             flash(_("Feil e-post eller passord."), "error")
             return render_template("staff/login.html", form=form)
+        brake.forget(sessions, counters)
         forget_failures(sessions, form.email.data)
         sessions.commit()
         session.clear()
@@ -71,16 +90,35 @@ def login():
     return render_template("staff/login.html", form=form)
 
 
+def _wait_page(form: LoginForm, at: datetime, wait: timedelta):
+    seconds = brake.seconds(wait)
+    minutes = -(-seconds // 60)
+    flash(ngettext("For mange forsøk. Du kan prøve igjen kl. %(time)s, om %(num)d minutt.",
+                   "For mange forsøk. Du kan prøve igjen kl. %(time)s, om %(num)d minutter.",
+                   minutes, time=hm(at + timedelta(seconds=seconds))), "error")
+    flash(_("Har du glemt passordet, kan en administrator gi deg et nytt."), "info")
+    response = make_response(render_template("staff/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def _safe_next(target: str | None) -> str | None:
-    # Only a path on this site: never an address elsewhere ("//evil.example", "https://…").
-    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    # Only a path on this site: never an address elsewhere ("//evil.example", "https://…"),
+    # and never a query string (it may hold a caller's number).
+    if not target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff/"):
+        return None
+    return parts.path
 
 
 @bp.post("/logout")
 @role_required(*StaffRole)
 def logout():
+    # Signing out here signs her out everywhere: a copy of this cookie opens nothing more.
+    end_sessions(db(), current_user.id)
+    db().commit()
     logout_user()
     session.clear()
     return redirect(url_for("staff.login"))
@@ -120,7 +158,10 @@ def change_password():
             me.password_hash = hash_password(password_form.new.data)
             audit.record(sessions, at=now(), actor=Actor.staff, actor_staff_id=me.id,
                          action="password_changed", details={"staff": me.id})
+            # Her other sessions end; this one goes on, re-issued with the new generation.
+            end_sessions(sessions, me.id)
             sessions.commit()
+            login_user(user_of(sessions.get(Staff, me.id)))
             flash(_("Passordet er endret."), "info")
             return redirect(url_for("staff.settings"))
         password_form.current.errors.append(_("Det er ikke ditt nåværende passord."))

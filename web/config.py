@@ -1,6 +1,7 @@
 """Configuration, from environment variables only, with safe local defaults."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -32,6 +33,13 @@ def _bool(value: str | None, default: bool = False) -> bool:
 
 def _countries(value: str) -> tuple[str, ...]:
     return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+
+
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+    except ValueError as error:
+        raise ConfigError(f"TRUSTED_NETWORKS: {error}") from None
 
 
 def from_env(environ: dict[str, str] | None = None) -> dict:
@@ -74,6 +82,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "SMS_SIGNATURE": " ".join(env.get("SMS_SIGNATURE", "").split()),
         # A staff member who does nothing for this long is signed out.
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
+        # The centre's own networks: failed sign-ins from elsewhere never lock staff out
+        # there (staff.brake). The addresses as Linja sees them, after PROXY_FIX_HOPS.
+        "TRUSTED_NETWORKS": _networks(env.get("TRUSTED_NETWORKS", "")),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
         # A caller's number and history are erased this many days after her last
         # appointment or her last contact, whichever is later (scheduling.retention).

@@ -48,6 +48,7 @@ ACTIONS = {
     "staff_added": _l("La til en ansatt"),
     "staff_changed": _l("Endret en ansatt"),
     "staff_password_set": _l("Satte passord for en ansatt"),
+    "staff_signed_out_everywhere": _l("Logget ut en ansatt overalt"),
     "working_hours_added": _l("La til arbeidstid"),
     "working_hours_removed": _l("Fjernet arbeidstid"),
     "absence_added": _l("La til fravær"),

@@ -17,6 +17,7 @@ from scheduling.models import Language, Service, Staff, StaffRole
 from staff import nav
 from staff.admin.common import admin_only, get_or_404, record
 from staff.admin.forms import NewStaffForm, SetPasswordForm, StaffForm
+from staff.auth import end_sessions
 from staff.db import db
 from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
@@ -129,7 +130,10 @@ def admin_staff_edit(staff_id: int):
                         "ellers kan ingen endre oppsettet.")
             (form.role if form.is_active.data else form.is_active).errors.append(message)
         else:
+            was_active = staff.is_active
             _apply(session, staff, form)
+            if was_active and not staff.is_active:
+                end_sessions(session, staff.id)  # a deactivated member's open pages close too
             try:
                 session.flush()
             except IntegrityError:
@@ -156,6 +160,7 @@ def admin_staff_password(staff_id: int):
     if password_form.validate_on_submit():
         staff.password_hash = hash_password(password_form.new.data)
         record(session, "staff_password_set", staff=staff.id)
+        end_sessions(session, staff.id)  # whoever knew the old password is signed out
         session.commit()
         flash(_("Nytt passord for %(name)s er satt. Gi henne det på en trygg måte.", name=staff.name), "info")
         return redirect(url_for("staff.admin_staff_edit", staff_id=staff.id))
@@ -167,6 +172,20 @@ def admin_staff_password(staff_id: int):
     _choices(session, form)
     return render_template("staff/admin/staff_form.html", form=form, staff=staff,
                            password_form=password_form), 400
+
+
+@bp.post("/admin/staff/<int:staff_id>/sign-out")
+@admin_only
+def admin_staff_sign_out(staff_id: int):
+    """"Logg ut overalt": every session she has ends, on every device (a lost phone, a
+    shared computer left signed in)."""
+    session = db()
+    staff = get_or_404(session, Staff, staff_id)
+    end_sessions(session, staff.id)
+    record(session, "staff_signed_out_everywhere", staff=staff.id)
+    session.commit()
+    flash(_("%(name)s er logget ut på alle enheter.", name=staff.name), "info")
+    return redirect(url_for("staff.admin_staff_edit", staff_id=staff.id))
 
 
 nav.add("staff.admin_home", _l("Oppsett"), StaffRole.admin, order=60)
