@@ -21,6 +21,7 @@ from hotline import voices
 from hotline.conversation import Offer
 from hotline.desk import DatabaseDesk
 from scheduling import codeword, notifications
+from scheduling.notifications import allowed_countries, is_in_countries
 from scheduling.availability import BookingRules, load_centre, local_interval
 from scheduling.clients import find_or_create_client
 from scheduling.holds import release_holds
@@ -266,7 +267,10 @@ class Line:
         )
         for phone, starts, ends in rows:
             start, end = local_interval(local.date(), starts, ends, self.rules.tz)
-            if start <= self.now < end:
+            # Never put her through to a number Linja does not call (premium rate, the
+            # centre's own line, which would ring back into Linja) or one abroad.
+            if start <= self.now < end and not self.is_off_limits(phone) and is_in_countries(
+                    phone, allowed_countries(self.session)):
                 return phone
         return None
 

@@ -10,8 +10,9 @@ import re
 from contextlib import suppress
 
 from flask import Flask, abort, current_app, request, url_for
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import InternalServerError
+from sqlalchemy.exc import DataError, SQLAlchemyError
+from werkzeug.exceptions import InternalServerError, NotFound
+from werkzeug.routing import IntegerConverter
 
 from scheduling.db import is_connection_lost
 
@@ -21,11 +22,27 @@ log = logging.getLogger(__name__)
 # neither a database nor a log line should ever be handed one from a path.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 RETRY_AFTER_SECONDS = 10
+# The largest id a row can have (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a whole number a database id can be (a larger one is
+    simply not found, where PostgreSQL would refuse it as out of range)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
+    """Before any blueprint is registered: the routes' converters are chosen when added."""
+    app.url_map.converters["int"] = IdConverter
     # First of all the app's before_request functions: nothing else sees such a path.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_control_characters)
+    # A value the database cannot hold (an id out of range, from a query string): not found.
+    app.register_error_handler(DataError, not_found)
+    app.register_error_handler(OverflowError, not_found)
     app.register_error_handler(SQLAlchemyError, database_error)
     app.register_error_handler(InternalServerError, server_error)
 
@@ -33,6 +50,13 @@ def init_app(app: Flask) -> None:
 def refuse_control_characters() -> None:
     if CONTROL_CHARACTERS.search(request.path):
         abort(404)
+
+
+def not_found(error: Exception):
+    with suppress(Exception):
+        current_app.extensions["linja.db"]().rollback()
+    log.info("a value the database cannot hold: %s", type(error).__name__)
+    return NotFound()
 
 
 def database_error(error: SQLAlchemyError) -> tuple[str, int, dict]:

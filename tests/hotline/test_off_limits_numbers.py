@@ -12,6 +12,7 @@ from app import create_app
 from scheduling.models import CallbackRequest, Client, InboundMessage, OutboxMessage, ReplyKind
 from scheduling.notifications import queue_text
 from tests.conftest import NOW, fresh
+from tests.hotline.test_voice import transport  # noqa: F401 (fixture)
 from tests.hotline.twilio_client import Phone
 
 CENTRE = "+4722000000"  # the number she texts and calls (Twilio's To)
@@ -173,3 +174,25 @@ def test_linja_rings_the_receptionist_first_only_on_a_number_it_may_call(app, ma
     rung = [text.to for text in app.extensions["linja.sender"].sent]
     assert rung == ([own_phone] if is_rung else [])
     assert ("Linja ringer ikke nummeret ditt" in page.get_data(as_text=True)) is not is_rung
+
+
+@pytest.mark.parametrize("duty_phone", ["+4782000000", "+4780012345", TWILIO_FROM, "+4741000000", "+4722000000"],
+                         ids=["premium", "toll-free", "TWILIO_FROM", "CENTRE_NUMBERS", "the number she rang"])
+def test_talk_to_someone_never_dials_an_off_limits_duty_phone(app, transport, centre, make, db_session, clock,
+                                                              duty_phone):
+    from datetime import time
+
+    from hotline.phone import call
+    from scheduling.models import DutyShift, StaffRole
+    from tests.conftest import oslo
+    from tests.hotline.test_voice import phone
+
+    receptionist = make.counselor(role=StaffRole.receptionist, phone_e164=duty_phone)
+    db_session.add(DutyShift(staff_id=receptionist.id, weekday=0, starts=time(8), ends=time(16)))
+    db_session.commit()
+    clock.set(oslo(2026, 11, 23, 10, 0))
+    line = call(phone(app, transport))
+    line.press("2")
+    heard = line.press("3")
+    assert [h.text for h in heard if h.kind == "dial"] == []
+    assert any(h.kind == "record" for h in heard) or line.waiting_for == "message"  # voicemail instead

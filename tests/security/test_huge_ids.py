@@ -1,0 +1,33 @@
+"""An id larger than any row can have is simply not found, in a path or a query string,
+on every page that takes one (PostgreSQL would refuse it as out of range: a 500)."""
+from __future__ import annotations
+
+import pytest
+
+from scheduling.models import StaffRole
+from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
+
+HUGE = "99999999999999999999"
+
+
+@pytest.fixture
+def receptionist(app, make, db_session):
+    make.counselor(role=StaffRole.receptionist, email="ingrid@linja.test", password_hash=PASSWORD_HASH)
+    db_session.commit()
+    browser = app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    return browser
+
+
+@pytest.mark.parametrize("path", [
+    f"/staff/appointments/{HUGE}", f"/staff/voicemails/{HUGE}/audio", f"/staff/search?client={HUGE}",
+    f"/staff/book?client={HUGE}",
+])
+def test_a_huge_id_in_a_page_address_is_not_found(receptionist, path):
+    assert receptionist.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", [f"/staff/callbacks/{HUGE}/done", f"/staff/voicemails/{HUGE}/done"])
+def test_a_huge_id_in_a_form_address_is_not_found(receptionist, path):
+    token = csrf_token(receptionist.get("/staff/messages").get_data(as_text=True))
+    assert receptionist.post(path, data={"csrf_token": token}).status_code == 404
