@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
 from staff.db import db
-from staff.passwords import check_password
+from staff.passwords import check_password, take_as_long_as_a_check
 
 # Failed sign-ins are kept this long, as a record of what was tried (never the password);
 # the limits themselves are counted by staff.brake.
@@ -65,7 +65,10 @@ def find_staff(session: Session, email: str) -> Staff | None:
 
 def authenticate(staff: Staff | None, password: str) -> StaffUser | None:
     """Checks her password (slow on purpose: keep no transaction open around it)."""
-    if staff is None or not staff.is_active or not check_password(staff.password_hash, password):
+    if staff is None or not staff.is_active:
+        take_as_long_as_a_check(password)
+        return None
+    if not check_password(staff.password_hash, password):
         return None
     return user_of(staff)
 

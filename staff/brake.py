@@ -50,6 +50,9 @@ def counters(email: str, remote_addr: str | None, trusted: tuple = ()) -> list[C
         address = ipaddress.ip_address(remote_addr or "")
     except ValueError:
         address = None
+    if address is not None and address.version == 6 and address.ipv4_mapped is not None:
+        # An IPv4 client as a dual-stack socket or a proxy writes it (::ffff:a.b.c.d).
+        address = address.ipv4_mapped
     if address is not None and any(address in network for network in trusted):
         return [Counter(EMAIL_TRUSTED, email, FAILURES_PER_EMAIL)]
     found = [Counter(EMAIL, email, FAILURES_PER_EMAIL)]
@@ -92,7 +95,15 @@ def forget(session: Session, found: list[Counter]) -> None:
 
 
 def prune(session: Session, now: datetime) -> None:
-    session.execute(delete(SignInCounter).where(SignInCounter.forget_at <= now))
+    """Forget counters whose time is up, passing over any a sign-in is counting right now
+    (waiting for them, in another order than it takes them, could deadlock)."""
+    stale = session.execute(
+        select(SignInCounter.scope, SignInCounter.subject)
+        .where(SignInCounter.forget_at <= now).with_for_update(skip_locked=True)
+    ).all()
+    for scope, subject in stale:
+        session.execute(delete(SignInCounter).where(
+            SignInCounter.scope == scope, SignInCounter.subject == subject))
 
 
 def seconds(wait: timedelta) -> int:

@@ -41,6 +41,7 @@ from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.desk_numbers import caller_from, has_stale_reference, reference_for
 from staff.labels import (
+    is_id,
     day_asked_for,
     STATUS,
     VIA,
@@ -167,7 +168,7 @@ def search():
     at = now()
     caller = caller_from(request.args, session, at)
     if caller is None:
-        if request.args.get("client", "").isdigit():
+        if is_id(request.args.get("client", "")):
             abort(404)
         notice = STALE_REFERENCE if has_stale_reference(request.args, caller) else None
         return render_template("staff/search.html", form=SearchForm(formdata=None), hint=PHONE_HINT,
@@ -233,7 +234,7 @@ def book():
     the query string is ignored, as in search."""
     session = db()
     caller = caller_from(request.args, session, now())
-    if caller is None and request.args.get("client", "").isdigit():
+    if caller is None and is_id(request.args.get("client", "")):
         abort(404)
     if caller is not None and caller.client is not None:
         # Her number is on the page: opening it by client id is a look-up, like search's.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from scheduling.clients import find_client
 from scheduling.crypto import UnreadableNumber, keyring
 from scheduling.models import Client
+from staff.labels import is_id
 
 KEY = "desk_numbers"
 # References per session, the oldest dropped first: each is about 150 bytes of a cookie
@@ -54,7 +55,7 @@ def caller_from(args: Mapping[str, str], session: Session, now: datetime) -> Cal
     """The caller the URL's ``client`` or ``ref`` names, or None (none given, an unknown
     id, an erased number, a reference that has expired or belongs to another session)."""
     raw_id = args.get("client", "")
-    if raw_id.isdigit():
+    if is_id(raw_id):
         client = session.get(Client, int(raw_id))
         if client is None or client.phone_e164 is None:
             return None

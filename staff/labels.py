@@ -135,3 +135,13 @@ def listed(appointment) -> dict:
         "status_key": appointment.status.value,
         "cancel_reason": appointment.cancel_reason,
     }
+
+
+# The largest id a row can have (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+
+
+def is_id(text: str) -> bool:
+    """A row id as a query string may give it: plain ASCII digits ("²" is a digit too to
+    Python), no larger than any row can have."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID

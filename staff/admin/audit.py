@@ -20,6 +20,7 @@ from wtforms.validators import NumberRange, Optional
 from scheduling.models import Actor, AuditEntry, Staff
 from staff.admin.common import admin_only, local_instant, next_midnight
 from staff.admin.forms import BAD_DATE
+from staff.labels import MAX_ID
 from staff.db import db
 from staff.forms import choices
 from staff.views import bp
@@ -79,7 +80,7 @@ class AuditFilter(Form):
 
     who = SelectField(_l("Hvem"), default="", validators=[Optional()])
     action = SelectField(_l("Hva"), default="", validators=[Optional()])
-    appointment = IntegerField(_l("Time nr."), validators=[Optional(), NumberRange(min=1)])
+    appointment = IntegerField(_l("Time nr."), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     since = DateField(_l("Fra og med dato"), validators=[Optional()], format="%Y-%m-%d")
     until = DateField(_l("Til og med dato"), validators=[Optional()], format="%Y-%m-%d")
 
