@@ -34,7 +34,7 @@ def test_a_cut_connection_shows_a_page_that_says_the_database_is_away(browser, c
     assert browser.get("/staff/callbacks").status_code == 200
 
 
-def test_a_form_sent_while_the_database_is_away_says_nothing_was_saved(browser, cuts):
+def test_a_form_sent_while_the_database_is_away_says_it_may_not_be_saved(browser, cuts):
     token = csrf_token(browser.get("/staff/settings").get_data(as_text=True))
     cuts.always("FROM staff")
     response = browser.post("/staff/settings", data={"ui_locale": "en", "phone": "", "csrf_token": token})
