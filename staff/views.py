@@ -153,8 +153,27 @@ def change_password():
     sessions = db()
     me = sessions.get(Staff, current_user.id)
     password_form = PasswordForm()
+    form = SettingsForm(formdata=None, data={"ui_locale": me.ui_locale, "phone": me.phone_e164 or ""})
     if password_form.validate_on_submit():
+        # Guessing her password here (a session left open) is braked as at sign-in, on the
+        # same counters: the try is counted before the slow check.
+        at = now()
+        counters = brake.counters(me.email, request.remote_addr, current_app.config["TRUSTED_NETWORKS"])
+        wait = brake.count_try(sessions, counters, at)
+        if wait is not None:
+            sessions.rollback()
+            seconds = brake.seconds(wait)
+            password_form.current.errors.append(ngettext(
+                "For mange forsøk. Du kan prøve igjen kl. %(time)s, om %(num)d minutt.",
+                "For mange forsøk. Du kan prøve igjen kl. %(time)s, om %(num)d minutter.",
+                -(-seconds // 60), time=hm(at + timedelta(seconds=seconds))))
+            response = make_response(render_template("staff/settings.html", form=form,
+                                                     password_form=password_form), 429)
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        sessions.commit()
         if check_password(me.password_hash, password_form.current.data):
+            brake.forget(sessions, counters)
             me.password_hash = hash_password(password_form.new.data)
             audit.record(sessions, at=now(), actor=Actor.staff, actor_staff_id=me.id,
                          action="password_changed", details={"staff": me.id})
@@ -165,7 +184,6 @@ def change_password():
             flash(_("Passordet er endret."), "info")
             return redirect(url_for("staff.settings"))
         password_form.current.errors.append(_("Det er ikke ditt nåværende passord."))
-    form = SettingsForm(formdata=None, data={"ui_locale": me.ui_locale, "phone": me.phone_e164 or ""})
     return render_template("staff/settings.html", form=form, password_form=password_form), 400
 
 

@@ -124,3 +124,14 @@ def test_she_changes_her_password_knowing_the_current_one(client, amina, db_sess
     assert check_password(me.password_hash, "a much longer one")
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "password_changed")).one()
     assert entry.actor_staff_id == amina.id and "longer" not in str(entry.details)
+
+
+def test_guessing_her_password_on_the_settings_page_is_braked_as_at_sign_in(client, amina, db_session):
+    sign_in(client, "amina@linja.test")  # a session left open on the reception computer
+    guess = {"current": "not it", "new": "a much longer one", "repeat": "a much longer one"}
+    for _ in range(FAILURES_PER_EMAIL):
+        assert post_form(client, "/staff/settings/password", guess, page="/staff/settings").status_code == 400
+    braked = post_form(client, "/staff/settings/password", {**guess, "current": PASSWORD}, page="/staff/settings")
+    assert braked.status_code == 429 and int(braked.headers["Retry-After"]) == FIRST_WAIT.total_seconds()
+    assert "For mange forsøk." in braked.get_data(as_text=True)
+    assert check_password(fresh(db_session).get(Staff, amina.id).password_hash, PASSWORD)  # unchanged
