@@ -10,7 +10,6 @@ import subprocess
 from datetime import timedelta
 
 import phonenumbers
-import pytest
 from sqlalchemy import MetaData, make_url, select
 
 from hotline.phone import SimulatedPhone, WsgiTransport, call

@@ -15,6 +15,7 @@ from werkzeug.exceptions import InternalServerError, NotFound
 from werkzeug.routing import IntegerConverter
 
 from scheduling.db import is_connection_lost
+from staff.labels import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 # neither a database nor a log line should ever be handed one from a path.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 RETRY_AFTER_SECONDS = 10
-# The largest id a row can have (PostgreSQL's integer).
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -13,7 +13,6 @@ dropped before the guard is added (that caller can still book the time if it is 
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'

@@ -15,7 +15,7 @@ from scheduling.clients import find_client
 from scheduling.models import AppointmentStatus, CallbackRequest, Client, InboundMessage, ReplyKind, StaffRole
 from scheduling.notifications import queue_text
 from tests.conftest import NOW, fresh
-from tests.hotline.twilio_client import Phone, sign
+from tests.hotline.twilio_client import Phone
 from tests.staff.support import PASSWORD_HASH, sign_in
 
 NUMBER = "+4791234567"

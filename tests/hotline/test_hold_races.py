@@ -3,7 +3,7 @@ a time can always confirm it, and nothing is ever booked twice."""
 from __future__ import annotations
 
 import threading
-from datetime import time, timedelta
+from datetime import time
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from hotline.desk import DatabaseDesk
 from scheduling.availability import BookingRules
 from scheduling.booking import Booked, SlotTaken, book_appointment
 from scheduling.db import make_engine, make_session_factory
-from scheduling.models import Actor, Appointment, AppointmentStatus, BookedVia, Client, SlotHold
+from scheduling.models import Actor, Appointment, AppointmentStatus, BookedVia, Client
 from tests.conftest import fresh, oslo
 
 # Three times on Tuesday that overlap: 10:30 overlaps both others, 10:00 and 11:00 fit together.
