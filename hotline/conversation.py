@@ -3,7 +3,7 @@
 It knows nothing of HTTP, TwiML or SQL. What it needs from the calendar it asks of
 ``ctx.desk`` (see ``Desk``); what it says is a list of ``Reply`` values that
 ``hotline.replies`` turns into text in her language. Global keywords (STOP, START, HELP,
-DELETE, the language menu) are handled before the state table.
+DELETE, the language menu) are handled before the state table, and so is a greeting.
 """
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ LATER = 9  # "9 Later times"
 CODE_WORD = 6  # "6 Code word" in the main menu
 # States that show or change her appointment: with a code word, only once it was given.
 GUARDED = {APPOINTMENT, CANCEL, MOVE_SLOT, MOVE_CONFIRM}
+# States that take a yes or a no: there a word that is both a greeting and a yes (the
+# Somali "haye") means yes.
+YES_NO = {CONFIRM, MOVE_CONFIRM, CANCEL, REMINDER}
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,12 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
         if state.name == LANGUAGE and text:
             return _language(state, text, ctx)
         return _to(state, LANGUAGE, ctx, [_language_menu(ctx)], languages=_codes(ctx))
+
+    if kw.is_greeting(text) and not (state.name in YES_NO and text in kw.YES | kw.NO):
+        # A returning caller saying hello ("hi", "hei", "salaam"), wherever she was: her
+        # main menu, as after "0", with anything she held let go. (MENU is for languages.)
+        ctx.desk.release()
+        return _to(state, MAIN, ctx, [reply("main_menu")])
 
     if state.name not in RESTING and (
         state.updated_at is None or ctx.now - state.updated_at > ctx.idle_timeout

@@ -67,8 +67,6 @@ def normalise(body: str | None) -> str:
     return text.translate(_SAME_LETTERS).upper()
 
 
-
-
 def number(text: str) -> int | None:
     """The number she chose, from "3", " 3. ", "٣", "#3", "nr 3"; None if not a lone number."""
     match = re.fullmatch(r"(?:NR\.? ?|NO\.? ?|#)?(\d{1,3})", text)
@@ -87,3 +85,43 @@ YES = _normalised(_YES)
 # After STOP, Twilio itself lifts its block on START, YES and UNSTOP.
 OPT_IN = _normalised({"YES", "UNSTOP"})
 NO = _normalised(_NO)
+
+
+# Greetings: a returning caller who says hello mid-dialogue is brought to her main menu.
+# Each is written once, as people type it; ``greeting_key`` folds the ways the same word
+# reaches us (case, accents and harakat, letter forms, spaces, punctuation, letters held
+# long: "Cześć!", "czesc", "HEIII", "سلام!", "ﺳﻼﻡ", "salaam") into one key.
+_GREETINGS = {
+    "hei", "hallo", "heisann", "heia", "halla", "morn", "god morgen", "god dag", "god kveld",  # Norwegian
+    "hi", "hello", "hey", "hiya", "good morning", "good afternoon", "good evening",  # English
+    "salaan", "haye", "iska warran", "see tahay", "nabad",  # Somali
+    "مرحبا", "السلام عليكم", "سلام عليكم", "سلام", "اهلا", "اهلا وسهلا", "اهلين", "هلا",  # Arabic
+    "صباح الخير", "مساء الخير",
+    "ہیلو", "السلام علیکم", "آداب", "adaab", "aoa",  # Urdu (سلام above)
+    "ሰላም", "ሰላማት", "selam", "selamat",  # Tigrinya
+    "درود", "dorood", "dorud",  # Farsi/Dari (سلام above)
+    "cześć", "dzień dobry", "dobry wieczór", "hej", "witam", "witaj",  # Polish
+    "salam", "marhaba", "ahlan", "ahlan wa sahlan",  # transliterations
+}
+# The Muslim greeting in Latin letters, folded as ``greeting_key`` folds it: "Assalamu
+# alaikum", "as-salaam aleikum", "assalam o alaikum", "salam alaykum", "salamalekum"...
+_PEACE_BE_UPON_YOU = r"(?:as?)?salam(?:[uo])?(?:wa)?al[ae]?[iy]?kum"
+
+
+def greeting_key(text: str) -> str:
+    """``text`` (already ``normalise``d) folded for comparing greetings: lower case, no
+    accents or marks, no spaces or punctuation, a letter held long written once."""
+    text = unicodedata.normalize("NFKD", normalise(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = re.sub(r"[\W_]+", "", text)
+    return re.sub(r"(.)\1+", r"\1", text)
+
+
+_GREETING = re.compile("(?:{})+".format("|".join(
+    [_PEACE_BE_UPON_YOU] + sorted({re.escape(greeting_key(g)) for g in _GREETINGS}, key=len, reverse=True))))
+
+
+def is_greeting(text: str) -> bool:
+    """Is ``text`` a greeting and nothing more ("hi", "Hei hei!", "السلام عليكم", "cześć")?"""
+    key = greeting_key(text)
+    return bool(key) and _GREETING.fullmatch(key) is not None
