@@ -51,7 +51,7 @@ class BookingRules:
     # slots with an interpreter instead.
     language_wait: timedelta = timedelta(days=14)
     # Reminder texts: how long before the appointment, and the local hours when no text
-    # goes out (a reminder due then goes earlier).
+    # goes out (a reminder due then goes when they end or the evening before: scheduling.reminders).
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
     quiet_from: time = time(20, 0)
     quiet_until: time = time(8, 0)

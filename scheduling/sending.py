@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduling.availability import BookingRules
 from scheduling.db import transaction
 from scheduling.notifications import is_off_limits
-from scheduling.reminders import end_of_quiet_hours
+from scheduling.reminders import MORNING_NOTICE, end_of_quiet_hours
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -330,6 +330,11 @@ class OutboxSender:
                 "off-limits" if is_off_limits(session, client.phone_e164) else None)
             if reason:
                 message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
+                continue
+            if quiet_ends is not None and message.kind == "reminder" and appointment is not None \
+                    and quiet_ends > appointment.start_at - MORNING_NOTICE:
+                # A reminder goes in the morning only with an hour to spare (see reminders).
+                message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, "quiet-hours", now
                 continue
             if quiet_ends is not None:  # the workers were down, or the clock moved: wait for morning
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now

@@ -1,15 +1,17 @@
 """When reminders go: 24 h and 2 h before, never in the quiet hours, never in the past."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from scheduling.availability import BookingRules
 from scheduling.booking import book_appointment, cancel_appointment, reschedule_appointment
-from scheduling.models import Actor, BookedVia, OutboxMessage, OutboxStatus
-from scheduling.reminders import reminder_times
-from tests.conftest import OSLO, oslo
+from scheduling.models import Actor, Appointment, BookedVia, OutboxMessage, OutboxStatus
+from scheduling.reminders import quiet_span, reminder_times
+from tests.conftest import OSLO, fresh, oslo
+from web.worker import make_worker
 
 RULES = BookingRules()
 
@@ -23,10 +25,87 @@ def test_an_appointment_three_days_ahead_gets_two_reminders_at_the_right_local_t
     assert local(reminder_times(oslo(2026, 11, 26, 13, 0), now, RULES)) == ["Wed 25 Nov 13:00", "Thu 26 Nov 11:00"]
 
 
-def test_a_reminder_that_would_fall_in_the_quiet_hours_goes_the_evening_before():
+def test_a_two_hour_reminder_in_the_quiet_hours_goes_when_they_end_if_that_leaves_an_hour():
     now = oslo(2026, 11, 23, 8, 0)
-    # 2 h before 09:00 is 07:00, inside 20:00-08:00: it goes at 19:45 the evening before.
-    assert local(reminder_times(oslo(2026, 11, 26, 9, 0), now, RULES)) == ["Wed 25 Nov 09:00", "Wed 25 Nov 19:45"]
+    # 2 h before Thursday 09:00 is 07:00, inside 20:00-08:00: it goes at 08:00, an hour before.
+    assert local(reminder_times(oslo(2026, 11, 26, 9, 0), now, RULES)) == ["Wed 25 Nov 09:00", "Thu 26 Nov 08:00"]
+    assert local(reminder_times(oslo(2026, 11, 26, 9, 30), now, RULES)) == ["Wed 25 Nov 09:30", "Thu 26 Nov 08:00"]
+    # 2 h before 10:00 is 08:00 itself, when the quiet hours are over.
+    assert local(reminder_times(oslo(2026, 11, 26, 10, 0), now, RULES)) == ["Wed 25 Nov 10:00", "Thu 26 Nov 08:00"]
+
+
+def test_the_issue_friday_nine_booked_thursday_afternoon_is_reminded_at_eight():
+    # Booked Thursday 16:13: the 24 h reminder's moment has passed (her confirmation names
+    # the time); the 2 h one would be 07:00, so it goes at 08:00, not 08:15 nor in the night.
+    now = oslo(2026, 11, 26, 16, 13)
+    assert local(reminder_times(oslo(2026, 11, 27, 9, 0), now, RULES)) == ["Fri 27 Nov 08:00"]
+
+
+def test_an_eight_oclock_appointment_is_reminded_the_evening_before_unless_the_24_hour_one_was_close():
+    eight = oslo(2026, 11, 27, 8, 0)
+    # Booked days ahead: the 24 h reminder goes Thursday 08:00; the 2 h one would go at
+    # 19:45 that evening, under 12 h later, so it is not sent at all.
+    assert local(reminder_times(eight, oslo(2026, 11, 23, 8, 0), RULES)) == ["Thu 26 Nov 08:00"]
+    # Booked Thursday morning after 08:00: there is no 24 h reminder, so the evening one goes,
+    # just before the quiet hours.
+    assert local(reminder_times(eight, oslo(2026, 11, 26, 9, 0), RULES)) == ["Thu 26 Nov 19:45"]
+    # An 08:30 one: 08:00 would leave her half an hour, so the same.
+    half_past = oslo(2026, 11, 27, 8, 30)
+    assert local(reminder_times(half_past, oslo(2026, 11, 23, 8, 0), RULES)) == ["Thu 26 Nov 08:30"]
+    assert local(reminder_times(half_past, oslo(2026, 11, 26, 12, 0), RULES)) == ["Thu 26 Nov 19:45"]
+
+
+def test_the_evening_reminder_goes_when_the_24_hour_one_went_twelve_hours_before_or_more():
+    rules = BookingRules(quiet_from=time(21, 0), quiet_until=time(7, 0))
+    # 24 h: Thursday 07:00; 2 h: Friday 05:00, quiet; 07:00 leaves no hour: Thursday 20:45.
+    # 13 h 45 apart: both go.
+    assert local(reminder_times(oslo(2026, 11, 27, 7, 0), oslo(2026, 11, 23, 8, 0), rules)) == [
+        "Thu 26 Nov 07:00", "Thu 26 Nov 20:45"]
+    # With the centre's hours the 24 h reminder of an 08:00 appointment that already went
+    # (it was moved to another counselor, same time) counts as well as one yet to go.
+    eight = oslo(2026, 11, 27, 8, 0)
+    went = [oslo(2026, 11, 26, 8, 0)]
+    assert reminder_times(eight, oslo(2026, 11, 26, 9, 0), RULES, went=went) == []
+    assert local(reminder_times(eight, oslo(2026, 11, 26, 9, 0), RULES, went=[oslo(2026, 11, 26, 7, 44)])) == [
+        "Thu 26 Nov 19:45"]  # 12 h 1 min before: not too close
+
+
+def test_booked_late_the_evening_before():
+    # 19:30: the evening reminder of an 08:00 appointment is still to come.
+    assert local(reminder_times(oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 26, 19, 30), RULES)) == ["Thu 26 Nov 19:45"]
+    # 19:50: its moment has passed when she books; it is not sent in the night or the morning.
+    assert reminder_times(oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 26, 19, 50), RULES) == []
+    # For 09:00 and 10:00 it goes at 08:00.
+    assert local(reminder_times(oslo(2026, 11, 27, 9, 0), oslo(2026, 11, 26, 19, 50), RULES)) == ["Fri 27 Nov 08:00"]
+    assert local(reminder_times(oslo(2026, 11, 27, 10, 0), oslo(2026, 11, 26, 19, 50), RULES)) == ["Fri 27 Nov 08:00"]
+
+
+def test_booked_during_the_quiet_hours():
+    for booked_at in (oslo(2026, 11, 26, 22, 0), oslo(2026, 11, 27, 0, 30), oslo(2026, 11, 27, 6, 45)):
+        assert reminder_times(oslo(2026, 11, 27, 8, 0), booked_at, RULES) == []
+        assert local(reminder_times(oslo(2026, 11, 27, 9, 0), booked_at, RULES)) == ["Fri 27 Nov 08:00"]
+        assert local(reminder_times(oslo(2026, 11, 27, 10, 0), booked_at, RULES)) == ["Fri 27 Nov 08:00"]
+    # At 07:30 the 2 h moment of a 09:00 appointment has passed: she was just told the time.
+    assert reminder_times(oslo(2026, 11, 27, 9, 0), oslo(2026, 11, 27, 7, 30), RULES) == []
+
+
+@pytest.mark.parametrize("rules", [RULES, BookingRules.from_config({"REMINDER_HOURS": "48,24,3"}),
+                                   BookingRules.from_config({"QUIET_FROM": "21:30", "QUIET_UNTIL": "09:00"})],
+                         ids=["24,2", "48,24,3", "quiet 21:30-09:00"])
+def test_whenever_she_books_no_reminder_falls_in_the_quiet_hours_or_after_her_time(rules):
+    starts = [oslo(2026, 11, 27, 7, 0) + timedelta(minutes=30 * n) for n in range(26)]  # Friday 07:00-19:30
+    booked = oslo(2026, 11, 24, 12, 0)
+    while booked < starts[-1]:
+        for start_at in starts:
+            if start_at <= booked:
+                continue
+            times = reminder_times(start_at, booked, rules)
+            assert times == sorted(set(times))
+            for at in times:
+                assert booked < at < start_at and quiet_span(at, rules) is None, (booked, start_at, at)
+                if at.astimezone(OSLO).time() == rules.quiet_until:  # moved to the morning
+                    assert start_at - at >= timedelta(hours=1)
+        booked += timedelta(minutes=25)
 
 
 def test_reminders_across_the_spring_daylight_saving_change():
@@ -57,8 +136,11 @@ def test_booked_three_hours_ahead_gets_only_the_two_hour_one():
 def test_the_lead_times_and_quiet_hours_are_configurable():
     rules = BookingRules.from_config({"REMINDER_HOURS": "48", "QUIET_FROM": "21:00", "QUIET_UNTIL": "09:00"})
     now = oslo(2026, 11, 23, 8, 0)
-    # 48 h before Friday 08:30 is Wednesday 08:30, still quiet until 09:00: Tuesday evening.
-    assert local(reminder_times(oslo(2026, 11, 27, 8, 30), now, rules)) == ["Tue 24 Nov 20:45"]
+    # 48 h before Friday 08:30 is Wednesday 08:30, still quiet until 09:00: then.
+    assert local(reminder_times(oslo(2026, 11, 27, 8, 30), now, rules)) == ["Wed 25 Nov 09:00"]
+    # 2 h before Friday 09:30 is 07:30; 09:00 would leave half an hour: Thursday 20:45.
+    rules = BookingRules.from_config({"REMINDER_HOURS": "2", "QUIET_FROM": "21:00", "QUIET_UNTIL": "09:00"})
+    assert local(reminder_times(oslo(2026, 11, 27, 9, 30), now, rules)) == ["Thu 26 Nov 20:45"]
 
 
 def outbox(db_session):
@@ -103,3 +185,49 @@ def test_moving_replans_reminders_and_staff_changes_are_texted(db_session, make,
         ("reminder", "reminder", OutboxStatus.pending, start + timedelta(hours=22)),
         ("change", "moved", OutboxStatus.pending, now),
     ]
+
+
+# --- planned with the booking, sent by the worker --------------------------------------------
+
+EARLY = {day: (time(8), time(16)) for day in range(5)}
+
+
+def pending_reminders(db_session):
+    return [m.due_at for m in fresh(db_session).scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "reminder", OutboxMessage.status == OutboxStatus.pending)
+        .order_by(OutboxMessage.due_at))]
+
+
+def test_a_24_hour_reminder_that_went_counts_when_she_is_moved_to_another_counselor(
+        twilio_app, fake_twilio, db_session, make, now, rules, clock):
+    make.opening_hours()
+    service = make.service()
+    amina = make.counselor(languages=["so"], services=[service], hours=EARLY)
+    sana = make.counselor(languages=["so"], services=[service], hours=EARLY)
+    caller = make.client("+4791234567", language_code="so")
+    eight = oslo(2026, 11, 27, 8, 0)
+    appointment = book_appointment(db_session, service_id=service.id, counselor_id=amina.id, start_at=eight, now=now,
+                                   booked_via=BookedVia.sms, client=caller, rules=rules).appointment
+    db_session.commit()
+    assert pending_reminders(db_session) == [oslo(2026, 11, 26, 8, 0)]  # no evening one 11 h 45 later
+
+    clock.set(oslo(2026, 11, 26, 8, 0))
+    make_worker(twilio_app).tick()
+    assert len(fake_twilio.messages) == 1
+
+    # Thursday 09:00 the desk gives her time to Sana: the 24 h reminder of this very time
+    # went at 08:00, so still no evening reminder.
+    moved_at = oslo(2026, 11, 26, 9, 0)
+    appointment = fresh(db_session).get(Appointment, appointment.id)
+    reschedule_appointment(db_session, appointment, start_at=eight, counselor_id=sana.id, now=moved_at,
+                           actor=Actor.staff, rules=rules)
+    db_session.commit()
+    assert pending_reminders(db_session) == []
+
+    # Moved to 08:30 instead, a time no reminder named: the evening reminder goes.
+    appointment = fresh(db_session).get(Appointment, appointment.id)
+    reschedule_appointment(db_session, appointment, start_at=oslo(2026, 11, 27, 8, 30), now=moved_at,
+                           actor=Actor.staff, rules=rules)
+    db_session.commit()
+    assert local(pending_reminders(db_session)) == ["Thu 26 Nov 19:45"]
+
