@@ -109,8 +109,8 @@ _PEACE_BE_UPON_YOU = r"(?:as?)?salam(?:[uo])?(?:wa)?al[ae]?[iy]?kum"
 
 
 def greeting_key(text: str) -> str:
-    """``text`` (already ``normalise``d) folded for comparing greetings: lower case, no
-    accents or marks, no spaces or punctuation, a letter held long written once."""
+    """``text`` folded for comparing greetings: ``normalise``d, then lower case, no accents
+    or marks, no spaces or punctuation, a letter held long written once."""
     text = unicodedata.normalize("NFKD", normalise(text))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"[\W_]+", "", text)
@@ -121,7 +121,11 @@ _GREETING = re.compile("(?:{})+".format("|".join(
     [_PEACE_BE_UPON_YOU] + sorted({re.escape(greeting_key(g)) for g in _GREETINGS}, key=len, reverse=True))))
 
 
+# "Hei hei hei!" is a greeting; a long text made of greetings is something else.
+_LONGEST_GREETING = 40
+
+
 def is_greeting(text: str) -> bool:
     """Is ``text`` a greeting and nothing more ("hi", "Hei hei!", "السلام عليكم", "cześć")?"""
     key = greeting_key(text)
-    return bool(key) and _GREETING.fullmatch(key) is not None
+    return 0 < len(key) <= _LONGEST_GREETING and _GREETING.fullmatch(key) is not None
