@@ -334,7 +334,8 @@ class OutboxSender:
             if quiet_ends is not None and message.kind == "reminder" and appointment is not None \
                     and quiet_ends > appointment.start_at - MORNING_NOTICE:
                 # A reminder goes in the morning only with an hour to spare (see reminders).
-                message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, "quiet-hours", now
+                message.status, message.error_code = OutboxStatus.withdrawn, "quiet-hours"
+                message.updated_at = now
                 continue
             if quiet_ends is not None:  # the workers were down, or the clock moved: wait for morning
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now

@@ -112,8 +112,9 @@ def test_while_moving_and_after_a_reminder_a_greeting_brings_her_main_menu(phone
     assert phone.text("ሰላም") == say("main_menu", "ti")
 
     row = conversation(db_session)
-    row.state, row.data = "reminder", {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
-                                      "service": appointment.service_id}
+    row.state = "reminder"  # as the worker leaves it after a reminder
+    row.data = {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
+                "service": appointment.service_id}
     db_session.commit()
     assert phone.text("selam") == say("main_menu", "ti")
     assert appointments(db_session)[0].start_at == appointment.start_at
@@ -145,7 +146,8 @@ def test_a_greeting_after_the_idle_timeout_brings_her_main_menu(phone, centre, c
     assert phone.text("hei") == say("main_menu", "nb")
 
 
-def test_with_a_code_word_a_greeting_shows_the_main_menu_and_nothing_of_her_time(phone, centre, db_session, clock):
+def test_with_a_code_word_a_greeting_shows_the_main_menu_and_nothing_of_her_time(
+        phone, centre, db_session, clock):
     book(phone, "en")
     [appointment] = appointments(db_session)
     set_code(phone)
@@ -183,7 +185,8 @@ def test_greetings_are_recognised_however_they_are_typed(variant):
 
 @pytest.mark.parametrize("text", [
     "", "1", "0", "9", "4711", "STOP", "STOPP", "HELP", "HJELP", "SLETT", "DELETE", "MENU", "MENY", "START",
-    "NEI", "JA", "OK", "HA", "hello again", "hi " * 30, "hei jeg vil avbestille", "hjelp meg", "Norsk", "English",
+    "NEI", "JA", "OK", "HA", "hello again", "hi " * 30, "hei jeg vil avbestille", "hjelp meg",
+    "Norsk", "English",
 ])
 def test_keywords_digits_code_words_and_sentences_are_not_greetings(text):
     assert not kw.is_greeting(text)

@@ -71,14 +71,17 @@ def test_an_evening_reminder_the_workers_missed_waits_for_morning_only_with_an_h
         twilio_app, fake_twilio, db_session, make, clock):
     make.opening_hours()
     service = make.service()
-    make.counselor(languages=["nb"], services=[service], hours={day: (time(8, 30), time(16)) for day in range(5)})
+    half_past_eight = {day: (time(8, 30), time(16)) for day in range(5)}
+    make.counselor(languages=["nb"], services=[service], hours=half_past_eight)
     db_session.commit()
     clock.set(oslo(2026, 11, 26, 16, 13))
     assert book_by_text(twilio_app) == say("booked", "nb", when=oslo(2026, 11, 27, 8, 30))
     # The workers were down from 19:40 to 20:10: the 19:45 reminder is found in the quiet
     # hours. 08:00 would leave her half an hour: it is not sent then, nor in the night.
-    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, [
-        oslo(2026, 11, 26, 20, 10), oslo(2026, 11, 27, 7, 59), oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 20)])
+    ticks = [oslo(2026, 11, 26, 20, 10), oslo(2026, 11, 27, 7, 59), oslo(2026, 11, 27, 8, 0),
+             oslo(2026, 11, 27, 8, 20)]
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, ticks)
     assert sent == {"Thu 20:10": 0, "Fri 07:59": 0, "Fri 08:00": 0, "Fri 08:20": 0}
-    [reminder] = fresh(db_session).scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all()
+    [reminder] = fresh(db_session).scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all()
     assert (reminder.status, reminder.error_code) == (OutboxStatus.withdrawn, "quiet-hours")

@@ -20,39 +20,44 @@ def local(times):
     return [t.astimezone(OSLO).strftime("%a %d %b %H:%M") for t in times]
 
 
+def planned(start_at, booked_at, rules=RULES, **went):
+    """When the reminders of ``start_at``, booked at ``booked_at``, go, in Oslo time."""
+    return local(reminder_times(start_at, booked_at, rules, **went))
+
+
 def test_an_appointment_three_days_ahead_gets_two_reminders_at_the_right_local_times():
     now = oslo(2026, 11, 23, 8, 0)
-    assert local(reminder_times(oslo(2026, 11, 26, 13, 0), now, RULES)) == ["Wed 25 Nov 13:00", "Thu 26 Nov 11:00"]
+    assert planned(oslo(2026, 11, 26, 13, 0), now) == ["Wed 25 Nov 13:00", "Thu 26 Nov 11:00"]
 
 
 def test_a_two_hour_reminder_in_the_quiet_hours_goes_when_they_end_if_that_leaves_an_hour():
     now = oslo(2026, 11, 23, 8, 0)
     # 2 h before Thursday 09:00 is 07:00, inside 20:00-08:00: it goes at 08:00, an hour before.
-    assert local(reminder_times(oslo(2026, 11, 26, 9, 0), now, RULES)) == ["Wed 25 Nov 09:00", "Thu 26 Nov 08:00"]
-    assert local(reminder_times(oslo(2026, 11, 26, 9, 30), now, RULES)) == ["Wed 25 Nov 09:30", "Thu 26 Nov 08:00"]
+    assert planned(oslo(2026, 11, 26, 9, 0), now) == ["Wed 25 Nov 09:00", "Thu 26 Nov 08:00"]
+    assert planned(oslo(2026, 11, 26, 9, 30), now) == ["Wed 25 Nov 09:30", "Thu 26 Nov 08:00"]
     # 2 h before 10:00 is 08:00 itself, when the quiet hours are over.
-    assert local(reminder_times(oslo(2026, 11, 26, 10, 0), now, RULES)) == ["Wed 25 Nov 10:00", "Thu 26 Nov 08:00"]
+    assert planned(oslo(2026, 11, 26, 10, 0), now) == ["Wed 25 Nov 10:00", "Thu 26 Nov 08:00"]
 
 
 def test_the_issue_friday_nine_booked_thursday_afternoon_is_reminded_at_eight():
     # Booked Thursday 16:13: the 24 h reminder's moment has passed (her confirmation names
     # the time); the 2 h one would be 07:00, so it goes at 08:00, not 08:15 nor in the night.
     now = oslo(2026, 11, 26, 16, 13)
-    assert local(reminder_times(oslo(2026, 11, 27, 9, 0), now, RULES)) == ["Fri 27 Nov 08:00"]
+    assert planned(oslo(2026, 11, 27, 9, 0), now) == ["Fri 27 Nov 08:00"]
 
 
 def test_an_eight_oclock_appointment_is_reminded_the_evening_before_unless_the_24_hour_one_was_close():
     eight = oslo(2026, 11, 27, 8, 0)
     # Booked days ahead: the 24 h reminder goes Thursday 08:00; the 2 h one would go at
     # 19:45 that evening, under 12 h later, so it is not sent at all.
-    assert local(reminder_times(eight, oslo(2026, 11, 23, 8, 0), RULES)) == ["Thu 26 Nov 08:00"]
+    assert planned(eight, oslo(2026, 11, 23, 8, 0)) == ["Thu 26 Nov 08:00"]
     # Booked Thursday morning after 08:00: there is no 24 h reminder, so the evening one goes,
     # just before the quiet hours.
-    assert local(reminder_times(eight, oslo(2026, 11, 26, 9, 0), RULES)) == ["Thu 26 Nov 19:45"]
+    assert planned(eight, oslo(2026, 11, 26, 9, 0)) == ["Thu 26 Nov 19:45"]
     # An 08:30 one: 08:00 would leave her half an hour, so the same.
     half_past = oslo(2026, 11, 27, 8, 30)
-    assert local(reminder_times(half_past, oslo(2026, 11, 23, 8, 0), RULES)) == ["Thu 26 Nov 08:30"]
-    assert local(reminder_times(half_past, oslo(2026, 11, 26, 12, 0), RULES)) == ["Thu 26 Nov 19:45"]
+    assert planned(half_past, oslo(2026, 11, 23, 8, 0)) == ["Thu 26 Nov 08:30"]
+    assert planned(half_past, oslo(2026, 11, 26, 12, 0)) == ["Thu 26 Nov 19:45"]
 
 
 def test_the_evening_reminder_goes_when_the_24_hour_one_went_twelve_hours_before_or_more():
@@ -66,25 +71,25 @@ def test_the_evening_reminder_goes_when_the_24_hour_one_went_twelve_hours_before
     eight = oslo(2026, 11, 27, 8, 0)
     went = [oslo(2026, 11, 26, 8, 0)]
     assert reminder_times(eight, oslo(2026, 11, 26, 9, 0), RULES, went=went) == []
-    assert local(reminder_times(eight, oslo(2026, 11, 26, 9, 0), RULES, went=[oslo(2026, 11, 26, 7, 44)])) == [
-        "Thu 26 Nov 19:45"]  # 12 h 1 min before: not too close
+    # 12 h 1 min before: not too close.
+    assert planned(eight, oslo(2026, 11, 26, 9, 0), went=[oslo(2026, 11, 26, 7, 44)]) == ["Thu 26 Nov 19:45"]
 
 
 def test_booked_late_the_evening_before():
     # 19:30: the evening reminder of an 08:00 appointment is still to come.
-    assert local(reminder_times(oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 26, 19, 30), RULES)) == ["Thu 26 Nov 19:45"]
+    assert planned(oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 26, 19, 30)) == ["Thu 26 Nov 19:45"]
     # 19:50: its moment has passed when she books; it is not sent in the night or the morning.
     assert reminder_times(oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 26, 19, 50), RULES) == []
     # For 09:00 and 10:00 it goes at 08:00.
-    assert local(reminder_times(oslo(2026, 11, 27, 9, 0), oslo(2026, 11, 26, 19, 50), RULES)) == ["Fri 27 Nov 08:00"]
-    assert local(reminder_times(oslo(2026, 11, 27, 10, 0), oslo(2026, 11, 26, 19, 50), RULES)) == ["Fri 27 Nov 08:00"]
+    assert planned(oslo(2026, 11, 27, 9, 0), oslo(2026, 11, 26, 19, 50)) == ["Fri 27 Nov 08:00"]
+    assert planned(oslo(2026, 11, 27, 10, 0), oslo(2026, 11, 26, 19, 50)) == ["Fri 27 Nov 08:00"]
 
 
 def test_booked_during_the_quiet_hours():
     for booked_at in (oslo(2026, 11, 26, 22, 0), oslo(2026, 11, 27, 0, 30), oslo(2026, 11, 27, 6, 45)):
         assert reminder_times(oslo(2026, 11, 27, 8, 0), booked_at, RULES) == []
-        assert local(reminder_times(oslo(2026, 11, 27, 9, 0), booked_at, RULES)) == ["Fri 27 Nov 08:00"]
-        assert local(reminder_times(oslo(2026, 11, 27, 10, 0), booked_at, RULES)) == ["Fri 27 Nov 08:00"]
+        assert planned(oslo(2026, 11, 27, 9, 0), booked_at) == ["Fri 27 Nov 08:00"]
+        assert planned(oslo(2026, 11, 27, 10, 0), booked_at) == ["Fri 27 Nov 08:00"]
     # At 07:30 the 2 h moment of a 09:00 appointment has passed: she was just told the time.
     assert reminder_times(oslo(2026, 11, 27, 9, 0), oslo(2026, 11, 27, 7, 30), RULES) == []
 
@@ -130,7 +135,7 @@ def test_booked_ninety_minutes_ahead_gets_no_reminder():
 
 def test_booked_three_hours_ahead_gets_only_the_two_hour_one():
     now = oslo(2026, 11, 23, 10, 0)
-    assert local(reminder_times(oslo(2026, 11, 23, 13, 0), now, RULES)) == ["Mon 23 Nov 11:00"]
+    assert planned(oslo(2026, 11, 23, 13, 0), now) == ["Mon 23 Nov 11:00"]
 
 
 def test_the_lead_times_and_quiet_hours_are_configurable():
@@ -194,7 +199,8 @@ EARLY = {day: (time(8), time(16)) for day in range(5)}
 
 def pending_reminders(db_session):
     return [m.due_at for m in fresh(db_session).scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "reminder", OutboxMessage.status == OutboxStatus.pending)
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "reminder", OutboxMessage.status == OutboxStatus.pending)
         .order_by(OutboxMessage.due_at))]
 
 
@@ -206,8 +212,8 @@ def test_a_24_hour_reminder_that_went_counts_when_she_is_moved_to_another_counse
     sana = make.counselor(languages=["so"], services=[service], hours=EARLY)
     caller = make.client("+4791234567", language_code="so")
     eight = oslo(2026, 11, 27, 8, 0)
-    appointment = book_appointment(db_session, service_id=service.id, counselor_id=amina.id, start_at=eight, now=now,
-                                   booked_via=BookedVia.sms, client=caller, rules=rules).appointment
+    appointment = book_appointment(db_session, service_id=service.id, counselor_id=amina.id, start_at=eight,
+                                   now=now, booked_via=BookedVia.sms, client=caller, rules=rules).appointment
     db_session.commit()
     assert pending_reminders(db_session) == [oslo(2026, 11, 26, 8, 0)]  # no evening one 11 h 45 later
 
