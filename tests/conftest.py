@@ -85,7 +85,8 @@ def probe_postgres(url: str) -> tuple[str | None, str]:
     costs at most two seconds."""
     shown = make_url(url).render_as_string(hide_password=True)
     try:
-        engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        engine = create_engine(url, poolclass=NullPool,
+                               connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -93,7 +94,8 @@ def probe_postgres(url: str) -> tuple[str | None, str]:
             engine.dispose()
     except Exception as error:  # refused, unknown database, no driver, bad URL: all say why
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()
-        why = " ".join((cause[0] if cause else type(error).__name__).removeprefix("connection failed: ").split())
+        first = cause[0] if cause else type(error).__name__
+        why = " ".join(first.removeprefix("connection failed: ").split())
         return None, f"PostgreSQL: cannot connect to {shown} ({why[:200]})"
     return url, ""
 
@@ -113,7 +115,8 @@ def pytest_report_header(config) -> str:
     url, why_not = _postgres()
     if url is None:
         return why_not + ": its tests are skipped"
-    return f"PostgreSQL: {make_url(url).render_as_string(hide_password=True)}: the database tests run on it too"
+    shown = make_url(url).render_as_string(hide_password=True)
+    return f"PostgreSQL: {shown}: the database tests run on it too"
 
 
 def _how_to_enable() -> dict[str, str]:

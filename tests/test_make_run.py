@@ -22,9 +22,10 @@ from web.config import ConfigError, from_env
 ROOT = Path(__file__).resolve().parents[1]
 CALLER = "+4791234567"
 # Settings a developer's shell may hold that would change what is tested here.
-LINJA_SETTINGS = ("DATABASE_URL", "LINJA_ENV", "PUBLIC_BASE_URL", "HOST", "PORT", "LOG_LEVEL", "SIMULATOR_ENABLED",
-                  "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID",
-                  "TWILIO_API_BASE", "PROXY_FIX_HOPS", "FLASK_APP", "FLASK_RUN_PORT")
+LINJA_SETTINGS = ("DATABASE_URL", "LINJA_ENV", "PUBLIC_BASE_URL", "HOST", "PORT", "LOG_LEVEL",
+                  "SIMULATOR_ENABLED", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM",
+                  "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE", "PROXY_FIX_HOPS", "FLASK_APP",
+                  "FLASK_RUN_PORT")
 
 
 def free_port() -> int:
@@ -66,7 +67,8 @@ class Server:
                 return
             if self.process.poll() is not None:
                 time.sleep(0.2)  # the last lines
-                pytest.fail(f"the server stopped (exit {self.process.returncode}) before {what}:\n{self.output}")
+                pytest.fail(f"the server stopped (exit {self.process.returncode}) before {what}:\n"
+                            f"{self.output}")
             time.sleep(0.1)
         pytest.fail(f"no {what} within {timeout} s:\n{self.output}")
 
@@ -107,7 +109,8 @@ def make_run(database_url, sessions):
 
 def request(url: str, data: dict | None = None) -> tuple[int, str]:
     body = json.dumps(data).encode() if data is not None else None
-    call = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+    headers = {"Content-Type": "application/json"} if body else {}
+    call = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(call, timeout=30) as response:
         return response.status, response.read().decode()
 
@@ -116,7 +119,8 @@ def test_make_run_serves_on_port_and_logs_each_request_and_the_texts_it_sends(ma
     port = free_port()
     server = make_run(port)
     base = f"http://127.0.0.1:{port}"
-    server.wait_for(lambda: f"Linja is running on {base}" in server.output, "start-up line naming PORT", timeout=90)
+    server.wait_for(lambda: f"Linja is running on {base}" in server.output, "start-up line naming PORT",
+                    timeout=90)
     assert f"Staff sign-in:  {base}/staff/login" in server.output
 
     assert request(base + "/healthz")[0] == 200
@@ -133,7 +137,8 @@ def test_make_run_serves_on_port_and_logs_each_request_and_the_texts_it_sends(ma
     server.wait_for(lambda: logged("POST", "/simulator/api/sms"), "JSON request line for the simulator")
     # Without Twilio, the texts the worker sends (here the demo's confirmations of times the
     # desk booked) are printed to the console.
-    server.wait_for(lambda: any(e.get("logger") == "hotline.messaging" and e.get("message", "").startswith("console text ")
+    server.wait_for(lambda: any(e.get("logger") == "hotline.messaging"
+                                and e.get("message", "").startswith("console text ")
                                 for e in server.json_lines()), "console text line")
     server.stop()
     # Alembic's announcements of its plugins are not news; nor is a number ever in the log.
@@ -149,8 +154,8 @@ def test_port_names_where_linja_says_it_is_and_a_wrong_one_is_refused_clearly():
     assert from_env({**keys, "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
     assert from_env({**keys, "HOST": "0.0.0.0", "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
     # ...unless PUBLIC_BASE_URL says otherwise.
-    assert from_env({**keys, "PORT": "5003", "PUBLIC_BASE_URL": "https://linja.test/"})["PUBLIC_BASE_URL"] == \
-        "https://linja.test"
+    named = from_env({**keys, "PORT": "5003", "PUBLIC_BASE_URL": "https://linja.test/"})
+    assert named["PUBLIC_BASE_URL"] == "https://linja.test"
     for wrong in ("50o3", "0", "70000", "-1", "٥٠٠٣"):
         with pytest.raises(ConfigError, match="PORT must be a port number"):
             from_env({**keys, "PORT": wrong})

@@ -76,9 +76,11 @@ def test_a_server_that_does_not_answer_is_named_once_and_its_tests_skipped_with_
     # The summary at the end: each reason once, with its count and how to enable it...
     summary = done.stdout.split(" skipped ", 1)[1].splitlines()
     assert any(line.startswith(f"1 {reason}") for line in summary), done.stdout
-    assert "  to run them: start the server TEST_DATABASE_URL names, or unset it to use a local one" in done.stdout
+    assert "  to run them: start the server TEST_DATABASE_URL names, or unset it to use a local one" \
+        in done.stdout
     assert f"1 {BROWSER_MISSING}" in summary
-    assert "  to run them: apt-get install chromium fonts-sil-abyssinica fonts-sil-scheherazade" in done.stdout
+    assert "  to run them: apt-get install chromium fonts-sil-abyssinica fonts-sil-scheherazade" \
+        in done.stdout
     # ...in place of a line per skipped test.
     assert "SKIPPED [" not in done.stdout
     assert seconds < 60

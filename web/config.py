@@ -126,7 +126,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "WEBHOOK_MAX_BYTES": int(env.get("WEBHOOK_MAX_BYTES", str(64 * 1024))),
     }
     # Locally the URL Twilio would call is where `make run` serves.
-    config["PUBLIC_BASE_URL"] = (env.get("PUBLIC_BASE_URL") or local_base_url(config["HOST"], config["PORT"])).rstrip("/")
+    public = env.get("PUBLIC_BASE_URL") or local_base_url(config["HOST"], config["PORT"])
+    config["PUBLIC_BASE_URL"] = public.rstrip("/")
     if not config["SECRET_KEY"]:
         if is_production:
             raise ConfigError("SECRET_KEY must be set when LINJA_ENV=production")

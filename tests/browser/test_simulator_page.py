@@ -98,7 +98,8 @@ def test_calling_with_a_hidden_number_shows_the_call_and_no_error(browser, page_
     # A hidden number cannot text: the page says why, and it stays said.
     page.fill("#body", "hi")
     page.click("#send")
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Not sent: A hidden number')")
+    page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('Not sent: A hidden number')")
     with page.expect_response(lambda response: "/simulator/api/thread" in response.url):
         pass
     page.wait_for_timeout(300)
