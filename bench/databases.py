@@ -43,8 +43,7 @@ def postgres_database(admin_url: str, prefix: str = "linja_bench"):
 
 
 def migrate(url: str) -> None:
-    # Alembic's logging config (alembic.ini) prints INFO lines to stderr; keep them out of
-    # the tables unless the migration fails.
+    # Keep anything the migration prints out of the tables unless it fails.
     buffer = io.StringIO()
     try:
         with contextlib.redirect_stderr(buffer):

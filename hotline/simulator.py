@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from babel.dates import format_datetime
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from hotline.phone import SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
 from hotline.webhooks import db
@@ -33,6 +34,8 @@ bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
 DEMO_NUMBERS = ["+4791234567", "+4792345678", "+4741234567", "+4746123456"]
 MAX_BODY = 1600
+# What she may type for a hidden number; Twilio sends "anonymous" as its From.
+HIDDEN = ("anonymous", "hidden")
 
 
 def is_enabled(config: dict) -> bool:
@@ -77,6 +80,16 @@ def init_app(app: Flask, make_worker: Callable[[Flask], Worker]) -> None:
     app.register_blueprint(bp)
 
 
+@bp.errorhandler(HTTPException)
+def _error(error: HTTPException):
+    """The page's requests are answered in JSON, errors too: the page shows the reason."""
+    return jsonify(error=error.description), error.code
+
+
+def _is_hidden(raw) -> bool:
+    return str(raw or "").strip().lower() in HIDDEN
+
+
 def _number(raw: str | None) -> str:
     parsed = parse_phone(raw, current_app.config["DEFAULT_PHONE_REGION"])
     if not parsed.is_valid:
@@ -104,6 +117,9 @@ def send_sms():
     if not request.is_json:  # a JSON body cannot be posted across sites without asking
         abort(415)
     payload = request.get_json(silent=True) or {}
+    if _is_hidden(payload.get("from")):
+        abort(400, description="A hidden number cannot text (Twilio delivers no text from one); "
+                               "it can call. Choose a number to text from.")
     number = _number(payload.get("from"))
     body = str(payload.get("body", ""))[:MAX_BODY]
     thread = current_app.extensions["linja.simulator"]
@@ -121,6 +137,9 @@ def send_sms():
 
 @bp.get("/api/thread")
 def thread():
+    now = _clock().now()
+    if _is_hidden(request.args.get("number")):  # nothing is texted to a hidden number
+        return jsonify(messages=[], now=now.isoformat(), now_local=_local(now))
     number = _number(request.args.get("number"))
     entries = [
         {"direction": e.direction, "text": e.text, "at": e.at.isoformat(), "when": _local(e.at), "order": (e.at, 0, e.seq)}
@@ -134,7 +153,6 @@ def thread():
             for i, t in enumerate(sender.texts_to(number))
         ]
     entries.sort(key=lambda e: e.pop("order"))
-    now = _clock().now()
     return jsonify(messages=entries, now=now.isoformat(), now_local=_local(now))
 
 
@@ -164,7 +182,7 @@ def start_call():
         abort(415)
     payload = request.get_json(silent=True) or {}
     raw = str(payload.get("from", ""))
-    number = "anonymous" if raw.strip().lower() in ("anonymous", "hidden") else _number(raw)
+    number = "anonymous" if _is_hidden(raw) else _number(raw)
     phone = SimulatedPhone(WsgiTransport(current_app._get_current_object()), number,
                            current_app.config["PUBLIC_BASE_URL"], current_app.config["TWILIO_AUTH_TOKEN"])
     voice_call = VoiceCall(phone, dial_outcome=str(payload.get("dial_outcome", "no-answer")))

@@ -11,7 +11,11 @@ from scheduling.db import make_engine
 from scheduling.models import Base
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+# alembic.ini's logging applies only when alembic runs as its own command (`alembic upgrade
+# head`, the Procfile's release step). Run from inside Linja (`make run`, `flask db-upgrade`,
+# the tests) the migrations leave the process's logging as it is: fileConfig would turn the
+# root logger to WARNING and silence the JSON request lines and the console texts.
+if config.config_file_name is not None and config.cmd_opts is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata

@@ -10,10 +10,17 @@
   const now = document.getElementById("now");
   let shown = "";
 
+  // Errors come back as {"error": "..."}: the reason is shown as it is.
   async function api(path, options) {
     const response = await fetch(path, options);
     if (!response.ok) {
-      throw new Error((await response.text()) || response.statusText);
+      let reason = "";
+      try {
+        reason = (await response.json()).error || "";
+      } catch (error) {
+        reason = "";
+      }
+      throw new Error(reason || response.status + " " + response.statusText);
     }
     return response.json();
   }
@@ -37,6 +44,10 @@
     thread.scrollTop = thread.scrollHeight;
   }
 
+  // What the last look at the thread said was wrong; a good look clears only that, not
+  // why a text or a key was refused.
+  let threadProblem = "";
+
   async function refresh() {
     const number = numberInput.value.trim();
     if (!number) return;
@@ -44,9 +55,11 @@
       const data = await api("/simulator/api/thread?number=" + encodeURIComponent(number));
       render(data.messages);
       if (now) now.textContent = data.now_local;
-      status.textContent = "";
+      if (threadProblem && status.textContent === threadProblem) status.textContent = "";
+      threadProblem = "";
     } catch (error) {
-      status.textContent = "Check the number: " + error.message.replace(/<[^>]*>/g, " ").trim().slice(0, 120);
+      threadProblem = "Check the number: " + error.message.slice(0, 160);
+      status.textContent = threadProblem;
     }
   }
 
@@ -63,7 +76,7 @@
       });
       status.textContent = "";
     } catch (error) {
-      status.textContent = "Not sent: " + error.message.replace(/<[^>]*>/g, " ").trim().slice(0, 120);
+      status.textContent = "Not sent: " + error.message.slice(0, 160);
     }
     refresh();
     body.focus();
@@ -142,7 +155,7 @@
       }));
       status.textContent = "";
     } catch (error) {
-      status.textContent = error.message.replace(/<[^>]*>/g, " ").trim().slice(0, 120);
+      status.textContent = error.message.slice(0, 160);
     }
   }
 
@@ -163,7 +176,7 @@
       }));
       status.textContent = "";
     } catch (error) {
-      status.textContent = "Could not call: " + error.message.replace(/<[^>]*>/g, " ").trim().slice(0, 120);
+      status.textContent = "Could not call: " + error.message.slice(0, 160);
     }
   });
   silenceButton.addEventListener("click", () => callAction("silence"));

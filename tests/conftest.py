@@ -1,14 +1,18 @@
-"""Shared fixtures: real databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set),
-a fixed clock, factories for the calendar, and the Flask app and client.
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when one answers), a fixed
+clock, factories for the calendar, and the Flask app and client.
 
-Every database test runs once per backend. Without TEST_DATABASE_URL the PostgreSQL runs
-are skipped with a visible reason; CI sets LINJA_REQUIRE_POSTGRES=1, which turns that
-skip into a failure.
+Every database test runs once per backend. The PostgreSQL runs use the server
+TEST_DATABASE_URL names or, when it is unset, the local one (LOCAL_POSTGRES: database
+``test`` on 127.0.0.1:5432), never any other. When it does not answer, they are skipped
+with the reason in one line; CI sets LINJA_REQUIRE_POSTGRES=1, which turns that skip into
+a failure. The run ends with a short summary of what was skipped and how to enable it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import uuid
+from collections import Counter
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, delete, make_url, text
+from sqlalchemy.pool import NullPool
 
 from scheduling.availability import BookingRules
 from scheduling.clock import FixedClock
@@ -63,15 +68,87 @@ def oslo(*args) -> datetime:
     return datetime(*args, tzinfo=OSLO).astimezone(timezone.utc)
 
 
+# The PostgreSQL server the tests use when TEST_DATABASE_URL is unset: a local one with a
+# database `test` and trust authentication, as Debian's package and CI's set-up have it.
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CONNECT_TIMEOUT_SECONDS = 2
+
+
+def _postgres() -> tuple[str | None, str]:
+    """(the admin URL, "") when the PostgreSQL tests can run; (None, why not) otherwise."""
+    return probe_postgres(os.environ.get("TEST_DATABASE_URL") or LOCAL_POSTGRES)
+
+
+@functools.cache
+def probe_postgres(url: str) -> tuple[str | None, str]:
+    """Does this server answer? Asked once a run, quickly: a server that does not answer
+    costs at most two seconds."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = create_engine(url, poolclass=NullPool,
+                               connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as error:  # refused, unknown database, no driver, bad URL: all say why
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+        first = cause[0] if cause else type(error).__name__
+        why = " ".join(first.removeprefix("connection failed: ").split())
+        return None, f"PostgreSQL: cannot connect to {shown} ({why[:200]})"
+    return url, ""
+
+
 def _postgres_admin_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL") or None
+    return _postgres()[0]
 
 
 def _skip_or_fail_without_postgres() -> None:
-    reason = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server (CI sets it)"
+    reason = _postgres()[1]
     if os.environ.get("LINJA_REQUIRE_POSTGRES"):
         pytest.fail(reason + ", but LINJA_REQUIRE_POSTGRES=1 requires them")
     pytest.skip(reason)
+
+
+def pytest_report_header(config) -> str:
+    url, why_not = _postgres()
+    if url is None:
+        return why_not + ": its tests are skipped"
+    shown = make_url(url).render_as_string(hide_password=True)
+    return f"PostgreSQL: {shown}: the database tests run on it too"
+
+
+def _how_to_enable() -> dict[str, str]:
+    """How to run what was skipped, by the start of the skip's reason."""
+    postgres = ("start the server TEST_DATABASE_URL names, or unset it to use a local one"
+                if os.environ.get("TEST_DATABASE_URL") else
+                "start PostgreSQL on 127.0.0.1:5432 with a database test (user postgres, trust "
+                "authentication), or set TEST_DATABASE_URL to a server's URL")
+    return {
+        "PostgreSQL:": postgres,
+        "browser:": "apt-get install chromium fonts-sil-abyssinica fonts-sil-scheherazade (Debian's Chromium "
+                    "at /usr/bin/chromium; the fonts show Tigrinya and Urdu)",
+    }
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """What was skipped, grouped by reason with counts, and how to run it: in place of
+    pytest's line per skipped test (pyproject's -rfE still lists failures and errors)."""
+    reasons = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if not reasons:
+        return
+    terminalreporter.section("skipped", sep="-")
+    width = len(str(max(reasons.values())))
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"{count:>{width}} {reason}")
+        hint = next((hint for start, hint in _how_to_enable().items() if reason.startswith(start)), None)
+        if hint:
+            terminalreporter.write_line(f"{'':>{width}}   to run them: {hint}")
 
 
 class FreshDatabases:

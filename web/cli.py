@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -19,6 +20,8 @@ from scheduling.models import Staff, StaffRole
 from scheduling.phones import parse_phone
 from scheduling.worker import build_scheduler, run_until_stopped
 from staff.passwords import hash_password
+from web.config import local_base_url
+from web.jsonlog import quiet_alembic_plugins
 from web.worker import make_worker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +64,7 @@ def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("twilio").setLevel(logging.WARNING)  # eleven lines of request headers a text
+    quiet_alembic_plugins()
 
 
 def init_app(app: Flask) -> None:
@@ -112,16 +116,21 @@ def init_app(app: Flask) -> None:
                    "the keys after it can now be removed.")
 
     @app.cli.command("serve")
-    @click.option("--host", default="127.0.0.1")
-    @click.option("--port", default=5000, type=int)
+    @click.option("--host", default=None, help="Default: $HOST, or 127.0.0.1.")
+    @click.option("--port", default=None, type=click.IntRange(1, 65535), help="Default: $PORT, or 5000.")
     def serve(host, port):
         """Migrate, load demo data the first time, and serve with the worker in-process."""
+        host = host or current_app.config["HOST"]
+        port = port or current_app.config["PORT"]
+        base = local_base_url(host, port)
+        if not os.environ.get("PUBLIC_BASE_URL"):
+            # Status callbacks, calendar links and signatures name where this server listens.
+            current_app.config["PUBLIC_BASE_URL"] = base
         upgrade_database(current_app.config["DATABASE_URL"])
         _load_demo_if_empty()
         worker = make_worker(current_app)
         scheduler = build_scheduler(worker, interval_seconds=current_app.config["WORKER_INTERVAL_SECONDS"])
         scheduler.start()
-        base = f"http://{host}:{port}"
         click.echo("")
         click.echo(f"Linja is running on {base}")
         click.echo(f"  Staff sign-in:  {base}/staff/login")

@@ -42,6 +42,25 @@ def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network
         raise ConfigError(f"TRUSTED_NETWORKS: {error}") from None
 
 
+def _port(value: str) -> int:
+    value = value.strip()
+    if not value:
+        return 5000
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"PORT must be a port number (1-65535), not {value!r}")
+    return int(value)
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches `flask serve` at: a server listening on
+    every interface (0.0.0.0, ::) is reached at 127.0.0.1."""
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def from_env(environ: dict[str, str] | None = None) -> dict:
     env = os.environ if environ is None else environ
     is_production = env.get("LINJA_ENV", "development") == "production"
@@ -55,7 +74,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "TWILIO_FROM": env.get("TWILIO_FROM", ""),
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Where `make run` (flask serve) listens; the Procfile's gunicorn reads PORT itself.
+        "HOST": env.get("HOST", "").strip() or "127.0.0.1",
+        "PORT": _port(env.get("PORT", "")),
         "TZ_NAME": env.get("TZ_NAME", "Europe/Oslo"),
         "CENTRE_ADDRESS": env.get("CENTRE_ADDRESS", "Storgata 10, 0184 Oslo"),
         "SMS_IDLE_MINUTES": int(env.get("SMS_IDLE_MINUTES", "30")),
@@ -104,6 +125,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         # Twilio's webhook bodies are a few KiB at most (an SMS body is at most 1600 characters).
         "WEBHOOK_MAX_BYTES": int(env.get("WEBHOOK_MAX_BYTES", str(64 * 1024))),
     }
+    # Locally the URL Twilio would call is where `make run` serves.
+    public = env.get("PUBLIC_BASE_URL") or local_base_url(config["HOST"], config["PORT"])
+    config["PUBLIC_BASE_URL"] = public.rstrip("/")
     if not config["SECRET_KEY"]:
         if is_production:
             raise ConfigError("SECRET_KEY must be set when LINJA_ENV=production")

@@ -45,6 +45,13 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # The twilio client logs every request and its headers at INFO: eleven lines a text.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    quiet_alembic_plugins()
+
+
+def quiet_alembic_plugins() -> None:
+    """Alembic announces each of its autogenerate plugins at INFO when it is imported:
+    seven lines at the start of every command, none of them news."""
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
+MISSING = f"browser: {CHROMIUM} is missing"  # tests/conftest.py's summary says how to install it
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -17,7 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        reason = MISSING
         if os.environ.get("LINJA_REQUIRE_BROWSER"):
             pytest.fail(reason + ", but LINJA_REQUIRE_BROWSER=1 requires the browser tests")
         pytest.skip(reason)

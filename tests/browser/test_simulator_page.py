@@ -71,3 +71,38 @@ def test_calling_through_the_simulator_page(browser, page_url, screenshot):
     screenshot(page, "simulator-call")
     page.click("#call")  # hang up
     page.close()
+
+
+def test_calling_with_a_hidden_number_shows_the_call_and_no_error(browser, page_url, screenshot):
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    page.goto(page_url)
+    page.fill("#number", "anonymous")  # as Twilio sends a hidden number
+    page.dispatch_event("#number", "change")
+    page.click("#call")
+    page.wait_for_selector("#line li")
+    assert "Nummeret ditt er skjult" in page.inner_text("#line")
+    page.click(".key[data-key='6']")  # leave a message
+    page.wait_for_selector("#message:not([hidden])")
+
+    # The page looks at the number's thread every two seconds: the call goes on, no error.
+    with page.expect_response(lambda response: "/simulator/api/thread" in response.url) as looked:
+        pass
+    assert looked.value.status == 200
+    page.wait_for_timeout(300)  # the page has read the answer
+    assert page.inner_text("#status") == ""
+    assert page.inner_text("#call") == "Hang up"
+    screenshot(page, "simulator-call-hidden-number")
+
+    page.click("#message")
+    page.wait_for_selector("#line li.heard-hangup")
+    # A hidden number cannot text: the page says why, and it stays said.
+    page.fill("#body", "hi")
+    page.click("#send")
+    page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('Not sent: A hidden number')")
+    with page.expect_response(lambda response: "/simulator/api/thread" in response.url):
+        pass
+    page.wait_for_timeout(300)
+    assert page.inner_text("#status").startswith("Not sent: A hidden number cannot text")
+    screenshot(page, "simulator-text-hidden-number")
+    page.close()

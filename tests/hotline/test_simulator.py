@@ -51,7 +51,8 @@ def test_a_reminder_arrives_on_the_simulated_phone_after_time_travel(sim, centre
 
 def test_the_simulator_refuses_bad_input_kindly(sim):
     client = sim.test_client()
-    assert client.post("/simulator/api/sms", json={"from": "hello", "body": "hi"}).status_code == 400
+    refused = client.post("/simulator/api/sms", json={"from": "hello", "body": "hi"})
+    assert refused.status_code == 400 and "phone number" in refused.get_json()["error"]
     assert client.post("/simulator/api/sms", data={"from": "+4791234567"}).status_code == 415
     assert client.post("/simulator/api/clock", json={"minutes": -5}).status_code == 400
     assert client.post("/simulator/api/clock", json={"minutes": "a day"}).status_code == 400
@@ -93,3 +94,27 @@ def test_the_phone_command_calls_linja_with_a_keypad_in_the_terminal(runner, cen
     assert "[en-GB] For English, press 2." in result.output
     assert "To book a time, press 1." in result.output
     assert "Call ended." in result.output
+
+
+
+def test_a_call_from_a_hidden_number_goes_on_without_an_error_on_the_page(sim, centre):
+    client = sim.test_client()
+
+    def the_page_looks_at_the_thread():  # as it does every two seconds, during a call too
+        thread = client.get("/simulator/api/thread?number=anonymous")
+        assert thread.status_code == 200, thread.get_data(as_text=True)
+        assert thread.get_json()["messages"] == []  # nothing is texted to a hidden number
+
+    started = client.post("/simulator/api/call", json={"from": "anonymous"}).get_json()
+    assert started["waiting_for"] == "keys" and not started["ended"]
+    assert started["heard"][0]["text"].startswith("Nummeret ditt er skjult")
+    the_page_looks_at_the_thread()
+    recording = client.post(f"/simulator/api/call/{started['id']}/press", json={"digits": "6"}).get_json()
+    assert recording["waiting_for"] == "message"
+    the_page_looks_at_the_thread()
+    client.post(f"/simulator/api/call/{started['id']}/message")
+    the_page_looks_at_the_thread()
+    # Texting from a hidden number is refused with a reason the page can show.
+    refused = client.post("/simulator/api/sms", json={"from": "Anonymous", "body": "hi"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"].startswith("A hidden number cannot text")
