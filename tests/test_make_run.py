@@ -22,7 +22,7 @@ from web.config import ConfigError, from_env
 ROOT = Path(__file__).resolve().parents[1]
 CALLER = "+4791234567"
 # Settings a developer's shell may hold that would change what is tested here.
-LINJA_SETTINGS = ("DATABASE_URL", "LINJA_ENV", "PUBLIC_BASE_URL", "HOST", "PORT", "LOG_LEVEL",
+LINJA_SETTINGS = ("DATABASE_URL", "LINJA_ENV", "PUBLIC_BASE_URL", "LINJA_HOST", "HOST", "PORT", "LOG_LEVEL",
                   "SIMULATOR_ENABLED", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM",
                   "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE", "PROXY_FIX_HOPS", "FLASK_APP",
                   "FLASK_RUN_PORT")
@@ -152,7 +152,9 @@ def test_port_names_where_linja_says_it_is_and_a_wrong_one_is_refused_clearly():
     assert from_env(keys)["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
     # Calendar links, status callbacks and signatures name the port it serves on...
     assert from_env({**keys, "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
-    assert from_env({**keys, "HOST": "0.0.0.0", "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
+    assert from_env({**keys, "LINJA_HOST": "0.0.0.0", "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
+    # A shell's own HOST (zsh and tcsh set it to the machine's name) never moves the server.
+    assert from_env({**keys, "HOST": "workstation.local"})["HOST"] == "127.0.0.1"
     # ...unless PUBLIC_BASE_URL says otherwise.
     named = from_env({**keys, "PORT": "5003", "PUBLIC_BASE_URL": "https://linja.test/"})
     assert named["PUBLIC_BASE_URL"] == "https://linja.test"

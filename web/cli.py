@@ -116,7 +116,7 @@ def init_app(app: Flask) -> None:
                    "the keys after it can now be removed.")
 
     @app.cli.command("serve")
-    @click.option("--host", default=None, help="Default: $HOST, or 127.0.0.1.")
+    @click.option("--host", default=None, help="Default: $LINJA_HOST, or 127.0.0.1.")
     @click.option("--port", default=None, type=click.IntRange(1, 65535), help="Default: $PORT, or 5000.")
     def serve(host, port):
         """Migrate, load demo data the first time, and serve with the worker in-process."""

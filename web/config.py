@@ -75,7 +75,7 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
         # Where `make run` (flask serve) listens; the Procfile's gunicorn reads PORT itself.
-        "HOST": env.get("HOST", "").strip() or "127.0.0.1",
+        "HOST": env.get("LINJA_HOST", "").strip() or "127.0.0.1",
         "PORT": _port(env.get("PORT", "")),
         "TZ_NAME": env.get("TZ_NAME", "Europe/Oslo"),
         "CENTRE_ADDRESS": env.get("CENTRE_ADDRESS", "Storgata 10, 0184 Oslo"),
