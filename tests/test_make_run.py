@@ -153,11 +153,11 @@ def test_port_names_where_linja_says_it_is_and_a_wrong_one_is_refused_clearly():
     # Calendar links, status callbacks and signatures name the port it serves on...
     assert from_env({**keys, "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
     assert from_env({**keys, "LINJA_HOST": "0.0.0.0", "PORT": "5003"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:5003"
-    # A shell's own HOST (zsh and tcsh set it to the machine's name) never moves the server.
-    assert from_env({**keys, "HOST": "workstation.local"})["HOST"] == "127.0.0.1"
     # ...unless PUBLIC_BASE_URL says otherwise.
     named = from_env({**keys, "PORT": "5003", "PUBLIC_BASE_URL": "https://linja.test/"})
     assert named["PUBLIC_BASE_URL"] == "https://linja.test"
+    # A shell's own HOST (zsh and tcsh set it to the machine's name) never moves the server.
+    assert from_env({**keys, "HOST": "workstation.local"})["HOST"] == "127.0.0.1"
     for wrong in ("50o3", "0", "70000", "-1", "٥٠٠٣"):
         with pytest.raises(ConfigError, match="PORT must be a port number"):
             from_env({**keys, "PORT": wrong})
