@@ -37,7 +37,9 @@ def heading_and_text(code: int, roles: frozenset[StaffRole] | None) -> tuple[str
         if heading is None:
             return _("Du har ikke tilgang til denne siden"), ""
         role = ROLE_NAMES.get(current_user.role) if current_user.is_authenticated else None
-        return str(heading), _("Du er logget inn som %(role)s, så den er ikke åpen for deg.", role=role) if role else ""
+        if role is None:
+            return str(heading), ""
+        return str(heading), _("Du er logget inn som %(role)s, så den er ikke åpen for deg.", role=role)
     if code == 404:
         return _("Fant ikke siden"), _(
             "Adressen finnes ikke i Linja, eller det den viste til, er ikke her lenger. "

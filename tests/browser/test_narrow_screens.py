@@ -39,11 +39,12 @@ from scheduling.models import (
     WorkingHours,
 )
 from staff.passwords import hash_password
-from tests.conftest import NOW, fresh, oslo
+from tests.conftest import NOW, oslo
 from tests.staff.test_roles import allowed
 
 PHONE = {"width": 390, "height": 844}
 ACCOUNT = "AC" + "0" * 32
+RECORDINGS = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings"
 LANGUAGES = ["so", "ar", "ti", "fa", "pl", "ur", "nb", "en"]
 ROLES = {StaffRole.counselor: "amina@linja.example", StaffRole.receptionist: "ingrid@linja.example",
          StaffRole.admin: "kari@linja.example"}
@@ -83,13 +84,15 @@ def fill_the_week(session) -> dict:
                            actor=Actor.staff, actor_staff_id=ingrid.id, rules=rules)
     cancel_appointment(session, booked[1], now=NOW, actor=Actor.staff, actor_staff_id=ingrid.id,
                        reason="Hun ringte og sa at hun ikke kan komme likevel, fordi barnet er sykt")
-    # Amina's Monday (the time moved away and the cancelled one too) to the last slot, for her day, its printout and the board.
+    # Amina's Monday to the last slot (the moved and the cancelled times too): her day, its
+    # printout and the board.
     amina = next(c for c in counselors if c.email == ROLES[StaffRole.counselor])
     for n in range(6):
         client = find_or_create_client(session, f"+479200{n:04d}", NOW)
         client.language_code = ["ar", "so", "en"][n % 3]
-        slots = find_free_slots(session, service_id=amina.services[n % 2].id, language_code=client.language_code,
-                                now=NOW, rules=rules, limit=1, counselor_ids=[amina.id])
+        slots = find_free_slots(session, service_id=amina.services[n % 2].id,
+                                language_code=client.language_code, now=NOW, rules=rules, limit=1,
+                                counselor_ids=[amina.id])
         if slots and slots[0].start_at < NOW + timedelta(hours=12):
             result = book_appointment(session, service_id=amina.services[n % 2].id, counselor_id=amina.id,
                                       start_at=slots[0].start_at, now=NOW, client=client,
@@ -102,9 +105,10 @@ def fill_the_week(session) -> dict:
     past = session.scalars(select(Appointment).where(Appointment.status == AppointmentStatus.booked)).first()
     clients = [a.client for a in booked]
     for n, client in enumerate(clients[:8]):
-        request_callback(session, client, via=BookedVia.sms if n % 2 else BookedVia.voice, now=NOW - timedelta(hours=n))
+        request_callback(session, client, via=BookedVia.sms if n % 2 else BookedVia.voice,
+                         now=NOW - timedelta(hours=n))
         session.add(Voicemail(call_sid=f"CA{n:032d}", client_id=client.id, language_code=client.language_code,
-                              recording_url=f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{n:032d}",
+                              recording_url=f"{RECORDINGS}/RE{n:032d}",
                               duration_seconds=30 + n * 17, received_at=NOW - timedelta(minutes=40 * n)))
         session.add(OutboxMessage(client_id=client.id, appointment_id=booked[n].id, kind="reminder",
                                   template="reminder", params={}, language_code=client.language_code,
@@ -128,7 +132,8 @@ def fill_the_week(session) -> dict:
                  details={"client": clients[0].id})
     session.commit()
     return {
-        "appointment_id": moved.id, "staff_id": amina.id, "service_id": services[0].id, "absence_id": absence.id,
+        "appointment_id": moved.id, "staff_id": amina.id, "service_id": services[0].id,
+        "absence_id": absence.id,
         "closure_id": session.scalars(select(Closure.id)).first(),
         "request_id": session.scalars(select(CallbackRequest.id)).first(),
         "voicemail_id": session.scalars(select(Voicemail.id)).first(),
@@ -161,8 +166,9 @@ def pages_for(app, role: StaffRole, ids: dict) -> list[str]:
             roles = allowed(rule.endpoint)
             if roles is not None and role not in roles:
                 continue
-            values = {name: ids["opening_hours_id" if name == "hours_id" and "/opening/" in rule.rule else name]
-                      for name in rule.arguments}
+            # "hours_id" names a counselor's working hours, or under /opening/ the centre's.
+            values = {name: ids["opening_hours_id" if name == "hours_id" and "/opening/" in rule.rule
+                                else name] for name in rule.arguments}
             query = {"key": "v_main_menu"} if rule.endpoint == "staff.admin_recording_upload" else {}
             paths.append(url_for(rule.endpoint, **values, **query))
         if role == StaffRole.counselor:
@@ -171,7 +177,8 @@ def pages_for(app, role: StaffRole, ids: dict) -> list[str]:
         else:
             paths += [url_for("staff.search", client=ids["client_id"]),
                       url_for("staff.book", client=ids["client_id"], language="so", service=ids["service_id"]),
-                      url_for("staff.board", day="2026-11-24"), url_for("staff.appointment", appointment_id=ids["past"])]
+                      url_for("staff.board", day="2026-11-24"),
+                      url_for("staff.appointment", appointment_id=ids["past"])]
         # A page for another role, and an address that does not exist.
         paths += ["/staff/admin/staff" if role != StaffRole.admin else "/staff/day", "/staff/no-such-page"]
     return paths
@@ -198,7 +205,7 @@ def too_wide(page) -> list[str]:
     return [f"{width}px", *culprits]
 
 
-def test_no_staff_page_is_wider_than_a_phone(browser, linja, screenshot):
+def test_no_staff_page_is_wider_than_a_phone(browser, linja):
     app, base, ids = linja
     wide = {}
     visited = 0
@@ -217,7 +224,7 @@ def test_no_staff_page_is_wider_than_a_phone(browser, linja, screenshot):
                 wide[f"{role.value} {path}"] = problem
         context.close()
     assert visited > 40
-    assert not wide, "wider than a phone:\n" + "\n".join(f"{page}: {', '.join(why)}" for page, why in wide.items())
+    assert not wide, "wider than a phone:\n" + "\n".join(f"{path}: {', '.join(why)}" for path, why in wide.items())
 
 
 def test_the_board_scrolls_in_its_own_box_with_the_first_column_in_view(browser, linja, screenshot):

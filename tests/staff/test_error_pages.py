@@ -8,6 +8,7 @@ import re
 import pytest
 
 from scheduling.models import StaffRole
+from tests.database_cuts import cuts  # noqa: F401  (a fixture)
 from tests.staff.support import PASSWORD_HASH, sign_in
 
 
@@ -15,7 +16,8 @@ from tests.staff.support import PASSWORD_HASH, sign_in
 def staff(make, db_session):
     make.counselor(name="Amina", email="amina@linja.test", password_hash=PASSWORD_HASH)
     make.counselor(name="Anna", email="anna@linja.test", password_hash=PASSWORD_HASH, ui_locale="en")
-    make.counselor(name="Ingrid", email="ingrid@linja.test", role=StaffRole.receptionist, password_hash=PASSWORD_HASH)
+    make.counselor(name="Ingrid", email="ingrid@linja.test", role=StaffRole.receptionist,
+                   password_hash=PASSWORD_HASH)
     make.counselor(name="Kari", email="kari@linja.test", role=StaffRole.admin, password_hash=PASSWORD_HASH)
     db_session.commit()
 
@@ -32,7 +34,8 @@ def heading(html: str) -> str:
 
 def way_back(html: str) -> list[tuple[str, str]]:
     block = re.search(r'<p class="way-back">(.*?)</p>', html, re.S).group(1)
-    return [(href, text.strip()) for href, text in re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', block, re.S)]
+    links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', block, re.S)
+    return [(href, text.strip()) for href, text in links]
 
 
 def test_a_counselor_following_a_board_link_is_told_it_is_the_receptions_page(app, staff):
@@ -54,12 +57,16 @@ def test_an_english_counselor_reads_it_in_english(app, staff):
     assert way_back(html) == [("/staff/day", "Go to My day")]
 
 
+BOARD, DAY = ("/staff/board", "Gå til Tavle"), ("/staff/day", "Gå til Min dag")
+
+
 @pytest.mark.parametrize(("email", "path", "said", "home"), [
-    ("ingrid@linja.test", "/staff/admin/staff", "Denne siden er for administratorene", ("/staff/board", "Gå til Tavle")),
-    ("kari@linja.test", "/staff/week", "Denne siden er for rådgiverne", ("/staff/board", "Gå til Tavle")),
-    ("amina@linja.test", "/staff/admin/", "Denne siden er for administratorene", ("/staff/day", "Gå til Min dag")),
+    ("ingrid@linja.test", "/staff/admin/staff", "Denne siden er for administratorene", BOARD),
+    ("kari@linja.test", "/staff/week", "Denne siden er for rådgiverne", BOARD),
+    ("amina@linja.test", "/staff/admin/", "Denne siden er for administratorene", DAY),
 ])
-def test_the_page_names_the_role_it_is_for_and_leads_to_her_own_start_page(app, staff, email, path, said, home):
+def test_the_page_names_the_role_it_is_for_and_leads_to_her_own_start_page(app, staff, email, path, said,
+                                                                             home):
     response = signed_in(app, email).get(path)
     html = response.get_data(as_text=True)
     assert response.status_code == 403
@@ -117,9 +124,20 @@ def test_a_failure_shows_linjas_page_in_her_language_and_no_internals(app, staff
     html = response.get_data(as_text=True)
     assert response.status_code == 500 and response.headers["Cache-Control"] == "no-store"
     assert heading(html) == "Something went wrong at Linja"
-    assert way_back(html) == [("http://localhost/staff/breaks?day=2026-11-23", "Try again"), ("/staff/day", "Go to My day")]
+    assert way_back(html) == [("http://localhost/staff/breaks?day=2026-11-23", "Try again"),
+                              ("/staff/day", "Go to My day")]
     assert "secret internals" not in html and "RuntimeError" not in html and "Traceback" not in html
     assert signed_in(app, "amina@linja.test").get("/staff/day").status_code == 200  # the next request is fine
+
+
+def test_a_missing_page_while_the_database_is_away_says_so_instead_of_failing(app, staff, cuts):
+    browser = signed_in(app, "amina@linja.test")
+    cuts.always("FROM staff")  # her name and language on the page need the database
+    response = browser.get("/staff/no-such-page")
+    assert response.status_code == 503
+    assert "Linja får ikke kontakt med databasen akkurat nå" in response.get_data(as_text=True)
+    cuts.stop()
+    assert browser.get("/staff/no-such-page").status_code == 404
 
 
 def test_the_front_door_leads_to_sign_in_or_her_start_page(app, client, staff):
