@@ -238,6 +238,13 @@ def test_the_board_scrolls_in_its_own_box_with_the_first_column_in_view(browser,
     board.evaluate("b => b.scrollLeft = b.scrollWidth")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
+    page.goto(base + "/staff/callbacks")
+    # The call-back queue fits a phone as it is: "Ring" and "Ferdig" in view on every row.
+    for button in page.locator("td button").all():
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], button.inner_text()
+    screenshot(page, "narrow-callbacks")
+
     page.goto(base + "/staff/messages")
     table = page.locator(".scroll table").first
     first = table.locator("tbody tr:first-child > :first-child")
