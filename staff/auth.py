@@ -9,9 +9,9 @@ from functools import wraps
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required
-from werkzeug.exceptions import Forbidden
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import Forbidden
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
 from staff.db import db
