@@ -13,7 +13,7 @@ from flask_wtf import CSRFProtect
 
 from staff import i18n, nav
 from staff.auth import load_user, send_to_sign_in
-from staff.views import bp
+from staff.views import bp, favicon, front_door
 from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
 from staff import callbacks  # noqa: F401,E402
 from staff import desk  # noqa: F401,E402
@@ -35,3 +35,5 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     nav.init_app(app)
     app.register_blueprint(bp)
+    app.add_url_rule("/", "front_door", front_door)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

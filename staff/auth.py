@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import Forbidden
 
 from scheduling.models import LoginAttempt, Staff, StaffRole
 from staff.db import db
@@ -82,6 +83,14 @@ def forget_failures(session: Session, email: str) -> None:
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email.strip().lower()))
 
 
+class NotForHerRole(Forbidden):
+    """A page for other roles than hers: the error page says whom it is for."""
+
+    def __init__(self, roles: tuple[StaffRole, ...]):
+        super().__init__()
+        self.roles = frozenset(roles)
+
+
 def role_required(*roles: StaffRole):
     """A view for signed-in staff with one of ``roles``; others get 403."""
 
@@ -90,7 +99,7 @@ def role_required(*roles: StaffRole):
         @login_required
         def wrapped(*args, **kwargs):
             if current_user.role not in roles:
-                abort(403)
+                raise NotForHerRole(roles)
             return view(*args, **kwargs)
 
         return wrapped

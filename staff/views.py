@@ -130,6 +130,16 @@ def home():
     return redirect(url_for(nav.HOME.get(current_user.role, "staff.settings")))
 
 
+def front_door():
+    """``/``: her start page when she is signed in, else the sign-in page."""
+    return redirect(url_for("staff.home" if current_user.is_authenticated else "staff.login"))
+
+
+def favicon():
+    # Browsers ask for /favicon.ico by themselves; the pages link the SVG.
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @role_required(*StaffRole)
 def settings():
