@@ -22,7 +22,6 @@ from scheduling.models import (
     CallbackRequest,
     CallbackStatus,
     Client,
-    Language,
     MessageStatus,
     Staff,
     Voicemail,
@@ -53,19 +52,18 @@ FAILURES = {
 @role_required(*DESK)
 def callbacks():
     rows = db().execute(
-        select(CallbackRequest, Language.name_native, Client.phone_e164, Client.id)
-        .outerjoin(Language, Language.code == CallbackRequest.language_code)
+        select(CallbackRequest, Client.phone_e164, Client.id)
         .outerjoin(Client, Client.id == CallbackRequest.client_id)
         .where(CallbackRequest.status == CallbackStatus.open)
         .order_by(CallbackRequest.requested_at)
     ).all()
     requests = [
         {
-            "id": request.id, "language": language or "?", "via": VIA[request.requested_via],
+            "id": request.id, "language": language_name(request.language_code), "via": VIA[request.requested_via],
             "at": when(request.requested_at), "number_end": number_end(phone),
             "client_id": client_id if phone else None,
         }
-        for request, language, phone, client_id in rows
+        for request, phone, client_id in rows
     ]
     return render_template("staff/callbacks.html", requests=requests)
 

@@ -26,17 +26,19 @@ VIA = {
     BookedVia.staff: _l("Resepsjonen"),
 }
 # Babel's name for "fa" is Persian only; the line serves Farsi and Dari speakers alike.
-LANGUAGE_OVERRIDES = {"fa": _l("persisk / dari")}
+# Norwegian: Babel's "norsk bokmål" is longer than a staff page needs.
+LANGUAGE_OVERRIDES = {"fa": _l("persisk (farsi/dari)"), "nb": _l("norsk")}
 
 
 def language_name(code: str | None) -> str:
-    """Her language in the staff member's page language ("somali", "Somali")."""
+    """A language as staff pages name it: in the staff member's own page language
+    ("arabisk", "Arabic"), never in the caller's script, which only callers see."""
     if not code:
         return _("ukjent")
     if code in LANGUAGE_OVERRIDES:
         return str(LANGUAGE_OVERRIDES[code])
     locale = get_locale() or Locale.parse("nb")
-    return locale.languages.get(code) or code
+    return locale.languages.get(code) or locale.languages.get(code.split("_")[0]) or _("ukjent språk (%(code)s)", code=code)
 
 
 def number_end(phone: str | None) -> str:

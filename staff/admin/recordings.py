@@ -8,13 +8,14 @@ Twilio's <Play> plays), never by the type the browser declares.
 """
 from __future__ import annotations
 
+import re
 import secrets
 
 from babel import UnknownLocaleError
 from babel.dates import get_day_names, get_month_names
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from scheduling.models import Language, PromptRecording, Service
 from staff.admin.common import admin_only, record, weekday_name
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
 from staff.db import db
+from staff.labels import language_name
 from staff.views import bp, now
 
 # What a browser may declare for the formats the phone line can play.
@@ -84,7 +86,7 @@ def admin_recordings():
         keys = _keys(language.code, slugs)
         recorded = _recorded(session, language.code)
         overview.append({
-            "code": language.code, "name": language.name_native, "is_enabled": language.is_enabled,
+            "code": language.code, "name": language_name(language.code), "is_enabled": language.is_enabled,
             "is_rtl": language.is_rtl, "voice": language.code in voices.VOICES,
             "needed": len(keys), "missing": sum(1 for key in keys if key not in recorded),
         })
@@ -112,16 +114,47 @@ def script_for(key: str, language: Language, services: dict[str, Service]) -> st
     return voices.script(key, language.code)
 
 
-def _hint(key: str) -> str:
-    """A Norwegian note for the pieces of a date, so the one recording knows what it is."""
+# How long a prompt's wording may be where it names the recording (a title, a list).
+DESCRIPTION_LENGTH = 60
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def describe(key: str, services: dict[str, Service]) -> str:
+    """What a recording is, in the admin's page language: a prompt by its own wording
+    ("For å bestille time, trykk 1. …"), a piece of a date or a name by what it holds
+    ("ukedag: mandag"). Never the prompt's key."""
+    base, _hash, index = key.partition("#")
+    if base in voices.prompts.VOICE_TEXTS:
+        wording = _wording(base)
+        if index.isdigit():
+            return _("del %(number)d av «%(prompt)s»", number=int(index) + 1, prompt=wording)
+        return wording
     kind, _sep, value = key.partition(":")
-    hints = {
-        "weekday": _("ukedag: %(name)s", name=weekday_name(int(value)) if value.isdigit() else value),
-        "day": _("dag i måneden"), "month": _("måned nummer %(value)s", value=value),
-        "hour": _("klokketime"), "minute": _("minutter"), "digit": _("tallet (tast)"),
-        "service": _("navnet på tjenesten"), "language": _("navnet på språket"),
-    }
-    return hints.get(kind, "")
+    if kind == "weekday":
+        return _("ukedag: %(name)s", name=weekday_name(int(value)) if value.isdigit() else value)
+    if kind == "month":
+        try:
+            return _("måned: %(name)s", name=get_month_names("wide", locale=get_locale())[int(value)])
+        except (ValueError, KeyError):
+            return _("en måned")
+    if kind == "service":
+        service = services.get(value)
+        return _("navnet på tjenesten: %(name)s", name=service.name_in("nb") if service else _("(fjernet)"))
+    if kind == "language":
+        return _("navnet på språket: %(name)s", name=language_name(value))
+    labels = {"day": _("dag i måneden: %(value)s", value=value), "hour": _("klokketime: %(value)s", value=value),
+              "minute": _("minutter: %(value)s", value=value), "digit": _("tallet %(value)s (tast)", value=value)}
+    return labels.get(kind, _("et opptak"))
+
+
+def _wording(prompt_key: str) -> str:
+    """The prompt as the phone line says it in the admin's page language, shortened, with
+    "…" where a time, a name or a number goes."""
+    language = get_locale().language if get_locale() else "nb"
+    text = _PLACEHOLDER.sub("…", voices.prompts.translate(voices.prompts.VOICE_TEXTS[prompt_key].msgid, language))
+    if len(text) <= DESCRIPTION_LENGTH:
+        return text
+    return text[:DESCRIPTION_LENGTH].rsplit(" ", 1)[0].rstrip(",.;:") + " …"
 
 
 GROUPS = [
@@ -153,7 +186,7 @@ def admin_recordings_language(code: str):
     for key in _keys(language.code, slugs):
         row = recorded.get(key)
         pieces.append({
-            "key": key, "script": script_for(key, language, services), "hint": _hint(key),
+            "key": key, "script": script_for(key, language, services), "description": describe(key, services),
             "token": row.token if row else None,
             "uploaded": format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None,
         })
@@ -175,7 +208,7 @@ def _upload_page(session, language: Language, key: str, form: RecordingForm, sta
     services = {s.slug: s for s in session.scalars(select(Service))}
     row = _recorded(session, language.code).get(key)
     return render_template("staff/admin/recording_upload.html", language=language, key=key, form=form,
-                           script=script_for(key, language, services), hint=_hint(key),
+                           script=script_for(key, language, services), description=describe(key, services),
                            token=row.token if row else None,
                            uploaded=format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None), status
 
@@ -222,7 +255,8 @@ def admin_recording_upload(code: str):
             record(session, "recording_added" if is_new else "recording_replaced", recording=row.id,
                    prompt_key=key, language=language.code, bytes=len(audio), content_type=kind)
             session.commit()
-            flash(_("Opptaket av «%(key)s» er lagret. Lytt til det nedenfor.", key=key), "info")
+            services = {s.slug: s for s in session.scalars(select(Service))}
+            flash(_("Opptaket av «%(key)s» er lagret. Lytt til det nedenfor.", key=describe(key, services)), "info")
             return redirect(url_for("staff.admin_recording_upload", code=language.code, key=key))
     status = 400 if form.is_submitted() else 200
     return _upload_page(session, language, key, form, status)
