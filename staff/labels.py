@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from scheduling.availability import Slot
-from scheduling.models import AppointmentStatus, BookedVia, Staff
+from scheduling.models import AppointmentStatus, BookedVia, Staff, StaffRole
 
 STATUS = {
     AppointmentStatus.booked: _l("Bestilt"),
@@ -20,6 +20,8 @@ STATUS = {
     AppointmentStatus.attended: _l("Møtt"),
     AppointmentStatus.no_show: _l("Møtte ikke"),
 }
+ROLE = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
+        StaffRole.admin: _l("Administrator")}
 VIA = {
     BookedVia.sms: _l("SMS"),
     BookedVia.voice: _l("Telefon"),

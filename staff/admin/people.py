@@ -19,13 +19,12 @@ from staff.admin.common import admin_only, get_or_404, record
 from staff.admin.forms import NewStaffForm, SetPasswordForm, StaffForm
 from staff.auth import end_sessions
 from staff.db import db
+from staff.labels import ROLE as ROLE_LABELS
 from staff.labels import language_name
 from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
 from staff.views import bp, now
 
-ROLE_LABELS = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
-               StaffRole.admin: _l("Administrator")}
 
 
 @bp.get("/admin/")
