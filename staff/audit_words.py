@@ -456,6 +456,12 @@ def sentence(entry: AuditEntry, names: Names) -> str:
     return f"{action_label(entry.action)}: {said}" if said else action_label(entry.action)
 
 
+def logged_at(entry: AuditEntry) -> str:
+    """When it happened, to the second, in Oslo: "lør. 21. nov. 2026 14:05:00"."""
+    local = entry.at.astimezone(get_timezone())
+    return f"{format_skeleton('yMMMEd', local, locale=get_locale(), fuzzy=True)} {local:%H:%M:%S}"
+
+
 def who(entry: AuditEntry, names: Names, *, caller: str, system: str) -> str:
     if entry.actor_staff_id:
         return names.staff(entry.actor_staff_id)

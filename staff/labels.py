@@ -79,7 +79,7 @@ def slot_choice(slot: Slot, counselors: dict[int, Staff]) -> dict:
         "counselor_id": slot.counselor_id,
         "when": when(slot.start_at),
         "end": hm(slot.end_at),
-        "counselor": counselor.name if counselor else "?",
+        "counselor": counselor.name if counselor else _("en rådgiver"),
         "interpreter": slot.is_interpreter_needed,
     }
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import time
 
 from flask import render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from wtforms.validators import NumberRange, Optional
 from scheduling.models import Actor, AuditEntry, Staff
 from staff.admin.common import admin_only, local_instant, next_midnight
 from staff.admin.forms import BAD_DATE
-from staff.audit_words import ACTIONS, OTHER, Names, action_label, facts, who
+from staff.audit_words import ACTIONS, OTHER, Names, action_label, facts, logged_at, who
 from staff.labels import MAX_ID
 from staff.db import db
 from staff.forms import choices
@@ -105,7 +104,7 @@ def admin_audit():
     ).all()
     names = Names(session, entries)
     rows = [{
-        "at": format_datetime(entry.at, "EEE d. MMM y HH:mm:ss"),
+        "at": logged_at(entry),
         "iso": entry.at.isoformat(),
         "who": who(entry, names, caller=_("innringer"), system=_("system")),
         "what": action_label(entry.action),

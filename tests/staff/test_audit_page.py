@@ -278,3 +278,11 @@ def test_old_and_odd_entries_still_read_plainly(app, people, db_session):
     assert history.status_code == 200
     shown = text_of(history.get_data(as_text=True))
     assert "a_new_kind_of_thing" not in shown and "Annen hendelse" in shown
+
+
+def test_the_dates_in_the_trail_follow_her_page_language(app, people, moved_and_cancelled, db_session):
+    people["kari"].ui_locale = "en"
+    fresh(db_session).merge(people["kari"])
+    db_session.commit()
+    text = text_of(signed_in(app, "kari@linja.test").get("/staff/admin/audit").get_data(as_text=True))
+    assert "Mon, Nov 23, 2026 08:00:00" in text and "man." not in text and "23. Nov" not in text
