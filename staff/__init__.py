@@ -13,6 +13,7 @@ from flask_wtf import CSRFProtect
 
 from staff import i18n, nav
 from staff.auth import load_user, send_to_sign_in
+from staff.labels import language_name
 from staff.views import bp, favicon, front_door
 from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
 from staff import callbacks  # noqa: F401,E402
@@ -34,6 +35,8 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     nav.init_app(app)
+    # Staff pages name a language in the page's language: {{ language.code|language_name }}.
+    app.add_template_filter(language_name, "language_name")
     app.register_blueprint(bp)
     app.add_url_rule("/", "front_door", front_door)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -23,6 +23,7 @@ from scheduling.models import Actor, Appointment, AppointmentStatus, Staff, Staf
 from staff import nav
 from staff.auth import role_required
 from staff.db import db
+from staff.labels import language_name
 from staff.views import bp, now
 
 # How far back the feed reaches; ahead, every booked appointment is in it.
@@ -134,8 +135,8 @@ def _calendar(appointments: list[Appointment]) -> Calendar:
 
 
 def _summary(appointment: Appointment) -> str:
-    """"Linja: avtale (so, tolk)": enough to plan her day, nothing about the caller's need."""
-    notes = [appointment.language_code] if appointment.language_code else []
+    """"Linja: avtale (somali, tolk)": enough to plan her day, nothing about the caller's need."""
+    notes = [language_name(appointment.language_code)] if appointment.language_code else []
     if appointment.is_interpreter_needed:
         notes.append(_("tolk"))
     summary = _("Linja: avtale")

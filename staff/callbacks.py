@@ -22,7 +22,6 @@ from scheduling.models import (
     CallbackRequest,
     CallbackStatus,
     Client,
-    Language,
     MessageStatus,
     Staff,
     Voicemail,
@@ -43,9 +42,20 @@ KINDS = {
     "confirmation": _l("Bekreftelse"),
     "callback": _l("Ring tilbake"),
 }
-# What the desk reads for a failure Linja itself recorded (Twilio's own are numbers).
+# What the desk reads for a failure: Linja's own, and Twilio's error codes for texts
+# that did not arrive (https://www.twilio.com/docs/api/errors); any other code is named
+# as Twilio's, with its number for looking it up.
 FAILURES = {
     "unknown": _l("Uvisst om den kom fram: Twilio svarte ikke"),
+    "30003": _l("Telefonen hennes var ikke å nå (avslått eller uten dekning)"),
+    "30004": _l("Meldingen ble stoppet: hun kan ha sperret nummeret"),
+    "30005": _l("Nummeret finnes ikke, eller er ikke i bruk"),
+    "30006": _l("Nummeret tar ikke imot SMS (fasttelefon eller utilgjengelig teleselskap)"),
+    "30007": _l("Teleselskapet stoppet meldingen"),
+    "30008": _l("Ukjent feil hos teleselskapet"),
+    "21211": _l("Nummeret er ikke gyldig"),
+    "21610": _l("Hun har sagt STOPP til SMS"),
+    "21614": _l("Nummeret er ikke et mobilnummer"),
 }
 
 
@@ -53,19 +63,18 @@ FAILURES = {
 @role_required(*DESK)
 def callbacks():
     rows = db().execute(
-        select(CallbackRequest, Language.name_native, Client.phone_e164, Client.id)
-        .outerjoin(Language, Language.code == CallbackRequest.language_code)
+        select(CallbackRequest, Client.phone_e164, Client.id)
         .outerjoin(Client, Client.id == CallbackRequest.client_id)
         .where(CallbackRequest.status == CallbackStatus.open)
         .order_by(CallbackRequest.requested_at)
     ).all()
     requests = [
         {
-            "id": request.id, "language": language or "?", "via": VIA[request.requested_via],
+            "id": request.id, "language": language_name(request.language_code), "via": VIA[request.requested_via],
             "at": when(request.requested_at), "number_end": number_end(phone),
             "client_id": client_id if phone else None,
         }
-        for request, language, phone, client_id in rows
+        for request, phone, client_id in rows
     ]
     return render_template("staff/callbacks.html", requests=requests)
 
@@ -133,12 +142,18 @@ def messages():
             for v in voicemails
         ],
         failed=[
-            {"at": when(m.updated_at), "kind": KINDS.get(m.kind, m.kind), "language": language_name(m.language_code),
-             "error": FAILURES.get(m.error_code, m.error_code), "number_end": number_end(phones.get(m.client_id)),
+            {"at": when(m.updated_at), "kind": KINDS.get(m.kind, _("SMS")), "language": language_name(m.language_code),
+             "error": _failure(m.error_code), "number_end": number_end(phones.get(m.client_id)),
              "client_id": m.client_id if phones.get(m.client_id) else None}
             for m in failed
         ],
     )
+
+
+def _failure(code: str | None) -> str:
+    if not code:
+        return ""
+    return str(FAILURES[code]) if code in FAILURES else _("Twilio-feil %(code)s", code=code)
 
 
 @bp.get("/voicemails/<int:voicemail_id>/audio")

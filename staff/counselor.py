@@ -23,12 +23,12 @@ from wtforms.validators import AnyOf, InputRequired
 
 from scheduling import audit
 from scheduling.booking import Booked, Conflict, NotChangeable
-from scheduling.models import Actor, Appointment, AppointmentStatus, Language, StaffRole
+from scheduling.models import Actor, Appointment, AppointmentStatus, StaffRole
 from staff.db import db
 from staff.forms import StaffPageForm
 from staff import nav
 from staff.auth import role_required
-from staff.labels import STATUS, VIA, day_asked_for
+from staff.labels import STATUS, VIA, day_asked_for, language_name
 from staff.views import bp, now
 
 # Earlier appointments that count as having been here: not cancelled ones, and not the
@@ -47,7 +47,7 @@ class Row:
     time: str
     end: str
     service: str
-    language: str | None
+    language: str
     language_code: str | None
     is_interpreter_needed: bool
     visit: str  # "first", "returning" or "unknown"
@@ -77,8 +77,7 @@ def her_appointments(session: Session, counselor_id: int, first_day: date, last_
     """Her appointments from the start of ``first_day`` to the end of ``last_day`` (Oslo)."""
     at = now()
     found = session.execute(
-        select(Appointment, Language.name_native)
-        .outerjoin(Language, Language.code == Appointment.language_code)
+        select(Appointment)
         .options(selectinload(Appointment.service))
         .where(
             Appointment.counselor_id == counselor_id,
@@ -86,20 +85,20 @@ def her_appointments(session: Session, counselor_id: int, first_day: date, last_
             Appointment.start_at < _midnight(last_day + timedelta(days=1)),
         )
         .order_by(Appointment.start_at, Appointment.id)
-    ).all()
-    first_visits = _first_visits(session, {a.client_id for a, _name in found if a.client_id is not None})
+    ).scalars().all()
+    first_visits = _first_visits(session, {a.client_id for a in found if a.client_id is not None})
     tz = _tz()
     return [
         Row(
             id=a.id, version=a.version, day=a.start_at.astimezone(tz).date(), start_at=a.start_at,
             time=format_time(a.start_at, "HH:mm"), end=format_time(a.end_at, "HH:mm"),
-            service=a.service.name_in("nb"), language=name, language_code=a.language_code,
+            service=a.service.name_in("nb"), language=language_name(a.language_code), language_code=a.language_code,
             is_interpreter_needed=a.is_interpreter_needed,
             visit=_visit(a, first_visits), via=str(VIA.get(a.booked_via, a.booked_via.value)),
             status=a.status.value, status_label=str(STATUS[a.status]),
             can_mark=a.status != AppointmentStatus.cancelled and a.start_at <= at,
         )
-        for a, name in found
+        for a in found
     ]
 
 

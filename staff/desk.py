@@ -218,7 +218,7 @@ def _fill_choices(form: BookForm) -> None:
         select(Language).where(Language.is_enabled.is_(True)).order_by(Language.menu_order, Language.code)
     ).all()
     form.language.choices = [SelectChoice("", _("Velg språk"))] + [
-        SelectChoice(lang.code, f"{lang.name_native} ({language_name(lang.code)})") for lang in languages
+        SelectChoice(lang.code, language_name(lang.code)) for lang in languages
     ]
     services = session.scalars(
         select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)

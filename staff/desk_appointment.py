@@ -10,7 +10,6 @@ from datetime import datetime, time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,6 +17,7 @@ from scheduling import audit
 from scheduling.availability import Slot, find_free_slots, local_interval
 from scheduling.booking import Booked, Conflict, NotChangeable, SlotTaken, cancel_appointment, reschedule_appointment
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
+from staff import audit_words
 from staff.auth import DESK, role_required
 from staff.db import db
 from staff.desk_forms import CancelForm, MoveForm
@@ -26,7 +26,6 @@ from staff.labels import VIA, listed, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
 
 SLOTS_PER_COUNSELOR = 6
-ACTIONS = {"booked": _l("Bestilt"), "moved": _l("Flyttet"), "cancelled": _l("Avlyst")}
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -191,16 +190,6 @@ def _history(appointment_id: int) -> list[dict]:
         select(AuditEntry).where(AuditEntry.appointment_id == appointment_id, AuditEntry.action != "appointment_viewed")
         .order_by(AuditEntry.at, AuditEntry.id)
     ).all()
-    names = _staff_by_id({e.actor_staff_id for e in entries if e.actor_staff_id})
-    by_whom = {Actor.caller: _("innringeren"), Actor.system: _("Linja")}
-    rows = []
-    for entry in entries:
-        who = names[entry.actor_staff_id].name if entry.actor_staff_id in names else by_whom.get(entry.actor, "?")
-        details = entry.details or {}
-        what = str(ACTIONS.get(entry.action, entry.action))
-        if entry.action == "moved" and "from" in details:
-            what = _("Flyttet fra %(when)s", when=when(datetime.fromisoformat(details["from"]["start_at"])))
-        if entry.action == "cancelled" and details.get("reason"):
-            what = _("Avlyst: %(reason)s", reason=details["reason"])
-        rows.append({"at": when(entry.at), "who": who, "what": what})
-    return rows
+    names = audit_words.Names(db(), entries)
+    return [{"at": when(entry.at), "who": audit_words.who(entry, names, caller=_("innringeren"), system=_("Linja")),
+             "what": audit_words.sentence(entry, names)} for entry in entries]

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from scheduling.availability import Slot
-from scheduling.models import AppointmentStatus, BookedVia, Staff
+from scheduling.models import AppointmentStatus, BookedVia, Staff, StaffRole
 
 STATUS = {
     AppointmentStatus.booked: _l("Bestilt"),
@@ -20,23 +20,27 @@ STATUS = {
     AppointmentStatus.attended: _l("Møtt"),
     AppointmentStatus.no_show: _l("Møtte ikke"),
 }
+ROLE = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
+        StaffRole.admin: _l("Administrator")}
 VIA = {
     BookedVia.sms: _l("SMS"),
     BookedVia.voice: _l("Telefon"),
     BookedVia.staff: _l("Resepsjonen"),
 }
 # Babel's name for "fa" is Persian only; the line serves Farsi and Dari speakers alike.
-LANGUAGE_OVERRIDES = {"fa": _l("persisk / dari")}
+# Norwegian: Babel's "norsk bokmål" is longer than a staff page needs.
+LANGUAGE_OVERRIDES = {"fa": _l("persisk (farsi/dari)"), "nb": _l("norsk")}
 
 
 def language_name(code: str | None) -> str:
-    """Her language in the staff member's page language ("somali", "Somali")."""
+    """A language as staff pages name it: in the staff member's own page language
+    ("arabisk", "Arabic"), never in the caller's script, which only callers see."""
     if not code:
         return _("ukjent")
     if code in LANGUAGE_OVERRIDES:
         return str(LANGUAGE_OVERRIDES[code])
     locale = get_locale() or Locale.parse("nb")
-    return locale.languages.get(code) or code
+    return locale.languages.get(code) or locale.languages.get(code.split("_")[0]) or _("ukjent språk (%(code)s)", code=code)
 
 
 def number_end(phone: str | None) -> str:
@@ -75,7 +79,7 @@ def slot_choice(slot: Slot, counselors: dict[int, Staff]) -> dict:
         "counselor_id": slot.counselor_id,
         "when": when(slot.start_at),
         "end": hm(slot.end_at),
-        "counselor": counselor.name if counselor else "?",
+        "counselor": counselor.name if counselor else _("en rådgiver"),
         "interpreter": slot.is_interpreter_needed,
     }
 

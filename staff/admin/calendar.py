@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from scheduling.models import Absence, Appointment, AppointmentStatus, Language, Service, Staff, WorkingHours
+from scheduling.models import Absence, Appointment, AppointmentStatus, Service, Staff, WorkingHours
 from staff.admin.common import (
     admin_only,
     day_label,
@@ -30,6 +30,7 @@ from staff.admin.common import (
 )
 from staff.admin.forms import AbsenceForm, WorkingHoursForm
 from staff.db import db
+from staff.labels import language_name
 from staff.views import bp, now
 
 
@@ -41,16 +42,15 @@ def _hours(session, staff_id: int) -> list[WorkingHours]:
 def booked_within(session, staff_id: int, starts_at, ends_at) -> list[dict]:
     """Her booked appointments that an absence [starts_at, ends_at) would leave without her."""
     rows = session.execute(
-        select(Appointment, Service, Language.name_native)
+        select(Appointment, Service)
         .join(Service, Service.id == Appointment.service_id)
-        .outerjoin(Language, Language.code == Appointment.language_code)
         .where(Appointment.counselor_id == staff_id, Appointment.status == AppointmentStatus.booked,
                Appointment.start_at < ends_at, Appointment.end_at > starts_at)
         .order_by(Appointment.start_at)
     ).all()
     return [{"id": a.id, "when": format_datetime(a.start_at, "EEE d. MMM y HH:mm"), "service": s.name_in("nb"),
-             "language": language or "?", "is_interpreter_needed": a.is_interpreter_needed}
-            for a, s, language in rows]
+             "language": language_name(a.language_code), "is_interpreter_needed": a.is_interpreter_needed}
+            for a, s in rows]
 
 
 def _absence_label(absence: Absence) -> str:

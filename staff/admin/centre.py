@@ -22,6 +22,7 @@ from scheduling.models import (
     StaffRole,
 )
 from staff.db import db
+from staff.labels import language_name
 from staff.forms import StaffPageForm, choices
 from staff.admin.common import admin_only, day_label, get_or_404, hhmm, overlaps, record, today, weekday_name
 from staff.admin.forms import ClosureForm, DutyShiftForm, OpeningHoursForm, ServiceForm
@@ -55,7 +56,7 @@ def _service_form(languages: list[Language], data: dict | None = None, formdata=
         validators = [DataRequired(_l("Skriv navnet på norsk: det brukes når et språk mangler navn."))] \
             if required else [Optional()]
         setattr(Form, f"name_{language.code}", StringField(
-            language.name_native, validators=[*validators, Length(max=80), _discreet_name],
+            language_name(language.code), validators=[*validators, Length(max=80), _discreet_name],
             render_kw={"lang": language.code, "dir": "rtl" if language.is_rtl else "ltr"}))
     if formdata:
         return Form(data=data)

@@ -19,12 +19,12 @@ from staff.admin.common import admin_only, get_or_404, record
 from staff.admin.forms import NewStaffForm, SetPasswordForm, StaffForm
 from staff.auth import end_sessions
 from staff.db import db
+from staff.labels import ROLE as ROLE_LABELS
+from staff.labels import language_name
 from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
 from staff.views import bp, now
 
-ROLE_LABELS = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
-               StaffRole.admin: _l("Administrator")}
 
 
 @bp.get("/admin/")
@@ -42,7 +42,7 @@ def admin_staff():
 
 def _choices(session, form: StaffForm) -> None:
     languages = session.scalars(select(Language).order_by(Language.menu_order, Language.code)).all()
-    form.languages.choices = choices((lang.code, lang.name_native) for lang in languages)
+    form.languages.choices = choices((lang.code, language_name(lang.code)) for lang in languages)
     services = session.scalars(select(Service).order_by(Service.menu_order, Service.id)).all()
     form.services.choices = choices((s.id, s.name_in("nb") + ("" if s.is_active else " " + _("(ikke aktiv)")))
                                     for s in services)

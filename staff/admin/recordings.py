@@ -21,9 +21,11 @@ from sqlalchemy import select
 
 from hotline import voices
 from scheduling.models import Language, PromptRecording, Service
-from staff.admin.common import admin_only, record, weekday_name
+from staff.admin.common import admin_only, record
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
 from staff.db import db
+from staff.labels import language_name
+from staff.recording_names import describe
 from staff.views import bp, now
 
 # What a browser may declare for the formats the phone line can play.
@@ -84,7 +86,7 @@ def admin_recordings():
         keys = _keys(language.code, slugs)
         recorded = _recorded(session, language.code)
         overview.append({
-            "code": language.code, "name": language.name_native, "is_enabled": language.is_enabled,
+            "code": language.code, "name": language_name(language.code), "is_enabled": language.is_enabled,
             "is_rtl": language.is_rtl, "voice": language.code in voices.VOICES,
             "needed": len(keys), "missing": sum(1 for key in keys if key not in recorded),
         })
@@ -110,18 +112,6 @@ def script_for(key: str, language: Language, services: dict[str, Service]) -> st
     if kind == "minute":
         return value if value != "00" else _("(hel time, f.eks. «klokken ni»)")
     return voices.script(key, language.code)
-
-
-def _hint(key: str) -> str:
-    """A Norwegian note for the pieces of a date, so the one recording knows what it is."""
-    kind, _sep, value = key.partition(":")
-    hints = {
-        "weekday": _("ukedag: %(name)s", name=weekday_name(int(value)) if value.isdigit() else value),
-        "day": _("dag i måneden"), "month": _("måned nummer %(value)s", value=value),
-        "hour": _("klokketime"), "minute": _("minutter"), "digit": _("tallet (tast)"),
-        "service": _("navnet på tjenesten"), "language": _("navnet på språket"),
-    }
-    return hints.get(kind, "")
 
 
 GROUPS = [
@@ -153,7 +143,7 @@ def admin_recordings_language(code: str):
     for key in _keys(language.code, slugs):
         row = recorded.get(key)
         pieces.append({
-            "key": key, "script": script_for(key, language, services), "hint": _hint(key),
+            "key": key, "script": script_for(key, language, services), "description": describe(key, services),
             "token": row.token if row else None,
             "uploaded": format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None,
         })
@@ -175,7 +165,7 @@ def _upload_page(session, language: Language, key: str, form: RecordingForm, sta
     services = {s.slug: s for s in session.scalars(select(Service))}
     row = _recorded(session, language.code).get(key)
     return render_template("staff/admin/recording_upload.html", language=language, key=key, form=form,
-                           script=script_for(key, language, services), hint=_hint(key),
+                           script=script_for(key, language, services), description=describe(key, services),
                            token=row.token if row else None,
                            uploaded=format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None), status
 
@@ -222,7 +212,8 @@ def admin_recording_upload(code: str):
             record(session, "recording_added" if is_new else "recording_replaced", recording=row.id,
                    prompt_key=key, language=language.code, bytes=len(audio), content_type=kind)
             session.commit()
-            flash(_("Opptaket av «%(key)s» er lagret. Lytt til det nedenfor.", key=key), "info")
+            services = {s.slug: s for s in session.scalars(select(Service))}
+            flash(_("Opptaket av «%(key)s» er lagret. Lytt til det nedenfor.", key=describe(key, services)), "info")
             return redirect(url_for("staff.admin_recording_upload", code=language.code, key=key))
     status = 400 if form.is_submitted() else 200
     return _upload_page(session, language, key, form, status)

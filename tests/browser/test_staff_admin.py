@@ -90,8 +90,8 @@ def test_a_recording_uploaded_in_the_browser_can_be_heard(browser, linja, screen
     page = browser.new_page(viewport={"width": width, "height": 900}, locale="nb-NO")
     sign_in(page, base)
     page.goto(base + "/staff/admin/recordings")
-    page.click("tr:has-text('Soomaali') a:has-text('Se opptakene')")
-    page.locator("li", has_text="v_main_menu").get_by_role("link", name="Last opp").click()
+    page.click("tr:has-text('somali') a:has-text('Se opptakene')")
+    page.locator("li", has_text="For å bestille time, trykk 1. For å høre").get_by_role("link", name="Last opp").click()
     recording = tmp_path / "menu.mp3"
     recording.write_bytes(MP3)
     page.set_input_files("#audio", str(recording))
@@ -107,7 +107,7 @@ def test_a_recording_uploaded_in_the_browser_can_be_heard(browser, linja, screen
     assert page.locator("li.missing").count() > 50
     assert page.locator("details[open] li.recorded").count() == 1  # whole prompts open; dates etc. folded
     page.click("summary:has-text('Ukedager')")
-    assert page.locator("li", has_text="weekday:0").get_by_role("link", name="Last opp").is_visible()
+    assert page.locator("li", has_text="ukedag: mandag").get_by_role("link", name="Last opp").is_visible()
     if width > 500:
         screenshot(page, "staff-admin-recordings")
     assert page.evaluate("document.documentElement.scrollWidth") <= width

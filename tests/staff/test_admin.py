@@ -292,7 +292,7 @@ def test_an_absence_takes_her_slots_away_and_lists_what_is_already_booked(signed
     html = page(signed_in, calendar)
     assert "1 time er allerede booket" in html  # the flash after saving
     assert "resepsjonen må flytte disse timene" in html and "tir. 24. nov. 2026 10:00" in html
-    assert "Soomaali" in html and "Kurs" in html and "tir. 24. nov. 2026, hele dagen" in html
+    assert "somali" in html and "Kurs" in html and "tir. 24. nov. 2026, hele dagen" in html
     [entry] = audit(db_session, "absence_added")
     assert entry.details["booked_appointments"] == [booked.id]
 
@@ -434,9 +434,13 @@ def upload(client, language, key, content, filename="opptak.mp3", content_type="
 
 def test_the_recordings_page_lists_what_somali_still_needs(signed_in, centre):
     html = page(signed_in, "/staff/admin/recordings")
-    assert "Soomaali" in html and "Bare opptak" in html
+    assert "somali" in html and "Soomaali" not in html and "Bare opptak" in html
     html = page(signed_in, "/staff/admin/recordings/so?missing=1")
-    assert "v_main_menu" in html and "weekday:0" in html and "service:" + centre["talk"].slug in html
+    # Each recording by what it is, in the admin's words; never by its key.
+    assert "For å bestille time, trykk 1. For å høre eller avbestille …" in html
+    shown = re.sub(r"<[^>]+>", " ", html)
+    assert "v_main_menu" not in shown and "weekday:0" not in shown and "service:" not in shown
+    assert "navnet på tjenesten: Samtale" in html
     assert "Wada-hadal" in html  # the service's Somali name, to be said
     assert "Isniin" in html and "ukedag: mandag" in html  # Monday, in Somali, for weekday:0
 
@@ -491,3 +495,82 @@ def test_no_admin_change_writes_a_phone_number_into_the_audit_trail(signed_in, c
     assert {e.action for e in entries} == {"staff_changed", "duty_shift_added"}
     assert not any("912" in str(e.details) for e in entries)
     assert fresh(db_session).get(Staff, somali.id).phone_e164 == "+4791234567"
+
+
+# --- the audit trail of an admin's changes, in words ------------------------------------------
+
+
+def shown_text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&amp;", "&")
+
+
+@pytest.fixture
+def a_morning_of_setup(signed_in, admin, centre, db_session, languages_restored):
+    """Hanne adds Hodan and her hours, an absence, changes a service, the opening hours,
+    a closure, the duty rota, the language menu, and uploads a Somali recording."""
+    talk = centre["talk"]
+    assert post_form(signed_in, "/staff/admin/staff/new", {
+        "name": "Hodan", "email": "hodan@linja.test", "role": "counselor", "phone": "90 00 00 01",
+        "is_active": "y", "languages": ["so", "nb"], "services": [str(talk.id)], "password": PASSWORD,
+    }).status_code == 302
+    hodan = fresh(db_session).scalars(select(Staff).where(Staff.name == "Hodan")).one()
+    calendar = f"/staff/admin/staff/{hodan.id}/calendar"
+    assert post_form(signed_in, f"/staff/admin/staff/{hodan.id}/hours", {
+        "weekday": 0, "starts": "09:00", "ends": "15:00", "valid_from": "2026-11-01", "valid_until": ""},
+        page=calendar).status_code == 302
+    assert post_form(signed_in, f"/staff/admin/staff/{hodan.id}/absences", {
+        "first_day": "2026-11-24", "starts": "", "last_day": "2026-11-24", "ends": "", "reason": "Kurs"},
+        page=calendar).status_code == 302
+    assert post_form(signed_in, f"/staff/admin/services/{talk.id}", {
+        "slug": talk.slug, "name_nb": "Samtale", "name_so": "Wada-hadal", "duration_minutes": "50",
+        "buffer_minutes": "10", "menu_order": "2", "is_active": "y"}).status_code == 302
+    assert post_form(signed_in, "/staff/admin/opening/hours", {"weekday": 5, "opens": "10:00", "closes": "14:00"},
+                     page="/staff/admin/opening").status_code == 302
+    assert post_form(signed_in, "/staff/admin/opening/closures",
+                     {"first_day": "2026-12-24", "last_day": "2026-12-26", "reason": "Jul"},
+                     page="/staff/admin/opening").status_code == 302
+    assert post_form(signed_in, "/staff/admin/duty", {"staff_id": admin.id, "weekday": 0,
+                                                      "starts": "08:00", "ends": "12:00"}).status_code == 302
+    html = page(signed_in, "/staff/admin/languages")
+    form = {"csrf_token": csrf_token(html)}
+    for language in fresh(db_session).scalars(select(Language)).all():
+        form[f"order_{language.code}"] = str(language.menu_order)
+        if language.is_enabled and language.code != "ti":
+            form[f"enabled_{language.code}"] = "y"
+    assert signed_in.post("/staff/admin/languages", data=form).status_code == 302
+    path = "/staff/admin/recordings/so/upload"
+    html = page(signed_in, f"{path}?key=v_main_menu")
+    assert signed_in.post(path, data={"csrf_token": csrf_token(html), "prompt_key": "v_main_menu",
+                                      "audio": (io.BytesIO(MP3), "meny.mp3", "audio/mpeg")},
+                          content_type="multipart/form-data").status_code == 302
+    return hodan
+
+
+@pytest.mark.parametrize("locale, lines", [
+    ("nb", ["La til en ansatt", "Hodan, rådgiver, aktiv, språk: norsk, somali, tjenester: Samtale, har telefonnummer",
+            "Hodan, mandag 09:00–15:00, fra 1. nov. 2026",
+            "Hodan, 24. nov. 2026, hele dagen",
+            "Samtale, 50 min, pause 10 min, aktiv, plass 2, navn på arabisk, norsk, somali, tigrinja",
+            "lørdag 10:00–14:00", "24. des. 2026 – 26. des. 2026", "Hanne, mandag 08:00–12:00",
+            "tigrinja: ikke i menyen",
+            "«For å bestille time, trykk 1. For å høre eller avbestille …» på somali"]),
+    ("en", ["Added a staff member",
+            "Hodan, counselor, active, languages: Norwegian, Somali, services: Samtale, has a phone number",
+            "Hodan, Monday 09:00–15:00, from Nov 1, 2026", "Hodan, Nov 24, 2026, all day",
+            "Samtale, 50 minutes, break 10 minutes, active, place 2, names in Arabic, Norwegian, Somali, Tigrinya",
+            "Saturday 10:00–14:00",
+            "Dec 24, 2026 – Dec 26, 2026", "Hanne, Monday 08:00–12:00", "Tigrinya: not in the menu",
+            "“To book a time, press 1. To hear or cancel your time, press …” in Somali"]),
+])
+def test_the_audit_trail_tells_an_admins_changes_in_words(signed_in, admin, a_morning_of_setup, db_session,
+                                                          locale, lines):
+    fresh(db_session).get(Staff, admin.id).ui_locale = locale
+    db_session.commit()
+    text = shown_text(page(signed_in, "/staff/admin/audit"))
+    for line in lines:
+        assert line in text, line
+    for raw in ("staff:", "role:", "is_active", "has_phone", "weekday", "valid_from", "starts_at", "duration_minutes",
+                "menu_order", "is_enabled", "prompt_key", "v_main_menu", "content_type", "bytes", "true", "false",
+                "None", "{", "["):
+        assert raw not in text, raw
+    assert "90000001" not in text.replace(" ", "")

@@ -75,6 +75,15 @@ def test_she_creates_a_link_sees_it_once_and_linja_keeps_only_its_hash(client, t
     assert audit == ["calendar_feed_created"]
 
 
+def test_the_feed_names_her_callers_language_in_her_own_page_language(app, client, team, db_session):
+    fresh(db_session).get(Staff, team["amina"].id).ui_locale = "en"
+    db_session.commit()
+    sign_in(client, "amina@linja.test")
+    path, _token = create_feed(client)
+    found = events(app.test_client().get(path).get_data())
+    assert str(found[f"appointment-{team['somali'].id}@linja"]["SUMMARY"]) == "Linja: appointment (Somali, interpreter)"
+
+
 def test_the_feed_needs_no_sign_in_and_shows_her_appointments_discreetly(app, client, team):
     sign_in(client, "amina@linja.test")
     path, _token = create_feed(client)
@@ -91,7 +100,7 @@ def test_the_feed_needs_no_sign_in_and_shows_her_appointments_discreetly(app, cl
 
     found = events(body)
     somali = found[f"appointment-{team['somali'].id}@linja"]
-    assert str(somali["SUMMARY"]) == "Linja: avtale (so, tolk)"
+    assert str(somali["SUMMARY"]) == "Linja: avtale (somali, tolk)"  # her language by name, not its code
     assert somali.decoded("DTSTART") == oslo(2026, 11, 24, 10, 0)
     assert "DTSTART:20261124T090000Z" in text and "DTEND:20261124T100000Z" in text
     assert "DTSTAMP:" in text and int(somali["SEQUENCE"]) == 1

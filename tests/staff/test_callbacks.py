@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app import create_app
 from hotline.phone import SimulatedPhone, VoiceCall
-from scheduling.models import CallbackRequest, CallbackStatus, Client, StaffRole
+from scheduling.models import CallbackRequest, CallbackStatus, Client, Staff, StaffRole
 from staff.passwords import hash_password
 from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
@@ -47,7 +47,7 @@ def test_calling_back_rings_the_receptionist_then_puts_her_through(desk_app, fak
     browser = desk_app.test_client()
     sign_in(browser, "ingrid@linja.test")
     page = browser.get("/staff/callbacks").get_data(as_text=True)
-    assert "Soomaali" in page and "…67" in page and "+4791234567" not in page
+    assert "somali" in page and "Soomaali" not in page and "…67" in page and "+4791234567" not in page
     [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
     response = browser.post(f"/staff/callbacks/{request.id}/call", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
@@ -93,7 +93,9 @@ def test_voicemails_and_undelivered_texts_wait_for_the_desk(desk_app, centre, st
     browser = desk_app.test_client()
     sign_in(browser, "ingrid@linja.test")
     page = browser.get("/staff/messages").get_data(as_text=True)
-    assert "40 s" in page and "30003" in page and "…67" in page and "+4791234567" not in page
+    assert "40 s" in page and "…67" in page and "+4791234567" not in page
+    # Twilio's error code in words the desk can act on.
+    assert "Telefonen hennes var ikke å nå (avslått eller uten dekning)" in page
     voicemail_id = fresh(db_session).scalars(select(Voicemail.id)).one()
     browser.post(f"/staff/voicemails/{voicemail_id}/done", data={"csrf_token": csrf_token(page)})
     assert "Ingen nye talebeskjeder" in browser.get("/staff/messages").get_data(as_text=True)
@@ -183,6 +185,23 @@ def test_a_text_that_did_not_arrive_leads_to_the_caller(desk_app, make, staff, d
     link = f"/staff/search?client={client_id}"
     assert link in page
     assert "Innringer +47 91 23 45 67" in browser.get(link).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code, locale, words", [
+    ("30006", "nb", "Nummeret tar ikke imot SMS (fasttelefon eller utilgjengelig teleselskap)"),
+    ("30006", "en", "The number does not take texts (a landline or an unreachable carrier)"),
+    ("21610", "nb", "Hun har sagt STOPP til SMS"),
+    ("63999", "nb", "Twilio-feil 63999"),
+    ("63999", "en", "Twilio error 63999"),
+])
+def test_why_a_text_did_not_arrive_is_said_in_words(desk_app, make, staff, db_session, now, code, locale, words):
+    failed_text(db_session, make, now, language="so", error_code=code)
+    fresh(db_session).scalars(select(Staff).where(Staff.email == "ingrid@linja.test")).one().ui_locale = locale
+    db_session.commit()
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/messages").get_data(as_text=True)
+    assert f"<td>{words}</td>" in page
 
 
 def test_a_text_whose_fate_twilio_could_not_tell_is_named_so_for_the_desk(desk_app, make, staff, db_session, now):

@@ -84,12 +84,12 @@ def test_her_day_shows_what_she_needs_about_each_caller(client, team):
 
     somali = text_of(card(html, team["somali"].id))
     assert "10:00–11:00" in somali and "Samtale" in somali
-    assert "Soomaali (so)" in somali and "Har vært her før" in somali and "SMS" in somali
+    assert "Språk somali" in somali and "Har vært her før" in somali and "SMS" in somali
     assert "Tolk Nei" in somali and "Bestilt" in somali
 
     tigrinya = text_of(card(html, team["tigrinya"].id))
     assert "12:00–12:45" in tigrinya and "Familiespørsmål" in tigrinya
-    assert "ትግርኛ (ti)" in tigrinya and "Tolk Trengs" in tigrinya
+    assert "Språk tigrinja" in tigrinya and "Tolk Trengs" in tigrinya
     # Her only earlier appointment was cancelled: this is her first visit.
     assert "Første gang" in tigrinya and "Telefon" in tigrinya
 
@@ -319,9 +319,31 @@ def test_the_day_prints_without_menu_or_buttons(client, team, clock):
     printed = client.get("/staff/day?day=2026-11-23&print=1").get_data(as_text=True)
     assert "<button" not in printed and "<form" not in printed and "<nav" not in printed
     assert "<script" not in printed and "style=" not in printed
-    assert '<th scope="col">Språk</th>' in printed and "Soomaali (so)" in text_of(printed)
+    assert '<th scope="col">Språk</th>' in printed and "somali" in text_of(printed)
     assert "mandag 23. november 2026" in printed and "Amina" in printed
     assert SOMALI_PHONE not in printed and "Leila" not in printed
+
+
+def print_rows(html: str) -> list[list[str]]:
+    """The printed table's rows, each as the words in its cells."""
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S).group(1)
+    return [[text_of(cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+@pytest.mark.parametrize("locale, language, yes, no", [("nb", "tigrinja", "Trengs", "Nei"),
+                                                       ("en", "Tigrinya", "Needed", "No")])
+def test_the_printed_day_says_whether_an_interpreter_is_needed_as_the_screen_does(
+        client, team, db_session, locale, language, yes, no):
+    team["amina"].ui_locale = locale
+    db_session.commit()
+    sign_in(client, "amina@linja.test")
+    rows = print_rows(client.get("/staff/day?day=2026-11-23&print=1").get_data(as_text=True))
+    by_time = {row[0]: row for row in rows}
+    assert by_time["12:00–12:45"][2:4] == [language, yes]
+    # No interpreter: "Nei", as on the screen, never an empty cell.
+    assert by_time["10:00–11:00"][3] == no
+    assert all(row[3] in (yes, no) for row in rows)
 
 
 def test_the_pages_need_no_inline_script_or_style(client, team):

@@ -400,7 +400,7 @@ def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_ses
     assert entry.actor == Actor.staff and entry.actor_staff_id is not None and entry.appointment_id == moved.id
     after = page(ingrid, response.headers["Location"])
     assert "Timen er flyttet" in after and "Hun får beskjed om den nye tiden på SMS, på somali." in after
-    assert "Flyttet fra tir. 24. nov. 10:00" in after and "Ingrid" in after
+    assert "Flyttet fra Amina 24. nov. 10:00 til Hodan " in after and "Ingrid" in after
 
 
 def test_the_same_counselor_can_move_her_by_half_an_hour_or_to_a_later_week(ingrid, make, db_session, desk,
