@@ -224,19 +224,20 @@ def _why_not(message: OutboxMessage, client: Client | None, appointment: Appoint
 
 def _superseded_reminders(session: Session, messages: list[OutboxMessage], now: datetime) -> set[int]:
     """Reminders whose later reminder is due too (the workers were down): only the later
-    one goes, so she does not get two at once."""
+    one goes, so she does not get two at once. Two due at the same moment (one that waited
+    for the end of the quiet hours, and the one planned then) are one too: the later planned."""
     reminders = [m for m in messages if m.kind == "reminder" and m.appointment_id is not None]
     if not reminders:
         return set()
-    due = session.execute(select(OutboxMessage.appointment_id, OutboxMessage.due_at).where(
+    due = session.execute(select(OutboxMessage.appointment_id, OutboxMessage.due_at, OutboxMessage.id).where(
         OutboxMessage.appointment_id.in_({m.appointment_id for m in reminders}),
         OutboxMessage.kind == "reminder", OutboxMessage.due_at <= now,
         OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending)),
     )).all()
-    latest: dict[int, datetime] = {}
-    for appointment_id, due_at in due:
-        latest[appointment_id] = max(due_at, latest.get(appointment_id, due_at))
-    return {m.id for m in reminders if m.due_at < latest.get(m.appointment_id, m.due_at)}
+    latest: dict[int, tuple[datetime, int]] = {}
+    for appointment_id, due_at, message_id in due:
+        latest[appointment_id] = max((due_at, message_id), latest.get(appointment_id, (due_at, message_id)))
+    return {m.id for m in reminders if (m.due_at, m.id) < latest.get(m.appointment_id, (m.due_at, m.id))}
 
 
 @dataclass(frozen=True)

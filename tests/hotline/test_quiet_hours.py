@@ -7,7 +7,8 @@ from datetime import time
 import pytest
 from sqlalchemy import select
 
-from scheduling.models import Appointment, OutboxMessage, OutboxStatus
+from scheduling.booking import book_appointment
+from scheduling.models import Appointment, BookedVia, OutboxMessage, OutboxStatus
 from tests.conftest import OSLO, fresh, oslo
 from tests.hotline.test_sms_flows import say
 from tests.hotline.twilio_client import Phone
@@ -85,3 +86,29 @@ def test_an_evening_reminder_the_workers_missed_waits_for_morning_only_with_an_h
     [reminder] = fresh(db_session).scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all()
     assert (reminder.status, reminder.error_code) == (OutboxStatus.withdrawn, "quiet-hours")
+
+
+def book_through(twilio_app, db_session, make, booked_via, start_at, booked_at):
+    """Her time at ``start_at``, booked at ``booked_at`` by text, by phone or at the desk."""
+    make.opening_hours()
+    service = make.service()
+    counselor = make.counselor(languages=["nb"], services=[service], hours=EARLY)
+    caller = make.client("+4791234567")
+    book_appointment(db_session, service_id=service.id, counselor_id=counselor.id, start_at=start_at,
+                     now=booked_at, booked_via=booked_via, client=caller,
+                     rules=twilio_app.extensions["linja.rules"])
+    db_session.commit()
+
+
+def test_a_24_hour_reminder_the_workers_missed_does_not_go_with_the_2_hour_one_at_eight(
+        twilio_app, fake_twilio, db_session, make, clock):
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, BookedVia.sms, nine, oslo(2026, 11, 23, 8, 0))
+    # The workers were down from Thursday morning to 21:00: the 24 h reminder (Thursday
+    # 09:00) is found in the quiet hours and waits for 08:00, when the 2 h one goes too.
+    ticks = [oslo(2026, 11, 26, 21, 0), oslo(2026, 11, 27, 7, 59), oslo(2026, 11, 27, 8, 0),
+             oslo(2026, 11, 27, 8, 1), oslo(2026, 11, 27, 8, 30)]
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, ticks)
+    assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
+    assert [m.body for m in fake_twilio.messages] == [say("reminder", "nb", when=nine)]
+
