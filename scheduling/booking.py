@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from scheduling import audit, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots, is_bookable
 from scheduling.holds import held_by_another, lock_counselor
-from scheduling.reminders import plan_reminders
+from scheduling.reminders import first_text_at, plan_reminders
 from scheduling.models import (
     Actor,
     Appointment,
@@ -133,7 +133,10 @@ def book_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="booked",
         appointment_id=appointment.id, details=_describe(appointment),
     )
-    plan_reminders(session, appointment, client, now=now, rules=rules)
+    # By text she got her confirmation as the answer; otherwise it is a text, which in
+    # the quiet hours waits for their end: no reminder goes before it, nor with it.
+    told_at = now if booked_via == BookedVia.sms else first_text_at(now, rules)
+    plan_reminders(session, appointment, client, now=now, rules=rules, told_at=told_at)
     if booked_via != BookedVia.sms:
         # By text she got her confirmation as the answer; by phone or through the
         # staff, it comes as a text.
@@ -240,7 +243,8 @@ def reschedule_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="moved",
         appointment_id=appointment.id, details={"from": before, "to": _describe(appointment)},
     )
-    plan_reminders(session, appointment, appointment.client, now=now, rules=rules)
+    told_at = first_text_at(now, rules) if actor == Actor.staff else now  # see book_appointment
+    plan_reminders(session, appointment, appointment.client, now=now, rules=rules, told_at=told_at)
     if actor == Actor.staff:
         _tell(session, appointment, appointment.client, "moved", now)
     return Booked(appointment)

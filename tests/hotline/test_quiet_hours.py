@@ -112,3 +112,16 @@ def test_a_24_hour_reminder_the_workers_missed_does_not_go_with_the_2_hour_one_a
     assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
     assert [m.body for m in fake_twilio.messages] == [say("reminder", "nb", when=nine)]
 
+
+@pytest.mark.parametrize("booked_via", [BookedVia.voice, BookedVia.staff])
+def test_booked_by_phone_in_the_quiet_hours_her_confirmation_at_eight_is_not_doubled_by_a_reminder(
+        twilio_app, fake_twilio, db_session, make, clock, booked_via):
+    # Booked by phone at 22:30 for Friday 09:00: her confirmation is a text, and it waits
+    # for 08:00; a reminder at 08:00 would tell her the same, at the same minute.
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, booked_via, nine, oslo(2026, 11, 26, 22, 30))
+    ticks = [oslo(2026, 11, 26, 22, 31), oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1),
+             oslo(2026, 11, 27, 8, 30)]
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, ticks)
+    assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
+    assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
