@@ -88,12 +88,14 @@ def test_an_evening_reminder_the_workers_missed_waits_for_morning_only_with_an_h
     assert (reminder.status, reminder.error_code) == (OutboxStatus.withdrawn, "quiet-hours")
 
 
-def book_through(twilio_app, db_session, make, booked_via, start_at, booked_at):
-    """Her time at ``start_at``, booked at ``booked_at`` by text, by phone or at the desk."""
+def book_through(twilio_app, db_session, make, booked_via, start_at, booked_at, *, calls=False):
+    """Her time at ``start_at``, booked at ``booked_at`` by text, by phone or at the desk
+    (``calls``: she has her reminders as phone calls)."""
     make.opening_hours()
     service = make.service()
     counselor = make.counselor(languages=["nb"], services=[service], hours=EARLY)
     caller = make.client("+4791234567")
+    caller.wants_reminder_calls = calls
     book_appointment(db_session, service_id=service.id, counselor_id=counselor.id, start_at=start_at,
                      now=booked_at, booked_via=booked_via, client=caller,
                      rules=twilio_app.extensions["linja.rules"])
@@ -125,3 +127,13 @@ def test_booked_by_phone_in_the_quiet_hours_her_confirmation_at_eight_is_not_dou
     sent = sent_at_each_tick(twilio_app, fake_twilio, clock, ticks)
     assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
     assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
+
+
+def test_booked_by_phone_in_the_quiet_hours_she_still_gets_her_reminder_call_if_she_wants_calls(
+        twilio_app, fake_twilio, db_session, make, clock):
+    # Her reminders come as phone calls (she may not read): the text at 08:00 is no reminder.
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, BookedVia.voice, nine, oslo(2026, 11, 26, 22, 30), calls=True)
+    sent_at_each_tick(twilio_app, fake_twilio, clock, [oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1)])
+    assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
+    assert len(fake_twilio.calls) == 1
