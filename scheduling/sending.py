@@ -240,6 +240,18 @@ def _superseded_reminders(session: Session, messages: list[OutboxMessage], now: 
     return {m.id for m in reminders if (m.due_at, m.id) < latest.get(m.appointment_id, (m.due_at, m.id))}
 
 
+def _told_now(session: Session, messages: list[OutboxMessage], now: datetime) -> set[int]:
+    """The appointments among these reminders' whose booked or moved text is due too."""
+    ids = {m.appointment_id for m in messages if m.kind == "reminder" and m.appointment_id is not None}
+    if not ids:
+        return set()
+    return set(session.scalars(select(OutboxMessage.appointment_id).where(
+        OutboxMessage.appointment_id.in_(ids), OutboxMessage.kind == "change",
+        OutboxMessage.template.in_(("booked", "moved")), OutboxMessage.due_at <= now,
+        OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending)),
+    )))
+
+
 @dataclass(frozen=True)
 class Planned:
     """A claimed text, ready to hand over: read and rendered while it was claimed."""
@@ -322,11 +334,17 @@ class OutboxSender:
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
         ).all()
         superseded = _superseded_reminders(session, [m for m, _, _ in rows], now)
+        told = _told_now(session, [m for m, _, _ in rows], now)
         quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
         planned = []
         for message, client, appointment in rows:
             reason = _why_not(message, client, appointment, now) or (
                 "superseded" if message.id in superseded else None) or (
+                # Her booked or moved text goes now too (it waited for the morning): a
+                # reminder text with it tells her nothing new; a reminder call still goes.
+                "superseded" if message.kind == "reminder" and message.appointment_id in told
+                and not (client is not None and client.wants_reminder_calls and self.rules.reminder_call_url)
+                else None) or (
                 # Queued before the number was known as one Linja never texts or calls.
                 "off-limits" if is_off_limits(session, client.phone_e164) else None)
             if reason:

@@ -137,3 +137,15 @@ def test_booked_by_phone_in_the_quiet_hours_she_still_gets_her_reminder_call_if_
     sent_at_each_tick(twilio_app, fake_twilio, clock, [oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1)])
     assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
     assert len(fake_twilio.calls) == 1
+
+
+def test_a_desk_booking_the_workers_missed_goes_at_eight_without_a_reminder_before_or_with_it(
+        twilio_app, fake_twilio, db_session, make, clock):
+    # Booked at the desk Thursday 15:30 for Friday 09:00, while the workers were down until
+    # 21:00: her confirmation waits for 08:00, when her 2 h reminder is due too.
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, BookedVia.staff, nine, oslo(2026, 11, 26, 15, 30))
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, [
+        oslo(2026, 11, 26, 21, 0), oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1)])
+    assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
+    assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
