@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from scheduling import audit, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots, is_bookable
 from scheduling.holds import held_by_another, lock_counselor
-from scheduling.reminders import first_text_at, plan_reminders
+from scheduling.reminders import plan_reminders
 from scheduling.models import (
     Actor,
     Appointment,
@@ -133,11 +133,7 @@ def book_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="booked",
         appointment_id=appointment.id, details=_describe(appointment),
     )
-    # By text she got her confirmation as the answer; otherwise it is a text, which in
-    # the quiet hours waits for their end: no reminder text goes before it, nor with it (a
-    # reminder call, for a woman who has them, still goes).
-    told_at = now if booked_via == BookedVia.sms else _told_at(client, now, rules)
-    plan_reminders(session, appointment, client, now=now, rules=rules, told_at=told_at)
+    plan_reminders(session, appointment, client, now=now, rules=rules)
     if booked_via != BookedVia.sms:
         # By text she got her confirmation as the answer; by phone or through the
         # staff, it comes as a text.
@@ -244,19 +240,10 @@ def reschedule_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="moved",
         appointment_id=appointment.id, details={"from": before, "to": _describe(appointment)},
     )
-    # See book_appointment: the desk's "moved" text may wait for the end of the quiet hours.
-    told_at = _told_at(appointment.client, now, rules) if actor == Actor.staff else now
-    plan_reminders(session, appointment, appointment.client, now=now, rules=rules, told_at=told_at)
+    plan_reminders(session, appointment, appointment.client, now=now, rules=rules)
     if actor == Actor.staff:
         _tell(session, appointment, appointment.client, "moved", now)
     return Booked(appointment)
-
-
-def _told_at(client: Client | None, now: datetime, rules: BookingRules) -> datetime:
-    """When the text telling her of a change reaches her, as far as her reminder texts go."""
-    if client is not None and client.wants_reminder_calls:
-        return now
-    return first_text_at(now, rules)
 
 
 def _tell(session: Session, appointment: Appointment, client: Client | None, template: str, now: datetime) -> None:

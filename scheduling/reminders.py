@@ -86,18 +86,10 @@ def end_of_quiet_hours(at: datetime, rules: BookingRules) -> datetime | None:
     return None if span is None else span[1]
 
 
-def first_text_at(now: datetime, rules: BookingRules) -> datetime:
-    """When a text queued ``now`` reaches her: now, or when the quiet hours end."""
-    return end_of_quiet_hours(now, rules) or now
-
-
 def plan_reminders(session: Session, appointment: Appointment, client: Client | None, *, now: datetime,
-                   rules: BookingRules, told_at: datetime | None = None) -> None:
-    """Plan her reminders; ``told_at`` is when the text naming her time reaches her (her
-    confirmation, when it goes by text in the quiet hours): no reminder goes before it or with it."""
+                   rules: BookingRules) -> None:
     withdraw(session, appointment_id=appointment.id, now=now, kind="reminder")
-    told_at = max(now, told_at or now)
-    for due_at in reminder_times(appointment.start_at, told_at, rules, went=_went(session, appointment)):
+    for due_at in reminder_times(appointment.start_at, now, rules, went=_went(session, appointment)):
         queue_text(
             session, client, kind="reminder", template="reminder", now=now, due_at=due_at,
             params={"when": appointment.start_at.isoformat()}, appointment_id=appointment.id,
