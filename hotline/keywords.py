@@ -94,18 +94,22 @@ NO = _normalised(_NO)
 _GREETINGS = {
     "hei", "hallo", "heisann", "heia", "halla", "morn", "god morgen", "god dag", "god kveld",  # Norwegian
     "hi", "hello", "hey", "hiya", "good morning", "good afternoon", "good evening",  # English
-    "salaan", "haye", "iska warran", "see tahay", "nabad",  # Somali
+    "salaan", "haye", "iska warran", "see tahay", "nabad", "subax wanaagsan", "galab wanaagsan",  # Somali
     "مرحبا", "السلام عليكم", "سلام عليكم", "سلام", "اهلا", "اهلا وسهلا", "اهلين", "هلا",  # Arabic
-    "صباح الخير", "مساء الخير",
+    "صباح الخير", "مساء الخير", "السلام عليكم ورحمة الله", "السلام عليكم ورحمة الله وبركاته",
     "ہیلو", "السلام علیکم", "آداب", "adaab", "aoa",  # Urdu (سلام above)
-    "ሰላም", "ሰላማት", "selam", "selamat",  # Tigrinya
-    "درود", "dorood", "dorud",  # Farsi/Dari (سلام above)
-    "cześć", "dzień dobry", "dobry wieczór", "hej", "witam", "witaj",  # Polish
+    "السلام علیکم ورحمۃ اللہ", "السلام علیکم ورحمۃ اللہ وبرکاتہ",
+    "ሰላም", "ሰላማት", "selam", "selamat", "ከመይ ኣለኺ", "ከመይ ኣለኹም", "ከመይ ሓዲርኪ", "ከመይ ሓዲርኩም",  # Tigrinya
+    "ከመይ ውዒልኪ", "ከመይ ውዒልኩም",
+    "درود", "dorood", "dorud", "صبح بخیر", "روز بخیر", "عصر بخیر",  # Farsi/Dari (سلام above)
+    "cześć", "dzień dobry", "dobry wieczór", "hej", "hejka", "siema", "witam", "witaj",  # Polish
     "salam", "marhaba", "ahlan", "ahlan wa sahlan",  # transliterations
 }
 # The Muslim greeting in Latin letters, folded as ``greeting_key`` folds it: "Assalamu
-# alaikum", "as-salaam aleikum", "assalam o alaikum", "salam alaykum", "salamalekum"...
-_PEACE_BE_UPON_YOU = r"(?:as?)?salam(?:[uo])?(?:wa)?al[ae]?[iy]?kum"
+# alaikum", "as-salaam aleikum", "assalam o alaikum", "salam alaykum", "salamalekum", the
+# Somali "asalaamu calaykum" (C is the Somali letter for ع), and the whole of it: "... wa
+# rahmatullahi wa barakatuh".
+_PEACE_BE_UPON_YOU = r"(?:as?)?salam(?:[uo])?(?:wa)?c?al[ae]?[iy]?kum(?:wa?rahmatu?lahi?(?:wabarakatuhu?)?)?"
 
 
 def greeting_key(text: str) -> str:

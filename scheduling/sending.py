@@ -224,19 +224,32 @@ def _why_not(message: OutboxMessage, client: Client | None, appointment: Appoint
 
 def _superseded_reminders(session: Session, messages: list[OutboxMessage], now: datetime) -> set[int]:
     """Reminders whose later reminder is due too (the workers were down): only the later
-    one goes, so she does not get two at once."""
+    one goes, so she does not get two at once. Two due at the same moment (one that waited
+    for the end of the quiet hours, and the one planned then) are one too: the later planned."""
     reminders = [m for m in messages if m.kind == "reminder" and m.appointment_id is not None]
     if not reminders:
         return set()
-    due = session.execute(select(OutboxMessage.appointment_id, OutboxMessage.due_at).where(
+    due = session.execute(select(OutboxMessage.appointment_id, OutboxMessage.due_at, OutboxMessage.id).where(
         OutboxMessage.appointment_id.in_({m.appointment_id for m in reminders}),
         OutboxMessage.kind == "reminder", OutboxMessage.due_at <= now,
         OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending)),
     )).all()
-    latest: dict[int, datetime] = {}
-    for appointment_id, due_at in due:
-        latest[appointment_id] = max(due_at, latest.get(appointment_id, due_at))
-    return {m.id for m in reminders if m.due_at < latest.get(m.appointment_id, m.due_at)}
+    latest: dict[int, tuple[datetime, int]] = {}
+    for appointment_id, due_at, message_id in due:
+        latest[appointment_id] = max((due_at, message_id), latest.get(appointment_id, (due_at, message_id)))
+    return {m.id for m in reminders if (m.due_at, m.id) < latest.get(m.appointment_id, (m.due_at, m.id))}
+
+
+def _told_now(session: Session, messages: list[OutboxMessage], now: datetime) -> set[int]:
+    """The appointments among these reminders' whose booked or moved text is due too."""
+    ids = {m.appointment_id for m in messages if m.kind == "reminder" and m.appointment_id is not None}
+    if not ids:
+        return set()
+    return set(session.scalars(select(OutboxMessage.appointment_id).where(
+        OutboxMessage.appointment_id.in_(ids), OutboxMessage.kind == "change",
+        OutboxMessage.template.in_(("booked", "moved")), OutboxMessage.due_at <= now,
+        OutboxMessage.status.in_((OutboxStatus.pending, OutboxStatus.sending)),
+    )))
 
 
 @dataclass(frozen=True)
@@ -321,11 +334,17 @@ class OutboxSender:
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
         ).all()
         superseded = _superseded_reminders(session, [m for m, _, _ in rows], now)
+        told = _told_now(session, [m for m, _, _ in rows], now)
         quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
         planned = []
         for message, client, appointment in rows:
             reason = _why_not(message, client, appointment, now) or (
                 "superseded" if message.id in superseded else None) or (
+                # Her booked or moved text goes now too (it waited for the morning): a
+                # reminder text with it tells her nothing new; a reminder call still goes.
+                "superseded" if message.kind == "reminder" and message.appointment_id in told
+                and not (client is not None and client.wants_reminder_calls and self.rules.reminder_call_url)
+                else None) or (
                 # Queued before the number was known as one Linja never texts or calls.
                 "off-limits" if is_off_limits(session, client.phone_e164) else None)
             if reason:

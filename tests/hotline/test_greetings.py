@@ -198,3 +198,27 @@ def test_no_keyword_of_any_language_is_a_greeting():
     assert [w for w in words if kw.is_greeting(w)] == []
     # Only Somali "haye" is both a yes and a greeting; a yes is asked for, it means yes.
     assert [w for w in kw.YES if kw.is_greeting(w)] == ["HAYE"]
+
+
+# The greetings callers write most, as they write them: the Somali alphabet spells the
+# Arabic ع with a C ("calaykum"), and the full Muslim greeting goes on "and God's mercy
+# and blessings".
+EVERYDAY = {
+    "so": ["Asalaamu calaykum", "Assalamu Calaykum!", "Salaamu caleykum", "Subax wanaagsan",
+           "Galab wanaagsan"],
+    "ar": ["السلام عليكم ورحمة الله وبركاته", "السلام عليكم ورحمة الله", "السلام عليكم و رحمة الله و بركاته"],
+    "ur": ["Assalamu alaikum wa rahmatullahi wa barakatuh", "Assalam o alaikum warahmatullah",
+           "السلام علیکم ورحمۃ اللہ وبرکاتہ"],
+    "fa": ["صبح بخیر", "روز بخیر"],
+    "ti": ["ከመይ ሓዲርኪ", "ከመይ ኣለኺ"],
+    "pl": ["Siema", "Hejka!"],
+}
+
+
+@pytest.mark.parametrize("language", sorted(EVERYDAY))
+def test_the_everyday_greetings_of_each_language_bring_her_main_menu(phone, centre, db_session, language):
+    choose_language(phone, language)
+    for greeting in EVERYDAY[language]:
+        phone.text("1")  # choosing a service now
+        assert phone.text(greeting) == say("main_menu", language), greeting
+        assert conversation(db_session).state == "main"

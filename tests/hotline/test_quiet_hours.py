@@ -7,7 +7,8 @@ from datetime import time
 import pytest
 from sqlalchemy import select
 
-from scheduling.models import Appointment, OutboxMessage, OutboxStatus
+from scheduling.booking import book_appointment
+from scheduling.models import Appointment, BookedVia, OutboxMessage, OutboxStatus
 from tests.conftest import OSLO, fresh, oslo
 from tests.hotline.test_sms_flows import say
 from tests.hotline.twilio_client import Phone
@@ -85,3 +86,66 @@ def test_an_evening_reminder_the_workers_missed_waits_for_morning_only_with_an_h
     [reminder] = fresh(db_session).scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all()
     assert (reminder.status, reminder.error_code) == (OutboxStatus.withdrawn, "quiet-hours")
+
+
+def book_through(twilio_app, db_session, make, booked_via, start_at, booked_at, *, calls=False):
+    """Her time at ``start_at``, booked at ``booked_at`` by text, by phone or at the desk
+    (``calls``: she has her reminders as phone calls)."""
+    make.opening_hours()
+    service = make.service()
+    counselor = make.counselor(languages=["nb"], services=[service], hours=EARLY)
+    caller = make.client("+4791234567")
+    caller.wants_reminder_calls = calls
+    book_appointment(db_session, service_id=service.id, counselor_id=counselor.id, start_at=start_at,
+                     now=booked_at, booked_via=booked_via, client=caller,
+                     rules=twilio_app.extensions["linja.rules"])
+    db_session.commit()
+
+
+def test_a_24_hour_reminder_the_workers_missed_does_not_go_with_the_2_hour_one_at_eight(
+        twilio_app, fake_twilio, db_session, make, clock):
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, BookedVia.sms, nine, oslo(2026, 11, 23, 8, 0))
+    # The workers were down from Thursday morning to 21:00: the 24 h reminder (Thursday
+    # 09:00) is found in the quiet hours and waits for 08:00, when the 2 h one goes too.
+    ticks = [oslo(2026, 11, 26, 21, 0), oslo(2026, 11, 27, 7, 59), oslo(2026, 11, 27, 8, 0),
+             oslo(2026, 11, 27, 8, 1), oslo(2026, 11, 27, 8, 30)]
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, ticks)
+    assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
+    assert [m.body for m in fake_twilio.messages] == [say("reminder", "nb", when=nine)]
+
+
+@pytest.mark.parametrize("booked_via", [BookedVia.voice, BookedVia.staff])
+def test_booked_by_phone_in_the_quiet_hours_her_confirmation_at_eight_is_not_doubled_by_a_reminder(
+        twilio_app, fake_twilio, db_session, make, clock, booked_via):
+    # Booked by phone at 22:30 for Friday 09:00: her confirmation is a text, and it waits
+    # for 08:00; a reminder at 08:00 would tell her the same, at the same minute.
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, booked_via, nine, oslo(2026, 11, 26, 22, 30))
+    ticks = [oslo(2026, 11, 26, 22, 31), oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1),
+             oslo(2026, 11, 27, 8, 30)]
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, ticks)
+    assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
+    assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
+
+
+def test_booked_by_phone_in_the_quiet_hours_she_still_gets_her_reminder_call_if_she_wants_calls(
+        twilio_app, fake_twilio, db_session, make, clock):
+    # Her reminders come as phone calls (she may not read): the text at 08:00 is no reminder.
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, BookedVia.voice, nine, oslo(2026, 11, 26, 22, 30), calls=True)
+    sent_at_each_tick(twilio_app, fake_twilio, clock, [oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1)])
+    assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
+    assert len(fake_twilio.calls) == 1
+
+
+def test_a_desk_booking_the_workers_missed_goes_at_eight_without_a_reminder_before_or_with_it(
+        twilio_app, fake_twilio, db_session, make, clock):
+    # Booked at the desk Thursday 15:30 for Friday 09:00, while the workers were down until
+    # 21:00: her confirmation waits for 08:00, when her 2 h reminder is due too.
+    nine = oslo(2026, 11, 27, 9, 0)
+    book_through(twilio_app, db_session, make, BookedVia.staff, nine, oslo(2026, 11, 26, 15, 30))
+    sent = sent_at_each_tick(twilio_app, fake_twilio, clock, [
+        oslo(2026, 11, 26, 21, 0), oslo(2026, 11, 27, 8, 0), oslo(2026, 11, 27, 8, 1)])
+    assert {at: n for at, n in sent.items() if n} == {"Fri 08:00": 1}
+    assert [m.body for m in fake_twilio.messages] == [say("booked", "nb", when=nine)]
