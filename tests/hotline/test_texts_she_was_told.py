@@ -186,10 +186,10 @@ def test_a_cancellation_while_the_move_is_being_sent_waits_for_it(twilio_app, fa
     fake_twilio.stall_next(1.5)
     sending = threading.Thread(target=worker.tick)
     sending.start()
+    other = make_worker(twilio_app)
     try:
         _wait_until(lambda: len(received(fake_twilio)) == 2)  # Twilio has it; the worker waits for the answer
         desk(db_session, appointment.id, clock, "cancel")
-        other = make_worker(twilio_app)
         other.tick()  # a second worker must not compose the cancellation yet
         assert len(received(fake_twilio)) == 2
     finally:
@@ -198,6 +198,31 @@ def test_a_cancellation_while_the_move_is_being_sent_waits_for_it(twilio_app, fa
     other.tick()
     assert received(fake_twilio) == [say("booked", "so", when=A), say("moved", "so", when=B),
                                      say("cancelled", "so", when=B)]
+
+
+def test_moved_back_while_the_move_is_being_sent_she_is_told_she_is_back(twilio_app, fake_twilio, centre,
+                                                                         db_session, worker, clock, now):
+    """Moved A to B, and back to A while "moved to B" is on its way: had the second text been
+    composed before Twilio answered, it would have seemed she knew A, and nothing would
+    have told her that B was off."""
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    fake_twilio.stall_next(1.5)
+    sending = threading.Thread(target=worker.tick)
+    sending.start()
+    other = make_worker(twilio_app)
+    try:
+        _wait_until(lambda: len(received(fake_twilio)) == 2)
+        desk(db_session, appointment.id, clock, "move", A)
+        other.tick()
+        assert len(received(fake_twilio)) == 2
+    finally:
+        sending.join()
+    clock.advance(timedelta(seconds=10))
+    other.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("moved", "so", when=B),
+                                     say("moved", "so", when=A)]
 
 
 def test_her_own_move_by_text_is_what_she_was_told(twilio_app, fake_twilio, centre, db_session, worker, clock, now):
