@@ -256,31 +256,40 @@ class Told:
     composed_at: datetime
 
 
-def compose(message: OutboxMessage, appointment: Appointment | None) -> str | None:
-    """Make a text about her appointment say what is new to her, as of now: rewrites the
-    message's template and values, or returns why it does not go.
+def change_text(template: str, *, told: tuple[datetime | None, int | None], current: tuple[datetime, int],
+                is_booked: bool = True) -> tuple[str, dict] | str:
+    """What a text about a change says, given what she was told of the appointment
+    (time, counselor; None if nothing) and how it is: (template, values), or why no text
+    goes. The desk may show it before making the change (``current`` as it will be).
 
     A cancellation names the time she was told (nothing, if she was told of none). A
-    booking or a move names the time it has now: "booked" if she was told of no time
-    yet, "moved" if of another, nothing if she knows this one already (a promised
+    booking or a move names the time it has: "booked" if she was told of no time yet,
+    "moved" if of another, nothing if she knows this one already (a promised
     confirmation still goes)."""
-    if message.kind != "change" or appointment is None:
-        return None
-    told = (appointment.told_start_at, appointment.told_counselor_id)
-    if message.template == "cancelled":
-        if appointment.told_start_at is None:
+    if template == "cancelled":
+        if told[0] is None:
             return "never-told"
-        message.params = {"when": appointment.told_start_at.isoformat(), "counselor": appointment.told_counselor_id}
-        return None
-    if message.template not in ("booked", "moved"):
-        return None
-    if appointment.status != AppointmentStatus.booked:
+        return template, {"when": told[0].isoformat(), "counselor": told[1]}
+    if not is_booked:
         return "not-booked"
-    current = (appointment.start_at, appointment.counselor_id)
-    if told == current and message.template == "moved":
+    if told == current and template == "moved":
         return "already-told"
-    message.template = "moved" if appointment.told_start_at is not None and told != current else "booked"
-    message.params = {"when": appointment.start_at.isoformat(), "counselor": appointment.counselor_id}
+    template = "moved" if told[0] is not None and told != current else "booked"
+    return template, {"when": current[0].isoformat(), "counselor": current[1]}
+
+
+def compose(message: OutboxMessage, appointment: Appointment | None) -> str | None:
+    """Make a text about her appointment say what is new to her as it goes (see
+    ``change_text``): rewrites the message's template and values, or returns why it does
+    not go."""
+    if message.kind != "change" or appointment is None or message.template not in ("booked", "moved", "cancelled"):
+        return None
+    text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
+                       current=(appointment.start_at, appointment.counselor_id),
+                       is_booked=appointment.status == AppointmentStatus.booked)
+    if isinstance(text, str):
+        return text
+    message.template, message.params = text
     return None
 
 

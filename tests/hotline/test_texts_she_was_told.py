@@ -263,6 +263,20 @@ def test_a_time_she_was_shown_by_text_is_what_she_was_told(twilio_app, fake_twil
     assert received(fake_twilio) == [say("cancelled", "so", when=B)]
 
 
+def test_what_a_change_will_say_can_be_known_before_it_is_made():
+    """The desk can show the text before the change (scheduling.sending.change_text)."""
+    from scheduling.sending import change_text
+
+    assert change_text("cancelled", told=(A, 1), current=(B, 1)) == (
+        "cancelled", {"when": A.isoformat(), "counselor": 1})
+    assert change_text("cancelled", told=(None, None), current=(B, 1)) == "never-told"
+    assert change_text("moved", told=(A, 1), current=(B, 2)) == ("moved", {"when": B.isoformat(), "counselor": 2})
+    assert change_text("moved", told=(A, 1), current=(A, 2))[0] == "moved"  # only the counselor changes
+    assert change_text("moved", told=(A, 1), current=(A, 1)) == "already-told"
+    assert change_text("moved", told=(None, None), current=(B, 1))[0] == "booked"
+    assert change_text("booked", told=(B, 1), current=(B, 1))[0] == "booked"  # the text a call promised
+
+
 def _wait_until(condition, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
