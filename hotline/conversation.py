@@ -91,6 +91,8 @@ class Step:
 class Booking:
     ok: bool
     start_at: datetime | None = None  # what she has now (new time, or kept time)
+    # A move to the time she has already: nothing changed.
+    is_unchanged: bool = False
 
 
 class Desk(Protocol):
@@ -108,6 +110,8 @@ class Desk(Protocol):
     def book(self, offer: Offer, service_id: int, language: str) -> Booking: ...
     def next_appointment(self) -> tuple[int, datetime, int] | None: ...  # (id, start, service id)
     def appointment(self, appointment_id: int) -> tuple[int, datetime, int] | None: ...  # hers, still booked
+    # She is being shown its time: texts about later changes name what she was shown.
+    def shown(self, appointment_id: int) -> None: ...
     def cancel(self, appointment_id: int) -> bool: ...
     def move(self, appointment_id: int, offer: Offer) -> Booking: ...
     def request_callback(self) -> None: ...
@@ -301,6 +305,7 @@ def _show_appointment(state: State, ctx: Context, upcoming: tuple[int, datetime,
     if upcoming is None:
         return _to(state, MAIN, ctx, [reply("no_appointment")])
     appointment_id, start_at, service_id = upcoming
+    ctx.desk.shown(appointment_id)
     return _to(state, APPOINTMENT, ctx, [reply("appointment_menu", when=start_at)],
                appointment=appointment_id, when=start_at.isoformat(), service=service_id)
 
@@ -410,6 +415,9 @@ def _confirm(state: State, text: str, ctx: Context) -> Step:
             if ctx.desk.code_word_status() != "none":
                 key += "_private"  # with a code word, no address on her screen
             return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
+        if result.is_unchanged:  # the time she chose is the one she has (staff moved her there)
+            ctx.desk.release()
+            return _to(state, MAIN, ctx, [reply("kept", when=result.start_at)])
         return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
     if text in kw.NO:
         ctx.desk.release()

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 from hotline.conversation import Booking, Offer
 from scheduling import audit, clients, codeword, holds
 from scheduling.availability import BookingRules, Slot, find_free_slots
-from scheduling.booking import Booked, book_appointment, cancel_appointment, reschedule_appointment
+from scheduling.booking import (
+    Booked,
+    Unchanged,
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+    shown_to_her,
+)
 from scheduling.models import (
     Actor,
     Appointment,
@@ -123,6 +130,11 @@ class DatabaseDesk:
             return None
         return appointment.id, appointment.start_at, appointment.service_id
 
+    def shown(self, appointment_id: int) -> None:
+        appointment = self._own(appointment_id)
+        if appointment is not None:
+            shown_to_her(self.session, appointment, self.now)
+
     def cancel(self, appointment_id: int) -> bool:
         appointment = self._own(appointment_id)
         if appointment is None:
@@ -140,6 +152,8 @@ class DatabaseDesk:
         self.release()
         if isinstance(result, Booked):
             return Booking(True, result.appointment.start_at)
+        if isinstance(result, Unchanged):
+            return Booking(False, result.appointment.start_at, is_unchanged=True)
         return Booking(False)
 
     def set_reminder_calls(self, wanted: bool) -> None:

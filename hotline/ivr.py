@@ -215,6 +215,7 @@ class Line:
             self.remember(step="main")
             return self.menu("main", [("v_no_appointment", {})], tries=tries, before=before)
         appointment_id, start_at, _ = upcoming
+        desk.shown(appointment_id)
         self.remember(step="appointment", appointment=appointment_id, when=start_at.isoformat())
         return self.menu("appointment", [("v_your_time", {"when": start_at})], tries=tries, before=before)
 

@@ -194,12 +194,14 @@ def free_slots(
     latest_at: datetime,
     rules: BookingRules,
     seed: int = 0,
+    not_at: tuple[datetime, int | None] | None = None,
 ) -> list[Slot]:
     """Every bookable start between two local days (inclusive), one counselor per start.
 
     A start is offered once; among the counselors free then, one who speaks the caller's
     language is chosen, and among those the one with the fewest appointments that day,
-    so the load is spread instead of always filling the first counselor.
+    so the load is spread instead of always filling the first counselor. ``not_at`` is a
+    start never offered: (start, counselor) for that counselor only, (start, None) for all.
     """
     tz = rules.tz
     blocked = {c.counselor_id: _merge(c.busy + c.holds) if c.holds else c.busy for c in counselors}
@@ -217,16 +219,20 @@ def free_slots(
             if opening:
                 for c in counselors:
                     _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
-                               blocked[c.counselor_id], blocked_starts[c.counselor_id], day_load, best, seed)
+                               blocked[c.counselor_id], blocked_starts[c.counselor_id], day_load, best, seed,
+                               not_at)
         day += timedelta(days=1)
     return [slot for _, (_, slot) in sorted(best.items())]
 
 
 def _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
-               blocked, blocked_starts, day_load, best, seed=0) -> None:
+               blocked, blocked_starts, day_load, best, seed=0, not_at=None) -> None:
     stretches = [s for s in c.weekly if s.applies_on(day)]
     if not stretches:
         return
+    skipped = None
+    if not_at is not None and not_at[1] in (None, c.counselor_id):
+        skipped = not_at[0]
     load = day_load[(c.counselor_id, day)]
     # Spread ties between equally loaded counselors differently from day to day, and from
     # caller to caller (``seed``), so two women asking at once are not both offered the
@@ -251,7 +257,8 @@ def _offer_day(c, day, opening, duration, buffer, earliest_at, latest_at, rules,
                 j += 1
             if j == len(free):
                 break
-            if free[j][0] <= start and not _overlaps_busy(blocked_starts, blocked, start, end + buffer):
+            if free[j][0] <= start and start != skipped and not _overlaps_busy(blocked_starts, blocked, start,
+                                                                                  end + buffer):
                 key = (not c.speaks_language, load, rotation, c.counselor_id)
                 held = best.get(start)
                 if held is None or key < held[0]:
@@ -325,6 +332,8 @@ _APPOINTMENTS = (
     )
     .order_by(Appointment.counselor_id, Appointment.start_at)
 )
+
+_MOVING = select(Appointment.start_at, Appointment.counselor_id).where(Appointment.id == bindparam("moving"))
 
 
 def load_centre(session: Session, first_day: date, last_day: date) -> CentreCalendar:
@@ -418,6 +427,7 @@ class _Search:
     hold_owner_id: int | None
     rules: BookingRules
     moving: int | None = None
+    not_at: tuple[datetime, int | None] | None = None
 
     def windows(self, calendars: list[CounselorCalendar]) -> Iterator[tuple[datetime, list[Slot]]]:
         """(end of window, its free slots) for windows that double in length, so the usual
@@ -442,7 +452,7 @@ class _Search:
             yield window_end, free_slots(
                 calendars, self.centre, duration=self.duration, buffer=self.buffer,
                 first_day=first_day, last_day=last_day, earliest_at=self.earliest_at,
-                latest_at=self.latest_at, rules=self.rules, seed=self.hold_owner_id or 0,
+                latest_at=self.latest_at, rules=self.rules, seed=self.hold_owner_id or 0, not_at=self.not_at,
             )
             first_day = last_day + timedelta(days=1)
             size *= 2
@@ -460,6 +470,7 @@ def find_free_slots(
     not_before: datetime | None = None,
     hold_owner_id: int | None = None,
     moving: int | None = None,
+    same_time_with_another: bool = False,
 ) -> list[Slot]:
     """The next ``limit`` free slots for a service, in time order.
 
@@ -467,7 +478,9 @@ def find_free_slots(
     offered only when fewer than ``limit`` slots with a speaker of her language exist
     within ``rules.language_wait``, and only at times no speaker has free. Slots other
     callers hold while confirming are left out; those of ``hold_owner_id`` are not. The
-    appointment she is ``moving`` does not count as busy, so it can move by half an hour.
+    appointment she is ``moving`` does not count as busy, so it can move by half an hour,
+    and its own time is never offered as where to move it: for her it is no move. With
+    ``same_time_with_another`` (the desk), that time is offered with another counselor.
     """
     service = session.connection().execute(_SERVICE, {"service_id": service_id}).first()
     if service is None or not service.is_active:
@@ -480,13 +493,18 @@ def find_free_slots(
         earliest_at = not_before
     latest_at = now + rules.horizon
     wait_until = earliest_at + rules.language_wait
+    not_at = None
+    if moving is not None:
+        current = session.connection().execute(_MOVING, {"moving": moving}).first()
+        if current is not None:
+            not_at = (current.start_at, current.counselor_id if same_time_with_another else None)
     search = _Search(
         session=session,
         centre=load_centre(session, earliest_at.astimezone(rules.tz).date(), latest_at.astimezone(rules.tz).date()),
         duration=timedelta(minutes=service.duration_minutes),
         buffer=timedelta(minutes=service.buffer_minutes),
         earliest_at=earliest_at, latest_at=latest_at, now=now, hold_owner_id=hold_owner_id, rules=rules,
-        moving=moving,
+        moving=moving, not_at=not_at,
     )
 
     # Her language first, as far as the language wait reaches.

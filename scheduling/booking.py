@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -60,6 +60,13 @@ class Conflict:
 @dataclass(frozen=True)
 class NotChangeable:
     """The appointment is cancelled or already over."""
+
+    appointment: Appointment
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A move to the time and counselor it has already: nothing is changed, nobody is told."""
 
     appointment: Appointment
 
@@ -121,6 +128,8 @@ def book_appointment(
         created_at=now,
         updated_at=now,
     )
+    if booked_via in (BookedVia.sms, BookedVia.voice):
+        _told(appointment, now)  # the answer to her text, or what she heard, named the time
     try:
         with session.begin_nested():
             session.add(appointment)
@@ -185,12 +194,14 @@ def reschedule_appointment(
     actor_staff_id: int | None = None,
     expected_version: int | None = None,
     rules: BookingRules = BookingRules(),
-) -> Booked | SlotTaken | Conflict | NotChangeable:
+) -> Booked | SlotTaken | Conflict | NotChangeable | Unchanged:
     if expected_version is not None and appointment.version != expected_version:
         return Conflict(appointment)
     if appointment.status != AppointmentStatus.booked or appointment.end_at <= now:
         return NotChangeable(appointment)
     counselor_id = counselor_id or appointment.counselor_id
+    if start_at == appointment.start_at and counselor_id == appointment.counselor_id:
+        return Unchanged(appointment)
     counselor = session.get(Staff, counselor_id)
     language_code = appointment.language_code
 
@@ -225,6 +236,8 @@ def reschedule_appointment(
             )
             appointment.changed_by_staff_id = actor_staff_id
             appointment.updated_at = now
+            if actor == Actor.caller:
+                _told(appointment, now)  # the answer to her text says where it moved
             session.flush()
     except IntegrityError as error:
         if not is_overlap_error(error):
@@ -241,16 +254,40 @@ def reschedule_appointment(
         appointment_id=appointment.id, details={"from": before, "to": _describe(appointment)},
     )
     plan_reminders(session, appointment, appointment.client, now=now, rules=rules)
+    # A text about an earlier change that has not gone yet would name a time she no longer
+    # has: one text, composed when it goes, tells her what is new (scheduling.sending).
+    notifications.withdraw(session, appointment_id=appointment.id, now=now, kind="change")
     if actor == Actor.staff:
         _tell(session, appointment, appointment.client, "moved", now)
     return Booked(appointment)
 
 
 def _tell(session: Session, appointment: Appointment, client: Client | None, template: str, now: datetime) -> None:
+    # The time and counselor are those of now; the worker names what she was told when the
+    # text goes (see scheduling.sending.compose).
     notifications.queue_text(
         session, client, kind="change", template=template, now=now, appointment_id=appointment.id,
-        params={"when": appointment.start_at.isoformat()},
+        params={"when": appointment.start_at.isoformat(), "counselor": appointment.counselor_id},
     )
+
+
+def shown_to_her(session: Session, appointment: Appointment, now: datetime) -> None:
+    """She was just shown her appointment's time (in the answer to her text, or read out
+    in a call): a later text about a change names that time. Not a change of the
+    appointment: its version stays, so a receptionist's open page is not made stale."""
+    if (appointment.told_start_at, appointment.told_counselor_id) == (appointment.start_at, appointment.counselor_id):
+        return
+    session.execute(
+        update(Appointment).where(Appointment.id == appointment.id)
+        .values(told_start_at=appointment.start_at, told_counselor_id=appointment.counselor_id, told_at=now)
+        .execution_options(synchronize_session=False))
+    session.expire(appointment, ["told_start_at", "told_counselor_id", "told_at"])
+
+
+def _told(appointment: Appointment, now: datetime) -> None:
+    appointment.told_start_at = appointment.start_at
+    appointment.told_counselor_id = appointment.counselor_id
+    appointment.told_at = now
 
 
 def _conflict(session: Session, appointment: Appointment) -> Conflict:

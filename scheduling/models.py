@@ -295,6 +295,14 @@ class Appointment(Base):
     booked_via: Mapped[BookedVia] = mapped_column(_enum(BookedVia))
     changed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    # What she was last told of it: the time and counselor of the last text about it that
+    # Twilio accepted, or that she was answered with when she booked or moved it herself.
+    # Texts about a change name only what she was told (scheduling.sending); None: nothing yet.
+    told_start_at: Mapped[datetime | None]
+    told_counselor_id: Mapped[int | None] = mapped_column(Integer)
+    # When what she was told was composed: a text written earlier and accepted later does
+    # not overwrite what she was told since.
+    told_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -19,6 +19,10 @@ guarded by the token, so a worker can neither send nor record a row it no longer
 
 Only a killed process leaves texts whose fate is unknown, and those are looked up first.
 Leases are reckoned on the real clock (``wall``), whatever Linja's own clock says.
+
+A text about a change to an appointment is composed when it goes, from what she was told
+by the texts about it Twilio accepted before (``compose``), and waits while another is on
+its way: a text withdrawn unsent never makes a later one name a time she never heard of.
 """
 from __future__ import annotations
 
@@ -58,6 +62,9 @@ log = logging.getLogger(__name__)
 REMINDER_TAKES_OVER_AFTER = timedelta(minutes=30)
 # Twilio keeps a queued text at most this long (its validity_period limit).
 MAX_VALIDITY = timedelta(hours=10)
+# A text about an appointment whose last text is still on its way waits this long, then
+# is composed from what that one told her (or did not).
+WAIT_FOR_EARLIER = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,73 @@ def _told_now(session: Session, messages: list[OutboxMessage], now: datetime) ->
 
 
 @dataclass(frozen=True)
+class Told:
+    """What a text tells her of her appointment: recorded on it once Twilio accepts the text."""
+
+    appointment_id: int
+    start_at: datetime
+    counselor_id: int
+    composed_at: datetime
+
+
+def change_text(template: str, *, told: tuple[datetime | None, int | None], current: tuple[datetime, int],
+                is_booked: bool = True) -> tuple[str, dict] | str:
+    """What a text about a change says, given what she was told of the appointment
+    (time, counselor; None if nothing) and how it is: (template, values), or why no text
+    goes. The desk may show it before making the change (``current`` as it will be).
+
+    A cancellation names the time she was told (nothing, if she was told of none). A
+    booking or a move names the time it has: "booked" if she was told of no time yet,
+    "moved" if of another, nothing if she knows this one already (a promised
+    confirmation still goes)."""
+    if template == "cancelled":
+        if told[0] is None:
+            return "never-told"
+        return template, {"when": told[0].isoformat(), "counselor": told[1]}
+    if not is_booked:
+        return "not-booked"
+    if told == current and template == "moved":
+        return "already-told"
+    template = "moved" if told[0] is not None and told != current else "booked"
+    return template, {"when": current[0].isoformat(), "counselor": current[1]}
+
+
+def compose(message: OutboxMessage, appointment: Appointment | None) -> str | None:
+    """Make a text about her appointment say what is new to her as it goes (see
+    ``change_text``): rewrites the message's template and values, or returns why it does
+    not go."""
+    if message.kind != "change" or appointment is None or message.template not in ("booked", "moved", "cancelled"):
+        return None
+    text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
+                       current=(appointment.start_at, appointment.counselor_id),
+                       is_booked=appointment.status == AppointmentStatus.booked)
+    if isinstance(text, str):
+        return text
+    message.template, message.params = text
+    return None
+
+
+def _tells(message: OutboxMessage, appointment: Appointment | None, now: datetime) -> Told | None:
+    """What this text, as composed, will have told her once Twilio accepts it."""
+    if appointment is None or message.template not in ("booked", "moved", "reminder"):
+        return None
+    when = (message.params or {}).get("when")
+    if not when:
+        return None
+    counselor_id = (message.params or {}).get("counselor") or appointment.counselor_id
+    return Told(appointment.id, datetime.fromisoformat(when), int(counselor_id), now)
+
+
+def _on_their_way(session: Session, appointment_ids: set[int], token: str) -> set[int]:
+    """Appointments with a text another worker is sending right now."""
+    if not appointment_ids:
+        return set()
+    return set(session.scalars(select(OutboxMessage.appointment_id).where(
+        OutboxMessage.appointment_id.in_(appointment_ids), OutboxMessage.status == OutboxStatus.sending,
+        or_(OutboxMessage.claim_token.is_(None), OutboxMessage.claim_token != token))))
+
+
+@dataclass(frozen=True)
 class Planned:
     """A claimed text, ready to hand over: read and rendered while it was claimed."""
 
@@ -267,6 +341,8 @@ class Planned:
     # An earlier attempt began at this (real) time and nobody knows how it ended: it is
     # looked up at the provider before the text is sent again.
     tried_since: datetime | None = None
+    # What it tells her of her appointment (recorded there when Twilio accepts it).
+    tells: Told | None = None
 
 
 @dataclass(frozen=True)
@@ -317,15 +393,16 @@ class OutboxSender:
                     now = self.now()
                     ids = claim_due(session, now, limit=self.rules.batch, lease=self.rules.lease, token=token,
                                     wall=self.wall())
-                    planned = self._plan(session, ids, now) if ids else []
+                    planned = self._plan(session, ids, now, token) if ids else []
                 if not ids:
                     break
                 handed += self._hand_over(pool, planned, token)
         return handed
 
-    def _plan(self, session: Session, ids: list[int], now: datetime) -> list[Planned]:
+    def _plan(self, session: Session, ids: list[int], now: datetime, token: str) -> list[Planned]:
         """Read the claimed texts with their callers and appointments in one query; set
-        aside the ones that must not go (withdrawn) or not yet (quiet hours)."""
+        aside the ones that must not go (withdrawn) or not yet (quiet hours, or another
+        text about the same appointment is still on its way), and compose the rest."""
         rows = session.execute(
             select(OutboxMessage, Client, Appointment)
             .outerjoin(Client, Client.id == OutboxMessage.client_id)
@@ -336,6 +413,10 @@ class OutboxSender:
         superseded = _superseded_reminders(session, [m for m, _, _ in rows], now)
         told = _told_now(session, [m for m, _, _ in rows], now)
         quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
+        # A text about a change waits while another text about the appointment is on its
+        # way: what it says depends on whether Twilio took that one. (A reminder names the
+        # time it has now, whatever she was told, so it never waits.)
+        busy = _on_their_way(session, {m.appointment_id for m, _, _ in rows if m.appointment_id}, token)
         planned = []
         for message, client, appointment in rows:
             reason = _why_not(message, client, appointment, now) or (
@@ -360,6 +441,18 @@ class OutboxSender:
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now
                 message.attempts -= 1
                 continue
+            if message.kind == "change" and message.appointment_id in busy:
+                message.status, message.due_at, message.updated_at = (
+                    OutboxStatus.pending, now + WAIT_FOR_EARLIER, now)
+                message.attempts -= 1
+                continue
+            if message.sent_at is None or not message.body:  # not a send whose fate is looked up
+                reason = compose(message, appointment)
+                if reason:
+                    message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
+                    continue
+            if message.appointment_id is not None:
+                busy.add(message.appointment_id)
             planned.append(self._outgoing(message, client, appointment, now))
         return planned
 
@@ -388,7 +481,7 @@ class OutboxSender:
                         "service": appointment.service_id}
         return Planned(message.id, message.kind, message.attempts,
                        Outgoing(client.phone_e164, body, self.rules.status_callback, validity),
-                       body, reply_to, message.client_id, tried_since)
+                       body, reply_to, message.client_id, tried_since, _tells(message, appointment, now))
 
     def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
         """Send side by side, each text recorded by its own thread as soon as the provider
@@ -572,12 +665,17 @@ class OutboxSender:
                      .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
                      .values(status=OutboxStatus.queued, provider_sid=sid, error_code=None if sid else "no-sid",
                              updated_at=self.now(), lease_until=None))
+        told = _record_told(handed.planned.tells)
         if not handed.planned.reply_to:
             with self._engine.begin() as connection:
                 recorded = connection.execute(recording).rowcount
+                if recorded and told is not None:
+                    connection.execute(told)
         else:
             with transaction(self.sessions) as session:
                 recorded = session.execute(recording).rowcount
+                if recorded and told is not None:
+                    session.execute(told)
                 if recorded:
                     try:
                         with session.begin_nested():
@@ -634,6 +732,18 @@ class OutboxSender:
                 # Not while she is in the middle of booking or moving: her next "1" belongs
                 # to that dialogue, not to the reminder.
                 conversation.state, conversation.data, conversation.updated_at = "reminder", plan.reply_to, now
+
+
+def _record_told(told: Told | None):
+    """She now knows this time: unless a text composed later, or her own booking or move,
+    told her since."""
+    if told is None:
+        return None
+    return (update(Appointment)
+            .where(Appointment.id == told.appointment_id,
+                   or_(Appointment.told_at.is_(None), Appointment.told_at <= told.composed_at))
+            .values(told_start_at=told.start_at, told_counselor_id=told.counselor_id, told_at=told.composed_at)
+            .execution_options(synchronize_session=False))
 
 
 # Twilio's message statuses, in the order they happen; a callback never moves a text back.

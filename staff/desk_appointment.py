@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 from scheduling import audit
 from scheduling.availability import Slot, find_free_slots, local_interval
-from scheduling.booking import Booked, Conflict, NotChangeable, SlotTaken, cancel_appointment, reschedule_appointment
+from scheduling.booking import (
+    Booked,
+    Conflict,
+    NotChangeable,
+    SlotTaken,
+    Unchanged,
+    cancel_appointment,
+    reschedule_appointment,
+)
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
 from staff import audit_words
 from staff.auth import DESK, role_required
@@ -70,6 +78,11 @@ def move_appointment(appointment_id: int):
         }.get(result.reason) or _("Den tiden er ikke ledig lenger, så timen er ikke flyttet. "
                                   "Her er andre ledige tider.")
         return _page(_load(appointment_id), notice=message, alternatives=result.alternatives, status=409)
+    if isinstance(result, Unchanged):
+        shown = _load(appointment_id)
+        return _page(shown, status=409, notice=_(
+            "Timen er allerede %(when)s hos %(name)s, så ingenting er endret, og hun får ingen SMS.",
+            when=when(shown.start_at), name=shown.counselor.name))
     return _refused(appointment_id, result)
 
 
@@ -153,7 +166,8 @@ def _page(appointment: Appointment, *, notice: str | None = None, alternatives: 
 
 def _move_options(appointment: Appointment, at: datetime, not_before: datetime | None) -> list[dict]:
     """Her own counselor first, then the others offering the service who speak her
-    language, each with the next few slots she could move to."""
+    language, each with the next few slots she could move to: never the time she has,
+    but that time with another counselor, when only the counselor is to change."""
     session = db()
     rules = current_app.extensions["linja.rules"]
     others = session.scalars(
@@ -170,7 +184,7 @@ def _move_options(appointment: Appointment, at: datetime, not_before: datetime |
         slots = find_free_slots(
             session, service_id=appointment.service_id, language_code=appointment.language_code, now=at,
             rules=rules, limit=SLOTS_PER_COUNSELOR, counselor_ids=[counselor.id], moving=appointment.id,
-            not_before=not_before,
+            same_time_with_another=True, not_before=not_before,
         )
         options.append({
             "counselor": counselor.name,

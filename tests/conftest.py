@@ -333,6 +333,10 @@ class Factory:
             updated_at=NOW, language_code="nb",
         )
         values.update(overrides)
+        if values["booked_via"] in (BookedVia.sms, BookedVia.voice):
+            # She booked it herself, so she was told its time (scheduling.booking).
+            values = {"told_start_at": values["start_at"], "told_counselor_id": values["counselor_id"],
+                      "told_at": values["created_at"], **values}
         appointment = Appointment(**values)
         self.session.add(appointment)
         self.session.flush()

@@ -372,6 +372,42 @@ def test_moving_half_an_hour_later_overlapping_her_own_time(phone, centre, db_se
     assert [(a.start_at, a.status) for a in appointments(db_session)] == [(later, AppointmentStatus.booked)]
 
 
+def test_her_own_time_is_never_offered_as_where_to_move_it(phone, centre, db_session):
+    book(phone, "so")  # the first time offered: Monday 10:30
+    [appointment] = appointments(db_session)
+    phone.text("2")
+    offers = phone.text("2")
+    offered = [datetime.fromisoformat(o["start"]) for o in first_offers(db_session)]
+    assert appointment.start_at not in offered
+    assert offered[0] == appointment.start_at + timedelta(minutes=30)  # the next time is, though it overlaps
+    assert say("confirm_slot", "so", when=appointment.start_at).split(".")[0] not in offers
+    later = phone.text("9")
+    assert say("confirm_slot", "so", when=appointment.start_at).split(".")[0] not in later
+    assert appointment.start_at not in [datetime.fromisoformat(o["start"]) for o in first_offers(db_session)]
+
+
+def test_choosing_the_time_the_staff_just_moved_her_to_keeps_it_and_moves_nothing(phone, centre, db_session, now):
+    from scheduling.booking import reschedule_appointment
+    from scheduling.models import Actor, OutboxMessage
+
+    book(phone, "so")
+    phone.text("2")
+    phone.text("2")  # the times to move to; meanwhile the desk moves her to the second one
+    target = first_offers(db_session)[1]
+    [appointment] = appointments(db_session)
+    reschedule_appointment(db_session, appointment, start_at=datetime.fromisoformat(target["start"]),
+                           counselor_id=target["counselor"], now=now, actor=Actor.staff)
+    db_session.commit()
+    when = datetime.fromisoformat(target["start"])
+    assert phone.text("2") == say("confirm_slot", "so", when=when)
+    assert phone.text("1") == say("kept", "so", when=when)  # not "moved": nothing changed
+    [appointment] = appointments(db_session)
+    assert appointment.start_at == when and appointment.version == 2  # the desk's move, and no other
+    assert db_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all() == ["booked", "moved"]
+    assert db_session.scalars(select(OutboxMessage.template).where(OutboxMessage.kind == "change")).all() == ["moved"]
+    assert db_session.scalar(select(func.count()).select_from(SlotHold)) == 0
+
+
 def test_the_first_time_offered_can_still_be_booked_after_a_few_minutes(phone, centre, clock, db_session):
     phone.text("hi")
     phone.text("4")

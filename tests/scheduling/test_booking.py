@@ -13,12 +13,14 @@ from scheduling.booking import (
     Conflict,
     NotChangeable,
     SlotTaken,
+    Unchanged,
     book_appointment,
     cancel_appointment,
     reschedule_appointment,
 )
 from scheduling.db import make_engine, make_session_factory
-from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, BookedVia
+from scheduling.availability import find_free_slots
+from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, BookedVia, OutboxMessage
 from tests.conftest import oslo
 
 TUESDAY_10 = oslo(2026, 11, 24, 10, 0)
@@ -183,6 +185,42 @@ def test_moving_to_a_free_slot_and_to_another_counselor(db_session, calendar, no
     assert isinstance(moved, Booked)
     assert appointment.counselor_id == other.id and appointment.is_interpreter_needed
     assert db_session.scalars(select(AuditEntry.action)).all().count("moved") == 2
+
+
+def test_a_move_to_the_time_and_counselor_it_has_changes_nothing(db_session, make, calendar, now):
+    service, somali, other = calendar
+    caller = make.client(language_code="so")
+    appointment = book(db_session, service, somali, TUESDAY_10, now, client=caller).appointment
+    db_session.commit()
+    result = reschedule_appointment(db_session, appointment, start_at=TUESDAY_10, counselor_id=somali.id, now=now,
+                                    actor=Actor.staff, expected_version=1)
+    assert isinstance(result, Unchanged)
+    db_session.commit()
+    assert db_session.get(Appointment, appointment.id).version == 1
+    assert db_session.scalars(select(AuditEntry.action)).all() == ["booked"]
+    assert db_session.scalars(select(OutboxMessage.template).where(OutboxMessage.kind == "change")).all() == []
+    # The same time with another counselor is a change, and she is told of it.
+    result = reschedule_appointment(db_session, appointment, start_at=TUESDAY_10, counselor_id=other.id, now=now,
+                                    actor=Actor.staff)
+    assert isinstance(result, Booked) and result.appointment.counselor_id == other.id
+    assert db_session.scalars(select(OutboxMessage.template).where(OutboxMessage.kind == "change")).all() == ["moved"]
+
+
+def test_the_time_being_moved_is_never_offered_as_where_to_move_it(db_session, make, calendar, now):
+    service, somali, other = calendar
+    appointment = book(db_session, service, somali, TUESDAY_10, now, client=make.client(language_code="so")).appointment
+
+    def starts(**kw):
+        slots = find_free_slots(db_session, service_id=service.id, language_code="so", now=now, limit=40,
+                                not_before=TUESDAY_10 - timedelta(hours=1), moving=appointment.id, **kw)
+        return {(slot.start_at, slot.counselor_id) for slot in slots}
+
+    for_her = starts()
+    assert not any(start == TUESDAY_10 for start, _ in for_her)  # not even with the other counselor
+    assert (TUESDAY_10 + timedelta(minutes=30), somali.id) in for_her  # overlapping her own hour is fine
+    at_the_desk = starts(counselor_ids=[other.id], same_time_with_another=True)
+    assert (TUESDAY_10, other.id) in at_the_desk
+    assert (TUESDAY_10, somali.id) not in starts(counselor_ids=[somali.id], same_time_with_another=True)
 
 
 def test_moving_onto_a_taken_slot_keeps_the_old_time(db_session, calendar, now):

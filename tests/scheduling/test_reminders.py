@@ -185,7 +185,8 @@ def test_moving_replans_reminders_and_staff_changes_are_texted(db_session, make,
     assert rows == [
         ("reminder", "reminder", OutboxStatus.withdrawn, start - timedelta(hours=24)),
         ("reminder", "reminder", OutboxStatus.withdrawn, start - timedelta(hours=2)),
-        ("change", "booked", OutboxStatus.pending, now),
+        # One text tells her of the appointment as it is when it goes (scheduling.sending.compose).
+        ("change", "booked", OutboxStatus.withdrawn, now),
         ("reminder", "reminder", OutboxStatus.pending, start + timedelta(hours=0)),
         ("reminder", "reminder", OutboxStatus.pending, start + timedelta(hours=22)),
         ("change", "moved", OutboxStatus.pending, now),

@@ -403,6 +403,33 @@ def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_ses
     assert "Flyttet fra Amina 24. nov. 10:00 til Hodan " in after and "Ingrid" in after
 
 
+def test_the_move_page_never_offers_the_time_she_has(ingrid, db_session, desk, somali_caller):
+    amina, hodan, start = desk["amina"].id, desk["hodan"].id, somali_caller.start_at  # Tuesday 10:00
+    offered = slot_values(page(ingrid, f"/staff/appointments/{somali_caller.id}?from=2026-11-24"))
+    assert f"{amina}@{(start - timedelta(minutes=30)).isoformat()}" in offered
+    assert f"{amina}@{start.isoformat()}" not in offered
+    assert f"{amina}@{(start + timedelta(minutes=30)).isoformat()}" in offered
+    # The same time with another counselor is a move: only who she sees changes.
+    assert f"{hodan}@{start.isoformat()}" in offered
+
+
+def test_a_move_to_the_time_and_counselor_she_has_changes_nothing_and_texts_nothing(ingrid, db_session, desk,
+                                                                                    somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    response = ingrid.post(f"{path}/move", data={
+        "slot": f"{desk['amina'].id}@{somali_caller.start_at.isoformat()}", "version": version_of(html),
+        "csrf_token": csrf_token(html),
+    })
+    assert response.status_code == 409
+    answer = unescape(response.get_data(as_text=True))
+    assert "Timen er allerede tir. 24. nov. 10:00 hos Amina, så ingenting er endret, og hun får ingen SMS." in answer
+    session = fresh(db_session)
+    assert session.get(Appointment, somali_caller.id).version == 1
+    assert session.scalars(select(OutboxMessage)).all() == []
+    assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "moved")).all() == []
+
+
 def test_the_same_counselor_can_move_her_by_half_an_hour_or_to_a_later_week(ingrid, make, db_session, desk,
                                                                               somali_caller):
     amina = desk["amina"].id
