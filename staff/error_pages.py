@@ -5,7 +5,7 @@ themselves; web.errors decides which requests get these pages.
 """
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from scheduling.models import StaffRole
 from staff import nav
+from staff.auth import signed_out_when_idle
 
 COUNSELORS = frozenset({StaffRole.counselor})
 DESK = frozenset({StaffRole.receptionist, StaffRole.admin})
@@ -72,6 +73,10 @@ def way_back() -> tuple[str, str]:
 
 def render_error_page(error: HTTPException, try_again: str | None = None) -> str:
     code = error.code or 500
+    # An address with no page (a 404, a 405) never passes the staff pages' idle check: a
+    # session that has ended is not shown as signed in (her name, her menu) to whoever
+    # sits at the computer she left.
+    signed_out_when_idle(current_app.extensions["linja.clock"].now())
     heading, text = heading_and_text(code, getattr(error, "roles", None))
     back_url, back_text = way_back()
     return render_template("staff/error.html", code=code, heading=heading, text=text,

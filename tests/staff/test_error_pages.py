@@ -4,6 +4,7 @@ keep answering Twilio as before."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -138,6 +139,23 @@ def test_a_missing_page_while_the_database_is_away_says_so_instead_of_failing(ap
     assert "Linja får ikke kontakt med databasen akkurat nå" in response.get_data(as_text=True)
     cuts.stop()
     assert browser.get("/staff/no-such-page").status_code == 404
+
+
+def test_a_session_idle_past_its_half_hour_is_signed_out_on_an_error_page_too(app, staff, clock):
+    """An address no page has never reaches the staff pages' idle check: the error page
+    must not show an ended session as signed in (her name, her menu) to whoever sits at
+    the computer she left."""
+    browser = signed_in(app, "amina@linja.test")
+    clock.advance(timedelta(minutes=31))
+    response = browser.get("/wp-login.php")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Amina" not in html and "Min uke" not in html
+    assert "Du ble logget ut fordi du ikke hadde gjort noe på en stund" in html
+    assert way_back(html) == [("/staff/login", "Logg inn")]
+    for path in ("/staff/no-such-page", "/staff/logout"):  # a 404 and a 405 under /staff/
+        assert "Amina" not in browser.get(path).get_data(as_text=True), path
+    assert browser.get("/staff/day").headers["Location"].startswith("/staff/login")
 
 
 def test_the_front_door_leads_to_sign_in_or_her_start_page(app, client, staff):
