@@ -158,6 +158,19 @@ def test_a_session_idle_past_its_half_hour_is_signed_out_on_an_error_page_too(ap
     assert browser.get("/staff/day").headers["Location"].startswith("/staff/login")
 
 
+def test_an_error_page_that_names_her_is_never_stored_even_outside_the_staff_pages(app, staff):
+    """Every staff page is no-store (a shared computer, Back after signing out); an error
+    page at any address carries her name, her menu and a sign-out form's token as well."""
+    browser = signed_in(app, "amina@linja.test")
+    for path in ("/wp-login.php", "/board", "/staff/no-such-page", "/staff/logout", "/staff/board"):
+        response = browser.get(path)
+        assert response.status_code in (403, 404, 405), path
+        assert "Amina" in response.get_data(as_text=True), path
+        assert response.headers.get("Cache-Control") == "no-store", path
+    response = browser.post("/favicon.ico")
+    assert response.status_code == 405 and response.headers.get("Cache-Control") == "no-store"
+
+
 def test_the_front_door_leads_to_sign_in_or_her_start_page(app, client, staff):
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"] == "/staff/login"
