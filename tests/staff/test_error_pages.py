@@ -106,6 +106,19 @@ def test_opening_a_form_address_in_the_browser_is_explained(app, staff):
     assert way_back(html) == [("/staff/day", "Gå til Min dag")]
 
 
+def test_a_form_sent_to_a_page_that_takes_none_is_not_told_the_page_takes_only_forms(app, staff):
+    browser = signed_in(app, "amina@linja.test")
+    response = browser.post("/")  # the front door is opened, never posted to
+    html = response.get_data(as_text=True)
+    assert response.status_code == 405 and "POST" not in response.headers["Allow"]
+    assert heading(html) == "Siden kan ikke åpnes slik"
+    assert "tar bare imot et skjema" not in html
+    assert "Denne siden tar ikke imot skjemaer" in html
+    assert way_back(html) == [("/staff/day", "Gå til Min dag")]
+    english = signed_in(app, "anna@linja.test").post("/staff/day").get_data(as_text=True)
+    assert "This page does not take forms" in english
+
+
 def test_a_form_sent_without_its_token_says_nothing_was_changed(app, staff):
     response = signed_in(app, "amina@linja.test").post("/staff/settings", data={"ui_locale": "en"})
     html = response.get_data(as_text=True)
