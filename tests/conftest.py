@@ -118,7 +118,8 @@ def _skip_or_fail_without_postgres() -> None:
 def pytest_report_header(config) -> str:
     url, why_not = _postgres()
     if url is None:
-        return why_not + ": its tests are skipped"
+        required = os.environ.get("LINJA_REQUIRE_POSTGRES")
+        return why_not + (": its tests fail (LINJA_REQUIRE_POSTGRES=1)" if required else ": its tests are skipped")
     shown = make_url(url).render_as_string(hide_password=True)
     return f"PostgreSQL: {shown}: the database tests run on it too"
 

@@ -91,6 +91,8 @@ def test_linja_require_postgres_turns_the_skip_into_a_failure_pytest_reports(tmp
     assert done.returncode != 0
     assert "ERROR" in done.stdout and "test_on_each_database[postgresql]" in done.stdout
     assert "but LINJA_REQUIRE_POSTGRES=1 requires them" in done.stdout
+    header = [line for line in done.stdout.splitlines() if line.startswith("PostgreSQL:")]
+    assert len(header) == 1 and header[0].endswith(": its tests fail (LINJA_REQUIRE_POSTGRES=1)")
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:5432/test", "postgres:secret@127.0.0.1:5432/test"])
