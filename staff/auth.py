@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import UserMixin, current_user, login_required
+from flask_login import UserMixin, current_user, login_required, logout_user
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
@@ -51,6 +51,19 @@ def load_user(user_id: str) -> StaffUser | None:
     if staff is None or not staff.is_active or staff.session_generation != int(generation):
         return None
     return user_of(staff)
+
+
+def signed_out_when_idle(at: datetime) -> bool:
+    """Signs her out when she has done nothing for STAFF_IDLE_MINUTES, on Linja's own
+    clock, and says so on the next page: True when she was."""
+    seen = session.get("seen_at")
+    idle = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+    if not (seen and current_user.is_authenticated and at - datetime.fromisoformat(seen) > idle):
+        return False
+    logout_user()
+    session.pop("seen_at", None)
+    flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen."), "info")
+    return True
 
 
 def end_sessions(session: Session, staff_id: int) -> None:

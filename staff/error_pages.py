@@ -5,7 +5,7 @@ themselves; web.errors decides which requests get these pages.
 """
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from scheduling.models import StaffRole
 from staff import nav
+from staff.auth import signed_out_when_idle
 
 COUNSELORS = frozenset({StaffRole.counselor})
 DESK = frozenset({StaffRole.receptionist, StaffRole.admin})
@@ -31,7 +32,8 @@ ROLE_NAMES = {
 }
 
 
-def heading_and_text(code: int, roles: frozenset[StaffRole] | None) -> tuple[str, str]:
+def heading_and_text(code: int, roles: frozenset[StaffRole] | None,
+                     allowed: frozenset[str] = frozenset()) -> tuple[str, str]:
     if code == 403:
         heading = FOR_ROLES.get(roles or frozenset())
         if heading is None:
@@ -44,6 +46,9 @@ def heading_and_text(code: int, roles: frozenset[StaffRole] | None) -> tuple[str
         return _("Fant ikke siden"), _(
             "Adressen finnes ikke i Linja, eller det den viste til, er ikke her lenger. "
             "Sjekk adressen, eller gå videre herfra.")
+    if code == 405 and "GET" in allowed:  # a form sent to a page that takes none
+        return _("Siden kan ikke åpnes slik"), _(
+            "Denne siden tar ikke imot skjemaer. Åpne den på nytt, eller gå videre herfra.")
     if code == 405:
         return _("Siden kan ikke åpnes slik"), _(
             "Denne adressen tar bare imot et skjema fra en annen side. Gå tilbake og bruk knappen der.")
@@ -72,7 +77,12 @@ def way_back() -> tuple[str, str]:
 
 def render_error_page(error: HTTPException, try_again: str | None = None) -> str:
     code = error.code or 500
-    heading, text = heading_and_text(code, getattr(error, "roles", None))
+    # An address with no page (a 404, a 405) never passes the staff pages' idle check: a
+    # session that has ended is not shown as signed in (her name, her menu) to whoever
+    # sits at the computer she left.
+    signed_out_when_idle(current_app.extensions["linja.clock"].now())
+    allowed = frozenset(getattr(error, "valid_methods", None) or ())
+    heading, text = heading_and_text(code, getattr(error, "roles", None), allowed)
     back_url, back_text = way_back()
     return render_template("staff/error.html", code=code, heading=heading, text=text,
                            back_url=back_url, back_text=back_text, try_again=try_again)

@@ -22,6 +22,7 @@ from staff.auth import (
     forget_failures,
     record_failure,
     role_required,
+    signed_out_when_idle,
     user_of,
 )
 from staff.labels import hm
@@ -45,12 +46,7 @@ def sign_out_when_idle():
     if request.endpoint in SESSIONLESS or not current_user.is_authenticated:
         return None
     at = now()
-    seen = session.get("seen_at")
-    idle = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
-    if seen and at - datetime.fromisoformat(seen) > idle:
-        logout_user()
-        session.pop("seen_at", None)
-        flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen."), "info")
+    if signed_out_when_idle(at):
         # Back to this page's path only: its query string may hold a caller's number.
         return redirect(url_for("staff.login", next=request.path if request.method == "GET" else None))
     session["seen_at"] = at.isoformat()

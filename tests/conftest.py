@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import settings
 from sqlalchemy import create_engine, delete, make_url, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 from scheduling.availability import BookingRules
@@ -83,7 +84,10 @@ def _postgres() -> tuple[str | None, str]:
 def probe_postgres(url: str) -> tuple[str | None, str]:
     """Does this server answer? Asked once a run, quickly: a server that does not answer
     costs at most two seconds."""
-    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not shown: what it holds may be a password
+        return None, f"PostgreSQL: TEST_DATABASE_URL is not a database URL (such as {LOCAL_POSTGRES})"
     try:
         engine = create_engine(url, poolclass=NullPool,
                                connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
@@ -114,17 +118,25 @@ def _skip_or_fail_without_postgres() -> None:
 def pytest_report_header(config) -> str:
     url, why_not = _postgres()
     if url is None:
-        return why_not + ": its tests are skipped"
+        required = os.environ.get("LINJA_REQUIRE_POSTGRES")
+        return why_not + (": its tests fail (LINJA_REQUIRE_POSTGRES=1)" if required else ": its tests are skipped")
     shown = make_url(url).render_as_string(hide_password=True)
     return f"PostgreSQL: {shown}: the database tests run on it too"
 
 
-def _how_to_enable() -> dict[str, str]:
+def _how_to_enable(reason: str) -> dict[str, str]:
     """How to run what was skipped, by the start of the skip's reason."""
-    postgres = ("start the server TEST_DATABASE_URL names, or unset it to use a local one"
-                if os.environ.get("TEST_DATABASE_URL") else
-                "start PostgreSQL on 127.0.0.1:5432 with a database test (user postgres, trust "
-                "authentication), or set TEST_DATABASE_URL to a server's URL")
+    if not os.environ.get("TEST_DATABASE_URL"):
+        postgres = ("create the database test: createdb -h 127.0.0.1 -U postgres test"
+                    if "does not exist" in reason else
+                    "start PostgreSQL on 127.0.0.1:5432 with a database test (user postgres, trust "
+                    "authentication), or set TEST_DATABASE_URL to a server's URL")
+    elif "does not exist" in reason:  # the server answers
+        postgres = "create the database TEST_DATABASE_URL names, or unset it to use a local one"
+    elif "is not a database URL" in reason:
+        postgres = "correct TEST_DATABASE_URL, or unset it to use a local one"
+    else:
+        postgres = "start the server TEST_DATABASE_URL names, or unset it to use a local one"
     return {
         "PostgreSQL:": postgres,
         "browser:": "apt-get install chromium fonts-sil-abyssinica fonts-sil-scheherazade (Debian's Chromium "
@@ -146,7 +158,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     width = len(str(max(reasons.values())))
     for reason, count in reasons.most_common():
         terminalreporter.write_line(f"{count:>{width}} {reason}")
-        hint = next((hint for start, hint in _how_to_enable().items() if reason.startswith(start)), None)
+        hints = _how_to_enable(reason).items()
+        hint = next((hint for start, hint in hints if reason.startswith(start)), None)
         if hint:
             terminalreporter.write_line(f"{'':>{width}}   to run them: {hint}")
 

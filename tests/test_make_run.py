@@ -161,3 +161,21 @@ def test_port_names_where_linja_says_it_is_and_a_wrong_one_is_refused_clearly():
     for wrong in ("50o3", "0", "70000", "-1", "٥٠٠٣"):
         with pytest.raises(ConfigError, match="PORT must be a port number"):
             from_env({**keys, "PORT": wrong})
+
+
+def test_a_port_another_program_holds_is_said_before_anything_starts(make_run):
+    """Port 5000 is often taken (macOS's AirPlay Receiver holds it): `make run` must not
+    announce "Linja is running" (nor start its worker) and then fail; it says how to choose
+    another port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = make_run(port)
+        server.process.wait(timeout=90)
+        server.stop()
+    assert server.process.returncode != 0
+    assert "Linja is running" not in server.output
+    assert "Demo staff created" not in server.output  # nothing was done before it knew
+    assert f"Linja cannot listen on 127.0.0.1:{port}" in server.output
+    assert "PORT=5003 make run" in server.output

@@ -91,3 +91,29 @@ def test_linja_require_postgres_turns_the_skip_into_a_failure_pytest_reports(tmp
     assert done.returncode != 0
     assert "ERROR" in done.stdout and "test_on_each_database[postgresql]" in done.stdout
     assert "but LINJA_REQUIRE_POSTGRES=1 requires them" in done.stdout
+    header = [line for line in done.stdout.splitlines() if line.startswith("PostgreSQL:")]
+    assert len(header) == 1 and header[0].endswith(": its tests fail (LINJA_REQUIRE_POSTGRES=1)")
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:5432/test", "postgres:secret@127.0.0.1:5432/test"])
+def test_a_test_database_url_that_is_no_url_is_said_in_one_line_and_the_run_goes_on(tmp_path, url):
+    done, _ = run_pytest(tmp_path, TEST_DATABASE_URL=url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert "1 passed, 2 skipped" in done.stdout
+    header = [line for line in done.stdout.splitlines() if line.startswith("PostgreSQL:")]
+    assert header == ["PostgreSQL: TEST_DATABASE_URL is not a database URL (such as "
+                      f"{LOCAL_POSTGRES}): its tests are skipped"]
+    assert "secret" not in done.stdout + done.stderr  # what it holds may be a password
+
+
+def test_a_server_that_answers_without_the_database_says_so_and_how_to_create_it(tmp_path):
+    url, why_not = probe_postgres(LOCAL_POSTGRES)
+    if url is None:
+        pytest.skip(why_not)
+    missing = LOCAL_POSTGRES.rsplit("/", 1)[0] + "/linja_no_such_database"
+    done, _ = run_pytest(tmp_path, TEST_DATABASE_URL=missing)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 2 skipped" in done.stdout
+    assert 'database "linja_no_such_database" does not exist' in done.stdout
+    assert "to run them: create the database TEST_DATABASE_URL names" in done.stdout

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from scheduling import demo
 from scheduling.db import transaction
@@ -126,6 +126,14 @@ def init_app(app: Flask) -> None:
         if not os.environ.get("PUBLIC_BASE_URL"):
             # Status callbacks, calendar links and signatures name where this server listens.
             current_app.config["PUBLIC_BASE_URL"] = base
+        # Listening comes first: a port another program holds (macOS's AirPlay Receiver
+        # holds 5000) is said before anything is migrated, loaded or sent.
+        try:
+            server = make_server(host, port, current_app._get_current_object(), threaded=True)
+        except SystemExit:  # Werkzeug has said why (in use, no such address)
+            click.echo(f"Linja cannot listen on {host}:{port}. PORT=5003 make run serves on another port "
+                       "(LINJA_HOST chooses the address).", err=True)
+            raise
         upgrade_database(current_app.config["DATABASE_URL"])
         _load_demo_if_empty()
         worker = make_worker(current_app)
@@ -139,7 +147,7 @@ def init_app(app: Flask) -> None:
         click.echo(f"  Health:         {base}/healthz")
         click.echo("Press Ctrl+C to stop.")
         try:
-            run_simple(host, port, current_app._get_current_object(), threaded=True)
+            server.serve_forever()  # Ctrl+C ends it
         finally:
             worker.stop()  # sends on the wire finish; claimed texts are given back
             scheduler.shutdown(wait=True)

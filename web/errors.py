@@ -73,10 +73,12 @@ def is_for_a_person() -> bool:
 
 def http_error(error: HTTPException):
     """Linja's page for a 4xx a person meets; the same status and headers (Allow after
-    a 405, Retry-After after a 429)."""
+    a 405, Retry-After after a 429). Never stored, as no staff page is: at any address
+    it may name her and carry her sign-out form."""
     if error.code is None or not is_for_a_person():
         return error
     headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    headers.append(("Cache-Control", "no-store"))
     try:
         return render_error_page(error), error.code, headers
     except Exception as failure:  # the page names her and speaks her language: both need the database

@@ -4,6 +4,7 @@ keep answering Twilio as before."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -105,6 +106,19 @@ def test_opening_a_form_address_in_the_browser_is_explained(app, staff):
     assert way_back(html) == [("/staff/day", "Gå til Min dag")]
 
 
+def test_a_form_sent_to_a_page_that_takes_none_is_not_told_the_page_takes_only_forms(app, staff):
+    browser = signed_in(app, "amina@linja.test")
+    response = browser.post("/")  # the front door is opened, never posted to
+    html = response.get_data(as_text=True)
+    assert response.status_code == 405 and "POST" not in response.headers["Allow"]
+    assert heading(html) == "Siden kan ikke åpnes slik"
+    assert "tar bare imot et skjema" not in html
+    assert "Denne siden tar ikke imot skjemaer" in html
+    assert way_back(html) == [("/staff/day", "Gå til Min dag")]
+    english = signed_in(app, "anna@linja.test").post("/staff/day").get_data(as_text=True)
+    assert "This page does not take forms" in english
+
+
 def test_a_form_sent_without_its_token_says_nothing_was_changed(app, staff):
     response = signed_in(app, "amina@linja.test").post("/staff/settings", data={"ui_locale": "en"})
     html = response.get_data(as_text=True)
@@ -138,6 +152,36 @@ def test_a_missing_page_while_the_database_is_away_says_so_instead_of_failing(ap
     assert "Linja får ikke kontakt med databasen akkurat nå" in response.get_data(as_text=True)
     cuts.stop()
     assert browser.get("/staff/no-such-page").status_code == 404
+
+
+def test_a_session_idle_past_its_half_hour_is_signed_out_on_an_error_page_too(app, staff, clock):
+    """An address no page has never reaches the staff pages' idle check: the error page
+    must not show an ended session as signed in (her name, her menu) to whoever sits at
+    the computer she left."""
+    browser = signed_in(app, "amina@linja.test")
+    clock.advance(timedelta(minutes=31))
+    response = browser.get("/wp-login.php")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Amina" not in html and "Min uke" not in html
+    assert "Du ble logget ut fordi du ikke hadde gjort noe på en stund" in html
+    assert way_back(html) == [("/staff/login", "Logg inn")]
+    for path in ("/staff/no-such-page", "/staff/logout"):  # a 404 and a 405 under /staff/
+        assert "Amina" not in browser.get(path).get_data(as_text=True), path
+    assert browser.get("/staff/day").headers["Location"].startswith("/staff/login")
+
+
+def test_an_error_page_that_names_her_is_never_stored_even_outside_the_staff_pages(app, staff):
+    """Every staff page is no-store (a shared computer, Back after signing out); an error
+    page at any address carries her name, her menu and a sign-out form's token as well."""
+    browser = signed_in(app, "amina@linja.test")
+    for path in ("/wp-login.php", "/board", "/staff/no-such-page", "/staff/logout", "/staff/board"):
+        response = browser.get(path)
+        assert response.status_code in (403, 404, 405), path
+        assert "Amina" in response.get_data(as_text=True), path
+        assert response.headers.get("Cache-Control") == "no-store", path
+    response = browser.post("/favicon.ico")
+    assert response.status_code == 405 and response.headers.get("Cache-Control") == "no-store"
 
 
 def test_the_front_door_leads_to_sign_in_or_her_start_page(app, client, staff):
