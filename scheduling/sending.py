@@ -34,7 +34,7 @@ from collections import Counter
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -306,15 +306,37 @@ def compose(message: OutboxMessage, appointment: Appointment | None) -> str | No
     return None
 
 
-def _tells(message: OutboxMessage, appointment: Appointment | None, now: datetime) -> Told | None:
-    """What this text, as composed, will have told her once Twilio accepts it."""
+def _tells(message: OutboxMessage, appointment: Appointment | None) -> Told | None:
+    """What this text, as composed, will have told her once Twilio accepts it; as of when
+    it was composed (a text taken over from a worker that died says what it said then)."""
     if appointment is None or message.template not in ("booked", "moved", "reminder"):
         return None
-    when = (message.params or {}).get("when")
+    params = message.params or {}
+    when = params.get("when")
     if not when:
         return None
-    counselor_id = (message.params or {}).get("counselor") or appointment.counselor_id
-    return Told(appointment.id, datetime.fromisoformat(when), int(counselor_id), now)
+    counselor_id = params.get("counselor") or appointment.counselor_id
+    composed_at = datetime.fromisoformat(params["composed_at"]) if params.get("composed_at") else message.created_at
+    return Told(appointment.id, datetime.fromisoformat(when), int(counselor_id), composed_at)
+
+
+def _out_of_date(message: OutboxMessage, appointment: Appointment | None) -> bool:
+    """Would this text, composed now, say something else? For a send whose fate is unknown:
+    found at the provider it stays sent; not found, it does not go out again."""
+    if appointment is None or message.template not in ("booked", "moved", "cancelled", "reminder"):
+        return False
+    params = message.params or {}
+    if message.template == "reminder":
+        return params.get("when") != appointment.start_at.isoformat()
+    text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
+                       current=(appointment.start_at, appointment.counselor_id),
+                       is_booked=appointment.status == AppointmentStatus.booked)
+    if isinstance(text, str):
+        return True
+    template, values = text
+    if template != message.template or datetime.fromisoformat(values["when"]) != datetime.fromisoformat(params["when"]):
+        return True
+    return params.get("counselor") is not None and values["counselor"] != params.get("counselor")
 
 
 def _on_their_way(session: Session, appointment_ids: set[int], token: str) -> set[int]:
@@ -343,6 +365,9 @@ class Planned:
     tried_since: datetime | None = None
     # What it tells her of her appointment (recorded there when Twilio accepts it).
     tells: Told | None = None
+    # An earlier send's fate is unknown, and the appointment changed since it was composed:
+    # if the provider does not have it, it does not go (a later text tells her what is new).
+    out_of_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -446,14 +471,19 @@ class OutboxSender:
                     OutboxStatus.pending, now + WAIT_FOR_EARLIER, now)
                 message.attempts -= 1
                 continue
+            out_of_date = False
             if message.sent_at is None or not message.body:  # not a send whose fate is looked up
                 reason = compose(message, appointment)
                 if reason:
                     message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
                     continue
+                if message.appointment_id is not None:  # what she is told, as of now (see _tells)
+                    message.params = {**(message.params or {}), "composed_at": now.isoformat()}
+            else:
+                out_of_date = _out_of_date(message, appointment)
             if message.appointment_id is not None:
                 busy.add(message.appointment_id)
-            planned.append(self._outgoing(message, client, appointment, now))
+            planned.append(replace(self._outgoing(message, client, appointment, now), out_of_date=out_of_date))
         return planned
 
     def _outgoing(self, message: OutboxMessage, client: Client, appointment: Appointment | None,
@@ -481,7 +511,7 @@ class OutboxSender:
                         "service": appointment.service_id}
         return Planned(message.id, message.kind, message.attempts,
                        Outgoing(client.phone_e164, body, self.rules.status_callback, validity),
-                       body, reply_to, message.client_id, tried_since, _tells(message, appointment, now))
+                       body, reply_to, message.client_id, tried_since, _tells(message, appointment))
 
     def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
         """Send side by side, each text recorded by its own thread as soon as the provider
@@ -535,6 +565,10 @@ class OutboxSender:
             found = self._look_up(plan, plan.tried_since, token)
             if found is not False:
                 return found
+            if plan.out_of_date:
+                log.info("outbox %s: not at the provider, and out of date; not sent", plan.message_id)
+                self._withdrawn(plan.message_id, token, "out-of-date")
+                return None
         try:
             if isinstance(plan.outgoing, OutgoingCall):
                 return Handed(plan, self.sender.call(plan.outgoing))
@@ -684,6 +718,12 @@ class OutboxSender:
                         log.info("outbox %s: her dialogue began meanwhile; it keeps her next answer", message_id)
         if not recorded:
             log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
+
+    def _withdrawn(self, message_id: int, token: str, reason: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(update(OutboxMessage).where(
+                OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(
+                status=OutboxStatus.withdrawn, error_code=reason, updated_at=self.now(), lease_until=None))
 
     def _undecided(self, message_id: int, token: str) -> None:
         """It may have gone, or not: a person decides (the desk's queue of texts that did not

@@ -294,3 +294,88 @@ def _version(html: str) -> str:
     import re
 
     return re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', html).group(1)
+
+
+class Died(BaseException):
+    """The worker's process was killed mid-send."""
+
+
+class DiesSending:
+    """A sender in a process killed while its request was with Twilio: after Twilio took the
+    text (``took``), or before the request went out."""
+
+    def __init__(self, sender, *, took: bool):
+        self.sender, self.took = sender, took
+
+    def send(self, message):
+        if self.took:
+            self.sender.send(message)
+        raise Died
+
+    def find(self, outgoing, since):
+        return self.sender.find(outgoing, since)
+
+
+def _killed_sending_the_move(twilio_app, *, took: bool) -> None:
+    dying = make_worker(twilio_app).outbox
+    dying.sender = DiesSending(dying.sender, took=took)
+    with pytest.raises(Died):
+        dying.send_due()
+
+
+def _taken_over(twilio_app) -> None:
+    """The next worker, once the killed one's lease ran out (its real clock runs ahead)."""
+    from scheduling.sending import wall_clock
+
+    worker = make_worker(twilio_app)
+    worker.outbox.wall = lambda: wall_clock() + timedelta(minutes=2)
+    worker.tick()
+
+
+def _moves_herself_by_text(phone, db_session) -> Appointment:
+    for text in ("hi", "2", "2", "1", "1"):  # her main menu, her time, move, the first time, yes
+        phone.text(text)
+    [appointment] = fresh(db_session).scalars(select(Appointment)).all()
+    return appointment
+
+
+def test_a_move_taken_over_from_a_killed_worker_does_not_undo_what_she_was_told_since(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """Twilio took "moved to B", and the worker was killed before it wrote that down. She
+    then moved it herself by text, to C. The next worker finds the text at Twilio: she was
+    told B before she chose C, so a cancellation names C, the time she has."""
+    phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    _killed_sending_the_move(twilio_app, took=True)
+    clock.advance(timedelta(seconds=10))
+    moved = _moves_herself_by_text(phone, db_session)
+    assert moved.start_at not in (A, B)
+    clock.advance(timedelta(seconds=10))
+    _taken_over(twilio_app)
+    desk(db_session, appointment.id, clock, "cancel")
+    worker.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("moved", "so", when=B),
+                                     say("cancelled", "so", when=moved.start_at)]
+
+
+def test_a_move_a_killed_worker_never_sent_is_not_sent_once_it_is_out_of_date(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """Killed before "moved to B" reached Twilio; meanwhile she moved it herself to C. The
+    next worker looks for it at Twilio, does not find it, and does not send it: B is no
+    longer her time."""
+    phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    _killed_sending_the_move(twilio_app, took=False)
+    clock.advance(timedelta(seconds=10))
+    moved = _moves_herself_by_text(phone, db_session)
+    assert moved.start_at not in (A, B)
+    clock.advance(timedelta(seconds=10))
+    _taken_over(twilio_app)
+    assert received(fake_twilio) == [say("booked", "so", when=A)]
+    desk(db_session, appointment.id, clock, "cancel")
+    worker.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("cancelled", "so", when=moved.start_at)]
