@@ -340,12 +340,20 @@ def _out_of_date(message: OutboxMessage, appointment: Appointment | None) -> boo
 
 
 def _on_their_way(session: Session, appointment_ids: set[int], token: str) -> set[int]:
-    """Appointments with a text another worker is sending right now."""
+    """Appointments with a text another worker is sending right now, or one whose send's
+    fate is unknown until it is looked up at the provider again."""
     if not appointment_ids:
         return set()
     return set(session.scalars(select(OutboxMessage.appointment_id).where(
-        OutboxMessage.appointment_id.in_(appointment_ids), OutboxMessage.status == OutboxStatus.sending,
-        or_(OutboxMessage.claim_token.is_(None), OutboxMessage.claim_token != token))))
+        OutboxMessage.appointment_id.in_(appointment_ids),
+        or_(and_(OutboxMessage.status == OutboxStatus.sending,
+                 or_(OutboxMessage.claim_token.is_(None), OutboxMessage.claim_token != token)),
+            and_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.sent_at.is_not(None))))))
+
+
+def _in_doubt(message: OutboxMessage) -> bool:
+    """An earlier send of it began and nobody knows how it ended: it is looked up first."""
+    return message.sent_at is not None and bool(message.body)
 
 
 @dataclass(frozen=True)
@@ -442,6 +450,8 @@ class OutboxSender:
         # way: what it says depends on whether Twilio took that one. (A reminder names the
         # time it has now, whatever she was told, so it never waits.)
         busy = _on_their_way(session, {m.appointment_id for m, _, _ in rows if m.appointment_id}, token)
+        # So does one about an appointment whose earlier text is looked up in this batch.
+        busy |= {m.appointment_id for m, _, _ in rows if m.appointment_id and _in_doubt(m)}
         planned = []
         for message, client, appointment in rows:
             reason = _why_not(message, client, appointment, now) or (
@@ -466,13 +476,13 @@ class OutboxSender:
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now
                 message.attempts -= 1
                 continue
-            if message.kind == "change" and message.appointment_id in busy:
+            if message.kind == "change" and message.appointment_id in busy and not _in_doubt(message):
                 message.status, message.due_at, message.updated_at = (
                     OutboxStatus.pending, now + WAIT_FOR_EARLIER, now)
                 message.attempts -= 1
                 continue
             out_of_date = False
-            if message.sent_at is None or not message.body:  # not a send whose fate is looked up
+            if not _in_doubt(message):  # not a send whose fate is looked up
                 reason = compose(message, appointment)
                 if reason:
                     message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now

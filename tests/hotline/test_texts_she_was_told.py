@@ -13,7 +13,8 @@ from sqlalchemy import select
 from scheduling.booking import book_appointment, cancel_appointment, reschedule_appointment
 from scheduling.clients import find_client
 from scheduling.models import Actor, Appointment, BookedVia, Client, OutboxMessage, OutboxStatus, StaffRole
-from tests.conftest import fresh, oslo
+from tests.conftest import fresh, make_twilio_app, oslo
+from tests.fake_twilio import FakeTwilio
 from tests.hotline.test_sms_flows import book, say
 from tests.hotline.twilio_client import Phone
 from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
@@ -379,3 +380,52 @@ def test_a_move_a_killed_worker_never_sent_is_not_sent_once_it_is_out_of_date(
     desk(db_session, appointment.id, clock, "cancel")
     worker.tick()
     assert received(fake_twilio) == [say("booked", "so", when=A), say("cancelled", "so", when=moved.start_at)]
+
+
+class SlowToTakeOne(FakeTwilio):
+    """After ``slow_next()``, the next text is taken only after the client gave up waiting."""
+
+    slow = False
+
+    def slow_next(self):
+        self.slow = True
+
+    def _handle(self, handler):
+        if self.slow:
+            self.slow = False
+            time.sleep(1.5)
+        return super()._handle(handler)
+
+
+@pytest.fixture
+def slow_twilio(database_url, clock, sessions):
+    fake = SlowToTakeOne().start()
+    app = make_twilio_app(database_url, clock, fake, TWILIO_TIMEOUT_SECONDS=0.5)
+    yield fake, app
+    app.extensions["linja.engine"].dispose()
+    fake.stop()
+
+
+@pytest.mark.parametrize("then", ["cancel", "move"])
+def test_a_move_twilio_took_after_the_worker_gave_up_is_what_the_next_text_builds_on(
+        slow_twilio, centre, db_session, clock, now, then):
+    """"Moved to B" timed out, and Twilio was not yet listing it: it is looked up again
+    before another try. The desk cancels (or moves her on to C) meanwhile; Twilio did make
+    the text. That text is not withdrawn as if it had never gone: what follows waits for
+    its look-up, and names B."""
+    fake, app = slow_twilio
+    worker = make_worker(app)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    fake.slow_next()
+    worker.tick()  # no answer in time, and not at Twilio yet: looked up again before a new try
+    time.sleep(1.3)  # meanwhile Twilio makes it
+    desk(db_session, appointment.id, clock, then, C)
+    worker.tick()
+    clock.advance(timedelta(minutes=2))
+    worker.tick()
+    clock.advance(timedelta(minutes=2))
+    worker.tick()
+    after = say("cancelled", "so", when=B) if then == "cancel" else say("moved", "so", when=C)
+    assert fake.bodies_to(NUMBER) == [say("booked", "so", when=A), say("moved", "so", when=B), after]
