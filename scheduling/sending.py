@@ -327,7 +327,7 @@ def _out_of_date(message: OutboxMessage, appointment: Appointment | None) -> boo
         return False
     params = message.params or {}
     if message.template == "reminder":
-        return params.get("when") != appointment.start_at.isoformat()
+        return not params.get("when") or datetime.fromisoformat(params["when"]) != appointment.start_at
     text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
                        current=(appointment.start_at, appointment.counselor_id),
                        is_booked=appointment.status == AppointmentStatus.booked)

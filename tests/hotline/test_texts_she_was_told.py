@@ -429,3 +429,18 @@ def test_a_move_twilio_took_after_the_worker_gave_up_is_what_the_next_text_build
     worker.tick()
     after = say("cancelled", "so", when=B) if then == "cancel" else say("moved", "so", when=C)
     assert fake.bodies_to(NUMBER) == [say("booked", "so", when=A), say("moved", "so", when=B), after]
+
+
+def test_a_reminder_a_killed_worker_never_sent_still_goes_when_her_time_is_unchanged(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """Booked at the desk in Oslo time (as its form gives it): the reminder names the time
+    with Oslo's offset. Killed before it reached Twilio, it is still true, so it goes."""
+    from tests.conftest import OSLO
+
+    appointment = booked_at_the_desk(db_session, centre, now, start_at=A.astimezone(OSLO))
+    worker.tick()
+    clock.advance(A - timedelta(hours=2) - clock.now())
+    _killed_sending_the_move(twilio_app, took=False)
+    _taken_over(twilio_app)
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("reminder", "so", when=A)]
+    assert fresh(db_session).get(Appointment, appointment.id).start_at == A
