@@ -444,3 +444,28 @@ def test_a_reminder_a_killed_worker_never_sent_still_goes_when_her_time_is_uncha
     _taken_over(twilio_app)
     assert received(fake_twilio) == [say("booked", "so", when=A), say("reminder", "so", when=A)]
     assert fresh(db_session).get(Appointment, appointment.id).start_at == A
+
+
+def test_moved_at_the_desk_to_the_time_she_is_choosing_the_answer_tells_her_and_no_text_follows(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """She is moving her time by text and has chosen X; before she says yes, the desk moves
+    her to X. Her yes is answered "your time is kept: X": that answer told her, so the
+    desk's "moved to X" has nothing new for her."""
+    from scheduling.models import Conversation
+
+    phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    for text in ("hi", "2", "2", "1"):  # her main menu, her time, move, the first time
+        phone.text(text)
+    client = find_client(fresh(db_session), NUMBER)
+    offer = fresh(db_session).get(Conversation, client.id).data["offer"]
+    from datetime import datetime as _datetime
+
+    x = _datetime.fromisoformat(offer["start"])
+    counselor = next(c for c in (centre["amina"], centre["hodan"]) if c.id == offer["counselor"])
+    desk(db_session, appointment.id, clock, "move", x, counselor)
+    assert fresh(db_session).get(Appointment, appointment.id).start_at == x
+    assert phone.text("1") == say("kept", "so", when=x)
+    worker.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A)]
