@@ -152,7 +152,8 @@ class DatabaseDesk:
         self.release()
         if isinstance(result, Booked):
             return Booking(True, result.appointment.start_at)
-        if isinstance(result, Unchanged):
+        if isinstance(result, Unchanged):  # her answer names the time it has: she is told
+            shown_to_her(self.session, result.appointment, self.now)
             return Booking(False, result.appointment.start_at, is_unchanged=True)
         return Booking(False)
 

@@ -88,10 +88,14 @@ def queue_text(
 
 
 def withdraw(session: Session, *, appointment_id: int, now: datetime, kind: str | None = None) -> int:
-    """Take back texts about an appointment that have not gone out yet."""
+    """Take back texts about an appointment that have not gone out yet. Not one whose
+    earlier send's fate is unknown (``sent_at`` kept for its look-up): it may have reached
+    her, so the worker looks it up first and sends it again only if it is still true
+    (scheduling.sending)."""
     query = (
         update(OutboxMessage)
-        .where(OutboxMessage.appointment_id == appointment_id, OutboxMessage.status.in_(PENDING))
+        .where(OutboxMessage.appointment_id == appointment_id, OutboxMessage.status.in_(PENDING),
+               OutboxMessage.sent_at.is_(None))
         .values(status=OutboxStatus.withdrawn, updated_at=now)
     )
     if kind is not None:

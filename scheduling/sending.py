@@ -34,7 +34,7 @@ from collections import Counter
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -306,24 +306,54 @@ def compose(message: OutboxMessage, appointment: Appointment | None) -> str | No
     return None
 
 
-def _tells(message: OutboxMessage, appointment: Appointment | None, now: datetime) -> Told | None:
-    """What this text, as composed, will have told her once Twilio accepts it."""
+def _tells(message: OutboxMessage, appointment: Appointment | None) -> Told | None:
+    """What this text, as composed, will have told her once Twilio accepts it; as of when
+    it was composed (a text taken over from a worker that died says what it said then)."""
     if appointment is None or message.template not in ("booked", "moved", "reminder"):
         return None
-    when = (message.params or {}).get("when")
+    params = message.params or {}
+    when = params.get("when")
     if not when:
         return None
-    counselor_id = (message.params or {}).get("counselor") or appointment.counselor_id
-    return Told(appointment.id, datetime.fromisoformat(when), int(counselor_id), now)
+    counselor_id = params.get("counselor") or appointment.counselor_id
+    composed_at = datetime.fromisoformat(params["composed_at"]) if params.get("composed_at") else message.created_at
+    return Told(appointment.id, datetime.fromisoformat(when), int(counselor_id), composed_at)
+
+
+def _out_of_date(message: OutboxMessage, appointment: Appointment | None) -> bool:
+    """Would this text, composed now, say something else? For a send whose fate is unknown:
+    found at the provider it stays sent; not found, it does not go out again."""
+    if appointment is None or message.template not in ("booked", "moved", "cancelled", "reminder"):
+        return False
+    params = message.params or {}
+    if message.template == "reminder":
+        return not params.get("when") or datetime.fromisoformat(params["when"]) != appointment.start_at
+    text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
+                       current=(appointment.start_at, appointment.counselor_id),
+                       is_booked=appointment.status == AppointmentStatus.booked)
+    if isinstance(text, str):
+        return True
+    template, values = text
+    if template != message.template or datetime.fromisoformat(values["when"]) != datetime.fromisoformat(params["when"]):
+        return True
+    return params.get("counselor") is not None and values["counselor"] != params.get("counselor")
 
 
 def _on_their_way(session: Session, appointment_ids: set[int], token: str) -> set[int]:
-    """Appointments with a text another worker is sending right now."""
+    """Appointments with a text another worker is sending right now, or one whose send's
+    fate is unknown until it is looked up at the provider again."""
     if not appointment_ids:
         return set()
     return set(session.scalars(select(OutboxMessage.appointment_id).where(
-        OutboxMessage.appointment_id.in_(appointment_ids), OutboxMessage.status == OutboxStatus.sending,
-        or_(OutboxMessage.claim_token.is_(None), OutboxMessage.claim_token != token))))
+        OutboxMessage.appointment_id.in_(appointment_ids),
+        or_(and_(OutboxMessage.status == OutboxStatus.sending,
+                 or_(OutboxMessage.claim_token.is_(None), OutboxMessage.claim_token != token)),
+            and_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.sent_at.is_not(None))))))
+
+
+def _in_doubt(message: OutboxMessage) -> bool:
+    """An earlier send of it began and nobody knows how it ended: it is looked up first."""
+    return message.sent_at is not None and bool(message.body)
 
 
 @dataclass(frozen=True)
@@ -343,6 +373,9 @@ class Planned:
     tried_since: datetime | None = None
     # What it tells her of her appointment (recorded there when Twilio accepts it).
     tells: Told | None = None
+    # An earlier send's fate is unknown, and the appointment changed since it was composed:
+    # if the provider does not have it, it does not go (a later text tells her what is new).
+    out_of_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -417,6 +450,8 @@ class OutboxSender:
         # way: what it says depends on whether Twilio took that one. (A reminder names the
         # time it has now, whatever she was told, so it never waits.)
         busy = _on_their_way(session, {m.appointment_id for m, _, _ in rows if m.appointment_id}, token)
+        # So does one about an appointment whose earlier text is looked up in this batch.
+        busy |= {m.appointment_id for m, _, _ in rows if m.appointment_id and _in_doubt(m)}
         planned = []
         for message, client, appointment in rows:
             reason = _why_not(message, client, appointment, now) or (
@@ -441,19 +476,24 @@ class OutboxSender:
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now
                 message.attempts -= 1
                 continue
-            if message.kind == "change" and message.appointment_id in busy:
+            if message.kind == "change" and message.appointment_id in busy and not _in_doubt(message):
                 message.status, message.due_at, message.updated_at = (
                     OutboxStatus.pending, now + WAIT_FOR_EARLIER, now)
                 message.attempts -= 1
                 continue
-            if message.sent_at is None or not message.body:  # not a send whose fate is looked up
+            out_of_date = False
+            if not _in_doubt(message):  # not a send whose fate is looked up
                 reason = compose(message, appointment)
                 if reason:
                     message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, reason, now
                     continue
+                if message.appointment_id is not None:  # what she is told, as of now (see _tells)
+                    message.params = {**(message.params or {}), "composed_at": now.isoformat()}
+            else:
+                out_of_date = _out_of_date(message, appointment)
             if message.appointment_id is not None:
                 busy.add(message.appointment_id)
-            planned.append(self._outgoing(message, client, appointment, now))
+            planned.append(replace(self._outgoing(message, client, appointment, now), out_of_date=out_of_date))
         return planned
 
     def _outgoing(self, message: OutboxMessage, client: Client, appointment: Appointment | None,
@@ -481,7 +521,7 @@ class OutboxSender:
                         "service": appointment.service_id}
         return Planned(message.id, message.kind, message.attempts,
                        Outgoing(client.phone_e164, body, self.rules.status_callback, validity),
-                       body, reply_to, message.client_id, tried_since, _tells(message, appointment, now))
+                       body, reply_to, message.client_id, tried_since, _tells(message, appointment))
 
     def _hand_over(self, pool: ThreadPoolExecutor, planned: list[Planned], token: str) -> int:
         """Send side by side, each text recorded by its own thread as soon as the provider
@@ -535,6 +575,10 @@ class OutboxSender:
             found = self._look_up(plan, plan.tried_since, token)
             if found is not False:
                 return found
+            if plan.out_of_date:
+                log.info("outbox %s: not at the provider, and out of date; not sent", plan.message_id)
+                self._withdrawn(plan.message_id, token, "out-of-date")
+                return None
         try:
             if isinstance(plan.outgoing, OutgoingCall):
                 return Handed(plan, self.sender.call(plan.outgoing))
@@ -684,6 +728,12 @@ class OutboxSender:
                         log.info("outbox %s: her dialogue began meanwhile; it keeps her next answer", message_id)
         if not recorded:
             log.warning("outbox %s was sent, but another worker had claimed it meanwhile", message_id)
+
+    def _withdrawn(self, message_id: int, token: str, reason: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(update(OutboxMessage).where(
+                OutboxMessage.id == message_id, OutboxMessage.claim_token == token).values(
+                status=OutboxStatus.withdrawn, error_code=reason, updated_at=self.now(), lease_until=None))
 
     def _undecided(self, message_id: int, token: str) -> None:
         """It may have gone, or not: a person decides (the desk's queue of texts that did not

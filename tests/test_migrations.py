@@ -49,3 +49,67 @@ def test_check_notices_a_model_the_migrations_do_not_have(empty_database):
             command.check(alembic_config(empty_database))
     finally:
         Base.metadata.remove(extra)
+
+
+def test_upgrading_to_0011_with_a_move_not_yet_texted_still_texts_it(empty_database, clock, fake_twilio):
+    """Appointments booked before 0011 are taken to be known as they are, except the ones
+    whose 'moved' text has not gone yet (it waits for 08:00, or for its next try): she knows
+    the time the last text that went named, so the move is still texted, and the
+    downgrade keeps every appointment and text."""
+    from datetime import timedelta
+
+    from scheduling.booking import book_appointment, reschedule_appointment
+    from scheduling.db import make_session_factory
+    from scheduling.models import Actor, Appointment, BookedVia, Client, OutboxMessage, OutboxStatus
+    from sqlalchemy import select, update
+    from tests.conftest import Factory, fresh, make_twilio_app, oslo
+    from tests.hotline.test_sms_flows import say
+    from web.worker import make_worker
+
+    A, B, number = oslo(2026, 11, 25, 12, 0), oslo(2026, 11, 26, 10, 0), "+4791234567"
+    upgrade_database(empty_database)
+    engine = make_engine(empty_database, serialise_sqlite=False)
+    session = make_session_factory(engine)()
+    try:
+        make = Factory(session)
+        make.opening_hours()
+        talk = make.service(names={"nb": "Samtale", "so": "Wada-hadal"})
+        amina = make.counselor(name="Amina", languages=["so", "nb"], services=[talk])
+        caller = Client(phone_e164=number, language_code="so", is_opted_out=False, created_at=clock.now())
+        session.add(caller)
+        kept = Client(phone_e164="+4791234568", language_code="so", is_opted_out=False, created_at=clock.now())
+        session.add(kept)
+        moved = book_appointment(session, service_id=talk.id, counselor_id=amina.id, start_at=A, now=clock.now(),
+                                 booked_via=BookedVia.staff, client=caller, actor=Actor.staff).appointment
+        known = book_appointment(session, service_id=talk.id, counselor_id=amina.id, start_at=B + timedelta(hours=3),
+                                 now=clock.now(), booked_via=BookedVia.staff, client=kept, actor=Actor.staff).appointment
+        session.flush()
+        # Before this release: the booking texts went; the move's text waits.
+        session.execute(update(OutboxMessage).where(OutboxMessage.kind == "change").values(
+            status=OutboxStatus.delivered, params={"when": A.isoformat()}))
+        session.execute(update(OutboxMessage).where(OutboxMessage.appointment_id == known.id).values(
+            params={"when": (B + timedelta(hours=3)).isoformat()}))
+        clock.advance(timedelta(minutes=5))
+        reschedule_appointment(session, moved, start_at=B, now=clock.now(), actor=Actor.staff)
+        session.execute(update(OutboxMessage).where(OutboxMessage.template == "moved").values(
+            params={"when": B.isoformat()}))
+        session.commit()
+        ids = (moved.id, known.id)
+
+        config = alembic_config(empty_database)
+        command.downgrade(config, "0010")
+        assert "told_start_at" not in {c["name"] for c in inspect(engine).get_columns("appointments")}
+        upgrade_database(empty_database)
+        told = {a.id: (a.told_start_at, a.told_counselor_id) for a in fresh(session).scalars(select(Appointment))}
+        assert told[ids[1]] == (B + timedelta(hours=3), amina.id)  # known as it is
+        assert told[ids[0]][0] == A  # the move is not known yet
+    finally:
+        session.close()
+        engine.dispose()
+
+    app = make_twilio_app(empty_database, clock, fake_twilio)
+    try:
+        make_worker(app).tick()
+    finally:
+        app.extensions["linja.engine"].dispose()
+    assert fake_twilio.bodies_to(number) == [say("moved", "so", when=B)]

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from scheduling.booking import book_appointment, cancel_appointment, reschedule_appointment
 from scheduling.clients import find_client
 from scheduling.models import Actor, Appointment, BookedVia, Client, OutboxMessage, OutboxStatus, StaffRole
-from tests.conftest import fresh, oslo
+from tests.conftest import fresh, make_twilio_app, oslo
+from tests.fake_twilio import FakeTwilio
 from tests.hotline.test_sms_flows import book, say
 from tests.hotline.twilio_client import Phone
 from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
@@ -294,3 +295,177 @@ def _version(html: str) -> str:
     import re
 
     return re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', html).group(1)
+
+
+class Died(BaseException):
+    """The worker's process was killed mid-send."""
+
+
+class DiesSending:
+    """A sender in a process killed while its request was with Twilio: after Twilio took the
+    text (``took``), or before the request went out."""
+
+    def __init__(self, sender, *, took: bool):
+        self.sender, self.took = sender, took
+
+    def send(self, message):
+        if self.took:
+            self.sender.send(message)
+        raise Died
+
+    def find(self, outgoing, since):
+        return self.sender.find(outgoing, since)
+
+
+def _killed_sending_the_move(twilio_app, *, took: bool) -> None:
+    dying = make_worker(twilio_app).outbox
+    dying.sender = DiesSending(dying.sender, took=took)
+    with pytest.raises(Died):
+        dying.send_due()
+
+
+def _taken_over(twilio_app) -> None:
+    """The next worker, once the killed one's lease ran out (its real clock runs ahead)."""
+    from scheduling.sending import wall_clock
+
+    worker = make_worker(twilio_app)
+    worker.outbox.wall = lambda: wall_clock() + timedelta(minutes=2)
+    worker.tick()
+
+
+def _moves_herself_by_text(phone, db_session) -> Appointment:
+    for text in ("hi", "2", "2", "1", "1"):  # her main menu, her time, move, the first time, yes
+        phone.text(text)
+    [appointment] = fresh(db_session).scalars(select(Appointment)).all()
+    return appointment
+
+
+def test_a_move_taken_over_from_a_killed_worker_does_not_undo_what_she_was_told_since(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """Twilio took "moved to B", and the worker was killed before it wrote that down. She
+    then moved it herself by text, to C. The next worker finds the text at Twilio: she was
+    told B before she chose C, so a cancellation names C, the time she has."""
+    phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    _killed_sending_the_move(twilio_app, took=True)
+    clock.advance(timedelta(seconds=10))
+    moved = _moves_herself_by_text(phone, db_session)
+    assert moved.start_at not in (A, B)
+    clock.advance(timedelta(seconds=10))
+    _taken_over(twilio_app)
+    desk(db_session, appointment.id, clock, "cancel")
+    worker.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("moved", "so", when=B),
+                                     say("cancelled", "so", when=moved.start_at)]
+
+
+def test_a_move_a_killed_worker_never_sent_is_not_sent_once_it_is_out_of_date(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """Killed before "moved to B" reached Twilio; meanwhile she moved it herself to C. The
+    next worker looks for it at Twilio, does not find it, and does not send it: B is no
+    longer her time."""
+    phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    _killed_sending_the_move(twilio_app, took=False)
+    clock.advance(timedelta(seconds=10))
+    moved = _moves_herself_by_text(phone, db_session)
+    assert moved.start_at not in (A, B)
+    clock.advance(timedelta(seconds=10))
+    _taken_over(twilio_app)
+    assert received(fake_twilio) == [say("booked", "so", when=A)]
+    desk(db_session, appointment.id, clock, "cancel")
+    worker.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("cancelled", "so", when=moved.start_at)]
+
+
+class SlowToTakeOne(FakeTwilio):
+    """After ``slow_next()``, the next text is taken only after the client gave up waiting."""
+
+    slow = False
+
+    def slow_next(self):
+        self.slow = True
+
+    def _handle(self, handler):
+        if self.slow:
+            self.slow = False
+            time.sleep(1.5)
+        return super()._handle(handler)
+
+
+@pytest.fixture
+def slow_twilio(database_url, clock, sessions):
+    fake = SlowToTakeOne().start()
+    app = make_twilio_app(database_url, clock, fake, TWILIO_TIMEOUT_SECONDS=0.5)
+    yield fake, app
+    app.extensions["linja.engine"].dispose()
+    fake.stop()
+
+
+@pytest.mark.parametrize("then", ["cancel", "move"])
+def test_a_move_twilio_took_after_the_worker_gave_up_is_what_the_next_text_builds_on(
+        slow_twilio, centre, db_session, clock, now, then):
+    """"Moved to B" timed out, and Twilio was not yet listing it: it is looked up again
+    before another try. The desk cancels (or moves her on to C) meanwhile; Twilio did make
+    the text. That text is not withdrawn as if it had never gone: what follows waits for
+    its look-up, and names B."""
+    fake, app = slow_twilio
+    worker = make_worker(app)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    desk(db_session, appointment.id, clock, "move", B)
+    fake.slow_next()
+    worker.tick()  # no answer in time, and not at Twilio yet: looked up again before a new try
+    time.sleep(1.3)  # meanwhile Twilio makes it
+    desk(db_session, appointment.id, clock, then, C)
+    worker.tick()
+    clock.advance(timedelta(minutes=2))
+    worker.tick()
+    clock.advance(timedelta(minutes=2))
+    worker.tick()
+    after = say("cancelled", "so", when=B) if then == "cancel" else say("moved", "so", when=C)
+    assert fake.bodies_to(NUMBER) == [say("booked", "so", when=A), say("moved", "so", when=B), after]
+
+
+def test_a_reminder_a_killed_worker_never_sent_still_goes_when_her_time_is_unchanged(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """Booked at the desk in Oslo time (as its form gives it): the reminder names the time
+    with Oslo's offset. Killed before it reached Twilio, it is still true, so it goes."""
+    from tests.conftest import OSLO
+
+    appointment = booked_at_the_desk(db_session, centre, now, start_at=A.astimezone(OSLO))
+    worker.tick()
+    clock.advance(A - timedelta(hours=2) - clock.now())
+    _killed_sending_the_move(twilio_app, took=False)
+    _taken_over(twilio_app)
+    assert received(fake_twilio) == [say("booked", "so", when=A), say("reminder", "so", when=A)]
+    assert fresh(db_session).get(Appointment, appointment.id).start_at == A
+
+
+def test_moved_at_the_desk_to_the_time_she_is_choosing_the_answer_tells_her_and_no_text_follows(
+        twilio_app, fake_twilio, centre, db_session, worker, clock, now):
+    """She is moving her time by text and has chosen X; before she says yes, the desk moves
+    her to X. Her yes is answered "your time is kept: X": that answer told her, so the
+    desk's "moved to X" has nothing new for her."""
+    from scheduling.models import Conversation
+
+    phone = Phone(twilio_app.test_client(), twilio_app, NUMBER)
+    appointment = booked_at_the_desk(db_session, centre, now)
+    worker.tick()
+    for text in ("hi", "2", "2", "1"):  # her main menu, her time, move, the first time
+        phone.text(text)
+    client = find_client(fresh(db_session), NUMBER)
+    offer = fresh(db_session).get(Conversation, client.id).data["offer"]
+    from datetime import datetime as _datetime
+
+    x = _datetime.fromisoformat(offer["start"])
+    counselor = next(c for c in (centre["amina"], centre["hodan"]) if c.id == offer["counselor"])
+    desk(db_session, appointment.id, clock, "move", x, counselor)
+    assert fresh(db_session).get(Appointment, appointment.id).start_at == x
+    assert phone.text("1") == say("kept", "so", when=x)
+    worker.tick()
+    assert received(fake_twilio) == [say("booked", "so", when=A)]
