@@ -249,7 +249,7 @@ def reschedule_appointment(
 def _tell(session: Session, appointment: Appointment, client: Client | None, template: str, now: datetime) -> None:
     notifications.queue_text(
         session, client, kind="change", template=template, now=now, appointment_id=appointment.id,
-        params={"when": appointment.start_at.isoformat()},
+        params=notifications.change_params(appointment.start_at),
     )
 
 

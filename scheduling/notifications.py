@@ -87,6 +87,12 @@ def queue_text(
     return message
 
 
+def change_params(start_at: datetime) -> dict:
+    """The values of a text telling her of a change (booked, moved, cancelled) to a time
+    that starts at ``start_at``: the desk's confirmation pages show the same text."""
+    return {"when": start_at.isoformat()}
+
+
 def withdraw(session: Session, *, appointment_id: int, now: datetime, kind: str | None = None) -> int:
     """Take back texts about an appointment that have not gone out yet."""
     query = (

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from staff import i18n, nav
+from staff import i18n, nav, once
 from staff.auth import load_user, send_to_sign_in
 from staff.views import bp
 from staff import counselor  # noqa: F401,E402  (each module's routes join the blueprint)
@@ -34,4 +34,5 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     nav.init_app(app)
+    once.init_app(app)
     app.register_blueprint(bp)

@@ -24,7 +24,7 @@ from scheduling.models import (
     StaffRole,
 )
 from tests.conftest import NOW, fresh, oslo
-from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
+from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
 
 SOMALI_NUMBER = "+4790000000"  # what "90 00 00 00" means
 
@@ -77,7 +77,7 @@ def version_of(html: str) -> str:
 
 def find(browser, typed: str):
     """The receptionist types a number into the search form and posts it."""
-    return browser.post("/staff/search", data={"phone": typed, "csrf_token": csrf_token(page(browser, "/staff/search"))})
+    return browser.post("/staff/search", data={"phone": typed, **tokens(page(browser, "/staff/search"))})
 
 
 def search_page(browser, typed: str) -> str:
@@ -89,7 +89,7 @@ def search_page(browser, typed: str) -> str:
 def choose(browser, phone: str, language: str, service) -> str:
     """Step 1 of a booking posted; the step 2 page it leads to."""
     response = browser.post("/staff/book/times", data={
-        "phone": phone, "language": language, "service": service, "csrf_token": csrf_token(page(browser, "/staff/book")),
+        "phone": phone, "language": language, "service": service, **tokens(page(browser, "/staff/book")),
     })
     assert response.status_code == 303, response.status_code
     return page(browser, response.headers["Location"])
@@ -219,7 +219,7 @@ def test_a_locked_code_word_is_cleared_by_the_desk_after_speaking_with_her(ingri
     html = search_page(ingrid, "90 00 00 00")
     assert "Låst etter for mange feil forsøk" in html and "4711" not in html
     action = f"/staff/clients/{caller.id}/code-word/clear"
-    cleared = ingrid.post(action, data={"csrf_token": csrf_token(html)})
+    cleared = ingrid.post(action, data={**tokens(html)})
     assert cleared.status_code == 303 and cleared.headers["Location"] == (
         f"/staff/search?client={caller.id}")
     caller = fresh(db_session).get(type(caller), caller.id)
@@ -254,7 +254,7 @@ def test_booking_for_a_caller_queues_a_confirmation_in_her_language(ingrid, db_s
     layla = desk["counselors"]["ar"].id
     assert slots[0].startswith(f"{layla}@") and "Layla" in html and "tolk trengs" not in html
     response = ingrid.post("/staff/book", data={
-        "phone": "90 11 22 33", "language": "ar", "service": talk, "slot": slots[0], "csrf_token": csrf_token(html),
+        "phone": "90 11 22 33", "language": "ar", "service": talk, "slot": slots[0], **tokens(html),
     })
     assert response.status_code == 303
     session = fresh(db_session)
@@ -281,7 +281,7 @@ def test_a_slot_someone_else_got_first_is_refused_kindly_with_other_times(ingrid
     make.appointment(db_session.get(type(desk["amina"]), int(counselor_id)), talk, datetime.fromisoformat(start))
     db_session.commit()
     response = ingrid.post("/staff/book", data={
-        "phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, "csrf_token": csrf_token(html),
+        "phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, **tokens(html),
     })
     again = response.get_data(as_text=True)
     assert response.status_code == 409
@@ -302,7 +302,7 @@ def test_a_time_a_caller_is_holding_is_refused_kindly_until_her_hold_runs_out(in
     assert hold_slot(db_session, client_id=caller.id, service_id=talk.id, now=NOW, slot=Slot(
         start_at, start_at + timedelta(minutes=talk.duration_minutes), int(counselor_id), False))
     db_session.commit()
-    form = {"phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, "csrf_token": csrf_token(html)}
+    form = {"phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, **tokens(html)}
 
     response = ingrid.post("/staff/book", data=form)
     again = response.get_data(as_text=True)
@@ -329,7 +329,7 @@ def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, 
         start_at + timedelta(minutes=30), start_at + timedelta(minutes=90), desk["hodan"].id, False))
     db_session.commit()
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": to_hodan, "version": version_of(html), "csrf_token": csrf_token(html)})
+                           data={"slot": to_hodan, "version": version_of(html), **tokens(html)})
     again = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "En innringer holder på å bestille akkurat den tiden nå, så timen er ikke flyttet." in again
@@ -340,7 +340,7 @@ def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, 
 def test_booking_with_a_bad_number_keeps_what_she_typed(ingrid, desk):
     response = ingrid.post("/staff/book/times", data={
         "phone": "9011", "language": "so", "service": desk["talk"].id,
-        "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+        **tokens(page(ingrid, "/staff/book")),
     })
     html = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -352,7 +352,7 @@ def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
     talk = desk["talk"].id
     html = choose(ingrid, "90112233", "so", talk)
     response = ingrid.post("/staff/book", data={
-        "phone": "90112233", "language": "so", "service": talk, "csrf_token": csrf_token(html),
+        "phone": "90112233", "language": "so", "service": talk, **tokens(html),
     })
     assert response.status_code == 400 and "Velg en av tidene." in response.get_data(as_text=True)
     assert fresh(db_session).scalars(select(Appointment)).first() is None
@@ -361,7 +361,7 @@ def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
 def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk, somali_caller):
     talk = desk["talk"].id
     response = ingrid.post("/staff/book/times", data={
-        "phone": "90000000", "language": "so", "service": talk, "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+        "phone": "90000000", "language": "so", "service": talk, **tokens(page(ingrid, "/staff/book")),
     })
     # A caller Linja knows is named by her client id.
     step_two = f"/staff/book?client={somali_caller.client_id}&language=so&service={talk}"
@@ -370,7 +370,7 @@ def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk,
     slots = slot_values(html)
     assert all(datetime.fromisoformat(s.split("@")[1]) >= oslo(2026, 11, 30, 9, 0) for s in slots)
     ingrid.post("/staff/book", data={"phone": "+47 900 00 000", "language": "so", "service": talk,
-                                     "slot": slots[0], "csrf_token": csrf_token(html)})
+                                     "slot": slots[0], **tokens(html)})
     session = fresh(db_session)
     assert len(session.scalars(select(Client)).all()) == 1
     assert len(session.scalars(select(Appointment).where(Appointment.client_id == somali_caller.client_id)).all()) == 2
@@ -387,7 +387,7 @@ def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_ses
     to_hodan = [s for s in slot_values(html) if s.startswith(f"{hodan}@")]
     assert to_hodan
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={
-        "slot": to_hodan[0], "version": version_of(html), "csrf_token": csrf_token(html),
+        "slot": to_hodan[0], "version": version_of(html), **tokens(html),
     })
     assert response.status_code == 303
     session = fresh(db_session)
@@ -429,8 +429,8 @@ def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_st
     to_hodan = [s for s in slot_values(seen_by_ingrid) if s.startswith(f"{hodan}@")][0]
     to_amina = [s for s in slot_values(seen_by_sara) if s.startswith(f"{desk['amina'].id}@")][-1]
 
-    first = ingrid.post(f"{path}/move", data={"slot": to_hodan, "version": "1", "csrf_token": csrf_token(seen_by_ingrid)})
-    second = sara.post(f"{path}/move", data={"slot": to_amina, "version": "1", "csrf_token": csrf_token(seen_by_sara)})
+    first = ingrid.post(f"{path}/move", data={"slot": to_hodan, "version": "1", **tokens(seen_by_ingrid)})
+    second = sara.post(f"{path}/move", data={"slot": to_amina, "version": "1", **tokens(seen_by_sara)})
 
     assert first.status_code == 303
     refused = second.get_data(as_text=True)
@@ -453,13 +453,13 @@ def test_cancelling_needs_a_reason_and_tells_her(ingrid, db_session, desk, somal
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
     response = ingrid.post(f"{path}/cancel", data={"reason": "  ", "version": version_of(html),
-                                                   "csrf_token": csrf_token(html)})
+                                                   **tokens(html)})
     assert response.status_code == 400
     assert "Skriv en kort grunn" in response.get_data(as_text=True)
     assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
 
     response = ingrid.post(f"{path}/cancel", data={"reason": "Hun ringte, er syk", "version": version_of(html),
-                                                   "csrf_token": csrf_token(html)})
+                                                   **tokens(html)})
     assert response.status_code == 303
     session = fresh(db_session)
     cancelled = session.get(Appointment, somali_caller.id)
@@ -481,7 +481,7 @@ def test_a_stale_cancel_is_refused(ingrid, db_session, desk, somali_caller):
     somali_caller.busy_until_at += timedelta(hours=1)
     db_session.commit()  # version 2, changed by someone else
     response = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html),
-                                                   "csrf_token": csrf_token(html)})
+                                                   **tokens(html)})
     assert response.status_code == 409 and "Noen andre endret denne timen" in response.get_data(as_text=True)
     assert "tir. 24. nov. 11:00" in response.get_data(as_text=True)
     assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
@@ -494,7 +494,7 @@ def test_a_past_appointment_cannot_be_moved(ingrid, make, db_session, desk):
     assert "kan ikke flyttes eller avlyses" in html and 'name="slot"' not in html
     slot = f"{desk['amina'].id}@{oslo(2026, 11, 24, 12, 0).isoformat()}"
     response = ingrid.post(f"/staff/appointments/{over.id}/move",
-                           data={"slot": slot, "version": "1", "csrf_token": csrf_token(html)})
+                           data={"slot": slot, "version": "1", **tokens(html)})
     assert response.status_code == 409 and "allerede over" in response.get_data(as_text=True)
 
 
@@ -502,7 +502,7 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
     for nonsense in ("soon", f"{desk['hodan'].id}@9999-12-31T10:00:00+00:00", "x@2026-11-24T10:00:00+00:00"):
         response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                               data={"slot": nonsense, "version": "1", "csrf_token": csrf_token(html)})
+                               data={"slot": nonsense, "version": "1", **tokens(html)})
         assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
     assert page(ingrid, f"/staff/appointments/{somali_caller.id}?from=9999-12-31")
     her = somali_caller.client_id
@@ -512,7 +512,7 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     assert ingrid.get(f"/staff/book?ref=%F0%9F%99%82&language=so&service={desk['talk'].id}").status_code == 200
     assert ingrid.get("/staff/appointments/99999").status_code == 404
     assert ingrid.post("/staff/appointments/99999/move",
-                       data={"slot": "x", "version": "1", "csrf_token": csrf_token(html)}).status_code == 404
+                       data={"slot": "x", "version": "1", **tokens(html)}).status_code == 404
     assert ingrid.get("/staff/search?client=99999").status_code == 404
 
 
@@ -522,7 +522,7 @@ def test_a_move_to_a_time_someone_else_just_got_shows_other_times(ingrid, make, 
     make.appointment(desk["hodan"], desk["talk"], datetime.fromisoformat(to_hodan.split("@")[1]))
     db_session.commit()
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": to_hodan, "version": version_of(html), "csrf_token": csrf_token(html)})
+                           data={"slot": to_hodan, "version": version_of(html), **tokens(html)})
     again = response.get_data(as_text=True)
     assert response.status_code == 409 and "Noen andre fikk akkurat den tiden" in again
     assert "Andre ledige tider" in again and to_hodan not in slot_values(again)
