@@ -119,7 +119,6 @@ def test_only_an_admin_gets_the_admin_pages(app, make, db_session, admin):
 
 
 def test_unknown_ids_are_not_found(signed_in):
-    token = csrf_token(page(signed_in, "/staff/admin/staff"))
     assert signed_in.get("/staff/admin/staff/999999").status_code == 404
     assert signed_in.get("/staff/admin/staff/999999/calendar").status_code == 404
     assert signed_in.get("/staff/admin/services/999999").status_code == 404
@@ -130,7 +129,7 @@ def test_unknown_ids_are_not_found(signed_in):
     for path in ("/staff/admin/hours/999999/delete", "/staff/admin/absences/999999/delete",
                  "/staff/admin/duty/999999/delete", "/staff/admin/opening/hours/999999/delete",
                  "/staff/admin/opening/closures/999999/delete"):
-        assert signed_in.post(path, data={"csrf_token": token}).status_code == 404, path
+        assert signed_in.post(path, data=tokens(page(signed_in, "/staff/settings"))).status_code == 404, path
 
 
 # --- staff --------------------------------------------------------------------------------
@@ -373,6 +372,7 @@ def test_a_disabled_language_leaves_the_sms_menu_and_norwegian_stays(app, signed
     assert "ትግርኛ" not in menu and "Soomaali" in menu and menu.startswith("1 Soomaali")
 
     del form["enabled_nb"]
+    form.update(tokens(page(signed_in, "/staff/admin/languages")))
     response = signed_in.post("/staff/admin/languages", data=form)
     assert response.status_code == 400
     assert "Norsk kan ikke slås av: det er språket Linja faller tilbake på." in errors(response.get_data(as_text=True))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scheduling.models import Appointment, AppointmentStatus, AuditEntry, BookedVia, StaffRole
 from tests.conftest import fresh, oslo
-from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
+from tests.staff.support import PASSWORD_HASH, csrf_token, once_token, sign_in, tokens
 
 SOMALI_PHONE = "+4791234567"
 
@@ -63,6 +63,8 @@ def text_of(fragment: str) -> str:
 
 def mark(client, appointment: Appointment, status: str, version: int | None = None, day: str | None = None):
     page = client.get("/staff/day" + (f"?day={day}" if day else "")).get_data(as_text=True)
+    if once_token(page) is None:  # no button to press on her day: a token from another page of hers
+        page = client.get("/staff/settings").get_data(as_text=True)
     return client.post(f"/staff/day/appointments/{appointment.id}/attendance", data={
         "status": status, "version": appointment.version if version is None else version,
         **tokens(page),

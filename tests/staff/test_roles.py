@@ -46,6 +46,7 @@ ALLOWED = {
     "staff.book_slot": DESK,
     "staff.appointment": DESK,
     "staff.move_appointment": DESK,
+    "staff.confirm_move": DESK,
     "staff.cancel": DESK,
     "staff.callbacks": DESK,
     "staff.call_back": DESK,
