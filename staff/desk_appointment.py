@@ -46,6 +46,8 @@ def appointment(appointment_id: int):
 def confirm_move(appointment_id: int):
     """What moving to the chosen time means, and the text she will get; "Bekreft" posts it."""
     appointment = _load(appointment_id)
+    if "slot" not in request.args:
+        return redirect(url_for("staff.appointment", appointment_id=appointment.id, _anchor="move"))
     form = MoveForm(request.args, meta={"csrf": False})
     if not form.validate():
         return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),

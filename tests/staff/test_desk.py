@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from html import unescape
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 import pytest
 from sqlalchemy import select
@@ -329,7 +329,7 @@ def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, 
         start_at + timedelta(minutes=30), start_at + timedelta(minutes=90), desk["hodan"].id, False))
     db_session.commit()
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": to_hodan, "version": version_of(html), **tokens(html)})
+                           data={"confirm": "1", "slot": to_hodan, "version": version_of(html), **tokens(html)})
     again = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "En innringer holder på å bestille akkurat den tiden nå, så timen er ikke flyttet." in again
@@ -365,12 +365,17 @@ def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk,
     })
     # A caller Linja knows is named by her client id.
     step_two = f"/staff/book?client={somali_caller.client_id}&language=so&service={talk}"
-    assert response.status_code == 303 and response.headers["Location"] == step_two
+    assert response.status_code == 303 and response.headers["Location"].startswith(step_two + "&f=")
     html = page(ingrid, step_two + "&after=2026-11-30T08:00:00%2B00:00")
     slots = slot_values(html)
     assert all(datetime.fromisoformat(s.split("@")[1]) >= oslo(2026, 11, 30, 9, 0) for s in slots)
-    ingrid.post("/staff/book", data={"phone": "+47 900 00 000", "language": "so", "service": talk,
-                                     "slot": slots[0], **tokens(html)})
+    form = {"phone": "+47 900 00 000", "language": "so", "service": talk, "slot": slots[0]}
+    asked = ingrid.post("/staff/book", data={**form, **tokens(html)})
+    # She has a time already: the page shows it and asks before booking a second.
+    assert asked.status_code == 200 and "Hun har allerede en time" in asked.get_data(as_text=True)
+    assert f'href="/staff/appointments/{somali_caller.id}"' in asked.get_data(as_text=True)
+    assert len(fresh(db_session).scalars(select(Appointment)).all()) == 1
+    ingrid.post("/staff/book", data={**form, "second": "1", **tokens(asked.get_data(as_text=True))})
     session = fresh(db_session)
     assert len(session.scalars(select(Client)).all()) == 1
     assert len(session.scalars(select(Appointment).where(Appointment.client_id == somali_caller.client_id)).all()) == 2
@@ -386,7 +391,7 @@ def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_ses
     hodan = desk["hodan"].id
     to_hodan = [s for s in slot_values(html) if s.startswith(f"{hodan}@")]
     assert to_hodan
-    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={
+    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={"confirm": "1", 
         "slot": to_hodan[0], "version": version_of(html), **tokens(html),
     })
     assert response.status_code == 303
@@ -429,8 +434,8 @@ def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_st
     to_hodan = [s for s in slot_values(seen_by_ingrid) if s.startswith(f"{hodan}@")][0]
     to_amina = [s for s in slot_values(seen_by_sara) if s.startswith(f"{desk['amina'].id}@")][-1]
 
-    first = ingrid.post(f"{path}/move", data={"slot": to_hodan, "version": "1", **tokens(seen_by_ingrid)})
-    second = sara.post(f"{path}/move", data={"slot": to_amina, "version": "1", **tokens(seen_by_sara)})
+    first = ingrid.post(f"{path}/move", data={"confirm": "1", "slot": to_hodan, "version": "1", **tokens(seen_by_ingrid)})
+    second = sara.post(f"{path}/move", data={"confirm": "1", "slot": to_amina, "version": "1", **tokens(seen_by_sara)})
 
     assert first.status_code == 303
     refused = second.get_data(as_text=True)
@@ -452,13 +457,13 @@ def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_st
 def test_cancelling_needs_a_reason_and_tells_her(ingrid, db_session, desk, somali_caller):
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
-    response = ingrid.post(f"{path}/cancel", data={"reason": "  ", "version": version_of(html),
+    response = ingrid.post(f"{path}/cancel", data={"confirm": "1", "reason": "  ", "version": version_of(html),
                                                    **tokens(html)})
     assert response.status_code == 400
     assert "Skriv en kort grunn" in response.get_data(as_text=True)
     assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
 
-    response = ingrid.post(f"{path}/cancel", data={"reason": "Hun ringte, er syk", "version": version_of(html),
+    response = ingrid.post(f"{path}/cancel", data={"confirm": "1", "reason": "Hun ringte, er syk", "version": version_of(html),
                                                    **tokens(html)})
     assert response.status_code == 303
     session = fresh(db_session)
@@ -480,7 +485,7 @@ def test_a_stale_cancel_is_refused(ingrid, db_session, desk, somali_caller):
     somali_caller.end_at += timedelta(hours=1)
     somali_caller.busy_until_at += timedelta(hours=1)
     db_session.commit()  # version 2, changed by someone else
-    response = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html),
+    response = ingrid.post(f"{path}/cancel", data={"confirm": "1", "reason": "Syk", "version": version_of(html),
                                                    **tokens(html)})
     assert response.status_code == 409 and "Noen andre endret denne timen" in response.get_data(as_text=True)
     assert "tir. 24. nov. 11:00" in response.get_data(as_text=True)
@@ -494,7 +499,7 @@ def test_a_past_appointment_cannot_be_moved(ingrid, make, db_session, desk):
     assert "kan ikke flyttes eller avlyses" in html and 'name="slot"' not in html
     slot = f"{desk['amina'].id}@{oslo(2026, 11, 24, 12, 0).isoformat()}"
     response = ingrid.post(f"/staff/appointments/{over.id}/move",
-                           data={"slot": slot, "version": "1", **tokens(html)})
+                           data={"confirm": "1", "slot": slot, "version": "1", **tokens(page(ingrid, "/staff/settings"))})
     assert response.status_code == 409 and "allerede over" in response.get_data(as_text=True)
 
 
@@ -502,7 +507,7 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
     for nonsense in ("soon", f"{desk['hodan'].id}@9999-12-31T10:00:00+00:00", "x@2026-11-24T10:00:00+00:00"):
         response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                               data={"slot": nonsense, "version": "1", **tokens(html)})
+                               data={"confirm": "1", "slot": nonsense, "version": "1", **tokens(html)})
         assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
     assert page(ingrid, f"/staff/appointments/{somali_caller.id}?from=9999-12-31")
     her = somali_caller.client_id
@@ -512,7 +517,7 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     assert ingrid.get(f"/staff/book?ref=%F0%9F%99%82&language=so&service={desk['talk'].id}").status_code == 200
     assert ingrid.get("/staff/appointments/99999").status_code == 404
     assert ingrid.post("/staff/appointments/99999/move",
-                       data={"slot": "x", "version": "1", **tokens(html)}).status_code == 404
+                       data={"confirm": "1", "slot": "x", "version": "1", **tokens(html)}).status_code == 404
     assert ingrid.get("/staff/search?client=99999").status_code == 404
 
 
@@ -522,7 +527,7 @@ def test_a_move_to_a_time_someone_else_just_got_shows_other_times(ingrid, make, 
     make.appointment(desk["hodan"], desk["talk"], datetime.fromisoformat(to_hodan.split("@")[1]))
     db_session.commit()
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": to_hodan, "version": version_of(html), **tokens(html)})
+                           data={"confirm": "1", "slot": to_hodan, "version": version_of(html), **tokens(html)})
     again = response.get_data(as_text=True)
     assert response.status_code == 409 and "Noen andre fikk akkurat den tiden" in again
     assert "Andre ledige tider" in again and to_hodan not in slot_values(again)
@@ -553,7 +558,7 @@ class Walk:
 
     def post(self, path: str, data: dict, *, status: int = 303) -> str:
         response = self._check(path, self.browser.post(path, data=data))
-        assert response.status_code == status, (path, response.status_code)
+        assert response.status_code == status, (path, response.status_code, response.get_data(as_text=True)[-1500:])
         return self._follow(response) if status == 303 else response.get_data(as_text=True)
 
     def link(self, html: str, pattern: str) -> str:
@@ -607,8 +612,11 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
                                                "csrf_token": token})
     later = walk.get(walk.link(step_two, r"after="))
     walk.get(walk.link(later, r"^/staff/book\?(?!.*after=)"))  # "change number, language or service"
+    second = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
+                                       "slot": slot_values(later)[0], **tokens(later)}, status=200)
+    assert "Hun har allerede en time" in second
     booked = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
-                                       "slot": slot_values(later)[0], "csrf_token": token})
+                                       "slot": slot_values(later)[0], "second": "1", **tokens(second)})
     assert "Timen er bestilt" in booked
 
     # A number no caller has yet: found as no one's, then booked for.
@@ -628,9 +636,9 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
                      datetime.fromisoformat(start))
     db_session.commit()
     refused = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk, "slot": first,
-                                        "csrf_token": token}, status=409)
+                                        **tokens(step_two)}, status=409)
     booked = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk,
-                                       "slot": slot_values(refused)[0], "csrf_token": token})
+                                       "slot": slot_values(refused)[0], **tokens(refused)})
     assert "Timen er bestilt" in booked
     # Now she is a caller Linja knows.
     her_page = walk.post("/staff/search", {"phone": "482 00 001", "csrf_token": token})
@@ -639,11 +647,17 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
     # Moving and cancelling her appointment, from her page and from the board.
     appointment = walk.get(walk.link(her_page, r"^/staff/appointments/\d+$"))
     walk.get(walk.link(appointment, r"^/staff/search\?client="))
-    moved = walk.post(re.search(r'action="(/staff/appointments/\d+/move)"', appointment).group(1), {
-        "slot": slot_values(appointment)[0], "version": version_of(appointment), "csrf_token": token})
+    move = re.search(r'action="(/staff/appointments/\d+/move)"', appointment).group(1)
+    preview = walk.get(f"{move}?slot={quote(slot_values(appointment)[0])}&version={version_of(appointment)}")
+    assert "Bekreft flyttingen" in preview
+    moved = walk.post(move, {"slot": slot_values(appointment)[0], "version": version_of(appointment),
+                             "confirm": "1", **tokens(preview)})
     assert "Timen er flyttet" in moved
-    cancelled = walk.post(re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1), {
-        "reason": "Hun ringte", "version": version_of(moved), "csrf_token": token})
+    cancel = re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1)
+    preview = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), **tokens(moved)}, status=200)
+    assert "Bekreft avlysningen" in preview
+    cancelled = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), "confirm": "1",
+                                   **tokens(preview)})
     assert "Timen er avlyst." in cancelled
     for path in ("/staff/board", "/staff/board?day=2026-11-24", "/staff/callbacks", "/staff/messages"):
         walk.get(path)
