@@ -21,7 +21,7 @@ from scheduling.sending import params_as_sent
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
 from staff.auth import DESK, role_required
 from staff.db import db
-from staff.once import once
+from staff.once import once, sent_page
 from staff.desk_forms import CancelForm, MoveForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.labels import VIA, hm, language_name, listed, number_end, parse_day, slot_choice, when
@@ -52,6 +52,11 @@ def confirm_move(appointment_id: int):
     if not form.validate():
         return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),
                      status=400)
+    if form.version.data != appointment.version:
+        # Back to a confirmation she already sent: say so, rather than "someone changed it".
+        sent = sent_page(f"appointment:{appointment.id}:{form.version.data}:move")
+        if sent is not None:
+            return sent
     return _move_preview(appointment, form)
 
 

@@ -45,20 +45,31 @@ def _now() -> datetime:
     return current_app.extensions["linja.clock"].now()
 
 
+def _seeded(seed: str) -> str:
+    key = current_app.secret_key
+    digest = hmac.new(key.encode() if isinstance(key, str) else key,
+                      f"{_SALT}:{int(current_user.id)}:{seed}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:18]).decode().rstrip("=")
+
+
 def new_token(seed: str | None = None) -> str:
     """A token for one form, for the signed-in staff member: fresh each time, or, with a
     ``seed``, the same for the same seed and person. A page the browser's Back loads anew
     (staff pages are never cached) then carries the token it had, so what was sent from it
     is not done again: a booking's step 2 is seeded by its own reference in the address,
     a change to an appointment by its id and version (a version is changed once)."""
-    staff_id = int(current_user.id)
-    if seed is None:
-        nonce = secrets.token_urlsafe(18)
-    else:
-        digest = hmac.new(current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
-                          else current_app.secret_key, f"{_SALT}:{staff_id}:{seed}".encode(), hashlib.sha256)
-        nonce = base64.urlsafe_b64encode(digest.digest()[:18]).decode().rstrip("=")
-    return _serializer().dumps([nonce, staff_id, int(_now().timestamp())])
+    nonce = secrets.token_urlsafe(18) if seed is None else _seeded(seed)
+    return _serializer().dumps([nonce, int(current_user.id), int(_now().timestamp())])
+
+
+def sent_page(seed: str):
+    """The page that says a form was sent already, if this staff member sent the form
+    seeded by ``seed``; else None. A page the browser's Back loads anew shows it at once,
+    rather than a form that would be refused."""
+    row = db().get(FormToken, _seeded(seed))
+    if row is None or row.staff_id != int(current_user.id):
+        return None
+    return _page("sent", done=row.done_path), 409
 
 
 def token_field(seed: str | None = None) -> Markup:
@@ -96,7 +107,7 @@ def once(view):
             return view(*args, **kwargs)
         read = _read(request.form.get(FIELD))
         if read is None:
-            return _page("stale", back=_came_from()), 400
+            return _page("stale"), 400
         nonce, expires_at = read
         session = db()
         session.add(FormToken(token=nonce, staff_id=int(current_user.id), used_at=_now(), expires_at=expires_at))
@@ -105,7 +116,7 @@ def once(view):
         except IntegrityError:
             session.rollback()
             done = session.scalar(select(FormToken.done_path).where(FormToken.token == nonce))
-            return _page("sent", done=done, back=_came_from()), 409
+            return _page("sent", done=done), 409
         response = make_response(view(*args, **kwargs))
         location = response.headers.get("Location") if 300 <= response.status_code < 400 else None
         if location:
@@ -116,6 +127,7 @@ def once(view):
             session.commit()
         return response
 
+    wrapped.is_once = True
     return wrapped
 
 
@@ -131,12 +143,8 @@ def _local_path(url: str | None) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
-def _came_from() -> str:
-    return _local_path(request.referrer) or url_for("staff.home")
-
-
-def _page(kind: str, *, done: str | None = None, back: str):
-    return render_template("staff/once.html", kind=kind, done=done, back=back)
+def _page(kind: str, *, done: str | None = None):
+    return render_template("staff/once.html", kind=kind, done=done)
 
 
 def init_app(app: Flask) -> None:
