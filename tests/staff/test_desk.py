@@ -707,3 +707,234 @@ def test_the_session_keeps_a_few_new_numbers_encrypted_and_small(app, ingrid, de
         remembered = "Det søket husker Linja ikke lenger" not in shown
         assert remembered == (number[-1] >= "4"), number  # the newest six
         assert (f"+47 {number}" in shown) == remembered
+
+
+# --- forms that act once ------------------------------------------------------------------------
+
+ALREADY_SENT = "Dette skjemaet er allerede sendt"
+# The staff forms that change nothing: a search, a booking's step 1, signing in and out.
+CHANGE_NOTHING = {"staff.login", "staff.logout", "staff.search_number", "staff.book_times"}
+
+
+def sent_twice(browser, path: str, data: dict, html: str):
+    """The same form, with the tokens of the page it was on, sent twice (Back and the
+    button again, a double click); the first answer and the second."""
+    form = {**data, **tokens(html)}
+    return browser.post(path, data=form), browser.post(path, data=form)
+
+
+def assert_already_sent(response, done: str | None = None) -> None:
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and ALREADY_SENT in html
+    if done is not None:
+        assert f'href="{done}" id="once-done"' in html
+
+
+def test_every_staff_form_that_changes_something_acts_once(app):
+    posts = {rule.endpoint for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("staff.") and "POST" in rule.methods}
+    assert len(posts) > 25
+    unguarded = {e for e in posts - CHANGE_NOTHING if not getattr(app.view_functions[e], "is_once", False)}
+    assert unguarded == set()
+
+
+def test_a_booking_sent_twice_books_once_and_links_to_it(ingrid, db_session, desk):
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    first, second = sent_twice(ingrid, "/staff/book", {
+        "phone": "+4790112233", "language": "so", "service": desk["talk"].id, "slot": slot_values(html)[0],
+        "f": re.search(r'name="f" value="([^"]+)"', html).group(1)}, html)
+    assert first.status_code == 303
+    [booked] = fresh(db_session).scalars(select(Appointment)).all()
+    assert_already_sent(second, done=f"/staff/appointments/{booked.id}")
+
+
+def test_back_to_the_times_and_another_time_books_nothing(ingrid, db_session, desk):
+    """Staff pages are never cached, so the browser's Back loads step 2 again: the same
+    address, the same token."""
+    step_two = ingrid.post("/staff/book/times", data={
+        "phone": "90 11 22 33", "language": "so", "service": desk["talk"].id, **tokens(page(ingrid, "/staff/book"))})
+    times = step_two.headers["Location"]
+    html = page(ingrid, times)
+    form = {"phone": "+4790112233", "language": "so", "service": desk["talk"].id,
+            "f": re.search(r'name="f" value="([^"]+)"', html).group(1)}
+    assert ingrid.post("/staff/book", data={**form, "slot": slot_values(html)[0], **tokens(html)}).status_code == 303
+    again = page(ingrid, times)  # Back
+    assert_already_sent(ingrid.post("/staff/book", data={**form, "slot": slot_values(again)[1], **tokens(again)}))
+    assert len(fresh(db_session).scalars(select(Appointment)).all()) == 1
+    # A new booking for her (step 1 again) is a new form.
+    fresh_times = page(ingrid, ingrid.post("/staff/book/times", data={
+        "phone": "90 11 22 33", "language": "so", "service": desk["talk"].id,
+        **tokens(page(ingrid, "/staff/book"))}).headers["Location"])
+    assert "Hun har allerede en time" in ingrid.post("/staff/book", data={
+        **form, "f": re.search(r'name="f" value="([^"]+)"', fresh_times).group(1),
+        "slot": slot_values(fresh_times)[1], **tokens(fresh_times)}).get_data(as_text=True)
+
+
+def test_a_form_without_its_one_time_token_does_nothing(ingrid, db_session, desk):
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    response = ingrid.post("/staff/book", data={"phone": "+4790112233", "language": "so", "service": desk["talk"].id,
+                                                "slot": slot_values(html)[0], "csrf_token": csrf_token(html)})
+    assert response.status_code == 400 and "Siden er for gammel" in response.get_data(as_text=True)
+    assert fresh(db_session).scalars(select(Appointment)).all() == []
+
+
+def test_a_token_of_another_staff_member_or_too_old_does_nothing(app, ingrid, clock, db_session, desk):
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    form = {"phone": "+4790112233", "language": "so", "service": desk["talk"].id, "slot": slot_values(html)[0]}
+    sara = app.test_client()
+    sign_in(sara, "sara@linja.test")
+    borrowed = {**tokens(page(sara, "/staff/book")), "once_token": tokens(html)["once_token"]}
+    assert sara.post("/staff/book", data={**form, **borrowed}).status_code == 400
+    clock.advance(timedelta(hours=13))
+    ingrid.get("/staff/board")  # signed out for being idle; she signs in again
+    assert sign_in(ingrid, "ingrid@linja.test").status_code == 302
+    assert ingrid.post("/staff/book", data={**form, "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+                                            "once_token": tokens(html)["once_token"]}).status_code == 400
+    assert fresh(db_session).scalars(select(Appointment)).all() == []
+
+
+def test_a_move_confirmed_twice_moves_once_and_texts_once(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    first, second = sent_twice(ingrid, f"{path}/move", {"slot": slot, "version": version_of(html), "confirm": "1"},
+                               preview)
+    assert first.status_code == 303
+    assert_already_sent(second, done=path)
+    session = fresh(db_session)
+    assert session.get(Appointment, somali_caller.id).version == int(version_of(html)) + 1
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()) == 1
+    # Back to the confirmation: it says it was sent, with no button to press again.
+    back = ingrid.get(f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    assert_already_sent(back, done=path)
+    assert 'id="confirm"' not in back.get_data(as_text=True)
+
+
+def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    first, second = sent_twice(ingrid, f"{path}/cancel", {"reason": "Syk", "version": version_of(html),
+                                                          "confirm": "1"}, html)
+    assert first.status_code == 303
+    assert_already_sent(second, done=path)
+    session = fresh(db_session)
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "cancelled")).all()) == 1
+    assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()) == 1
+
+
+def test_nothing_moves_or_is_cancelled_before_it_is_confirmed(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    move = ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), **tokens(html)})
+    cancel = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html), **tokens(html)})
+    assert "Bekreft flyttingen" in move.get_data(as_text=True)
+    assert "Bekreft avlysningen" in cancel.get_data(as_text=True)
+    session = fresh(db_session)
+    unchanged = session.get(Appointment, somali_caller.id)
+    assert unchanged.version == somali_caller.version and unchanged.status == AppointmentStatus.booked
+    assert session.scalars(select(OutboxMessage)).all() == []
+    # The confirmation's own form can be sent: the first page's token was not used up.
+    confirmed = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html), "confirm": "1",
+                                                    **tokens(cancel.get_data(as_text=True))})
+    assert confirmed.status_code == 303
+
+
+def test_the_confirmation_shows_the_text_she_will_get_word_for_word(app, ingrid, db_session, desk, somali_caller):
+    from hotline.replies import render_outbound
+
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    her_text = unescape(re.search(r'id="her-text">([^<]*)<', preview).group(1))
+    in_norwegian = unescape(re.search(r'id="staff-text">([^<]*)<', preview).group(1))
+    ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1", **tokens(preview)})
+    [text] = fresh(db_session).scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()
+    render = app.extensions["linja.render_text"]
+    assert her_text == render("moved", "so", text.params) and in_norwegian == render("moved", "nb", text.params)
+    assert her_text == render_outbound("moved", "so", text.params, tz=app.extensions["linja.rules"].tz,
+                                       address=app.config["CENTRE_ADDRESS"])
+    assert "Flyttet til" in in_norwegian and "Flyttet til" not in her_text
+
+
+def test_a_caller_with_a_code_word_sees_only_the_time_in_the_confirmation(ingrid, db_session, desk, somali_caller):
+    from scheduling import codeword
+
+    codeword.set_code_word(db_session, somali_caller.client, "4711", NOW)
+    db_session.commit()
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    preview = page(ingrid, f"{path}/move?slot={quote(slot_values(html)[1])}&version={version_of(html)}")
+    in_norwegian = unescape(re.search(r'id="staff-text">([^<]*)<', preview).group(1))
+    assert in_norwegian.startswith("Flyttet til") and "Adresse" not in in_norwegian
+
+
+def test_a_caller_with_no_number_left_gets_no_text_and_the_confirmation_says_so(ingrid, db_session, desk,
+                                                                                somali_caller):
+    somali_caller.client.phone_e164 = None
+    db_session.commit()
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    preview = page(ingrid, f"{path}/move?slot={quote(slot_values(html)[1])}&version={version_of(html)}")
+    assert 'id="her-text"' not in preview and "får ingen SMS om dette" in preview
+
+
+def test_a_code_word_cleared_twice_is_cleared_once(ingrid, db_session, desk, somali_caller):
+    from scheduling import codeword
+
+    codeword.set_code_word(db_session, somali_caller.client, "4711", NOW)
+    db_session.commit()
+    html = search_page(ingrid, "90 00 00 00")
+    first, second = sent_twice(ingrid, f"/staff/clients/{somali_caller.client_id}/code-word/clear", {}, html)
+    assert first.status_code == 303
+    assert_already_sent(second, done=f"/staff/search?client={somali_caller.client_id}")
+
+
+def test_old_form_tokens_are_swept_by_the_worker(ingrid, db_session, desk, clock):
+    from scheduling.models import FormToken
+    from scheduling.worker import housekeeping
+
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    ingrid.post("/staff/book", data={"phone": "+4790112233", "language": "so", "service": desk["talk"].id,
+                                     "slot": slot_values(html)[0], **tokens(html)})
+    assert len(fresh(db_session).scalars(select(FormToken)).all()) == 1
+    session = fresh(db_session)
+    housekeeping(session, NOW + timedelta(hours=11), "test")
+    session.commit()
+    assert len(fresh(db_session).scalars(select(FormToken)).all()) == 1
+    session = fresh(db_session)
+    housekeeping(session, NOW + timedelta(hours=13), "test")
+    session.commit()
+    assert fresh(db_session).scalars(select(FormToken)).all() == []
+
+
+def test_an_absence_sent_twice_is_added_once(app, make, db_session, desk):
+    from scheduling.models import Absence
+
+    make.counselor(role=StaffRole.admin, name="Kari", email="kari@linja.test", password_hash=PASSWORD_HASH)
+    db_session.commit()
+    kari = app.test_client()
+    sign_in(kari, "kari@linja.test")
+    amina = desk["amina"].id
+    calendar = page(kari, f"/staff/admin/staff/{amina}/calendar")
+    first, second = sent_twice(kari, f"/staff/admin/staff/{amina}/absences", {
+        "first_day": "2026-11-26", "starts": "13:00", "last_day": "2026-11-26", "ends": "15:30"}, calendar)
+    assert first.status_code == 302
+    assert_already_sent(second, done=f"/staff/admin/staff/{amina}/calendar")
+    assert len(fresh(db_session).scalars(select(Absence)).all()) == 1
+
+
+def test_attendance_sent_twice_is_marked_once(app, clock, db_session, desk, somali_caller):
+    clock.set(oslo(2026, 11, 24, 11, 30))
+    amina = app.test_client()
+    sign_in(amina, "amina@linja.test")
+    day = page(amina, "/staff/day")
+    first, second = sent_twice(amina, f"/staff/day/appointments/{somali_caller.id}/attendance",
+                               {"status": "attended", "version": version_of(day)}, day)
+    assert first.status_code in (302, 303)
+    assert_already_sent(second)
+    marked = [e for e in fresh(db_session).scalars(select(AuditEntry)).all() if e.action not in ("appointment_viewed",)]
+    assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.attended
+    assert len(marked) == 1
