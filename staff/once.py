@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, make_response, render_template, request, url_for
+from flask import Flask, current_app, make_response, render_template, request
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape

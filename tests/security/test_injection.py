@@ -20,7 +20,7 @@ from scheduling.models import (
 )
 from tests.conftest import NOW, fresh, oslo
 from tests.hotline.twilio_client import Phone
-from tests.staff.support import PASSWORD_HASH, csrf_token, post_form, sign_in, tokens
+from tests.staff.support import PASSWORD_HASH, post_form, sign_in, tokens
 
 NUMBER = "+4791234567"
 SCRIPT = "<script>alert(1)</script>"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from scheduling.models import AppointmentStatus, AuditEntry, Staff, StaffRole
 from tests.conftest import fresh, oslo
-from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
+from tests.staff.support import PASSWORD_HASH, sign_in, tokens
 
 PHONE = "+4791234567"
 FEED = re.compile(r'value="https://linja\.test(/staff/calendar/([A-Za-z0-9_-]+)\.ics)"')

@@ -12,7 +12,7 @@ from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
-from tests.staff.support import PASSWORD, csrf_token, sign_in, tokens
+from tests.staff.support import PASSWORD, sign_in, tokens
 
 CENTRE = "+4759440000"
 

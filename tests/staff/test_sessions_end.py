@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scheduling.models import AuditEntry, StaffRole
 from tests.conftest import fresh
-from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in, tokens
+from tests.staff.support import PASSWORD, PASSWORD_HASH, post_form, sign_in, tokens
 
 
 @pytest.fixture

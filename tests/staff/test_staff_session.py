@@ -11,7 +11,7 @@ from scheduling.models import AuditEntry, LoginAttempt, Staff, StaffRole
 from staff.brake import FAILURES_PER_EMAIL, FIRST_WAIT
 from staff.passwords import check_password
 from tests.conftest import fresh
-from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in, tokens
+from tests.staff.support import PASSWORD, PASSWORD_HASH, post_form, sign_in, tokens
 
 
 @pytest.fixture
