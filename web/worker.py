@@ -49,6 +49,7 @@ def make_worker(app: Flask):
     from scheduling.worker import Worker
 
     config = app.config
+    rules = app.extensions["linja.rules"]
     sessions = app.extensions["linja.sessions"]
     clock = app.extensions["linja.clock"]
     render = app.extensions["linja.render_text"]
