@@ -12,7 +12,7 @@ from scheduling.clock import SystemClock, TravelClock
 from web import config as web_config
 from web import db as web_db
 from web import errors, jsonlog, security
-from web.worker import make_worker, sender_from_config
+from web.worker import make_worker, sender_from_config, text_renderer
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["linja.clock"] = app.config.get("CLOCK") or _clock_from_config(app.config)
     app.extensions["linja.rules"] = BookingRules.from_config(app.config)
     app.extensions["linja.sender"] = app.config.get("SENDER") or sender_from_config(app)
+    app.extensions["linja.render_text"] = text_renderer(app)
     web_db.init_app(app)
     if app.config.get("LOG_JSON", not app.config.get("TESTING")):
         jsonlog.configure_logging(app.config.get("LOG_LEVEL", "INFO"))

@@ -267,7 +267,7 @@ def _tell(session: Session, appointment: Appointment, client: Client | None, tem
     # text goes (see scheduling.sending.compose).
     notifications.queue_text(
         session, client, kind="change", template=template, now=now, appointment_id=appointment.id,
-        params={"when": appointment.start_at.isoformat(), "counselor": appointment.counselor_id},
+        params=notifications.change_params(appointment.start_at, appointment.counselor_id),
     )
 
 

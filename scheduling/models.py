@@ -591,3 +591,19 @@ class SignInCounter(Base):
     locked_until: Mapped[datetime | None]
     # After this instant without a failure, the count starts again from nothing.
     forget_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FormToken(Base):
+    """A staff form's one-time token, written when the form is sent: a second send of the
+    same form (the browser's Back, a double click) finds its row and does nothing. Rows
+    go once the token has expired (the worker's housekeeping), when no page can send it."""
+
+    __tablename__ = "form_tokens"
+
+    # The random part of the signed token the page carried (staff.once).
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    used_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Where the form led: the page that shows what was done (a path inside Linja).
+    done_path: Mapped[str | None] = mapped_column(String(500))

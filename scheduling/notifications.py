@@ -87,6 +87,13 @@ def queue_text(
     return message
 
 
+def change_params(start_at: datetime, counselor_id: int) -> dict:
+    """The values of a text telling her of a change (booked, moved, cancelled) to a time
+    that starts at ``start_at`` with ``counselor_id``. The worker names what she was told
+    when it goes (scheduling.sending.compose); the desk's confirmation shows the same."""
+    return {"when": start_at.isoformat(), "counselor": counselor_id}
+
+
 def withdraw(session: Session, *, appointment_id: int, now: datetime, kind: str | None = None) -> int:
     """Take back texts about an appointment that have not gone out yet. Not one whose
     earlier send's fate is unknown (``sent_at`` kept for its look-up): it may have reached

@@ -108,6 +108,16 @@ class Sender(Protocol):
 Render = Callable[[str, str | None, dict], str]  # (template, language, params) -> words
 
 
+def params_as_sent(params: dict | None, client: Client, now: datetime) -> dict:
+    """A queued text's values as they are rendered when it goes to ``client`` at ``now``."""
+    params = params or {}
+    if client.code_word_hash:
+        # She has a code word: the renderer says the time and nothing more (no address,
+        # no reply options), and "tomorrow" is reckoned from now, when it goes.
+        params = {**params, "private": True, "sent_at": now.isoformat()}
+    return params
+
+
 @dataclass(frozen=True)
 class SendingRules:
     per_second: float = 1.0  # 0: no limit
@@ -504,12 +514,7 @@ class OutboxSender:
             call = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
                                 self.rules.call_status_callback)
             return Planned(message.id, message.kind, message.attempts, call, "(call)", tried_since=tried_since)
-        params = message.params or {}
-        if client.code_word_hash:
-            # She has a code word: the renderer says the time and nothing more (no address,
-            # no reply options), and "tomorrow" is reckoned from now, when it goes.
-            params = {**params, "private": True, "sent_at": now.isoformat()}
-        body = self.render(message.template, message.language_code, params)
+        body = self.render(message.template, message.language_code, params_as_sent(message.params, client, now))
         if tried_since is not None and message.body:
             body = message.body  # the words of the attempt whose fate is looked up
         validity = None

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.db import transaction
 from scheduling.holds import purge_expired_holds
-from scheduling.models import InboundMessage, WorkerHeartbeat
+from scheduling.models import FormToken, InboundMessage, WorkerHeartbeat
 from scheduling.retention import BATCH as RETENTION_BATCH
 from scheduling.retention import erase_expired_clients
 from scheduling.sending import OutboxSender
@@ -53,6 +53,8 @@ def housekeeping(session: Session, now: datetime, name: str) -> None:
         .where(InboundMessage.sender_hash.is_not(None), InboundMessage.received_at <= now - SENDER_HASH_KEPT_FOR)
         .values(sender_hash=None)
     )
+    # An expired token is refused by its signature alone (staff.once): its row can go.
+    session.execute(delete(FormToken).where(FormToken.expires_at < now))
     heartbeat = session.get(WorkerHeartbeat, name)
     if heartbeat is None:
         session.add(WorkerHeartbeat(name=name, seen_at=now))

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from staff import i18n, nav
+from staff import i18n, nav, once
 from staff.auth import load_user, send_to_sign_in
 from staff.labels import language_name
 from staff.views import bp, favicon, front_door
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     nav.init_app(app)
     # Staff pages name a language in the page's language: {{ language.code|language_name }}.
     app.add_template_filter(language_name, "language_name")
+    once.init_app(app)
     app.register_blueprint(bp)
     app.add_url_rule("/", "front_door", front_door)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

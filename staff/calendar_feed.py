@@ -24,6 +24,7 @@ from staff import nav
 from staff.auth import role_required
 from staff.db import db
 from staff.labels import language_name
+from staff.once import once
 from staff.views import bp, now
 
 # How far back the feed reaches; ahead, every booked appointment is in it.
@@ -49,6 +50,7 @@ def calendar():
 
 @bp.post("/calendar/new")
 @role_required(StaffRole.counselor)
+@once
 def calendar_create():
     session = db()
     me = session.get(Staff, current_user.id)
@@ -70,6 +72,7 @@ def calendar_create():
 
 @bp.post("/calendar/revoke")
 @role_required(StaffRole.counselor)
+@once
 def calendar_revoke():
     session = db()
     me = session.get(Staff, current_user.id)

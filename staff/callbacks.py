@@ -31,6 +31,7 @@ from scheduling.sending import OutgoingCall, SendError
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.db import db
+from staff.once import once
 from staff.labels import VIA, language_name, number_end, when
 from staff.views import bp
 
@@ -81,6 +82,7 @@ def callbacks():
 
 @bp.post("/callbacks/<int:request_id>/call")
 @role_required(*DESK)
+@once
 def call_back(request_id: int):
     session = db()
     request = session.get(CallbackRequest, request_id)
@@ -111,6 +113,7 @@ def call_back(request_id: int):
 
 @bp.post("/callbacks/<int:request_id>/done")
 @role_required(*DESK)
+@once
 def callback_done(request_id: int):
     session = db()
     request = session.get(CallbackRequest, request_id)
@@ -214,6 +217,7 @@ def _fetch_recording(url: str) -> requests.Response | None:
 
 @bp.post("/voicemails/<int:voicemail_id>/done")
 @role_required(*DESK)
+@once
 def voicemail_done(voicemail_id: int):
     session = db()
     voicemail = session.get(Voicemail, voicemail_id)

@@ -25,6 +25,7 @@ from scheduling import audit
 from scheduling.booking import Booked, Conflict, NotChangeable
 from scheduling.models import Actor, Appointment, AppointmentStatus, StaffRole
 from staff.db import db
+from staff.once import once
 from staff.forms import StaffPageForm
 from staff import nav
 from staff.auth import role_required
@@ -230,6 +231,7 @@ def mark_attendance(
 
 @bp.post("/day/appointments/<int:appointment_id>/attendance")
 @role_required(StaffRole.counselor)
+@once
 def attendance(appointment_id: int):
     session = db()
     appointment = session.get(Appointment, appointment_id)

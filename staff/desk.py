@@ -20,7 +20,7 @@ from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling import codeword, notifications
 from scheduling.booking import Booked, book_appointment
-from scheduling.clients import appointments_of, find_or_create_client
+from scheduling.clients import appointments_of, find_client, find_or_create_client
 from scheduling.models import (
     Absence,
     Actor,
@@ -37,6 +37,7 @@ from scheduling.models import (
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.db import db
+from staff.once import new_flow, once
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.desk_numbers import caller_from, has_stale_reference, reference_for
@@ -258,7 +259,7 @@ def book():
     after = _parse_instant(request.args.get("after"))
     return _slots_page(ChooseSlotForm(formdata=None, data={
         "phone": caller.phone_e164, "language": form.language.data, "service": form.service.data,
-    }), phone_e164=caller.phone_e164, after=after)
+    }), phone_e164=caller.phone_e164, after=after, flow=_flow(request.args.get("f")))
 
 
 @bp.post("/book/times")
@@ -270,11 +271,20 @@ def book_times():
     if not form.validate():
         return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
     who = reference_for(db(), form.phone.e164, now())
-    return redirect(url_for("staff.book", **who, language=form.language.data, service=form.service.data), 303)
+    # Step 2's address names this booking (f): the browser's Back loads the same page with
+    # the same one-time token, so it cannot book a second time (staff.once).
+    return redirect(url_for("staff.book", **who, language=form.language.data, service=form.service.data,
+                            f=new_flow()), 303)
+
+
+def _flow(raw: str | None) -> str | None:
+    """A booking's reference as step 2's address or form carries it (staff.once.new_flow)."""
+    return raw if raw and len(raw) <= 32 and raw.replace("-", "").replace("_", "").isalnum() and raw.isascii() \
+        else None
 
 
 def _slots_page(form: ChooseSlotForm, *, phone_e164: str, after: datetime | None = None,
-                message: str | None = None, status: int = 200, alternatives=None):
+                message: str | None = None, status: int = 200, alternatives=None, flow: str | None = None):
     _fill_choices(form)
     session = db()
     slots = alternatives if alternatives is not None else find_free_slots(
@@ -290,22 +300,29 @@ def _slots_page(form: ChooseSlotForm, *, phone_e164: str, after: datetime | None
         who=reference_for(session, phone_e164, now()), readable=readable_phone(phone_e164),
         service_name=next((c.label for c in form.service.choices if c.value == form.service.data), ""),
         language=language_name(form.language.data),
-        later=later.isoformat() if later else None,
+        later=later.isoformat() if later else None, flow=flow,
     ), status
 
 
 @bp.post("/book")
 @role_required(*DESK)
+@once
 def book_slot():
     form = ChooseSlotForm()
     _fill_choices(form)
+    flow = _flow(request.form.get("f"))
     if not form.validate():
         step_one_ok = not (form.phone.errors or form.language.errors or form.service.errors)
         if step_one_ok:
-            return _slots_page(form, phone_e164=form.phone.e164, status=400)
+            return _slots_page(form, phone_e164=form.phone.e164, status=400, flow=flow)
         return render_template("staff/book.html", form=form, hint=PHONE_HINT, slots=None), 400
     session = db()
     at = now()
+    known = find_client(session, form.phone.e164)
+    live = appointments_of(session, known.id, at)[0] if known is not None else []
+    if live and request.form.get("second") != "1":
+        # She has a time already: a second is booked only when the receptionist says so.
+        return _second_page(form, live, flow)
     client = find_or_create_client(session, form.phone.e164, at)
     if client.language_code is None:
         client.language_code = form.language.data
@@ -323,13 +340,23 @@ def book_slot():
         else:
             message = _("Noen andre fikk akkurat den tiden. Her er de neste ledige tidene – velg en av dem.")
         return _slots_page(form, phone_e164=form.phone.e164, alternatives=result.alternatives, status=409,
-                           message=message)
+                           message=message, flow=flow)
     appointment = result.appointment
     counselor = session.get(Staff, appointment.counselor_id)
     session.commit()
     flash(_("Timen er bestilt: %(when)s hos %(name)s.", when=when(appointment.start_at), name=counselor.name), "info")
     flash(text_notice(client, _("bekreftelsen")), "info" if text_reaches(client) else "error")
     return redirect(url_for("staff.appointment", appointment_id=appointment.id), 303)
+
+
+def _second_page(form: ChooseSlotForm, live: list[Appointment], flow: str | None):
+    session = db()
+    counselor = session.get(Staff, form.slot.counselor_id)
+    return render_template(
+        "staff/book_second.html", form=form, flow=flow, live=[listed(a) for a in live],
+        wanted=when(form.slot.start_at), counselor=counselor.name if counselor else "",
+        who=reference_for(session, form.phone.e164, now()),
+    )
 
 
 def _parse_instant(raw: str | None) -> datetime | None:
@@ -343,6 +370,7 @@ nav.add("staff.book", _l("Bestill time"), *DESK, order=25)
 
 @bp.post("/clients/<int:client_id>/code-word/clear")
 @role_required(*DESK)
+@once
 def clear_code_word(client_id: int):
     """She called and cannot give her code word (forgotten, or locked after wrong tries):
     the receptionist, having spoken with her, clears it; she can choose a new one by text."""

@@ -24,13 +24,15 @@ from scheduling.booking import (
     cancel_appointment,
     reschedule_appointment,
 )
+from scheduling.sending import change_text, params_as_sent
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
 from staff import audit_words
 from staff.auth import DESK, role_required
 from staff.db import db
+from staff.once import once, sent_page
 from staff.desk_forms import CancelForm, MoveForm
 from staff.desk_notices import text_notice, text_reaches
-from staff.labels import VIA, listed, number_end, parse_day, slot_choice, when
+from staff.labels import VIA, hm, language_name, listed, number_end, parse_day, slot_choice, when
 from staff.views import bp, now
 
 SLOTS_PER_COUNSELOR = 6
@@ -46,14 +48,36 @@ def appointment(appointment_id: int):
     return _page(shown, from_day=request.args.get("from", ""))
 
 
+@bp.get("/appointments/<int:appointment_id>/move")
+@role_required(*DESK)
+def confirm_move(appointment_id: int):
+    """What moving to the chosen time means, and the text she will get; "Bekreft" posts it."""
+    appointment = _load(appointment_id)
+    if "slot" not in request.args:
+        return redirect(url_for("staff.appointment", appointment_id=appointment.id, _anchor="move"))
+    form = MoveForm(request.args, meta={"csrf": False})
+    if not form.validate():
+        return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),
+                     status=400)
+    if form.version.data != appointment.version:
+        # Back to a confirmation she already sent: say so, rather than "someone changed it".
+        sent = sent_page(f"appointment:{appointment.id}:{form.version.data}:move")
+        if sent is not None:
+            return sent
+    return _move_preview(appointment, form)
+
+
 @bp.post("/appointments/<int:appointment_id>/move")
 @role_required(*DESK)
+@once
 def move_appointment(appointment_id: int):
     appointment = _load(appointment_id)
     form = MoveForm()
     if not form.validate():
         return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),
                      status=400)
+    if request.form.get("confirm") != "1":
+        return _move_preview(appointment, form)
     session = db()
     at = now()
     result = reschedule_appointment(
@@ -88,11 +112,18 @@ def move_appointment(appointment_id: int):
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
 @role_required(*DESK)
+@once
 def cancel(appointment_id: int):
     appointment = _load(appointment_id)
     form = CancelForm()
     if not form.validate() or not form.version.data.isdigit():
         return _page(appointment, cancel_form=form, status=400)
+    if request.form.get("confirm") != "1":
+        if int(form.version.data) != appointment.version or not _is_changeable(appointment):
+            return _refused(appointment_id, Conflict(appointment) if _is_changeable(appointment)
+                            else NotChangeable(appointment), cancel_form=form)
+        return _preview(appointment, kind="cancel", start_at=appointment.start_at,
+                        counselor=appointment.counselor, cancel_form=form)
     session = db()
     result = cancel_appointment(
         session, appointment, now=now(), actor=Actor.staff, actor_staff_id=current_user.id,
@@ -106,6 +137,57 @@ def cancel(appointment_id: int):
         return redirect(url_for("staff.appointment", appointment_id=appointment_id), 303)
     session.rollback()
     return _refused(appointment_id, result, cancel_form=form)
+
+
+def _is_changeable(appointment: Appointment) -> bool:
+    return appointment.status == AppointmentStatus.booked and appointment.end_at > now()
+
+
+def _move_preview(appointment: Appointment, form: MoveForm):
+    if form.version.data != appointment.version or not _is_changeable(appointment):
+        return _refused(appointment.id, Conflict(appointment) if _is_changeable(appointment)
+                        else NotChangeable(appointment))
+    counselor = db().get(Staff, form.slot.counselor_id)
+    if counselor is None:
+        return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),
+                     status=400)
+    return _preview(appointment, kind="move", start_at=form.slot.start_at, counselor=counselor,
+                    slot=form.slot.data)
+
+
+def _preview(appointment: Appointment, *, kind: str, start_at: datetime, counselor: Staff,
+             slot: str | None = None, cancel_form: CancelForm | None = None):
+    """The confirmation page of a move or a cancellation: what changes, and the text she
+    will get, rendered by the worker's own function from what would be queued."""
+    client = appointment.client
+    # What the worker will write: it names only times she was told (scheduling.sending.compose).
+    text = change_text("moved" if kind == "move" else "cancelled",
+                       told=(appointment.told_start_at, appointment.told_counselor_id),
+                       current=(start_at, counselor.id))
+    texts = []
+    no_text = None
+    if text == "already-told":
+        no_text = _("Hun har alt fått beskjed om akkurat denne tiden, så hun får ingen ny SMS.")
+    elif isinstance(text, str):
+        no_text = _("Hun har ikke fått beskjed om denne timen ennå, så hun får ingen SMS om dette.")
+    elif text_reaches(client):
+        template, values = text
+        render = current_app.extensions["linja.render_text"]
+        params = params_as_sent(values, client, now())
+        language = client.language_code
+        texts.append({"label": language_name(language) if language else _("norsk og engelsk"),
+                      "body": render(template, language, params), "is_hers": True})
+        if language and language not in ("nb", "en"):
+            texts.append({"label": _("norsk, bare for deg"), "body": render(template, "nb", params),
+                          "is_hers": False})
+    what = _("beskjed om den nye tiden") if kind == "move" else _("beskjed om avlysningen")
+    return render_template(
+        "staff/appointment_confirm.html", kind=kind, a=listed(appointment), version=appointment.version,
+        new_when=when(start_at), new_end=hm(start_at + (appointment.end_at - appointment.start_at)),
+        counselor=counselor.name, slot=slot, texts=texts,
+        no_text=no_text or (None if texts else text_notice(client, what)),
+        reason=cancel_form.reason.data.strip() if cancel_form is not None else None,
+    )
 
 
 def _refused(appointment_id: int, result: Conflict | NotChangeable, **kwargs):

@@ -27,6 +27,7 @@ from staff.auth import (
 )
 from staff.labels import hm
 from staff.db import db
+from staff.once import once
 from staff.forms import LoginForm, PasswordForm, SettingsForm
 from staff.passwords import check_password, hash_password
 
@@ -138,6 +139,7 @@ def favicon():
 
 @bp.route("/settings", methods=["GET", "POST"])
 @role_required(*StaffRole)
+@once
 def settings():
     sessions = db()
     me = sessions.get(Staff, current_user.id)
@@ -155,6 +157,7 @@ def settings():
 
 @bp.post("/settings/password")
 @role_required(*StaffRole)
+@once
 def change_password():
     sessions = db()
     me = sessions.get(Staff, current_user.id)

@@ -31,12 +31,12 @@ def test_every_language_can_book_every_service_in_the_demo(runner, db_session, n
 
 
 def test_demo_staff_can_sign_in(runner, client):
-    from tests.staff.support import csrf_token
+    from tests.staff.support import csrf_token, tokens
 
     runner.invoke(args=["demo-data"])
     page = client.get("/staff/login").get_data(as_text=True)
     response = client.post("/staff/login", data={
-        "email": "ingrid@linja.example", "password": demo.DEMO_PASSWORD, "csrf_token": csrf_token(page)})
+        "email": "ingrid@linja.example", "password": demo.DEMO_PASSWORD, **tokens(page)})
     assert response.headers["Location"] == "/staff/"
 
 

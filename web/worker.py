@@ -27,10 +27,24 @@ def sender_from_config(app: Flask):
     return ConsoleSender(clock_now=app.extensions["linja.clock"].now)
 
 
-def make_worker(app: Flask):
-    """The worker as the Procfile's `worker` and `make run` start it."""
+def text_renderer(app: Flask):
+    """(template, language, params) -> the words of an outbox text, exactly as the worker
+    sends them; the desk's confirmation pages show her text with the same function."""
     from hotline.discretion import signed
     from hotline.replies import render_outbound
+
+    config = app.config
+    rules = app.extensions["linja.rules"]
+
+    def render(template: str, language: str | None, params: dict) -> str:
+        text = render_outbound(template, language, params, tz=rules.tz, address=config["CENTRE_ADDRESS"])
+        return signed(text, template, config["SMS_SIGNATURE"], is_private=bool(params.get("private")))
+
+    return render
+
+
+def make_worker(app: Flask):
+    """The worker as the Procfile's `worker` and `make run` start it."""
     from scheduling.sending import OutboxSender, Pace, SendingRules
     from scheduling.worker import Worker
 
@@ -38,10 +52,7 @@ def make_worker(app: Flask):
     rules = app.extensions["linja.rules"]
     sessions = app.extensions["linja.sessions"]
     clock = app.extensions["linja.clock"]
-
-    def render(template: str, language: str | None, params: dict) -> str:
-        text = render_outbound(template, language, params, tz=rules.tz, address=config["CENTRE_ADDRESS"])
-        return signed(text, template, config["SMS_SIGNATURE"], is_private=bool(params.get("private")))
+    render = app.extensions["linja.render_text"]
 
     sending = SendingRules(
         per_second=config["SMS_PER_SECOND"],

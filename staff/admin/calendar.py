@@ -31,6 +31,7 @@ from staff.admin.common import (
 from staff.admin.forms import AbsenceForm, WorkingHoursForm
 from staff.db import db
 from staff.labels import language_name
+from staff.once import once
 from staff.views import bp, now
 
 
@@ -95,6 +96,7 @@ def admin_calendar(staff_id: int):
 
 @bp.post("/admin/staff/<int:staff_id>/hours")
 @admin_only
+@once
 def admin_hours_add(staff_id: int):
     session = db()
     staff = get_or_404(session, Staff, staff_id)
@@ -130,6 +132,7 @@ def admin_hours_add(staff_id: int):
 
 @bp.post("/admin/hours/<int:hours_id>/delete")
 @admin_only
+@once
 def admin_hours_delete(hours_id: int):
     session = db()
     hours = get_or_404(session, WorkingHours, hours_id)
@@ -144,6 +147,7 @@ def admin_hours_delete(hours_id: int):
 
 @bp.post("/admin/staff/<int:staff_id>/absences")
 @admin_only
+@once
 def admin_absence_add(staff_id: int):
     session = db()
     staff = get_or_404(session, Staff, staff_id)
@@ -179,6 +183,7 @@ def admin_absence_add(staff_id: int):
 
 @bp.post("/admin/absences/<int:absence_id>/delete")
 @admin_only
+@once
 def admin_absence_delete(absence_id: int):
     session = db()
     absence = get_or_404(session, Absence, absence_id)

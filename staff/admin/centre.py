@@ -23,6 +23,7 @@ from scheduling.models import (
 )
 from staff.db import db
 from staff.labels import language_name
+from staff.once import once
 from staff.forms import StaffPageForm, choices
 from staff.admin.common import admin_only, day_label, get_or_404, hhmm, overlaps, record, today, weekday_name
 from staff.admin.forms import ClosureForm, DutyShiftForm, OpeningHoursForm, ServiceForm
@@ -130,12 +131,14 @@ def _save_service(session, service: Service | None):
 
 @bp.route("/admin/services/new", methods=["GET", "POST"])
 @admin_only
+@once
 def admin_service_new():
     return _save_service(db(), None)
 
 
 @bp.route("/admin/services/<int:service_id>", methods=["GET", "POST"])
 @admin_only
+@once
 def admin_service_edit(service_id: int):
     session = db()
     return _save_service(session, get_or_404(session, Service, service_id))
@@ -160,6 +163,7 @@ def _languages_form(languages: list[Language], formdata=True) -> StaffPageForm:
 
 @bp.route("/admin/languages", methods=["GET", "POST"])
 @admin_only
+@once
 def admin_languages():
     session = db()
     languages = session.scalars(select(Language).order_by(Language.menu_order, Language.code)).all()
@@ -213,6 +217,7 @@ def admin_opening():
 
 @bp.post("/admin/opening/hours")
 @admin_only
+@once
 def admin_opening_add():
     session = db()
     form = OpeningHoursForm()
@@ -240,6 +245,7 @@ def admin_opening_add():
 
 @bp.post("/admin/opening/hours/<int:hours_id>/delete")
 @admin_only
+@once
 def admin_opening_delete(hours_id: int):
     session = db()
     hours = get_or_404(session, OpeningHours, hours_id)
@@ -253,6 +259,7 @@ def admin_opening_delete(hours_id: int):
 
 @bp.post("/admin/opening/closures")
 @admin_only
+@once
 def admin_closure_add():
     session = db()
     form = ClosureForm()
@@ -277,6 +284,7 @@ def admin_closure_add():
 
 @bp.post("/admin/opening/closures/<int:closure_id>/delete")
 @admin_only
+@once
 def admin_closure_delete(closure_id: int):
     session = db()
     closure = get_or_404(session, Closure, closure_id)
@@ -320,6 +328,7 @@ def admin_duty():
 
 @bp.post("/admin/duty")
 @admin_only
+@once
 def admin_duty_add():
     session = db()
     form = DutyShiftForm()
@@ -351,6 +360,7 @@ def admin_duty_add():
 
 @bp.post("/admin/duty/<int:shift_id>/delete")
 @admin_only
+@once
 def admin_duty_delete(shift_id: int):
     session = db()
     shift = get_or_404(session, DutyShift, shift_id)

@@ -21,6 +21,7 @@ from staff.auth import end_sessions
 from staff.db import db
 from staff.labels import ROLE as ROLE_LABELS
 from staff.labels import language_name
+from staff.once import once
 from staff.forms import MIN_PASSWORD_LENGTH, choices
 from staff.passwords import hash_password
 from staff.views import bp, now
@@ -81,6 +82,7 @@ def _summary(staff: Staff) -> dict:
 
 @bp.route("/admin/staff/new", methods=["GET", "POST"])
 @admin_only
+@once
 def admin_staff_new():
     session = db()
     form = NewStaffForm()
@@ -111,6 +113,7 @@ def admin_staff_new():
 
 @bp.route("/admin/staff/<int:staff_id>", methods=["GET", "POST"])
 @admin_only
+@once
 def admin_staff_edit(staff_id: int):
     session = db()
     staff = get_or_404(session, Staff, staff_id)
@@ -153,6 +156,7 @@ def admin_staff_edit(staff_id: int):
 
 @bp.post("/admin/staff/<int:staff_id>/password")
 @admin_only
+@once
 def admin_staff_password(staff_id: int):
     session = db()
     staff = get_or_404(session, Staff, staff_id)
@@ -176,6 +180,7 @@ def admin_staff_password(staff_id: int):
 
 @bp.post("/admin/staff/<int:staff_id>/sign-out")
 @admin_only
+@once
 def admin_staff_sign_out(staff_id: int):
     """"Logg ut overalt": every session she has ends, on every device (a lost phone, a
     shared computer left signed in)."""

@@ -26,6 +26,7 @@ from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
 from staff.db import db
 from staff.labels import language_name
 from staff.recording_names import describe
+from staff.once import once
 from staff.views import bp, now
 
 # What a browser may declare for the formats the phone line can play.
@@ -172,6 +173,7 @@ def _upload_page(session, language: Language, key: str, form: RecordingForm, sta
 
 @bp.route("/admin/recordings/<code>/upload", methods=["GET", "POST"])
 @admin_only
+@once
 def admin_recording_upload(code: str):
     session = db()
     language = _language(session, code)

@@ -19,6 +19,7 @@ from tests.conftest import NOW, fresh, oslo
 from tests.staff.support import PASSWORD, PASSWORD_HASH
 
 PHONE = {"width": 390, "height": 844}
+ADDRESS = "Storgata 10, 0184 Oslo"
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -46,7 +47,7 @@ def desk(make, db_session, centre):
 @pytest.fixture
 def base_url(database_url, sessions, desk, live_server):
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x", "CLOCK": FixedClock(NOW),
-                      "PUBLIC_BASE_URL": "http://127.0.0.1"})
+                      "PUBLIC_BASE_URL": "http://127.0.0.1", "CENTRE_ADDRESS": ADDRESS})
     yield live_server(app)
     app.extensions["linja.engine"].dispose()
 
@@ -102,6 +103,15 @@ def test_a_receptionist_moves_a_callers_appointment_to_another_somali_speaker(
     when = chosen.inner_text().split("–")[0]
     chosen.click()
 
+    # Nothing moves before she has seen the text the caller will get, and confirmed.
+    page.wait_for_selector("#confirm-heading")
+    assert when in page.inner_text("#new-time") and "Hodan" in page.inner_text("#new-time")
+    previewed = page.inner_text("#her-text")
+    in_norwegian = page.inner_text("#staff-text")
+    screenshot(page, "staff-move-confirm")
+    assert fresh(db_session).get(Appointment, desk["appointment"]).counselor_id != desk["hodan"]
+    page.click("#confirm")
+
     page.wait_for_selector(".flash.info")
     flashes = " ".join(page.locator(".flash.info").all_inner_texts())
     assert "Timen er flyttet" in flashes and "Hodan" in flashes and "på somali" in flashes
@@ -116,6 +126,9 @@ def test_a_receptionist_moves_a_callers_appointment_to_another_somali_speaker(
     oslo_tz = ZoneInfo("Europe/Oslo")
     in_somali = render_outbound("moved", "so", text.params, tz=oslo_tz, address="Storgata 10")
     assert in_somali != render_outbound("moved", "nb", text.params, tz=oslo_tz, address="Storgata 10")
+    # What the page showed is what the worker sends, in Somali, with a Norwegian rendering for her.
+    assert previewed == render_outbound("moved", "so", text.params, tz=oslo_tz, address=ADDRESS)
+    assert in_norwegian == render_outbound("moved", "nb", text.params, tz=oslo_tz, address=ADDRESS)
     page.close()
 
 
@@ -173,6 +186,7 @@ def test_the_receptionists_history_holds_no_phone_number(browser, base_url, desk
     page.wait_for_selector("input[name=slot]")
     page.locator("input[name=slot]").first.check()
     page.click("button[type=submit]:has-text('Bestill den valgte tiden')")
+    page.click("#book-second")  # she has a time already: yes, a second one
     page.wait_for_selector(".flash.info")
 
     # A number no caller has yet, typed as she read it out: booked for her.
@@ -201,12 +215,122 @@ def test_the_receptionists_history_holds_no_phone_number(browser, base_url, desk
     page.locator(".appointments a").first.click()
     page.wait_for_selector("#move-heading")
     page.locator("button.slot-button").first.click()
+    page.click("#confirm")
     page.wait_for_selector(".flash.info")
     page.fill("#reason", "Hun ringte")
     page.click("button.danger")
+    page.click("#confirm")
     page.wait_for_selector("text=Timen er avlyst.")
 
     assert len(visited) >= 15 and any("/staff/book?" in url for url in visited)
     leaks = [url for url in visited + [url for _, url in requested] if holds_a_number(url)]
     assert leaks == []
+    page.close()
+
+
+def appointments_of_number(db_session, phone_e164: str) -> list[Appointment]:
+    from scheduling.clients import find_client
+
+    session = fresh(db_session)
+    client = find_client(session, phone_e164)
+    return [] if client is None else session.scalars(
+        select(Appointment).where(Appointment.client_id == client.id)).all()
+
+
+def test_back_and_book_again_books_once(browser, base_url, desk, db_session, screenshot):
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, base_url)
+    page.goto(base_url + "/staff/book")
+    choose_times(page, "482 00 001", desk["talk"])
+    page.locator("input[name=slot]").first.check()
+    page.click("button[type=submit]:has-text('Bestill den valgte tiden')")
+    page.wait_for_selector("text=Timen er bestilt")
+    booked_page = page.url
+
+    # The browser's own Back button, then the button again, on another time.
+    page.go_back()
+    page.wait_for_selector("input[name=slot]")
+    page.locator("input[name=slot]").nth(1).check()
+    page.click("button[type=submit]:has-text('Bestill den valgte tiden')")
+    page.wait_for_selector("#once-heading")
+    assert page.inner_text("#once-heading") == "Dette skjemaet er allerede sendt"
+    assert "ingenting er gjort på nytt" in page.inner_text("main")
+    screenshot(page, "staff-form-already-sent")
+    assert len(appointments_of_number(db_session, "+4748200001")) == 1
+    page.click("#once-done")
+    page.wait_for_selector("#move-heading")
+    assert page.url == booked_page
+    page.close()
+
+
+def test_a_second_appointment_is_asked_for_before_it_is_booked(browser, base_url, desk, db_session, screenshot):
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, base_url)
+    page.goto(base_url + "/staff/book")
+    choose_times(page, "90 00 00 00", desk["talk"])
+    times = page.url
+    page.locator("input[name=slot]").first.check()
+    page.click("button[type=submit]:has-text('Bestill den valgte tiden')")
+    page.wait_for_selector("#second-heading")
+    assert "man. 23. nov. 13:00" in page.inner_text(".existing")
+    screenshot(page, "staff-book-second")
+    assert len(appointments_of_number(db_session, "+4790000000")) == 1
+    page.click("#keep-one")
+    page.wait_for_selector("#move-heading")
+    assert page.url.endswith(f"/staff/appointments/{desk['appointment']}")
+    assert len(appointments_of_number(db_session, "+4790000000")) == 1
+
+    page.goto(times)
+    page.locator("input[name=slot]").first.check()
+    page.click("button[type=submit]:has-text('Bestill den valgte tiden')")
+    page.wait_for_selector("#second-heading")
+    page.click("#book-second")
+    page.wait_for_selector("text=Timen er bestilt")
+    assert len(appointments_of_number(db_session, "+4790000000")) == 2
+    page.close()
+
+
+def test_a_move_confirmed_and_sent_again_moves_once(browser, base_url, desk, db_session, screenshot):
+    page = browser.new_page(viewport=PHONE)
+    sign_in(page, base_url)
+    page.goto(f"{base_url}/staff/appointments/{desk['appointment']}")
+    page.locator(".move-option", has_text="Hodan").locator("button.slot-button").first.click()
+    page.wait_for_selector("#confirm-heading")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "staff-move-confirm-phone")
+    page.click("#confirm")
+    page.wait_for_selector("text=Timen er flyttet")
+    version = fresh(db_session).get(Appointment, desk["appointment"]).version
+
+    # Back to the confirmation she sent: it says so, and Bekreft is not there to press again.
+    page.go_back()
+    page.wait_for_selector("#once-heading")
+    assert page.inner_text("#once-heading") == "Dette skjemaet er allerede sendt"
+    session = fresh(db_session)
+    assert session.get(Appointment, desk["appointment"]).version == version
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()) == 1
+    page.close()
+
+
+def test_cancelling_for_a_caller_who_said_stop_says_she_gets_no_text(browser, base_url, desk, db_session,
+                                                                     screenshot):
+    from scheduling.models import Client
+
+    session = fresh(db_session)
+    session.get(Appointment, desk["appointment"]).client.is_opted_out = True
+    session.commit()
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, base_url)
+    page.goto(f"{base_url}/staff/appointments/{desk['appointment']}")
+    page.fill("#reason", "Hun ringte")
+    page.click("button.danger")
+    page.wait_for_selector("#confirm-heading")
+    assert "STOPP" in page.inner_text("#no-text") and page.locator("#her-text").count() == 0
+    assert "man. 23. nov. 13:00" in page.inner_text("#cancelled-time")
+    screenshot(page, "staff-cancel-confirm-stop")
+    assert fresh(db_session).get(Appointment, desk["appointment"]).status.value == "booked"
+    page.click("#confirm")
+    page.wait_for_selector("text=Timen er avlyst.")
+    assert fresh(db_session).get(Appointment, desk["appointment"]).status.value == "cancelled"
+    assert session.scalars(select(Client)).all()  # the caller is still known
     page.close()

@@ -159,7 +159,7 @@ def test_centre_numbers_are_read_in_any_format_and_a_wrong_one_stops_start_up():
 def test_linja_rings_the_receptionist_first_only_on_a_number_it_may_call(app, make, db_session, own_phone, is_rung):
     from scheduling.models import StaffRole
     from staff.passwords import hash_password
-    from tests.staff.support import PASSWORD, csrf_token, sign_in
+    from tests.staff.support import PASSWORD, sign_in, tokens
 
     make.counselor(role=StaffRole.receptionist, email="ingrid@linja.test", phone_e164=own_phone,
                    password_hash=hash_password(PASSWORD))
@@ -169,8 +169,8 @@ def test_linja_rings_the_receptionist_first_only_on_a_number_it_may_call(app, ma
     db_session.commit()
     browser = app.test_client()
     sign_in(browser, "ingrid@linja.test")
-    token = csrf_token(browser.get("/staff/callbacks").get_data(as_text=True))
-    page = browser.post(f"/staff/callbacks/{request.id}/call", data={"csrf_token": token}, follow_redirects=True)
+    sent_with = tokens(browser.get("/staff/callbacks").get_data(as_text=True))
+    page = browser.post(f"/staff/callbacks/{request.id}/call", data=sent_with, follow_redirects=True)
     rung = [text.to for text in app.extensions["linja.sender"].sent]
     assert rung == ([own_phone] if is_rung else [])
     assert ("Linja ringer ikke nummeret ditt" in page.get_data(as_text=True)) is not is_rung

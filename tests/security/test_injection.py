@@ -20,7 +20,7 @@ from scheduling.models import (
 )
 from tests.conftest import NOW, fresh, oslo
 from tests.hotline.twilio_client import Phone
-from tests.staff.support import PASSWORD_HASH, csrf_token, post_form, sign_in
+from tests.staff.support import PASSWORD_HASH, post_form, sign_in, tokens
 
 NUMBER = "+4791234567"
 SCRIPT = "<script>alert(1)</script>"
@@ -129,7 +129,7 @@ def test_what_staff_type_is_stored_as_typed_and_shown_escaped(desk, centre, make
     path = f"/staff/appointments/{appointment.id}"
     html = desk.get(path).get_data(as_text=True)
     version = re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', html).group(1)
-    _saved(desk.post(f"{path}/cancel", data={"reason": MIXED, "version": version, "csrf_token": csrf_token(html)}))
+    _saved(desk.post(f"{path}/cancel", data={"confirm": "1", "reason": MIXED, "version": version, **tokens(html)}))
 
     session = fresh(db_session)
     assert session.scalars(select(Service).where(Service.slug == "hostile")).one().name_in("nb") == MIXED
@@ -162,8 +162,8 @@ def test_odd_staff_text_is_refused_or_kept_never_an_error(desk, centre, make, db
     path = f"/staff/appointments/{appointment.id}"
     html = desk.get(path).get_data(as_text=True)
     version = re.search(r'name="version" (?:type="hidden" )?value="(\d+)"', html).group(1)
-    response = desk.post(f"{path}/cancel", data={"reason": text, "version": version,
-                                                 "csrf_token": csrf_token(html)})
+    response = desk.post(f"{path}/cancel", data={"confirm": "1", "reason": text, "version": version,
+                                                 **tokens(html)})
     assert response.status_code in (303, 400)
     assert desk.get(path).status_code == 200
     if response.status_code == 303:  # kept as typed, less the NUL no database stores

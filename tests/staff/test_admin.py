@@ -27,7 +27,7 @@ from tests.conftest import NOW, OSLO, fresh, oslo
 from tests.hotline.test_sms_flows import MENU_NUMBER
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
-from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in
+from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in, tokens
 
 ADMIN = "hanne@linja.test"
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64
@@ -119,7 +119,6 @@ def test_only_an_admin_gets_the_admin_pages(app, make, db_session, admin):
 
 
 def test_unknown_ids_are_not_found(signed_in):
-    token = csrf_token(page(signed_in, "/staff/admin/staff"))
     assert signed_in.get("/staff/admin/staff/999999").status_code == 404
     assert signed_in.get("/staff/admin/staff/999999/calendar").status_code == 404
     assert signed_in.get("/staff/admin/services/999999").status_code == 404
@@ -130,7 +129,7 @@ def test_unknown_ids_are_not_found(signed_in):
     for path in ("/staff/admin/hours/999999/delete", "/staff/admin/absences/999999/delete",
                  "/staff/admin/duty/999999/delete", "/staff/admin/opening/hours/999999/delete",
                  "/staff/admin/opening/closures/999999/delete"):
-        assert signed_in.post(path, data={"csrf_token": token}).status_code == 404, path
+        assert signed_in.post(path, data=tokens(page(signed_in, "/staff/settings"))).status_code == 404, path
 
 
 # --- staff --------------------------------------------------------------------------------
@@ -262,7 +261,7 @@ def test_removing_working_hours(signed_in, centre, db_session):
     assert mondays()
     html = page(signed_in, f"/staff/admin/staff/{somali.id}/calendar")
     assert signed_in.post(f"/staff/admin/hours/{monday.id}/delete",
-                          data={"csrf_token": csrf_token(html)}).status_code == 302
+                          data={**tokens(html)}).status_code == 302
     assert mondays() == []
     assert audit(db_session, "working_hours_removed")[0].details["weekday"] == 0
 
@@ -316,7 +315,7 @@ def test_an_absence_in_local_time_and_bad_absences(signed_in, centre, db_session
     html = page(signed_in, calendar)
     assert "13:00" in html and "15:30" in html and "Ingen kommende fravær" not in html
     assert signed_in.post(f"/staff/admin/absences/{absence.id}/delete",
-                          data={"csrf_token": csrf_token(html)}).status_code == 302
+                          data={**tokens(html)}).status_code == 302
     assert fresh(db_session).scalars(select(Absence)).all() == []
 
 
@@ -361,7 +360,7 @@ def test_a_disabled_language_leaves_the_sms_menu_and_norwegian_stays(app, signed
                                                                      languages_restored):
     html = page(signed_in, "/staff/admin/languages")
     languages = fresh(db_session).scalars(select(Language)).all()
-    form = {"csrf_token": csrf_token(html)}
+    form = {**tokens(html)}
     for language in languages:
         form[f"order_{language.code}"] = str(language.menu_order)
         if language.is_enabled and language.code != "ti":
@@ -373,6 +372,7 @@ def test_a_disabled_language_leaves_the_sms_menu_and_norwegian_stays(app, signed
     assert "ትግርኛ" not in menu and "Soomaali" in menu and menu.startswith("1 Soomaali")
 
     del form["enabled_nb"]
+    form.update(tokens(page(signed_in, "/staff/admin/languages")))
     response = signed_in.post("/staff/admin/languages", data=form)
     assert response.status_code == 400
     assert "Norsk kan ikke slås av: det er språket Linja faller tilbake på." in errors(response.get_data(as_text=True))
@@ -427,7 +427,7 @@ def test_the_duty_rota_warns_when_she_has_no_phone_number(app, signed_in, make, 
 def upload(client, language, key, content, filename="opptak.mp3", content_type="audio/mpeg"):
     path = f"/staff/admin/recordings/{language}/upload"
     html = page(client, f"{path}?key={key}")
-    return client.post(path, data={"csrf_token": csrf_token(html), "prompt_key": key,
+    return client.post(path, data={**tokens(html), "prompt_key": key,
                                    "audio": (io.BytesIO(content), filename, content_type)},
                        content_type="multipart/form-data")
 

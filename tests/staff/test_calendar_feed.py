@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from scheduling.models import AppointmentStatus, AuditEntry, Staff, StaffRole
 from tests.conftest import fresh, oslo
-from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
+from tests.staff.support import PASSWORD_HASH, sign_in, tokens
 
 PHONE = "+4791234567"
 FEED = re.compile(r'value="https://linja\.test(/staff/calendar/([A-Za-z0-9_-]+)\.ics)"')
@@ -44,7 +44,7 @@ def team(make, db_session):
 def create_feed(client) -> tuple[str, str]:
     """Create (or replace) her feed on the calendar page: (path, token)."""
     page = client.get("/staff/calendar").get_data(as_text=True)
-    response = client.post("/staff/calendar/new", data={"csrf_token": csrf_token(page)})
+    response = client.post("/staff/calendar/new", data={**tokens(page)})
     assert response.status_code == 200
     match = FEED.search(response.get_data(as_text=True))
     assert match, "the new link is shown"
@@ -60,7 +60,7 @@ def test_she_creates_a_link_sees_it_once_and_linja_keeps_only_its_hash(client, t
     sign_in(client, "amina@linja.test")
     assert "Du har ingen kalenderlenke." in client.get("/staff/calendar").get_data(as_text=True)
     page = client.get("/staff/calendar").get_data(as_text=True)
-    response = client.post("/staff/calendar/new", data={"csrf_token": csrf_token(page)})
+    response = client.post("/staff/calendar/new", data={**tokens(page)})
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     path, token = FEED.search(html).groups()
@@ -135,7 +135,7 @@ def test_a_replaced_or_revoked_link_stops_working(app, client, team, db_session)
     assert calendar_app.get(new_path).status_code == 200
 
     page = client.get("/staff/calendar").get_data(as_text=True)
-    response = client.post("/staff/calendar/revoke", data={"csrf_token": csrf_token(page)})
+    response = client.post("/staff/calendar/revoke", data={**tokens(page)})
     assert response.headers["Location"] == "/staff/calendar"
     assert "Kalenderlenken er slått av." in client.get("/staff/calendar").get_data(as_text=True)
     assert calendar_app.get(new_path).status_code == 404
@@ -171,7 +171,7 @@ def test_the_feed_link_page_is_for_counselors_and_its_forms_need_csrf(client, te
     assert client.get("/staff/calendar").status_code == 302
     sign_in(client, "ingrid@linja.test")
     assert client.get("/staff/calendar").status_code == 403
-    client.post("/staff/logout", data={"csrf_token": csrf_token(client.get("/staff/settings").get_data(as_text=True))})
+    client.post("/staff/logout", data={**tokens(client.get("/staff/settings").get_data(as_text=True))})
     sign_in(client, "amina@linja.test")
     assert client.post("/staff/calendar/new").status_code == 400
     assert client.post("/staff/calendar/revoke").status_code == 400

@@ -12,7 +12,7 @@ from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
-from tests.staff.support import PASSWORD, csrf_token, sign_in
+from tests.staff.support import PASSWORD, sign_in, tokens
 
 CENTRE = "+4759440000"
 
@@ -49,7 +49,7 @@ def test_calling_back_rings_the_receptionist_then_puts_her_through(desk_app, fak
     page = browser.get("/staff/callbacks").get_data(as_text=True)
     assert "somali" in page and "Soomaali" not in page and "…67" in page and "+4791234567" not in page
     [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
-    response = browser.post(f"/staff/callbacks/{request.id}/call", data={"csrf_token": csrf_token(page)})
+    response = browser.post(f"/staff/callbacks/{request.id}/call", data={**tokens(page)})
     assert response.status_code == 302
 
     [placed] = fake_twilio.calls
@@ -64,7 +64,7 @@ def test_calling_back_rings_the_receptionist_then_puts_her_through(desk_app, fak
     assert [h for h in heard if h.kind == "dial"][0].text == "+4791234567"
 
     page = browser.get("/staff/callbacks").get_data(as_text=True)
-    browser.post(f"/staff/callbacks/{request.id}/done", data={"csrf_token": csrf_token(page)})
+    browser.post(f"/staff/callbacks/{request.id}/done", data={**tokens(page)})
     assert fresh(db_session).get(CallbackRequest, request.id).status == CallbackStatus.done
     assert "Ingen venter" in browser.get("/staff/callbacks").get_data(as_text=True)
 
@@ -97,7 +97,7 @@ def test_voicemails_and_undelivered_texts_wait_for_the_desk(desk_app, centre, st
     # Twilio's error code in words the desk can act on.
     assert "Telefonen hennes var ikke å nå (avslått eller uten dekning)" in page
     voicemail_id = fresh(db_session).scalars(select(Voicemail.id)).one()
-    browser.post(f"/staff/voicemails/{voicemail_id}/done", data={"csrf_token": csrf_token(page)})
+    browser.post(f"/staff/voicemails/{voicemail_id}/done", data={**tokens(page)})
     assert "Ingen nye talebeskjeder" in browser.get("/staff/messages").get_data(as_text=True)
 
 

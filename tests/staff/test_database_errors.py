@@ -7,7 +7,7 @@ import pytest
 from scheduling.models import StaffRole
 from staff.passwords import hash_password
 from tests.database_cuts import cuts, terminate_app_connections  # noqa: F401  (a fixture)
-from tests.staff.support import PASSWORD, csrf_token, sign_in
+from tests.staff.support import PASSWORD, sign_in, tokens
 
 UNAVAILABLE = "Linja får ikke kontakt med databasen akkurat nå"
 
@@ -35,9 +35,9 @@ def test_a_cut_connection_shows_a_page_that_says_the_database_is_away(browser, c
 
 
 def test_a_form_sent_while_the_database_is_away_says_it_may_not_be_saved(browser, cuts):
-    token = csrf_token(browser.get("/staff/settings").get_data(as_text=True))
+    sent_with = tokens(browser.get("/staff/settings").get_data(as_text=True))
     cuts.always("FROM staff")
-    response = browser.post("/staff/settings", data={"ui_locale": "en", "phone": "", "csrf_token": token})
+    response = browser.post("/staff/settings", data={"ui_locale": "en", "phone": "", **sent_with})
     assert response.status_code == 503 and "ble kanskje ikke lagret" in response.get_data(as_text=True)
 
 

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from html import unescape
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 import pytest
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from scheduling.models import (
     StaffRole,
 )
 from tests.conftest import NOW, fresh, oslo
-from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
+from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
 
 SOMALI_NUMBER = "+4790000000"  # what "90 00 00 00" means
 
@@ -77,7 +77,7 @@ def version_of(html: str) -> str:
 
 def find(browser, typed: str):
     """The receptionist types a number into the search form and posts it."""
-    return browser.post("/staff/search", data={"phone": typed, "csrf_token": csrf_token(page(browser, "/staff/search"))})
+    return browser.post("/staff/search", data={"phone": typed, **tokens(page(browser, "/staff/search"))})
 
 
 def search_page(browser, typed: str) -> str:
@@ -89,7 +89,7 @@ def search_page(browser, typed: str) -> str:
 def choose(browser, phone: str, language: str, service) -> str:
     """Step 1 of a booking posted; the step 2 page it leads to."""
     response = browser.post("/staff/book/times", data={
-        "phone": phone, "language": language, "service": service, "csrf_token": csrf_token(page(browser, "/staff/book")),
+        "phone": phone, "language": language, "service": service, **tokens(page(browser, "/staff/book")),
     })
     assert response.status_code == 303, response.status_code
     return page(browser, response.headers["Location"])
@@ -219,7 +219,7 @@ def test_a_locked_code_word_is_cleared_by_the_desk_after_speaking_with_her(ingri
     html = search_page(ingrid, "90 00 00 00")
     assert "Låst etter for mange feil forsøk" in html and "4711" not in html
     action = f"/staff/clients/{caller.id}/code-word/clear"
-    cleared = ingrid.post(action, data={"csrf_token": csrf_token(html)})
+    cleared = ingrid.post(action, data={**tokens(html)})
     assert cleared.status_code == 303 and cleared.headers["Location"] == (
         f"/staff/search?client={caller.id}")
     caller = fresh(db_session).get(type(caller), caller.id)
@@ -254,7 +254,7 @@ def test_booking_for_a_caller_queues_a_confirmation_in_her_language(ingrid, db_s
     layla = desk["counselors"]["ar"].id
     assert slots[0].startswith(f"{layla}@") and "Layla" in html and "tolk trengs" not in html
     response = ingrid.post("/staff/book", data={
-        "phone": "90 11 22 33", "language": "ar", "service": talk, "slot": slots[0], "csrf_token": csrf_token(html),
+        "phone": "90 11 22 33", "language": "ar", "service": talk, "slot": slots[0], **tokens(html),
     })
     assert response.status_code == 303
     session = fresh(db_session)
@@ -281,7 +281,7 @@ def test_a_slot_someone_else_got_first_is_refused_kindly_with_other_times(ingrid
     make.appointment(db_session.get(type(desk["amina"]), int(counselor_id)), talk, datetime.fromisoformat(start))
     db_session.commit()
     response = ingrid.post("/staff/book", data={
-        "phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, "csrf_token": csrf_token(html),
+        "phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, **tokens(html),
     })
     again = response.get_data(as_text=True)
     assert response.status_code == 409
@@ -302,7 +302,7 @@ def test_a_time_a_caller_is_holding_is_refused_kindly_until_her_hold_runs_out(in
     assert hold_slot(db_session, client_id=caller.id, service_id=talk.id, now=NOW, slot=Slot(
         start_at, start_at + timedelta(minutes=talk.duration_minutes), int(counselor_id), False))
     db_session.commit()
-    form = {"phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, "csrf_token": csrf_token(html)}
+    form = {"phone": "90 11 22 33", "language": "so", "service": talk.id, "slot": first, **tokens(html)}
 
     response = ingrid.post("/staff/book", data=form)
     again = response.get_data(as_text=True)
@@ -329,7 +329,7 @@ def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, 
         start_at + timedelta(minutes=30), start_at + timedelta(minutes=90), desk["hodan"].id, False))
     db_session.commit()
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": to_hodan, "version": version_of(html), "csrf_token": csrf_token(html)})
+                           data={"confirm": "1", "slot": to_hodan, "version": version_of(html), **tokens(html)})
     again = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "En innringer holder på å bestille akkurat den tiden nå, så timen er ikke flyttet." in again
@@ -340,7 +340,7 @@ def test_a_move_onto_a_time_a_caller_is_holding_is_refused_kindly(ingrid, make, 
 def test_booking_with_a_bad_number_keeps_what_she_typed(ingrid, desk):
     response = ingrid.post("/staff/book/times", data={
         "phone": "9011", "language": "so", "service": desk["talk"].id,
-        "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+        **tokens(page(ingrid, "/staff/book")),
     })
     html = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -352,7 +352,7 @@ def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
     talk = desk["talk"].id
     html = choose(ingrid, "90112233", "so", talk)
     response = ingrid.post("/staff/book", data={
-        "phone": "90112233", "language": "so", "service": talk, "csrf_token": csrf_token(html),
+        "phone": "90112233", "language": "so", "service": talk, **tokens(html),
     })
     assert response.status_code == 400 and "Velg en av tidene." in response.get_data(as_text=True)
     assert fresh(db_session).scalars(select(Appointment)).first() is None
@@ -361,16 +361,21 @@ def test_booking_without_a_chosen_slot_asks_for_one(ingrid, db_session, desk):
 def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk, somali_caller):
     talk = desk["talk"].id
     response = ingrid.post("/staff/book/times", data={
-        "phone": "90000000", "language": "so", "service": talk, "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+        "phone": "90000000", "language": "so", "service": talk, **tokens(page(ingrid, "/staff/book")),
     })
     # A caller Linja knows is named by her client id.
     step_two = f"/staff/book?client={somali_caller.client_id}&language=so&service={talk}"
-    assert response.status_code == 303 and response.headers["Location"] == step_two
+    assert response.status_code == 303 and response.headers["Location"].startswith(step_two + "&f=")
     html = page(ingrid, step_two + "&after=2026-11-30T08:00:00%2B00:00")
     slots = slot_values(html)
     assert all(datetime.fromisoformat(s.split("@")[1]) >= oslo(2026, 11, 30, 9, 0) for s in slots)
-    ingrid.post("/staff/book", data={"phone": "+47 900 00 000", "language": "so", "service": talk,
-                                     "slot": slots[0], "csrf_token": csrf_token(html)})
+    form = {"phone": "+47 900 00 000", "language": "so", "service": talk, "slot": slots[0]}
+    asked = ingrid.post("/staff/book", data={**form, **tokens(html)})
+    # She has a time already: the page shows it and asks before booking a second.
+    assert asked.status_code == 200 and "Hun har allerede en time" in asked.get_data(as_text=True)
+    assert f'href="/staff/appointments/{somali_caller.id}"' in asked.get_data(as_text=True)
+    assert len(fresh(db_session).scalars(select(Appointment)).all()) == 1
+    ingrid.post("/staff/book", data={**form, "second": "1", **tokens(asked.get_data(as_text=True))})
     session = fresh(db_session)
     assert len(session.scalars(select(Client)).all()) == 1
     assert len(session.scalars(select(Appointment).where(Appointment.client_id == somali_caller.client_id)).all()) == 2
@@ -386,8 +391,8 @@ def test_moving_her_to_another_somali_speaker_texts_her_in_somali(ingrid, db_ses
     hodan = desk["hodan"].id
     to_hodan = [s for s in slot_values(html) if s.startswith(f"{hodan}@")]
     assert to_hodan
-    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={
-        "slot": to_hodan[0], "version": version_of(html), "csrf_token": csrf_token(html),
+    response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move", data={"confirm": "1", 
+        "slot": to_hodan[0], "version": version_of(html), **tokens(html),
     })
     assert response.status_code == 303
     session = fresh(db_session)
@@ -456,8 +461,8 @@ def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_st
     to_hodan = [s for s in slot_values(seen_by_ingrid) if s.startswith(f"{hodan}@")][0]
     to_amina = [s for s in slot_values(seen_by_sara) if s.startswith(f"{desk['amina'].id}@")][-1]
 
-    first = ingrid.post(f"{path}/move", data={"slot": to_hodan, "version": "1", "csrf_token": csrf_token(seen_by_ingrid)})
-    second = sara.post(f"{path}/move", data={"slot": to_amina, "version": "1", "csrf_token": csrf_token(seen_by_sara)})
+    first = ingrid.post(f"{path}/move", data={"confirm": "1", "slot": to_hodan, "version": "1", **tokens(seen_by_ingrid)})
+    second = sara.post(f"{path}/move", data={"confirm": "1", "slot": to_amina, "version": "1", **tokens(seen_by_sara)})
 
     assert first.status_code == 303
     refused = second.get_data(as_text=True)
@@ -479,14 +484,14 @@ def test_two_receptionists_moving_at_once_one_wins_and_the_other_sees_the_new_st
 def test_cancelling_needs_a_reason_and_tells_her(ingrid, db_session, desk, somali_caller):
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
-    response = ingrid.post(f"{path}/cancel", data={"reason": "  ", "version": version_of(html),
-                                                   "csrf_token": csrf_token(html)})
+    response = ingrid.post(f"{path}/cancel", data={"confirm": "1", "reason": "  ", "version": version_of(html),
+                                                   **tokens(html)})
     assert response.status_code == 400
     assert "Skriv en kort grunn" in response.get_data(as_text=True)
     assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
 
-    response = ingrid.post(f"{path}/cancel", data={"reason": "Hun ringte, er syk", "version": version_of(html),
-                                                   "csrf_token": csrf_token(html)})
+    response = ingrid.post(f"{path}/cancel", data={"confirm": "1", "reason": "Hun ringte, er syk", "version": version_of(html),
+                                                   **tokens(html)})
     assert response.status_code == 303
     session = fresh(db_session)
     cancelled = session.get(Appointment, somali_caller.id)
@@ -507,8 +512,8 @@ def test_a_stale_cancel_is_refused(ingrid, db_session, desk, somali_caller):
     somali_caller.end_at += timedelta(hours=1)
     somali_caller.busy_until_at += timedelta(hours=1)
     db_session.commit()  # version 2, changed by someone else
-    response = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html),
-                                                   "csrf_token": csrf_token(html)})
+    response = ingrid.post(f"{path}/cancel", data={"confirm": "1", "reason": "Syk", "version": version_of(html),
+                                                   **tokens(html)})
     assert response.status_code == 409 and "Noen andre endret denne timen" in response.get_data(as_text=True)
     assert "tir. 24. nov. 11:00" in response.get_data(as_text=True)
     assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
@@ -521,7 +526,7 @@ def test_a_past_appointment_cannot_be_moved(ingrid, make, db_session, desk):
     assert "kan ikke flyttes eller avlyses" in html and 'name="slot"' not in html
     slot = f"{desk['amina'].id}@{oslo(2026, 11, 24, 12, 0).isoformat()}"
     response = ingrid.post(f"/staff/appointments/{over.id}/move",
-                           data={"slot": slot, "version": "1", "csrf_token": csrf_token(html)})
+                           data={"confirm": "1", "slot": slot, "version": "1", **tokens(page(ingrid, "/staff/settings"))})
     assert response.status_code == 409 and "allerede over" in response.get_data(as_text=True)
 
 
@@ -529,7 +534,7 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     html = page(ingrid, f"/staff/appointments/{somali_caller.id}")
     for nonsense in ("soon", f"{desk['hodan'].id}@9999-12-31T10:00:00+00:00", "x@2026-11-24T10:00:00+00:00"):
         response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                               data={"slot": nonsense, "version": "1", "csrf_token": csrf_token(html)})
+                               data={"confirm": "1", "slot": nonsense, "version": "1", **tokens(html)})
         assert response.status_code == 400 and "Den tiden forsto vi ikke" in response.get_data(as_text=True)
     assert page(ingrid, f"/staff/appointments/{somali_caller.id}?from=9999-12-31")
     her = somali_caller.client_id
@@ -539,7 +544,7 @@ def test_nonsense_in_a_move_or_an_unknown_appointment_is_no_error(ingrid, db_ses
     assert ingrid.get(f"/staff/book?ref=%F0%9F%99%82&language=so&service={desk['talk'].id}").status_code == 200
     assert ingrid.get("/staff/appointments/99999").status_code == 404
     assert ingrid.post("/staff/appointments/99999/move",
-                       data={"slot": "x", "version": "1", "csrf_token": csrf_token(html)}).status_code == 404
+                       data={"confirm": "1", "slot": "x", "version": "1", **tokens(html)}).status_code == 404
     assert ingrid.get("/staff/search?client=99999").status_code == 404
 
 
@@ -549,7 +554,7 @@ def test_a_move_to_a_time_someone_else_just_got_shows_other_times(ingrid, make, 
     make.appointment(desk["hodan"], desk["talk"], datetime.fromisoformat(to_hodan.split("@")[1]))
     db_session.commit()
     response = ingrid.post(f"/staff/appointments/{somali_caller.id}/move",
-                           data={"slot": to_hodan, "version": version_of(html), "csrf_token": csrf_token(html)})
+                           data={"confirm": "1", "slot": to_hodan, "version": version_of(html), **tokens(html)})
     again = response.get_data(as_text=True)
     assert response.status_code == 409 and "Noen andre fikk akkurat den tiden" in again
     assert "Andre ledige tider" in again and to_hodan not in slot_values(again)
@@ -580,7 +585,7 @@ class Walk:
 
     def post(self, path: str, data: dict, *, status: int = 303) -> str:
         response = self._check(path, self.browser.post(path, data=data))
-        assert response.status_code == status, (path, response.status_code)
+        assert response.status_code == status, (path, response.status_code, response.get_data(as_text=True)[-1500:])
         return self._follow(response) if status == 303 else response.get_data(as_text=True)
 
     def link(self, html: str, pattern: str) -> str:
@@ -634,8 +639,11 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
                                                "csrf_token": token})
     later = walk.get(walk.link(step_two, r"after="))
     walk.get(walk.link(later, r"^/staff/book\?(?!.*after=)"))  # "change number, language or service"
+    second = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
+                                       "slot": slot_values(later)[0], **tokens(later)}, status=200)
+    assert "Hun har allerede en time" in second
     booked = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
-                                       "slot": slot_values(later)[0], "csrf_token": token})
+                                       "slot": slot_values(later)[0], "second": "1", **tokens(second)})
     assert "Timen er bestilt" in booked
 
     # A number no caller has yet: found as no one's, then booked for.
@@ -655,9 +663,9 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
                      datetime.fromisoformat(start))
     db_session.commit()
     refused = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk, "slot": first,
-                                        "csrf_token": token}, status=409)
+                                        **tokens(step_two)}, status=409)
     booked = walk.post("/staff/book", {"phone": "+4748200001", "language": "so", "service": talk,
-                                       "slot": slot_values(refused)[0], "csrf_token": token})
+                                       "slot": slot_values(refused)[0], **tokens(refused)})
     assert "Timen er bestilt" in booked
     # Now she is a caller Linja knows.
     her_page = walk.post("/staff/search", {"phone": "482 00 001", "csrf_token": token})
@@ -666,11 +674,17 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
     # Moving and cancelling her appointment, from her page and from the board.
     appointment = walk.get(walk.link(her_page, r"^/staff/appointments/\d+$"))
     walk.get(walk.link(appointment, r"^/staff/search\?client="))
-    moved = walk.post(re.search(r'action="(/staff/appointments/\d+/move)"', appointment).group(1), {
-        "slot": slot_values(appointment)[0], "version": version_of(appointment), "csrf_token": token})
+    move = re.search(r'action="(/staff/appointments/\d+/move)"', appointment).group(1)
+    preview = walk.get(f"{move}?slot={quote(slot_values(appointment)[0])}&version={version_of(appointment)}")
+    assert "Bekreft flyttingen" in preview
+    moved = walk.post(move, {"slot": slot_values(appointment)[0], "version": version_of(appointment),
+                             "confirm": "1", **tokens(preview)})
     assert "Timen er flyttet" in moved
-    cancelled = walk.post(re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1), {
-        "reason": "Hun ringte", "version": version_of(moved), "csrf_token": token})
+    cancel = re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1)
+    preview = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), **tokens(moved)}, status=200)
+    assert "Bekreft avlysningen" in preview
+    cancelled = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), "confirm": "1",
+                                   **tokens(preview)})
     assert "Timen er avlyst." in cancelled
     for path in ("/staff/board", "/staff/board?day=2026-11-24", "/staff/callbacks", "/staff/messages"):
         walk.get(path)
@@ -720,3 +734,234 @@ def test_the_session_keeps_a_few_new_numbers_encrypted_and_small(app, ingrid, de
         remembered = "Det søket husker Linja ikke lenger" not in shown
         assert remembered == (number[-1] >= "4"), number  # the newest six
         assert (f"+47 {number}" in shown) == remembered
+
+
+# --- forms that act once ------------------------------------------------------------------------
+
+ALREADY_SENT = "Dette skjemaet er allerede sendt"
+# The staff forms that change nothing: a search, a booking's step 1, signing in and out.
+CHANGE_NOTHING = {"staff.login", "staff.logout", "staff.search_number", "staff.book_times"}
+
+
+def sent_twice(browser, path: str, data: dict, html: str):
+    """The same form, with the tokens of the page it was on, sent twice (Back and the
+    button again, a double click); the first answer and the second."""
+    form = {**data, **tokens(html)}
+    return browser.post(path, data=form), browser.post(path, data=form)
+
+
+def assert_already_sent(response, done: str | None = None) -> None:
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and ALREADY_SENT in html
+    if done is not None:
+        assert f'href="{done}" id="once-done"' in html
+
+
+def test_every_staff_form_that_changes_something_acts_once(app):
+    posts = {rule.endpoint for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("staff.") and "POST" in rule.methods}
+    assert len(posts) > 25
+    unguarded = {e for e in posts - CHANGE_NOTHING if not getattr(app.view_functions[e], "is_once", False)}
+    assert unguarded == set()
+
+
+def test_a_booking_sent_twice_books_once_and_links_to_it(ingrid, db_session, desk):
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    first, second = sent_twice(ingrid, "/staff/book", {
+        "phone": "+4790112233", "language": "so", "service": desk["talk"].id, "slot": slot_values(html)[0],
+        "f": re.search(r'name="f" value="([^"]+)"', html).group(1)}, html)
+    assert first.status_code == 303
+    [booked] = fresh(db_session).scalars(select(Appointment)).all()
+    assert_already_sent(second, done=f"/staff/appointments/{booked.id}")
+
+
+def test_back_to_the_times_and_another_time_books_nothing(ingrid, db_session, desk):
+    """Staff pages are never cached, so the browser's Back loads step 2 again: the same
+    address, the same token."""
+    step_two = ingrid.post("/staff/book/times", data={
+        "phone": "90 11 22 33", "language": "so", "service": desk["talk"].id, **tokens(page(ingrid, "/staff/book"))})
+    times = step_two.headers["Location"]
+    html = page(ingrid, times)
+    form = {"phone": "+4790112233", "language": "so", "service": desk["talk"].id,
+            "f": re.search(r'name="f" value="([^"]+)"', html).group(1)}
+    assert ingrid.post("/staff/book", data={**form, "slot": slot_values(html)[0], **tokens(html)}).status_code == 303
+    again = page(ingrid, times)  # Back
+    assert_already_sent(ingrid.post("/staff/book", data={**form, "slot": slot_values(again)[1], **tokens(again)}))
+    assert len(fresh(db_session).scalars(select(Appointment)).all()) == 1
+    # A new booking for her (step 1 again) is a new form.
+    fresh_times = page(ingrid, ingrid.post("/staff/book/times", data={
+        "phone": "90 11 22 33", "language": "so", "service": desk["talk"].id,
+        **tokens(page(ingrid, "/staff/book"))}).headers["Location"])
+    assert "Hun har allerede en time" in ingrid.post("/staff/book", data={
+        **form, "f": re.search(r'name="f" value="([^"]+)"', fresh_times).group(1),
+        "slot": slot_values(fresh_times)[1], **tokens(fresh_times)}).get_data(as_text=True)
+
+
+def test_a_form_without_its_one_time_token_does_nothing(ingrid, db_session, desk):
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    response = ingrid.post("/staff/book", data={"phone": "+4790112233", "language": "so", "service": desk["talk"].id,
+                                                "slot": slot_values(html)[0], "csrf_token": csrf_token(html)})
+    assert response.status_code == 400 and "Siden er for gammel" in response.get_data(as_text=True)
+    assert fresh(db_session).scalars(select(Appointment)).all() == []
+
+
+def test_a_token_of_another_staff_member_or_too_old_does_nothing(app, ingrid, clock, db_session, desk):
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    form = {"phone": "+4790112233", "language": "so", "service": desk["talk"].id, "slot": slot_values(html)[0]}
+    sara = app.test_client()
+    sign_in(sara, "sara@linja.test")
+    borrowed = {**tokens(page(sara, "/staff/book")), "once_token": tokens(html)["once_token"]}
+    assert sara.post("/staff/book", data={**form, **borrowed}).status_code == 400
+    clock.advance(timedelta(hours=13))
+    ingrid.get("/staff/board")  # signed out for being idle; she signs in again
+    assert sign_in(ingrid, "ingrid@linja.test").status_code == 302
+    assert ingrid.post("/staff/book", data={**form, "csrf_token": csrf_token(page(ingrid, "/staff/book")),
+                                            "once_token": tokens(html)["once_token"]}).status_code == 400
+    assert fresh(db_session).scalars(select(Appointment)).all() == []
+
+
+def test_a_move_confirmed_twice_moves_once_and_texts_once(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    first, second = sent_twice(ingrid, f"{path}/move", {"slot": slot, "version": version_of(html), "confirm": "1"},
+                               preview)
+    assert first.status_code == 303
+    assert_already_sent(second, done=path)
+    session = fresh(db_session)
+    assert session.get(Appointment, somali_caller.id).version == int(version_of(html)) + 1
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()) == 1
+    # Back to the confirmation: it says it was sent, with no button to press again.
+    back = ingrid.get(f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    assert_already_sent(back, done=path)
+    assert 'id="confirm"' not in back.get_data(as_text=True)
+
+
+def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    first, second = sent_twice(ingrid, f"{path}/cancel", {"reason": "Syk", "version": version_of(html),
+                                                          "confirm": "1"}, html)
+    assert first.status_code == 303
+    assert_already_sent(second, done=path)
+    session = fresh(db_session)
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "cancelled")).all()) == 1
+    assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()) == 1
+
+
+def test_nothing_moves_or_is_cancelled_before_it_is_confirmed(ingrid, db_session, desk, somali_caller):
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    move = ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), **tokens(html)})
+    cancel = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html), **tokens(html)})
+    assert "Bekreft flyttingen" in move.get_data(as_text=True)
+    assert "Bekreft avlysningen" in cancel.get_data(as_text=True)
+    session = fresh(db_session)
+    unchanged = session.get(Appointment, somali_caller.id)
+    assert unchanged.version == somali_caller.version and unchanged.status == AppointmentStatus.booked
+    assert session.scalars(select(OutboxMessage)).all() == []
+    # The confirmation's own form can be sent: the first page's token was not used up.
+    confirmed = ingrid.post(f"{path}/cancel", data={"reason": "Syk", "version": version_of(html), "confirm": "1",
+                                                    **tokens(cancel.get_data(as_text=True))})
+    assert confirmed.status_code == 303
+
+
+def test_the_confirmation_shows_the_text_she_will_get_word_for_word(app, ingrid, db_session, desk, somali_caller):
+    from hotline.replies import render_outbound
+
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    her_text = unescape(re.search(r'id="her-text">([^<]*)<', preview).group(1))
+    in_norwegian = unescape(re.search(r'id="staff-text">([^<]*)<', preview).group(1))
+    ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1", **tokens(preview)})
+    [text] = fresh(db_session).scalars(select(OutboxMessage).where(OutboxMessage.template == "moved")).all()
+    render = app.extensions["linja.render_text"]
+    assert her_text == render("moved", "so", text.params) and in_norwegian == render("moved", "nb", text.params)
+    assert her_text == render_outbound("moved", "so", text.params, tz=app.extensions["linja.rules"].tz,
+                                       address=app.config["CENTRE_ADDRESS"])
+    assert "Flyttet til" in in_norwegian and "Flyttet til" not in her_text
+
+
+def test_a_caller_with_a_code_word_sees_only_the_time_in_the_confirmation(ingrid, db_session, desk, somali_caller):
+    from scheduling import codeword
+
+    codeword.set_code_word(db_session, somali_caller.client, "4711", NOW)
+    db_session.commit()
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    preview = page(ingrid, f"{path}/move?slot={quote(slot_values(html)[1])}&version={version_of(html)}")
+    in_norwegian = unescape(re.search(r'id="staff-text">([^<]*)<', preview).group(1))
+    assert in_norwegian.startswith("Flyttet til") and "Adresse" not in in_norwegian
+
+
+def test_a_caller_with_no_number_left_gets_no_text_and_the_confirmation_says_so(ingrid, db_session, desk,
+                                                                                somali_caller):
+    somali_caller.client.phone_e164 = None
+    db_session.commit()
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    preview = page(ingrid, f"{path}/move?slot={quote(slot_values(html)[1])}&version={version_of(html)}")
+    assert 'id="her-text"' not in preview and "får ingen SMS om dette" in preview
+
+
+def test_a_code_word_cleared_twice_is_cleared_once(ingrid, db_session, desk, somali_caller):
+    from scheduling import codeword
+
+    codeword.set_code_word(db_session, somali_caller.client, "4711", NOW)
+    db_session.commit()
+    html = search_page(ingrid, "90 00 00 00")
+    first, second = sent_twice(ingrid, f"/staff/clients/{somali_caller.client_id}/code-word/clear", {}, html)
+    assert first.status_code == 303
+    assert_already_sent(second, done=f"/staff/search?client={somali_caller.client_id}")
+
+
+def test_old_form_tokens_are_swept_by_the_worker(ingrid, db_session, desk, clock):
+    from scheduling.models import FormToken
+    from scheduling.worker import housekeeping
+
+    html = choose(ingrid, "90 11 22 33", "so", desk["talk"].id)
+    ingrid.post("/staff/book", data={"phone": "+4790112233", "language": "so", "service": desk["talk"].id,
+                                     "slot": slot_values(html)[0], **tokens(html)})
+    assert len(fresh(db_session).scalars(select(FormToken)).all()) == 1
+    session = fresh(db_session)
+    housekeeping(session, NOW + timedelta(hours=11), "test")
+    session.commit()
+    assert len(fresh(db_session).scalars(select(FormToken)).all()) == 1
+    session = fresh(db_session)
+    housekeeping(session, NOW + timedelta(hours=13), "test")
+    session.commit()
+    assert fresh(db_session).scalars(select(FormToken)).all() == []
+
+
+def test_an_absence_sent_twice_is_added_once(app, make, db_session, desk):
+    from scheduling.models import Absence
+
+    make.counselor(role=StaffRole.admin, name="Kari", email="kari@linja.test", password_hash=PASSWORD_HASH)
+    db_session.commit()
+    kari = app.test_client()
+    sign_in(kari, "kari@linja.test")
+    amina = desk["amina"].id
+    calendar = page(kari, f"/staff/admin/staff/{amina}/calendar")
+    first, second = sent_twice(kari, f"/staff/admin/staff/{amina}/absences", {
+        "first_day": "2026-11-26", "starts": "13:00", "last_day": "2026-11-26", "ends": "15:30"}, calendar)
+    assert first.status_code == 302
+    assert_already_sent(second, done=f"/staff/admin/staff/{amina}/calendar")
+    assert len(fresh(db_session).scalars(select(Absence)).all()) == 1
+
+
+def test_attendance_sent_twice_is_marked_once(app, clock, db_session, desk, somali_caller):
+    clock.set(oslo(2026, 11, 24, 11, 30))
+    amina = app.test_client()
+    sign_in(amina, "amina@linja.test")
+    day = page(amina, "/staff/day")
+    first, second = sent_twice(amina, f"/staff/day/appointments/{somali_caller.id}/attendance",
+                               {"status": "attended", "version": version_of(day)}, day)
+    assert first.status_code in (302, 303)
+    assert_already_sent(second)
+    marked = [e for e in fresh(db_session).scalars(select(AuditEntry)).all() if e.action not in ("appointment_viewed",)]
+    assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.attended
+    assert len(marked) == 1

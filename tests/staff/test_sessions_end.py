@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scheduling.models import AuditEntry, StaffRole
 from tests.conftest import fresh
-from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in
+from tests.staff.support import PASSWORD, PASSWORD_HASH, post_form, sign_in, tokens
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_an_admin_signs_her_out_everywhere_and_it_is_in_the_audit_trail(app, tea
 def test_only_an_admin_signs_someone_out_everywhere(app, team):
     amina = signed_in(app)
     html = amina.get("/staff/settings").get_data(as_text=True)
-    response = amina.post(f"/staff/admin/staff/{team.id}/sign-out", data={"csrf_token": csrf_token(html)})
+    response = amina.post(f"/staff/admin/staff/{team.id}/sign-out", data={**tokens(html)})
     assert response.status_code == 403
     assert amina.get("/staff/day").status_code == 200
 
@@ -137,5 +137,5 @@ def test_the_sign_in_page_never_carries_a_query_string_in_next(app, team, clock)
     # A next that arrives with one anyway loses it.
     page = client.get("/staff/login").get_data(as_text=True)
     back = client.post("/staff/login", query_string={"next": "/staff/search?q=90000000"}, data={
-        "email": "ada@linja.test", "password": PASSWORD, "csrf_token": csrf_token(page)})
+        "email": "ada@linja.test", "password": PASSWORD, **tokens(page)})
     assert back.headers["Location"] == "/staff/search"

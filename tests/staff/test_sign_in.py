@@ -5,7 +5,7 @@ import pytest
 
 from scheduling.models import AppointmentStatus, StaffRole
 from tests.conftest import oslo
-from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, sign_in
+from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, sign_in, tokens
 
 @pytest.fixture
 def team(make, db_session):
@@ -55,6 +55,6 @@ def test_wrong_password_or_inactive_member_gets_a_kind_message(client, team):
 def test_sign_out(client, team):
     sign_in(client, "amina@linja.test")
     html = client.get("/staff/settings").get_data(as_text=True)
-    response = client.post("/staff/logout", data={"csrf_token": csrf_token(html)})
+    response = client.post("/staff/logout", data={**tokens(html)})
     assert response.headers["Location"] == "/staff/login"
     assert client.get("/staff/").status_code == 302

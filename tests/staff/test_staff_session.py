@@ -11,7 +11,7 @@ from scheduling.models import AuditEntry, LoginAttempt, Staff, StaffRole
 from staff.brake import FAILURES_PER_EMAIL, FIRST_WAIT
 from staff.passwords import check_password
 from tests.conftest import fresh
-from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in
+from tests.staff.support import PASSWORD, PASSWORD_HASH, post_form, sign_in, tokens
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_after_five_wrong_passwords_even_the_right_one_waits_a_quarter_of_an_hou
 
     # Another member is not held up by someone guessing Amina's password.
     assert sign_in(client, "ingrid@linja.test").status_code == 302
-    client.post("/staff/logout", data={"csrf_token": csrf_token(client.get("/staff/settings").get_data(as_text=True))})
+    client.post("/staff/logout", data={**tokens(client.get("/staff/settings").get_data(as_text=True))})
 
     clock.advance(FIRST_WAIT + timedelta(seconds=1))
     assert sign_in(client, "amina@linja.test").status_code == 302
@@ -64,7 +64,7 @@ def test_half_an_hour_without_activity_signs_her_out_and_brings_her_back_after(c
     assert "Du ble logget ut fordi du ikke hadde gjort noe på en stund" in page
 
     back = client.post(response.headers["Location"], data={
-        "email": "amina@linja.test", "password": PASSWORD, "csrf_token": csrf_token(page)})
+        "email": "amina@linja.test", "password": PASSWORD, **tokens(page)})
     assert back.headers["Location"] == "/staff/settings"
 
 
@@ -72,7 +72,7 @@ def test_half_an_hour_without_activity_signs_her_out_and_brings_her_back_after(c
 def test_after_sign_in_she_is_never_sent_off_the_staff_pages(client, amina, target):
     page = client.get("/staff/login").get_data(as_text=True)
     response = client.post("/staff/login", query_string={"next": target}, data={
-        "email": "amina@linja.test", "password": PASSWORD, "csrf_token": csrf_token(page)})
+        "email": "amina@linja.test", "password": PASSWORD, **tokens(page)})
     assert response.headers["Location"] == "/staff/"
 
 
