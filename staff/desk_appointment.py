@@ -103,11 +103,15 @@ def move_appointment(appointment_id: int):
                                   "Her er andre ledige tider.")
         return _page(_load(appointment_id), notice=message, alternatives=result.alternatives, status=409)
     if isinstance(result, Unchanged):
-        shown = _load(appointment_id)
-        return _page(shown, status=409, notice=_(
-            "Timen er allerede %(when)s hos %(name)s, så ingenting er endret, og hun får ingen SMS.",
-            when=when(shown.start_at), name=shown.counselor.name))
+        return _unchanged(appointment_id)
     return _refused(appointment_id, result)
+
+
+def _unchanged(appointment_id: int):
+    shown = _load(appointment_id)
+    return _page(shown, status=409, notice=_(
+        "Timen er allerede %(when)s hos %(name)s, så ingenting er endret, og hun får ingen SMS.",
+        when=when(shown.start_at), name=shown.counselor.name))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -147,6 +151,9 @@ def _move_preview(appointment: Appointment, form: MoveForm):
     if form.version.data != appointment.version or not _is_changeable(appointment):
         return _refused(appointment.id, Conflict(appointment) if _is_changeable(appointment)
                         else NotChangeable(appointment))
+    if (form.slot.start_at, form.slot.counselor_id) == (appointment.start_at, appointment.counselor_id):
+        # Her own time with her own counselor (an old page, another tab): nothing to confirm.
+        return _unchanged(appointment.id)
     counselor = db().get(Staff, form.slot.counselor_id)
     if counselor is None:
         return _page(appointment, notice=_("Den tiden forsto vi ikke. Velg en av tidene under på nytt."),

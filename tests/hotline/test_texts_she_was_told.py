@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from html import unescape
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from tests.conftest import fresh, make_twilio_app, oslo
 from tests.fake_twilio import FakeTwilio
 from tests.hotline.test_sms_flows import book, say
 from tests.hotline.twilio_client import Phone
-from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in
+from tests.staff.support import PASSWORD_HASH, sign_in, tokens
 from web.worker import make_worker
 
 NUMBER = "+4791234567"
@@ -87,13 +88,16 @@ def test_moved_then_cancelled_at_the_desk_names_the_time_she_booked(twilio_app, 
     path = f"/staff/appointments/{appointment.id}"
     html = browser.get(path).get_data(as_text=True)
     other = next(value for value in _slot_values(html) if appointment.start_at.isoformat() not in value)
-    response = browser.post(f"{path}/move", data={"slot": other, "version": _version(html),
-                                                  "csrf_token": csrf_token(html)})
+    response = browser.post(f"{path}/move", data={"slot": other, "version": _version(html), "confirm": "1",
+                                                  **tokens(html)})
     assert response.status_code == 303
     clock.advance(timedelta(seconds=4))
     html = browser.get(path).get_data(as_text=True)
-    response = browser.post(f"{path}/cancel", data={"reason": "Hun ringte", "version": _version(html),
-                                                    "csrf_token": csrf_token(html)})
+    cancel = {"reason": "Hun ringte", "version": _version(html)}
+    # The confirmation shows the text the worker will write: the time she booked, not the new one.
+    confirmation = browser.post(f"{path}/cancel", data={**cancel, **tokens(html)}).get_data(as_text=True)
+    assert say("cancelled", "so", when=appointment.start_at) in unescape(confirmation)
+    response = browser.post(f"{path}/cancel", data={**cancel, "confirm": "1", **tokens(confirmation)})
     assert response.status_code == 303
     worker.tick()
     assert received(fake_twilio) == [say("cancelled", "so", when=appointment.start_at)]

@@ -424,7 +424,7 @@ def test_a_move_to_the_time_and_counselor_she_has_changes_nothing_and_texts_noth
     html = page(ingrid, path)
     response = ingrid.post(f"{path}/move", data={
         "slot": f"{desk['amina'].id}@{somali_caller.start_at.isoformat()}", "version": version_of(html),
-        "csrf_token": csrf_token(html),
+        **tokens(html),
     })
     assert response.status_code == 409
     answer = unescape(response.get_data(as_text=True))
