@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
+from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -25,7 +27,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from scheduling.models import FormToken
 from staff.db import db
@@ -35,6 +37,7 @@ FIELD = "once_token"
 # kindly (load it again), since its token's row may already be gone.
 LIFETIME = timedelta(hours=12)
 _SALT = "linja-staff-form-once"
+log = logging.getLogger(__name__)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -122,9 +125,16 @@ def once(view):
         if location:
             # What the form led to is what a second send links to. A view that committed
             # has used the token; one that rolled back has left nothing to update.
-            session.execute(update(FormToken).where(FormToken.token == nonce)
-                            .values(done_path=_local_path(location)[:500]))
-            session.commit()
+            try:
+                session.execute(update(FormToken).where(FormToken.token == nonce)
+                                .values(done_path=(_local_path(location) or "")[:500] or None))
+                session.commit()
+            except SQLAlchemyError:
+                # What the form did is committed: the answer says so. Only a second send's
+                # link to it is lost, not worth a page that says it may not be saved.
+                log.warning("where a staff form led could not be noted", exc_info=True)
+                with suppress(SQLAlchemyError):
+                    session.rollback()
         return response
 
     wrapped.is_once = True

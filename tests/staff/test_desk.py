@@ -24,6 +24,7 @@ from scheduling.models import (
     StaffRole,
 )
 from tests.conftest import NOW, fresh, oslo
+from tests.database_cuts import cuts  # noqa: F401  (a fixture)
 from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
 
 SOMALI_NUMBER = "+4790000000"  # what "90 00 00 00" means
@@ -836,6 +837,25 @@ def test_a_move_confirmed_twice_moves_once_and_texts_once(ingrid, db_session, de
     back = ingrid.get(f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
     assert_already_sent(back, done=path)
     assert 'id="confirm"' not in back.get_data(as_text=True)
+
+
+def test_a_move_made_is_said_made_when_what_it_led_to_cannot_be_noted(ingrid, db_session, desk, somali_caller,
+                                                                      cuts):
+    """The move is committed with its token; the link a second send shows is written after.
+    The database going away in between must not tell her the move may not be saved."""
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    cuts.on("UPDATE form_tokens")
+    moved = ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1",
+                                              **tokens(preview)})
+    assert cuts.made == 1
+    assert moved.status_code == 303 and moved.headers["Location"].endswith(path)
+    assert fresh(db_session).get(Appointment, somali_caller.id).version == int(version_of(html)) + 1
+    assert "Timen er flyttet til" in page(ingrid, path)
+    assert_already_sent(ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1",
+                                                          **tokens(preview)}))
 
 
 def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, somali_caller):
