@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import wraps
@@ -37,6 +38,11 @@ FIELD = "once_token"
 # kindly (load it again), since its token's row may already be gone.
 LIFETIME = timedelta(hours=12)
 _SALT = "linja-staff-form-once"
+# A second send racing the first (a double click) finds the token the moment the first has
+# committed what it did, a moment before the first notes where it led: it waits this long
+# at most for that, so that its page links to what was done.
+DONE_WAIT = timedelta(seconds=2)
+
 log = logging.getLogger(__name__)
 
 
@@ -118,8 +124,7 @@ def once(view):
             session.flush()
         except IntegrityError:
             session.rollback()
-            done = session.scalar(select(FormToken.done_path).where(FormToken.token == nonce))
-            return _page("sent", done=done), 409
+            return _page("sent", done=_done_path(nonce)), 409
         response = make_response(view(*args, **kwargs))
         location = response.headers.get("Location") if 300 <= response.status_code < 400 else None
         if location:
@@ -139,6 +144,22 @@ def once(view):
 
     wrapped.is_once = True
     return wrapped
+
+
+def _done_path(nonce: str) -> str | None:
+    """Where the first send of a form led, waiting a moment for a first send that has just
+    committed and is about to note it. Each look is a transaction of its own (on SQLite,
+    one that holds no lock the first send needs)."""
+    session = db()
+    give_up_at = time.monotonic() + DONE_WAIT.total_seconds()
+    while True:
+        row = session.execute(select(FormToken.done_path, FormToken.used_at)
+                              .where(FormToken.token == nonce)).first()
+        session.rollback()
+        if row is None or row.done_path is not None or time.monotonic() >= give_up_at \
+                or _now() - row.used_at > DONE_WAIT:
+            return row.done_path if row is not None else None
+        time.sleep(0.05)
 
 
 def _local_path(url: str | None) -> str | None:

@@ -858,6 +858,39 @@ def test_a_move_made_is_said_made_when_what_it_led_to_cannot_be_noted(ingrid, db
                                                           **tokens(preview)}))
 
 
+def test_a_second_click_while_the_first_is_finishing_links_to_what_it_did(ingrid, db_session, desk, somali_caller,
+                                                                          monkeypatch):
+    """A double click: the second send finds the token the moment the first has committed
+    the move, a moment before the first notes where it led. Its page still links there."""
+    import threading
+    import time
+
+    from staff import once
+
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    form = {"slot": slot, "version": version_of(html), "confirm": "1", **tokens(preview)}
+    second = {}
+    make_response = once.make_response
+
+    def finishing(*args):
+        # The first send has committed the move: the second click arrives now.
+        second["thread"] = threading.Thread(target=lambda: second.update(response=ingrid.post(f"{path}/move",
+                                                                                               data=form)))
+        second["thread"].start()
+        time.sleep(0.5)
+        return make_response(*args)
+
+    monkeypatch.setattr(once, "make_response", finishing)
+    first = ingrid.post(f"{path}/move", data=form)
+    second["thread"].join(30)
+    assert first.status_code == 303
+    assert_already_sent(second["response"], done=path)
+    assert fresh(db_session).get(Appointment, somali_caller.id).version == int(version_of(html)) + 1
+
+
 def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, somali_caller):
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
