@@ -681,9 +681,10 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
     moved = walk.post(move, {"slot": slot_values(appointment)[0], "version": version_of(appointment),
                              "confirm": "1", **tokens(preview)})
     assert "Timen er flyttet" in moved
-    cancel = re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1)
-    preview = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), **tokens(moved)}, status=200)
+    ask = re.search(r'action="(/staff/appointments/\d+/cancel/ask)"', moved).group(1)
+    preview = walk.post(ask, {"reason": "Hun ringte", "version": version_of(moved), **tokens(moved)})
     assert "Bekreft avlysningen" in preview
+    cancel = re.search(r'action="(/staff/appointments/\d+/cancel)"', preview).group(1)
     cancelled = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), "confirm": "1",
                                    **tokens(preview)})
     assert "Timen er avlyst." in cancelled
@@ -741,7 +742,7 @@ def test_the_session_keeps_a_few_new_numbers_encrypted_and_small(app, ingrid, de
 
 ALREADY_SENT = "Dette skjemaet er allerede sendt"
 # The staff forms that change nothing: a search, a booking's step 1, signing in and out.
-CHANGE_NOTHING = {"staff.login", "staff.logout", "staff.search_number", "staff.book_times"}
+CHANGE_NOTHING = {"staff.login", "staff.logout", "staff.search_number", "staff.book_times", "staff.ask_cancel"}
 
 
 def sent_twice(browser, path: str, data: dict, html: str):
@@ -901,6 +902,34 @@ def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, s
     session = fresh(db_session)
     assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "cancelled")).all()) == 1
     assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()) == 1
+
+
+def test_back_after_cancelling_loads_a_confirmation_that_says_it_was_sent(ingrid, db_session, desk, somali_caller):
+    """The cancel form leads to a confirmation at an address of its own: the browser's Back
+    after the cancellation loads it (a page made by a POST would be a browser error,
+    "Confirm Form Resubmission"), and it says the cancellation was sent."""
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    assert f'action="{path}/cancel/ask"' in html
+    asked = ingrid.post(f"{path}/cancel/ask", data={"reason": "Syk, ringer 41 00 00 00", "version": version_of(html),
+                                                    **tokens(html)})
+    assert asked.status_code == 303
+    confirmation = asked.headers["Location"]
+    assert "Syk" not in unquote_plus(confirmation) and "41 00" not in unquote_plus(confirmation)
+    preview = page(ingrid, confirmation)
+    assert "Bekreft avlysningen" in preview and "Syk, ringer 41 00 00 00" in preview
+    assert "Bekreft avlysningen" in page(ingrid, confirmation)  # reloaded
+    assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
+    confirmed = ingrid.post(f"{path}/cancel", data={"reason": "Syk, ringer 41 00 00 00", "version": version_of(html),
+                                                    "confirm": "1", **tokens(preview)})
+    assert confirmed.status_code == 303
+    [entry] = fresh(db_session).scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()
+    back = ingrid.get(confirmation)
+    assert_already_sent(back, done=path)
+    assert 'id="confirm"' not in back.get_data(as_text=True)
+    # Without a reason kept for it (another browser, a session ended), it leads to the form.
+    other = ingrid.get(f"{path}/cancel?version=999")
+    assert other.status_code == 302 and other.headers["Location"].endswith(f"{path}#cancel")
 
 
 def test_nothing_moves_or_is_cancelled_before_it_is_confirmed(ingrid, db_session, desk, somali_caller):
