@@ -423,10 +423,10 @@ def test_a_move_to_the_time_and_counselor_she_has_changes_nothing_and_texts_noth
                                                                                     somali_caller):
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
-    response = ingrid.post(f"{path}/move", data={
-        "slot": f"{desk['amina'].id}@{somali_caller.start_at.isoformat()}", "version": version_of(html),
-        "csrf_token": csrf_token(html),
-    })
+    slot = f"{desk['amina'].id}@{somali_caller.start_at.isoformat()}"
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    response = ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1",
+                                                 **tokens(preview)})
     assert response.status_code == 409
     answer = unescape(response.get_data(as_text=True))
     assert "Timen er allerede tir. 24. nov. 10:00 hos Amina, så ingenting er endret, og hun får ingen SMS." in answer
