@@ -532,7 +532,7 @@ def a_morning_of_setup(signed_in, admin, centre, db_session, languages_restored)
     assert post_form(signed_in, "/staff/admin/duty", {"staff_id": admin.id, "weekday": 0,
                                                       "starts": "08:00", "ends": "12:00"}).status_code == 302
     html = page(signed_in, "/staff/admin/languages")
-    form = {"csrf_token": csrf_token(html)}
+    form = tokens(html)
     for language in fresh(db_session).scalars(select(Language)).all():
         form[f"order_{language.code}"] = str(language.menu_order)
         if language.is_enabled and language.code != "ti":
@@ -540,7 +540,7 @@ def a_morning_of_setup(signed_in, admin, centre, db_session, languages_restored)
     assert signed_in.post("/staff/admin/languages", data=form).status_code == 302
     path = "/staff/admin/recordings/so/upload"
     html = page(signed_in, f"{path}?key=v_main_menu")
-    assert signed_in.post(path, data={"csrf_token": csrf_token(html), "prompt_key": "v_main_menu",
+    assert signed_in.post(path, data={**tokens(html), "prompt_key": "v_main_menu",
                                       "audio": (io.BytesIO(MP3), "meny.mp3", "audio/mpeg")},
                           content_type="multipart/form-data").status_code == 302
     return hodan
