@@ -6,8 +6,9 @@ A CSRF token can be sent many times, so this is a token of its own. The page car
 signed token (a random part, who it is for, when it was made); nothing is written when
 a page is shown. When the form is sent, its random part becomes a row of form_tokens in
 the same transaction as what the form does: a second send finds the row (on PostgreSQL a
-send racing the first waits for it, then finds it) and acts no more. A refused form rolls
-its transaction back, and its token with it, so it can be sent again once corrected. The
+send racing the first waits for it, then finds it) and acts no more. A refused form commits
+nothing, and its token is not used (whether it rolled back or led elsewhere with a word of
+why), so it can be sent again once corrected or once what stood in its way is gone. The
 worker deletes the rows of expired tokens, which the signature check refuses anyway.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from flask import Flask, current_app, make_response, render_template, request
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from scheduling.models import FormToken
@@ -125,11 +126,23 @@ def once(view):
         except IntegrityError:
             session.rollback()
             return _page("sent", done=_done_path(nonce)), 409
-        response = make_response(view(*args, **kwargs))
+        commits = []
+
+        def committed(_session) -> None:
+            commits.append(True)
+
+        event.listen(session, "after_commit", committed)
+        try:
+            response = make_response(view(*args, **kwargs))
+        finally:
+            event.remove(session, "after_commit", committed)
         location = response.headers.get("Location") if 300 <= response.status_code < 400 else None
-        if location:
-            # What the form led to is what a second send links to. A view that committed
-            # has used the token; one that rolled back has left nothing to update.
+        if not commits:
+            # The view did nothing (it refused, and said why on the page it leads to): the
+            # token is not used, so the form sent again (Back, and the button) is tried again.
+            session.rollback()
+        elif location:
+            # What the form led to is what a second send links to.
             try:
                 session.execute(update(FormToken).where(FormToken.token == nonce)
                                 .values(done_path=(_local_path(location) or "")[:500] or None))
