@@ -37,7 +37,7 @@ from scheduling.models import (
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.db import db
-from staff.once import new_flow, once
+from staff.once import new_flow, once, sent_page
 from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.desk_numbers import caller_from, has_stale_reference, reference_for
@@ -321,8 +321,10 @@ def book_slot():
     known = find_client(session, form.phone.e164)
     live = appointments_of(session, known.id, at)[0] if known is not None else []
     if live and request.form.get("second") != "1":
-        # She has a time already: a second is booked only when the receptionist says so.
-        return _second_page(form, live, flow)
+        # She has a time already: a second is booked only when the receptionist says so, on
+        # a page of its own address (the browser's Back after booking loads it again).
+        return redirect(url_for("staff.book_second", client=known.id, language=form.language.data,
+                                service=form.service.data, slot=form.slot.data, f=flow), 303)
     client = find_or_create_client(session, form.phone.e164, at)
     if client.language_code is None:
         client.language_code = form.language.data
@@ -349,13 +351,39 @@ def book_slot():
     return redirect(url_for("staff.appointment", appointment_id=appointment.id), 303)
 
 
-def _second_page(form: ChooseSlotForm, live: list[Appointment], flow: str | None):
+@bp.get("/book/second")
+@role_required(*DESK)
+def book_second():
+    """She has a time already: is a second meant? (The answer posts to ``book_slot``.)"""
+    session = db()
+    flow = _flow(request.args.get("f"))
+    if flow:
+        # Back to the question after answering it: say the booking was sent.
+        sent = sent_page(f"book:{flow}")
+        if sent is not None:
+            return sent
+    caller = caller_from(request.args, session, now())
+    parsed = parse_slot_value(request.args.get("slot", ""))
+    form = ChooseSlotForm(formdata=None, data={
+        "phone": caller.phone_e164 if caller else None, "language": request.args.get("language"),
+        "service": request.args.get("service"), "slot": request.args.get("slot")})
+    live = appointments_of(session, caller.client.id, now())[0] if caller and caller.client else []
+    if parsed is None or not live:
+        # Nothing to ask (no time to keep, or an address we cannot read): the times again.
+        return redirect(url_for("staff.book", **({"client": caller.client.id} if caller and caller.client else {}),
+                                language=request.args.get("language"), service=request.args.get("service"),
+                                f=flow))
+    form.slot.counselor_id, form.slot.start_at = parsed
+    return _second_page(form, live, flow, caller.phone_e164)
+
+
+def _second_page(form: ChooseSlotForm, live: list[Appointment], flow: str | None, phone_e164: str):
     session = db()
     counselor = session.get(Staff, form.slot.counselor_id)
     return render_template(
         "staff/book_second.html", form=form, flow=flow, live=[listed(a) for a in live],
         wanted=when(form.slot.start_at), counselor=counselor.name if counselor else "",
-        who=reference_for(session, form.phone.e164, now()),
+        who=reference_for(session, phone_e164, now()),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from scheduling.booking import (
     cancel_appointment,
     reschedule_appointment,
 )
+from scheduling.crypto import UnreadableNumber, keyring
 from scheduling.sending import change_text, params_as_sent
 from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
 from staff import audit_words
@@ -36,6 +38,9 @@ from staff.labels import VIA, hm, language_name, listed, number_end, parse_day, 
 from staff.views import bp, now
 
 SLOTS_PER_COUNSELOR = 6
+# The reason of the cancellation being confirmed, kept in the session (encrypted, as the
+# desk's numbers are) so that its confirmation has an address of its own.
+CANCELLING = "cancelling"
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -114,6 +119,52 @@ def _unchanged(appointment_id: int):
         when=when(shown.start_at), name=shown.counselor.name))
 
 
+@bp.post("/appointments/<int:appointment_id>/cancel/ask")
+@role_required(*DESK)
+def ask_cancel(appointment_id: int):
+    """The cancel form: nothing changes yet. Its reason is kept in the session and the
+    confirmation shown at an address of its own, so that the browser's Back after the
+    cancellation loads that page (which then says it was sent), never a form to send again."""
+    appointment = _load(appointment_id)
+    form = CancelForm()
+    if not form.validate() or not form.version.data.isdigit():
+        return _page(appointment, cancel_form=form, status=400)
+    if int(form.version.data) != appointment.version or not _is_changeable(appointment):
+        return _refused(appointment_id, Conflict(appointment) if _is_changeable(appointment)
+                        else NotChangeable(appointment), cancel_form=form)
+    cookie[CANCELLING] = {"appointment": appointment.id, "version": appointment.version,
+                          "reason": keyring().encrypt(form.reason.data.strip())}
+    return redirect(url_for("staff.confirm_cancel", appointment_id=appointment.id, version=appointment.version), 303)
+
+
+@bp.get("/appointments/<int:appointment_id>/cancel")
+@role_required(*DESK)
+def confirm_cancel(appointment_id: int):
+    """What cancelling means, and the text she will get; "Bekreft" posts it."""
+    appointment = _load(appointment_id)
+    version = request.args.get("version", "")
+    if version.isdigit() and len(version) < 10 and int(version) != appointment.version:
+        # Back to a confirmation she already sent: say so.
+        sent = sent_page(f"appointment:{appointment.id}:{int(version)}:cancel")
+        if sent is not None:
+            return sent
+    kept = cookie.get(CANCELLING)
+    reason = None
+    if isinstance(kept, dict) and kept.get("appointment") == appointment.id and str(kept.get("version")) == version:
+        try:
+            reason = keyring().decrypt(str(kept.get("reason")))
+        except UnreadableNumber:
+            reason = None
+    if reason is None:
+        return redirect(url_for("staff.appointment", appointment_id=appointment.id, _anchor="cancel"))
+    form = CancelForm(formdata=None, data={"reason": reason, "version": version})
+    if int(version) != appointment.version or not _is_changeable(appointment):
+        return _refused(appointment_id, Conflict(appointment) if _is_changeable(appointment)
+                        else NotChangeable(appointment), cancel_form=form)
+    return _preview(appointment, kind="cancel", start_at=appointment.start_at, counselor=appointment.counselor,
+                    cancel_form=form)
+
+
 @bp.post("/appointments/<int:appointment_id>/cancel")
 @role_required(*DESK)
 @once
@@ -136,6 +187,7 @@ def cancel(appointment_id: int):
     if isinstance(result, Booked):
         client = appointment.client
         session.commit()
+        cookie.pop(CANCELLING, None)
         flash(_("Timen er avlyst."), "info")
         flash(text_notice(client, _("beskjed om avlysningen")), "info" if text_reaches(client) else "error")
         return redirect(url_for("staff.appointment", appointment_id=appointment_id), 303)

@@ -6,8 +6,9 @@ A CSRF token can be sent many times, so this is a token of its own. The page car
 signed token (a random part, who it is for, when it was made); nothing is written when
 a page is shown. When the form is sent, its random part becomes a row of form_tokens in
 the same transaction as what the form does: a second send finds the row (on PostgreSQL a
-send racing the first waits for it, then finds it) and acts no more. A refused form rolls
-its transaction back, and its token with it, so it can be sent again once corrected. The
+send racing the first waits for it, then finds it) and acts no more. A refused form commits
+nothing, and its token is not used (whether it rolled back or led elsewhere with a word of
+why), so it can be sent again once corrected or once what stood in its way is gone. The
 worker deletes the rows of expired tokens, which the signature check refuses anyway.
 """
 from __future__ import annotations
@@ -15,7 +16,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
+import time
+from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -24,8 +28,8 @@ from flask import Flask, current_app, make_response, render_template, request
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from scheduling.models import FormToken
 from staff.db import db
@@ -35,6 +39,12 @@ FIELD = "once_token"
 # kindly (load it again), since its token's row may already be gone.
 LIFETIME = timedelta(hours=12)
 _SALT = "linja-staff-form-once"
+# A second send racing the first (a double click) finds the token the moment the first has
+# committed what it did, a moment before the first notes where it led: it waits this long
+# at most for that, so that its page links to what was done.
+DONE_WAIT = timedelta(seconds=2)
+
+log = logging.getLogger(__name__)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -115,20 +125,54 @@ def once(view):
             session.flush()
         except IntegrityError:
             session.rollback()
-            done = session.scalar(select(FormToken.done_path).where(FormToken.token == nonce))
-            return _page("sent", done=done), 409
-        response = make_response(view(*args, **kwargs))
+            return _page("sent", done=_done_path(nonce)), 409
+        commits = []
+
+        def committed(_session) -> None:
+            commits.append(True)
+
+        event.listen(session, "after_commit", committed)
+        try:
+            response = make_response(view(*args, **kwargs))
+        finally:
+            event.remove(session, "after_commit", committed)
         location = response.headers.get("Location") if 300 <= response.status_code < 400 else None
-        if location:
-            # What the form led to is what a second send links to. A view that committed
-            # has used the token; one that rolled back has left nothing to update.
-            session.execute(update(FormToken).where(FormToken.token == nonce)
-                            .values(done_path=_local_path(location)[:500]))
-            session.commit()
+        if not commits:
+            # The view did nothing (it refused, and said why on the page it leads to): the
+            # token is not used, so the form sent again (Back, and the button) is tried again.
+            session.rollback()
+        elif location:
+            # What the form led to is what a second send links to.
+            try:
+                session.execute(update(FormToken).where(FormToken.token == nonce)
+                                .values(done_path=(_local_path(location) or "")[:500] or None))
+                session.commit()
+            except SQLAlchemyError:
+                # What the form did is committed: the answer says so. Only a second send's
+                # link to it is lost, not worth a page that says it may not be saved.
+                log.warning("where a staff form led could not be noted", exc_info=True)
+                with suppress(SQLAlchemyError):
+                    session.rollback()
         return response
 
     wrapped.is_once = True
     return wrapped
+
+
+def _done_path(nonce: str) -> str | None:
+    """Where the first send of a form led, waiting a moment for a first send that has just
+    committed and is about to note it. Each look is a transaction of its own (on SQLite,
+    one that holds no lock the first send needs)."""
+    session = db()
+    give_up_at = time.monotonic() + DONE_WAIT.total_seconds()
+    while True:
+        row = session.execute(select(FormToken.done_path, FormToken.used_at)
+                              .where(FormToken.token == nonce)).first()
+        session.rollback()
+        if row is None or row.done_path is not None or time.monotonic() >= give_up_at \
+                or _now() - row.used_at > DONE_WAIT:
+            return row.done_path if row is not None else None
+        time.sleep(0.05)
 
 
 def _local_path(url: str | None) -> str | None:

@@ -334,3 +334,54 @@ def test_cancelling_for_a_caller_who_said_stop_says_she_gets_no_text(browser, ba
     assert fresh(db_session).get(Appointment, desk["appointment"]).status.value == "cancelled"
     assert session.scalars(select(Client)).all()  # the caller is still known
     page.close()
+
+
+def test_back_after_cancelling_says_it_was_sent(browser, base_url, desk, db_session, screenshot):
+    """The confirmation has an address of its own: Back after cancelling loads it, and it
+    says the cancellation was sent, rather than the browser's "Confirm Form Resubmission"."""
+    page = browser.new_page(viewport=PHONE)
+    sign_in(page, base_url)
+    appointment = f"{base_url}/staff/appointments/{desk['appointment']}"
+    page.goto(appointment)
+    page.fill("#reason", "Hun ringte og sa at hun ikke kan komme, barnehagen er stengt hele uka")
+    page.click("button.danger")
+    page.wait_for_selector("#confirm-heading")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.reload()  # a reload shows the same confirmation
+    page.wait_for_selector("#confirm-heading")
+    page.click("#confirm")
+    page.wait_for_selector("text=Timen er avlyst.")
+
+    page.go_back()
+    page.wait_for_selector("#once-heading")
+    assert page.inner_text("#once-heading") == "Dette skjemaet er allerede sendt"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.click("#once-done")
+    page.wait_for_url(appointment)
+    assert len(fresh(db_session).scalars(select(OutboxMessage).where(OutboxMessage.template == "cancelled")).all()) == 1
+    page.close()
+
+
+def test_back_after_booking_a_second_time_says_it_was_sent(browser, base_url, desk, db_session):
+    """The question "a second time?" has an address of its own: Back after answering yes
+    loads it, and it says the booking was sent, rather than "Confirm Form Resubmission"."""
+    page = browser.new_page(viewport=PHONE)
+    sign_in(page, base_url)
+    page.goto(base_url + "/staff/book")
+    choose_times(page, "90 00 00 00", desk["talk"])
+    page.locator("input[name=slot]").first.check()
+    page.click("button[type=submit]:has-text('Bestill den valgte tiden')")
+    page.wait_for_selector("#second-heading")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.click("#book-second")
+    page.wait_for_selector("text=Timen er bestilt")
+    booked_page = page.url
+
+    page.go_back()
+    page.wait_for_selector("#once-heading")
+    assert page.inner_text("#once-heading") == "Dette skjemaet er allerede sendt"
+    page.click("#once-done")
+    page.wait_for_selector("#move-heading")
+    assert page.url == booked_page
+    assert len(appointments_of_number(db_session, "+4790000000")) == 2
+    page.close()

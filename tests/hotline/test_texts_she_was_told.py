@@ -95,7 +95,8 @@ def test_moved_then_cancelled_at_the_desk_names_the_time_she_booked(twilio_app, 
     html = browser.get(path).get_data(as_text=True)
     cancel = {"reason": "Hun ringte", "version": _version(html)}
     # The confirmation shows the text the worker will write: the time she booked, not the new one.
-    confirmation = browser.post(f"{path}/cancel", data={**cancel, **tokens(html)}).get_data(as_text=True)
+    confirmation = browser.post(f"{path}/cancel/ask", data={**cancel, **tokens(html)},
+                                follow_redirects=True).get_data(as_text=True)
     assert say("cancelled", "so", when=appointment.start_at) in unescape(confirmation)
     response = browser.post(f"{path}/cancel", data={**cancel, "confirm": "1", **tokens(confirmation)})
     assert response.status_code == 303

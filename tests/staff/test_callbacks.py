@@ -69,6 +69,34 @@ def test_calling_back_rings_the_receptionist_then_puts_her_through(desk_app, fak
     assert "Ingen venter" in browser.get("/staff/callbacks").get_data(as_text=True)
 
 
+def test_a_call_back_that_could_not_ring_out_can_be_tried_again_with_back(desk_app, fake_twilio, staff, db_session,
+                                                                          monkeypatch):
+    """Twilio refuses the call: nothing was done, so the form, sent again (Back and "Ring"
+    again), rings; it is not refused as "already sent"."""
+    from scheduling.sending import SendError
+
+    caller = Phone(desk_app.test_client(), desk_app, "+4791234567")
+    for words in ("hi", "4", "3"):
+        caller.text(words)
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/callbacks").get_data(as_text=True)
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    sender = desk_app.extensions["linja.sender"]
+    ring = sender.call
+
+    def refused(call):
+        monkeypatch.setattr(sender, "call", ring)
+        raise SendError("busy")
+
+    monkeypatch.setattr(sender, "call", refused)
+    first = browser.post(f"/staff/callbacks/{request.id}/call", data={**tokens(page)})
+    assert first.status_code == 302 and fake_twilio.calls == []
+    again = browser.post(f"/staff/callbacks/{request.id}/call", data={**tokens(page)})
+    assert again.status_code == 302, again.get_data(as_text=True)[:2000]
+    assert len(fake_twilio.calls) == 1
+
+
 def test_only_the_desk_sees_the_call_back_queue(desk_app, staff):
     browser = desk_app.test_client()
     assert browser.get("/staff/callbacks").status_code == 302  # a stranger: to sign-in

@@ -24,6 +24,7 @@ from scheduling.models import (
     StaffRole,
 )
 from tests.conftest import NOW, fresh, oslo
+from tests.database_cuts import cuts  # noqa: F401  (a fixture)
 from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
 
 SOMALI_NUMBER = "+4790000000"  # what "90 00 00 00" means
@@ -372,10 +373,12 @@ def test_booking_for_a_known_caller_keeps_her_language(ingrid, db_session, desk,
     form = {"phone": "+47 900 00 000", "language": "so", "service": talk, "slot": slots[0]}
     asked = ingrid.post("/staff/book", data={**form, **tokens(html)})
     # She has a time already: the page shows it and asks before booking a second.
-    assert asked.status_code == 200 and "Hun har allerede en time" in asked.get_data(as_text=True)
-    assert f'href="/staff/appointments/{somali_caller.id}"' in asked.get_data(as_text=True)
+    assert asked.status_code == 303 and asked.headers["Location"].startswith("/staff/book/second?")
+    question = page(ingrid, asked.headers["Location"])
+    assert "Hun har allerede en time" in question
+    assert f'href="/staff/appointments/{somali_caller.id}"' in question
     assert len(fresh(db_session).scalars(select(Appointment)).all()) == 1
-    ingrid.post("/staff/book", data={**form, "second": "1", **tokens(asked.get_data(as_text=True))})
+    ingrid.post("/staff/book", data={**form, "second": "1", **tokens(question)})
     session = fresh(db_session)
     assert len(session.scalars(select(Client)).all()) == 1
     assert len(session.scalars(select(Appointment).where(Appointment.client_id == somali_caller.client_id)).all()) == 2
@@ -422,10 +425,14 @@ def test_a_move_to_the_time_and_counselor_she_has_changes_nothing_and_texts_noth
                                                                                     somali_caller):
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
-    response = ingrid.post(f"{path}/move", data={
-        "slot": f"{desk['amina'].id}@{somali_caller.start_at.isoformat()}", "version": version_of(html),
-        **tokens(html),
-    })
+    slot = f"{desk['amina'].id}@{somali_caller.start_at.isoformat()}"
+    # The confirmation step already says so (an old page, another tab): nothing to confirm.
+    shown = ingrid.get(f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    preview = shown.get_data(as_text=True)
+    assert shown.status_code == 409 and "så ingenting er endret, og hun får ingen SMS." in unescape(preview)
+    # Sent anyway, confirmed: the same.
+    response = ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1",
+                                                 **tokens(preview)})
     assert response.status_code == 409
     answer = unescape(response.get_data(as_text=True))
     assert "Timen er allerede tir. 24. nov. 10:00 hos Amina, så ingenting er endret, og hun får ingen SMS." in answer
@@ -640,7 +647,7 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
     later = walk.get(walk.link(step_two, r"after="))
     walk.get(walk.link(later, r"^/staff/book\?(?!.*after=)"))  # "change number, language or service"
     second = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
-                                       "slot": slot_values(later)[0], **tokens(later)}, status=200)
+                                       "slot": slot_values(later)[0], **tokens(later)})
     assert "Hun har allerede en time" in second
     booked = walk.post("/staff/book", {"phone": "+47 900 00 000", "language": "so", "service": talk,
                                        "slot": slot_values(later)[0], "second": "1", **tokens(second)})
@@ -680,9 +687,10 @@ def test_no_desk_address_holds_a_callers_number(ingrid, make, db_session, desk, 
     moved = walk.post(move, {"slot": slot_values(appointment)[0], "version": version_of(appointment),
                              "confirm": "1", **tokens(preview)})
     assert "Timen er flyttet" in moved
-    cancel = re.search(r'action="(/staff/appointments/\d+/cancel)"', moved).group(1)
-    preview = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), **tokens(moved)}, status=200)
+    ask = re.search(r'action="(/staff/appointments/\d+/cancel/ask)"', moved).group(1)
+    preview = walk.post(ask, {"reason": "Hun ringte", "version": version_of(moved), **tokens(moved)})
     assert "Bekreft avlysningen" in preview
+    cancel = re.search(r'action="(/staff/appointments/\d+/cancel)"', preview).group(1)
     cancelled = walk.post(cancel, {"reason": "Hun ringte", "version": version_of(moved), "confirm": "1",
                                    **tokens(preview)})
     assert "Timen er avlyst." in cancelled
@@ -740,7 +748,7 @@ def test_the_session_keeps_a_few_new_numbers_encrypted_and_small(app, ingrid, de
 
 ALREADY_SENT = "Dette skjemaet er allerede sendt"
 # The staff forms that change nothing: a search, a booking's step 1, signing in and out.
-CHANGE_NOTHING = {"staff.login", "staff.logout", "staff.search_number", "staff.book_times"}
+CHANGE_NOTHING = {"staff.login", "staff.logout", "staff.search_number", "staff.book_times", "staff.ask_cancel"}
 
 
 def sent_twice(browser, path: str, data: dict, html: str):
@@ -792,9 +800,18 @@ def test_back_to_the_times_and_another_time_books_nothing(ingrid, db_session, de
     fresh_times = page(ingrid, ingrid.post("/staff/book/times", data={
         "phone": "90 11 22 33", "language": "so", "service": desk["talk"].id,
         **tokens(page(ingrid, "/staff/book"))}).headers["Location"])
-    assert "Hun har allerede en time" in ingrid.post("/staff/book", data={
+    asked = ingrid.post("/staff/book", data={
         **form, "f": re.search(r'name="f" value="([^"]+)"', fresh_times).group(1),
-        "slot": slot_values(fresh_times)[1], **tokens(fresh_times)}).get_data(as_text=True)
+        "slot": slot_values(fresh_times)[1], **tokens(fresh_times)})
+    question = page(ingrid, asked.headers["Location"])
+    assert "Hun har allerede en time" in question
+    # Yes, a second; then the browser's Back loads the question again: it says it was sent.
+    yes = ingrid.post("/staff/book", data={
+        **form, "f": re.search(r'name="f" value="([^"]+)"', question).group(1), "second": "1",
+        "slot": slot_values(fresh_times)[1], **tokens(question)})
+    assert yes.status_code == 303
+    assert_already_sent(ingrid.get(asked.headers["Location"]), done=yes.headers["Location"])
+    assert len(fresh(db_session).scalars(select(Appointment)).all()) == 2
 
 
 def test_a_form_without_its_one_time_token_does_nothing(ingrid, db_session, desk):
@@ -838,6 +855,58 @@ def test_a_move_confirmed_twice_moves_once_and_texts_once(ingrid, db_session, de
     assert 'id="confirm"' not in back.get_data(as_text=True)
 
 
+def test_a_move_made_is_said_made_when_what_it_led_to_cannot_be_noted(ingrid, db_session, desk, somali_caller,
+                                                                      cuts):
+    """The move is committed with its token; the link a second send shows is written after.
+    The database going away in between must not tell her the move may not be saved."""
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    cuts.on("UPDATE form_tokens")
+    moved = ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1",
+                                              **tokens(preview)})
+    assert cuts.made == 1
+    assert moved.status_code == 303 and moved.headers["Location"].endswith(path)
+    assert fresh(db_session).get(Appointment, somali_caller.id).version == int(version_of(html)) + 1
+    assert "Timen er flyttet til" in page(ingrid, path)
+    assert_already_sent(ingrid.post(f"{path}/move", data={"slot": slot, "version": version_of(html), "confirm": "1",
+                                                          **tokens(preview)}))
+
+
+def test_a_second_click_while_the_first_is_finishing_links_to_what_it_did(ingrid, db_session, desk, somali_caller,
+                                                                          monkeypatch):
+    """A double click: the second send finds the token the moment the first has committed
+    the move, a moment before the first notes where it led. Its page still links there."""
+    import threading
+    import time
+
+    from staff import once
+
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    slot = slot_values(html)[1]
+    preview = page(ingrid, f"{path}/move?slot={quote(slot)}&version={version_of(html)}")
+    form = {"slot": slot, "version": version_of(html), "confirm": "1", **tokens(preview)}
+    second = {}
+    make_response = once.make_response
+
+    def finishing(*args):
+        # The first send has committed the move: the second click arrives now.
+        second["thread"] = threading.Thread(target=lambda: second.update(response=ingrid.post(f"{path}/move",
+                                                                                               data=form)))
+        second["thread"].start()
+        time.sleep(0.5)
+        return make_response(*args)
+
+    monkeypatch.setattr(once, "make_response", finishing)
+    first = ingrid.post(f"{path}/move", data=form)
+    second["thread"].join(30)
+    assert first.status_code == 303
+    assert_already_sent(second["response"], done=path)
+    assert fresh(db_session).get(Appointment, somali_caller.id).version == int(version_of(html)) + 1
+
+
 def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, somali_caller):
     path = f"/staff/appointments/{somali_caller.id}"
     html = page(ingrid, path)
@@ -848,6 +917,34 @@ def test_a_cancellation_confirmed_twice_cancels_once(ingrid, db_session, desk, s
     session = fresh(db_session)
     assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "cancelled")).all()) == 1
     assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()) == 1
+
+
+def test_back_after_cancelling_loads_a_confirmation_that_says_it_was_sent(ingrid, db_session, desk, somali_caller):
+    """The cancel form leads to a confirmation at an address of its own: the browser's Back
+    after the cancellation loads it (a page made by a POST would be a browser error,
+    "Confirm Form Resubmission"), and it says the cancellation was sent."""
+    path = f"/staff/appointments/{somali_caller.id}"
+    html = page(ingrid, path)
+    assert f'action="{path}/cancel/ask"' in html
+    asked = ingrid.post(f"{path}/cancel/ask", data={"reason": "Syk, ringer 41 00 00 00", "version": version_of(html),
+                                                    **tokens(html)})
+    assert asked.status_code == 303
+    confirmation = asked.headers["Location"]
+    assert "Syk" not in unquote_plus(confirmation) and "41 00" not in unquote_plus(confirmation)
+    preview = page(ingrid, confirmation)
+    assert "Bekreft avlysningen" in preview and "Syk, ringer 41 00 00 00" in preview
+    assert "Bekreft avlysningen" in page(ingrid, confirmation)  # reloaded
+    assert fresh(db_session).get(Appointment, somali_caller.id).status == AppointmentStatus.booked
+    confirmed = ingrid.post(f"{path}/cancel", data={"reason": "Syk, ringer 41 00 00 00", "version": version_of(html),
+                                                    "confirm": "1", **tokens(preview)})
+    assert confirmed.status_code == 303
+    [entry] = fresh(db_session).scalars(select(AuditEntry).where(AuditEntry.action == "cancelled")).all()
+    back = ingrid.get(confirmation)
+    assert_already_sent(back, done=path)
+    assert 'id="confirm"' not in back.get_data(as_text=True)
+    # Without a reason kept for it (another browser, a session ended), it leads to the form.
+    other = ingrid.get(f"{path}/cancel?version=999")
+    assert other.status_code == 302 and other.headers["Location"].endswith(f"{path}#cancel")
 
 
 def test_nothing_moves_or_is_cancelled_before_it_is_confirmed(ingrid, db_session, desk, somali_caller):

@@ -44,10 +44,13 @@ ALLOWED = {
     "staff.book": DESK,
     "staff.book_times": DESK,
     "staff.book_slot": DESK,
+    "staff.book_second": DESK,
     "staff.appointment": DESK,
     "staff.move_appointment": DESK,
     "staff.confirm_move": DESK,
     "staff.cancel": DESK,
+    "staff.ask_cancel": DESK,
+    "staff.confirm_cancel": DESK,
     "staff.callbacks": DESK,
     "staff.call_back": DESK,
     "staff.callback_done": DESK,
@@ -148,8 +151,10 @@ def test_every_staff_page_answers_only_the_roles_it_is_for(app, client, world, d
             if role in expected:
                 assert response.status_code in (200, 302), f"{role.value} {path}: {response.status_code}"
                 if response.status_code == 302:
-                    # The move's confirmation, asked for without a time, shows the appointment.
-                    assert endpoint in ("staff.home", "staff.confirm_move"), f"{role.value} {path} redirects"
+                    # A confirmation (or the question of a second time) asked for without what it
+                    # confirms shows the appointment (or the times to book).
+                    assert endpoint in ("staff.home", "staff.confirm_move", "staff.confirm_cancel",
+                                        "staff.book_second"), f"{role.value} {path} redirects"
             else:
                 assert response.status_code == 403, f"{role.value} should not see {path}"
 
