@@ -1,9 +1,13 @@
-"""The SMS dialogue as a state machine: ``advance(state, inbound, ctx) -> Step``.
+"""The one dialogue of both lines: ``advance(state, inbound, ctx) -> Step``.
 
-It knows nothing of HTTP, TwiML or SQL. What it needs from the calendar it asks of
-``ctx.desk`` (see ``Desk``); what it says is a list of ``Reply`` values that
-``hotline.replies`` turns into text in her language. Global keywords (STOP, START, HELP,
-DELETE, the language menu) are handled before the state table, and so is a greeting.
+The SMS line and the voice line run this same conversation: a texted digit and a key
+pressed are the same input, and the same digit means the same thing on both lines in
+every state. It knows nothing of HTTP, TwiML or SQL. What it needs from the calendar it
+asks of ``ctx.desk`` (see ``Desk``); what it says is a list of ``Reply`` values that each
+line renders (``hotline.replies`` as a text, ``hotline.ivr`` as speech). Global keywords
+(STOP, START, HELP, DELETE, the language menu) are handled before the state table, and so
+is a greeting. The table itself is ``TABLE``: state x what she sent -> what happens and
+where she is next; ``docs/dialogue.md`` is generated from it (``flask dialogue-table``).
 """
 from __future__ import annotations
 
@@ -14,6 +18,12 @@ from typing import Protocol
 
 from hotline import keywords as kw
 from scheduling import codeword
+
+# The two lines. What a line cannot do (a text cannot put her through to someone) is
+# done the nearest way it can, by the same choice.
+SMS = "sms"
+VOICE = "voice"
+BOTH = frozenset({SMS, VOICE})
 
 # States
 NEW = "new"
@@ -30,9 +40,10 @@ REMINDER = "reminder"
 CODE = "code"  # her code word is asked before what she asked for
 CODE_NEW = "code_new"  # choosing a code word
 CODE_REPEAT = "code_repeat"  # the same code word again, to be sure
+TALK_LATER = "talk_later"  # on a call, no one free to talk: a call back or a message
 
 # States that do not time out: nothing is held, and a reminder's answer may come hours later.
-RESTING = {NEW, LANGUAGE, MAIN, REMINDER}
+RESTING = {NEW, LANGUAGE, MAIN, REMINDER, TALK_LATER}
 LATER = 9  # "9 Later times"
 CODE_WORD = 6  # "6 Code word" in the main menu
 # States that show or change her appointment: with a code word, only once it was given.
@@ -40,6 +51,8 @@ GUARDED = {APPOINTMENT, CANCEL, MOVE_SLOT, MOVE_CONFIRM}
 # States that take a yes or a no: there a word that is both a greeting and a yes (the
 # Somali "haye") means yes.
 YES_NO = {CONFIRM, MOVE_CONFIRM, CANCEL, REMINDER}
+# States answered with several digits (a code word): on a call, ended with the # key.
+KEYED = {CODE, CODE_NEW, CODE_REPEAT}
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,10 @@ class Desk(Protocol):
     def free_slots(self, service_id: int, language: str, limit: int, after: datetime | None = None,
                    moving: int | None = None) -> list[Offer]: ...
     # Holding and booking both refuse a slot someone else holds or has booked; when
-    # ``moving`` an appointment, its own current time does not count against it.
-    def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> bool: ...
+    # ``moving`` an appointment, its own current time does not count against it. A hold
+    # answers with what it held: the same time, perhaps with another counselor who fits
+    # (never another counselor for a move), or None.
+    def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> Offer | None: ...
     def release(self) -> None: ...
     def book(self, offer: Offer, service_id: int, language: str) -> Booking: ...
     def next_appointment(self) -> tuple[int, datetime, int] | None: ...  # (id, start, service id)
@@ -125,12 +140,17 @@ class Desk(Protocol):
     def code_word_status(self) -> str: ...
     def set_code_word(self, code: str) -> None: ...
     def check_code_word(self, code: str) -> str: ...
+    # Only the voice line asks these: can she be put through now, and if the centre is
+    # closed, when does it open again (None: open now, or no opening known).
+    def can_talk_now(self) -> bool: ...
+    def opens_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
 class Context:
     now: datetime
     desk: Desk
+    line: str = SMS
     is_opted_out: bool = False
     idle_timeout: timedelta = timedelta(minutes=30)
     # language -> how many slots fit one text: alone, and after "that time was taken"
@@ -204,13 +224,12 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
     if not text:
         # With her code word not given, the prompt again must not show her time.
         hidden = (state.name in GUARDED or state.name == REMINDER) and _needs_code(state, ctx)
-        prompt = [reply("main_menu")] if hidden else _prompt(state, ctx)
-        return Step(replace(state, updated_at=ctx.now), [reply("empty_message"), *prompt])
+        asked = [reply("main_menu")] if hidden else prompt(state, ctx)
+        return Step(replace(state, updated_at=ctx.now), [reply("empty_message"), *asked])
 
     if state.name in GUARDED and _needs_code(state, ctx):
         return _ask_code(state, text, ctx)
-    handler = _HANDLERS.get(state.name, _main)
-    return handler(state, text, ctx)
+    return answer(state, text, ctx)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -243,15 +262,16 @@ def _choose_language(state: State, code: str, ctx: Context) -> Step:
 
 
 def _not_understood(state: State, ctx: Context) -> Step:
-    return Step(replace(state, updated_at=ctx.now), [reply("not_understood"), *_prompt(state, ctx)])
+    return Step(replace(state, updated_at=ctx.now), [reply("not_understood"), *prompt(state, ctx)])
 
 
 def _offers(state: State) -> list[Offer]:
     return [Offer.from_data(o) for o in state.data.get("offers", [])]
 
 
-def _prompt(state: State, ctx: Context) -> list[Reply]:
-    """What the caller is being asked in ``state``, to repeat after a puzzling answer."""
+def prompt(state: State, ctx: Context) -> list[Reply]:
+    """What the caller is being asked in ``state``, to repeat after a puzzling answer (and
+    on a call, after a reply that leaves her where she was)."""
     data = state.data
     if state.name == LANGUAGE:
         return [_language_menu(ctx)]
@@ -260,7 +280,7 @@ def _prompt(state: State, ctx: Context) -> list[Reply]:
     if state.name in (SLOT, MOVE_SLOT):
         return [reply("offer_slots", slots=[o.start_at for o in _offers(state)])]
     if state.name in (CONFIRM, MOVE_CONFIRM):
-        return [reply("confirm_slot", when=Offer.from_data(data["offer"]).start_at)]
+        return [reply("confirm_slot", when=Offer.from_data(data["offer"]).start_at, moving=state.name == MOVE_CONFIRM)]
     if state.name == APPOINTMENT:
         return [reply("appointment_menu", when=datetime.fromisoformat(data["when"]))]
     if state.name == CANCEL:
@@ -273,6 +293,8 @@ def _prompt(state: State, ctx: Context) -> list[Reply]:
         return [reply("code_choose")]
     if state.name == CODE_REPEAT:
         return [reply("code_repeat")]
+    if state.name == TALK_LATER:
+        return [_nobody_free(ctx)]
     return [reply("main_menu")]
 
 
@@ -316,171 +338,6 @@ def _current(state: State, ctx: Context) -> tuple[int, datetime, int] | None:
     return ctx.desk.appointment(state.data["appointment"])
 
 
-# --- the state table -------------------------------------------------------------------------
-
-
-def _language(state: State, text: str, ctx: Context) -> Step:
-    languages = ctx.desk.languages()
-    shown = state.data.get("languages") or [code for code, _ in languages]
-    choice = kw.number(text)
-    if choice is not None and 1 <= choice <= len(shown) and shown[choice - 1] in dict(languages):
-        return _choose_language(state, shown[choice - 1], ctx)
-    chosen = _language_by_name(text, ctx)
-    if chosen:
-        return _choose_language(state, chosen, ctx)
-    return _not_understood(state, ctx)
-
-
-def _main(state: State, text: str, ctx: Context) -> Step:
-    choice = kw.number(text)
-    if choice == 1:
-        if _needs_code(state, ctx):
-            # Booking reveals nothing; her appointment is shown only after the code word.
-            return _choose_service(state, ctx)
-        upcoming = ctx.desk.next_appointment()
-        if upcoming is not None:
-            # One appointment at a time: she sees hers, and can move or cancel it.
-            return _show_appointment(state, ctx, upcoming)
-        return _choose_service(state, ctx)
-    if choice == 2:
-        if _needs_code(state, ctx):
-            return _ask_code(replace(state, name=MAIN), text, ctx)
-        return _show_appointment(state, ctx, ctx.desk.next_appointment())
-    if choice == 3:
-        ctx.desk.request_callback()
-        return _to(state, MAIN, ctx, [reply("callback_requested")])
-    if choice == 4:
-        return _to(state, MAIN, ctx, [reply("help")])
-    if choice == 5:  # reminders as a phone call, or back to texts
-        wanted = not ctx.desk.wants_reminder_calls()
-        ctx.desk.set_reminder_calls(wanted)
-        return _to(state, MAIN, ctx, [reply("reminder_calls_on" if wanted else "reminder_calls_off")])
-    if choice == CODE_WORD:
-        if ctx.desk.code_word_status() == "none":
-            return _to(state, CODE_NEW, ctx, [reply("code_choose")])
-        # Changing it takes the old one, every time.
-        return _ask_code(replace(state, name=CODE_NEW), text, ctx)
-    return _not_understood(replace(state, name=MAIN), ctx)
-
-
-def _service(state: State, text: str, ctx: Context) -> Step:
-    shown = state.data.get("services", [])
-    active = {service_id for service_id, _ in ctx.desk.services(state.language)}
-    choice = kw.number(text)
-    if choice is not None and 1 <= choice <= len(shown):
-        if shown[choice - 1] in active:
-            return _offer_slots(state, ctx, shown[choice - 1])
-        return _choose_service(state, ctx)  # the list changed since she saw it
-    return _not_understood(state, ctx)
-
-
-def _slot(state: State, text: str, ctx: Context) -> Step:
-    offers = _offers(state)
-    service_id = state.data["service"]
-    moving = state.data.get("appointment")
-    if moving is not None and _current(state, ctx) is None:
-        return _to(state, MAIN, ctx, [reply("no_appointment")])
-    choice = kw.number(text)
-    if choice == LATER and offers:
-        return _offer_slots(state, ctx, service_id, moving=moving, after=offers[-1].start_at)
-    if choice is None or not 1 <= choice <= len(offers):
-        return _not_understood(state, ctx)
-    offer = offers[choice - 1]
-    if not ctx.desk.hold(offer, service_id, moving):
-        return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
-    data = {"service": service_id, "offer": offer.to_data()}
-    if moving is not None:
-        data["appointment"] = moving
-        data["when"] = state.data["when"]
-    name = MOVE_CONFIRM if moving is not None else CONFIRM
-    return _to(state, name, ctx, [reply("confirm_slot", when=offer.start_at)], **data)
-
-
-def _confirm(state: State, text: str, ctx: Context) -> Step:
-    offer = Offer.from_data(state.data["offer"])
-    service_id = state.data["service"]
-    moving = state.data.get("appointment")
-    current = _current(state, ctx) if moving is not None else None
-    if moving is not None and current is None:
-        ctx.desk.release()
-        return _to(state, MAIN, ctx, [reply("no_appointment")])
-    if text in kw.YES:
-        if moving is None:
-            result = ctx.desk.book(offer, service_id, state.language)
-        else:
-            result = ctx.desk.move(moving, offer)
-        if result.ok:
-            ctx.desk.release()
-            key = "booked" if moving is None else "moved"
-            if ctx.desk.code_word_status() != "none":
-                key += "_private"  # with a code word, no address on her screen
-            return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
-        if result.is_unchanged:  # the time she chose is the one she has (staff moved her there)
-            ctx.desk.release()
-            return _to(state, MAIN, ctx, [reply("kept", when=result.start_at)])
-        return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
-    if text in kw.NO:
-        ctx.desk.release()
-        if current is not None:
-            return _to(state, MAIN, ctx, [reply("kept", when=current[1])])
-        return _offer_slots(state, ctx, service_id, moving=moving)
-    return _not_understood(state, ctx)
-
-
-def _appointment(state: State, text: str, ctx: Context) -> Step:
-    current = _current(state, ctx)
-    if current is None:
-        return _to(state, MAIN, ctx, [reply("no_appointment")])
-    if current[1].isoformat() != state.data["when"]:
-        return _show_appointment(state, ctx, current)  # it was changed: show it as it is now
-    choice = kw.number(text)
-    if choice == 1:
-        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
-                   appointment=current[0], when=current[1].isoformat())
-    if choice == 2:
-        return _offer_slots(state, ctx, current[2], moving=current[0])
-    return _not_understood(state, ctx)
-
-
-def _cancel(state: State, text: str, ctx: Context) -> Step:
-    current = _current(state, ctx)
-    if current is None:
-        return _to(state, MAIN, ctx, [reply("no_appointment")])
-    if current[1].isoformat() != state.data["when"]:
-        # Moved since she was asked: ask again about the time it has now.
-        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
-                   appointment=current[0], when=current[1].isoformat())
-    if text in kw.YES:
-        if ctx.desk.cancel(current[0]):
-            return _to(state, MAIN, ctx, [reply("cancelled", when=current[1])])
-        return _to(state, MAIN, ctx, [reply("no_appointment")])
-    if text in kw.NO:
-        return _to(state, MAIN, ctx, [reply("kept", when=current[1])])
-    return _not_understood(state, ctx)
-
-
-def _reminder(state: State, text: str, ctx: Context) -> Step:
-    """Answers to a reminder text: 1 confirm, 2 cancel, 3 move."""
-    choice = kw.number(text)
-    if (choice in (1, 2, 3) or text in kw.YES) and _needs_code(state, ctx):
-        return _ask_code(state, text, ctx)
-    current = _current(state, ctx)
-    if current is None and (choice in (1, 2, 3) or text in kw.YES):
-        return _to(state, MAIN, ctx, [reply("no_appointment")])  # cancelled since
-    if current is None or current[1] <= ctx.now:  # or already begun
-        return _main(replace(state, name=MAIN, data={}), text, ctx)
-    appointment_id, start_at, service_id = current
-    if choice == 1 or (choice is None and text in kw.YES):
-        return _to(state, MAIN, ctx, [reply("appointment_confirmed", when=start_at)])
-    if choice == 2:
-        return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=start_at)],
-                   appointment=appointment_id, when=start_at.isoformat())
-    if choice == 3:
-        moving = replace(state, data={**state.data, "when": start_at.isoformat()})
-        return _offer_slots(moving, ctx, service_id, moving=appointment_id)
-    return _main(replace(state, name=MAIN, data={}), text, ctx)
-
-
 # --- the code word -----------------------------------------------------------------------------
 
 
@@ -509,7 +366,7 @@ def _code(state: State, text: str, ctx: Context) -> Step:
         return _to(state, CODE_NEW, ctx, [reply("code_choose")], unlocked=True)
     resumed = State(name=then, language=state.language,
                     data={**state.data.get("then_data", {}), "unlocked": True}, updated_at=ctx.now)
-    return _HANDLERS.get(then, _main)(resumed, state.data.get("then_text", ""), ctx)
+    return answer(resumed, state.data.get("then_text", ""), ctx)
 
 
 def _code_new(state: State, text: str, ctx: Context) -> Step:
@@ -528,18 +385,428 @@ def _code_repeat(state: State, text: str, ctx: Context) -> Step:
     return _to(state, MAIN, ctx, [reply("code_set")], unlocked=True)
 
 
-_HANDLERS = {
-    LANGUAGE: _language,
-    MAIN: _main,
-    SERVICE: _service,
-    SLOT: _slot,
-    MOVE_SLOT: _slot,
-    CONFIRM: _confirm,
-    MOVE_CONFIRM: _confirm,
-    APPOINTMENT: _appointment,
-    CANCEL: _cancel,
-    REMINDER: _reminder,
-    CODE: _code,
-    CODE_NEW: _code_new,
-    CODE_REPEAT: _code_repeat,
+
+# --- the state table -------------------------------------------------------------------------
+#
+# Each state's row says what she is asked there and what each answer does. ``Choice.keys``
+# is what she sends or presses ("1"; a word list for yes and no); ``otherwise`` takes
+# anything else (a number from a list she was given, a code word). ``leads_to`` names the
+# states an answer can leave her in, for the readable table and the menu walk test.
+
+Handler = Callable[[State, str, Context], Step]
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str  # what she sends: a digit, or a description ("a number from the list")
+    does: str  # what happens, in words, for the readable table
+    act: Handler
+    leads_to: tuple[str, ...]
+    words: frozenset[str] = frozenset()  # other words that mean the same (yes, no)
+    lines: frozenset[str] = BOTH  # where it is offered
+
+    def matches(self, text: str, ctx: Context) -> bool:
+        digit = _digit(self.key)
+        return ctx.line in self.lines and ((digit is not None and kw.number(text) == digit) or text in self.words)
+
+
+def _digit(key: str) -> int | None:
+    return int(key) if key.isdigit() else None
+
+
+@dataclass(frozen=True)
+class Row:
+    asks: str  # the reply that asks this state's question
+    choices: tuple[Choice, ...] = ()
+    otherwise: Choice | None = None
+    lines: frozenset[str] = BOTH
+
+
+def answer(state: State, text: str, ctx: Context) -> Step:
+    """Her answer in ``state``, by the table."""
+    row = TABLE.get(state.name, TABLE[MAIN])
+    for choice in row.choices:
+        if choice.matches(text, ctx):
+            return choice.act(state, text, ctx)
+    if row.otherwise is not None:
+        return row.otherwise.act(state, text, ctx)
+    return _not_understood(state, ctx)
+
+
+# -- the language menu
+
+
+def _language(state: State, text: str, ctx: Context) -> Step:
+    languages = ctx.desk.languages()
+    shown = state.data.get("languages") or [code for code, _ in languages]
+    choice = kw.number(text)
+    if choice is not None and 1 <= choice <= len(shown) and shown[choice - 1] in dict(languages):
+        return _choose_language(state, shown[choice - 1], ctx)
+    chosen = _language_by_name(text, ctx)
+    if chosen:
+        return _choose_language(state, chosen, ctx)
+    return _not_understood(state, ctx)
+
+
+# -- the main menu
+
+
+def _book(state: State, text: str, ctx: Context) -> Step:
+    if _needs_code(state, ctx):
+        # Booking reveals nothing; her appointment is shown only after the code word.
+        return _choose_service(state, ctx)
+    upcoming = ctx.desk.next_appointment()
+    if upcoming is not None:
+        # One appointment at a time: she hears hers, and can move or cancel it.
+        return _show_appointment(state, ctx, upcoming)
+    return _choose_service(state, ctx)
+
+
+def _my_appointment(state: State, text: str, ctx: Context) -> Step:
+    if _needs_code(state, ctx):
+        return _ask_code(replace(state, name=MAIN), text, ctx)
+    return _show_appointment(state, ctx, ctx.desk.next_appointment())
+
+
+def _talk(state: State, text: str, ctx: Context) -> Step:
+    """Someone to talk to: on a call, put through now if someone is free; by text, and on a
+    call when no one is, a call back (asked for, never registered unasked)."""
+    if ctx.line == VOICE:
+        if ctx.desk.can_talk_now():
+            return _to(state, MAIN, ctx, [reply("put_through")])
+        return _to(state, TALK_LATER, ctx, [_nobody_free(ctx)])
+    return _call_back(state, text, ctx)
+
+
+def _nobody_free(ctx: Context) -> Reply:
+    opens_at = ctx.desk.opens_at()
+    return reply("closed", when=opens_at) if opens_at is not None else reply("nobody")
+
+
+def unanswered(state: State, ctx: Context) -> Step:
+    """On a call, no one picked up where she was put through: a call back or a message."""
+    return _to(state, TALK_LATER, ctx, [_nobody_free(ctx)])
+
+
+def _call_back(state: State, text: str, ctx: Context) -> Step:
+    ctx.desk.request_callback()
+    return _to(state, MAIN, ctx, [reply("callback_requested")])
+
+
+def _leave_message(state: State, text: str, ctx: Context) -> Step:
+    return _to(state, MAIN, ctx, [reply("leave_message")])
+
+
+def _help(state: State, text: str, ctx: Context) -> Step:
+    return _to(state, MAIN, ctx, [reply("help")])
+
+
+def _reminder_calls(state: State, text: str, ctx: Context) -> Step:
+    wanted = not ctx.desk.wants_reminder_calls()
+    ctx.desk.set_reminder_calls(wanted)
+    return _to(state, MAIN, ctx, [reply("reminder_calls_on" if wanted else "reminder_calls_off")])
+
+
+def _code_word(state: State, text: str, ctx: Context) -> Step:
+    if ctx.desk.code_word_status() == "none":
+        return _to(state, CODE_NEW, ctx, [reply("code_choose")])
+    # Changing it takes the old one, every time.
+    return _ask_code(replace(state, name=CODE_NEW), text, ctx)
+
+
+def _main_menu(state: State, text: str, ctx: Context) -> Step:
+    return _to(state, MAIN, ctx, [reply("main_menu")])
+
+
+def _puzzled_in_main(state: State, text: str, ctx: Context) -> Step:
+    return _not_understood(replace(state, name=MAIN), ctx)
+
+
+# -- booking
+
+
+def _service(state: State, text: str, ctx: Context) -> Step:
+    shown = state.data.get("services", [])
+    active = {service_id for service_id, _ in ctx.desk.services(state.language)}
+    choice = kw.number(text)
+    if choice is not None and 1 <= choice <= len(shown):
+        if shown[choice - 1] in active:
+            return _offer_slots(state, ctx, shown[choice - 1])
+        return _choose_service(state, ctx)  # the list changed since she saw it
+    return _not_understood(state, ctx)
+
+
+def _moved_away(state: State, ctx: Context) -> Step | None:
+    """Moving an appointment that is no longer hers to move (cancelled since, or over)."""
+    if state.data.get("appointment") is not None and _current(state, ctx) is None:
+        ctx.desk.release()
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
+    return None
+
+
+def _later(state: State, text: str, ctx: Context) -> Step:
+    offers = _offers(state)
+    if not offers:
+        return _not_understood(state, ctx)
+    return _moved_away(state, ctx) or _offer_slots(
+        state, ctx, state.data["service"], moving=state.data.get("appointment"), after=offers[-1].start_at)
+
+
+def _slot(state: State, text: str, ctx: Context) -> Step:
+    offers = _offers(state)
+    service_id = state.data["service"]
+    moving = state.data.get("appointment")
+    gone = _moved_away(state, ctx)
+    if gone is not None:
+        return gone
+    choice = kw.number(text)
+    if choice is None or not 1 <= choice <= len(offers):
+        return _not_understood(state, ctx)
+    offer = offers[choice - 1]
+    held = ctx.desk.hold(offer, service_id, moving)
+    if held is None:
+        return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
+    offer = held  # the same time, perhaps with another counselor who fits
+    data = {"service": service_id, "offer": offer.to_data()}
+    if moving is not None:
+        data["appointment"] = moving
+        data["when"] = state.data["when"]
+    name = MOVE_CONFIRM if moving is not None else CONFIRM
+    return _to(state, name, ctx, [reply("confirm_slot", when=offer.start_at, moving=moving is not None)], **data)
+
+
+def _confirm_yes(state: State, text: str, ctx: Context) -> Step:
+    offer = Offer.from_data(state.data["offer"])
+    service_id = state.data["service"]
+    moving = state.data.get("appointment")
+    gone = _moved_away(state, ctx)
+    if gone is not None:
+        return gone
+    result = ctx.desk.book(offer, service_id, state.language) if moving is None else ctx.desk.move(moving, offer)
+    if result.ok:
+        ctx.desk.release()
+        key = "booked" if moving is None else "moved"
+        if ctx.desk.code_word_status() != "none":
+            key += "_private"  # with a code word, no address on her screen
+        return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
+    if result.is_unchanged:  # the time she chose is the one she has (staff moved her there)
+        ctx.desk.release()
+        return _to(state, MAIN, ctx, [reply("kept", when=result.start_at)])
+    return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
+
+
+def _confirm_no(state: State, text: str, ctx: Context) -> Step:
+    gone = _moved_away(state, ctx)
+    if gone is not None:
+        return gone
+    ctx.desk.release()
+    moving = state.data.get("appointment")
+    if moving is not None:
+        return _to(state, MAIN, ctx, [reply("kept", when=_current(state, ctx)[1])])
+    return _offer_slots(state, ctx, state.data["service"])
+
+
+# -- her appointment
+
+
+def _still_as_shown(state: State, ctx: Context) -> tuple[int, datetime, int] | Step:
+    """Her appointment as it is now, or what she is told when staff changed it since she
+    was shown it: gone, or shown again as it is now."""
+    current = _current(state, ctx)
+    if current is None:
+        return _to(state, MAIN, ctx, [reply("no_appointment")])
+    if current[1].isoformat() != state.data["when"]:
+        return _show_appointment(state, ctx, current)
+    return current
+
+
+def _ask_cancel(state: State, text: str, ctx: Context) -> Step:
+    current = _still_as_shown(state, ctx)
+    if isinstance(current, Step):
+        return current
+    return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
+               appointment=current[0], when=current[1].isoformat())
+
+
+def _ask_move(state: State, text: str, ctx: Context) -> Step:
+    current = _still_as_shown(state, ctx)
+    if isinstance(current, Step):
+        return current
+    return _offer_slots(state, ctx, current[2], moving=current[0])
+
+
+def _puzzled_about_appointment(state: State, text: str, ctx: Context) -> Step:
+    current = _still_as_shown(state, ctx)
+    return current if isinstance(current, Step) else _not_understood(state, ctx)
+
+
+def _cancel_checked(then: Callable[[State, tuple[int, datetime, int], Context], Step]) -> Handler:
+    def act(state: State, text: str, ctx: Context) -> Step:
+        current = _current(state, ctx)
+        if current is None:
+            return _to(state, MAIN, ctx, [reply("no_appointment")])
+        if current[1].isoformat() != state.data["when"]:
+            # Moved since she was asked: ask again about the time it has now.
+            return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
+                       appointment=current[0], when=current[1].isoformat())
+        return then(state, current, ctx)
+    return act
+
+
+def _cancel_yes(state: State, current: tuple[int, datetime, int], ctx: Context) -> Step:
+    if ctx.desk.cancel(current[0]):
+        return _to(state, MAIN, ctx, [reply("cancelled", when=current[1])])
+    return _to(state, MAIN, ctx, [reply("no_appointment")])
+
+
+def _cancel_no(state: State, current: tuple[int, datetime, int], ctx: Context) -> Step:
+    return _to(state, MAIN, ctx, [reply("kept", when=current[1])])
+
+
+# -- a reminder's answer (a text or a call reminding her; 1 confirm, 2 cancel, 3 move)
+
+
+def _reminded(then: Callable[[State, tuple[int, datetime, int], Context], Step]) -> Handler:
+    def act(state: State, text: str, ctx: Context) -> Step:
+        if _needs_code(state, ctx):
+            return _ask_code(state, text, ctx)
+        current = _current(state, ctx)
+        if current is None:
+            return _to(state, MAIN, ctx, [reply("no_appointment")])  # cancelled since
+        if current[1] <= ctx.now:  # already begun: her digit is for the main menu
+            return _as_main(state, text, ctx)
+        return then(state, current, ctx)
+    return act
+
+
+def _reminder_ok(state: State, current: tuple[int, datetime, int], ctx: Context) -> Step:
+    return _to(state, MAIN, ctx, [reply("appointment_confirmed", when=current[1])])
+
+
+def _reminder_cancel(state: State, current: tuple[int, datetime, int], ctx: Context) -> Step:
+    return _to(state, CANCEL, ctx, [reply("confirm_cancel", when=current[1])],
+               appointment=current[0], when=current[1].isoformat())
+
+
+def _reminder_move(state: State, current: tuple[int, datetime, int], ctx: Context) -> Step:
+    moving = replace(state, data={**state.data, "when": current[1].isoformat()})
+    return _offer_slots(moving, ctx, current[2], moving=current[0])
+
+
+def _as_main(state: State, text: str, ctx: Context) -> Step:
+    """Anything else after a reminder is read as a choice from the main menu."""
+    return answer(replace(state, name=MAIN, data={}), text, ctx)
+
+
+_BACK = "0 (or MENU)"
+
+TABLE: dict[str, Row] = {
+    LANGUAGE: Row("language_menu", otherwise=Choice(
+        "a number from the list, or a language's name", "she chooses her language; her main menu follows",
+        _language, (MAIN, LANGUAGE))),
+    MAIN: Row("main_menu", (
+        Choice("1", "book a time; if she has one already, she is shown it (one appointment at a time)",
+               _book, (SERVICE, SLOT, APPOINTMENT, MAIN)),
+        Choice("2", "her appointment: shown, to cancel or move (her code word first, if she has one)",
+               _my_appointment, (APPOINTMENT, CODE, MAIN)),
+        Choice("3", "someone to talk to: on a call, put through to the person on duty; by text, and when no "
+                    "one is free, a call back", _talk, (MAIN, TALK_LATER)),
+        Choice("4", "help", _help, (MAIN,)),
+        Choice("5", "reminders as a phone call, or back to texts", _reminder_calls, (MAIN,)),
+        Choice(str(CODE_WORD), "choose or change her code word (the old one first)", _code_word,
+               (CODE_NEW, CODE, MAIN)),
+        Choice("9", "the menu again", _main_menu, (MAIN,)),
+    ), otherwise=Choice("anything else", "not understood: the menu again", _puzzled_in_main, (MAIN,))),
+    SERVICE: Row("choose_service", otherwise=Choice(
+        "a number from the list", "the next free times for that service", _service, (SLOT, SERVICE, MAIN))),
+    SLOT: Row("offer_slots", (
+        Choice(str(LATER), "later times", _later, (SLOT, MAIN)),
+    ), otherwise=Choice("a number from the list", "that time is held for her a few minutes (if another caller "
+                        "took it a moment ago, the same time with another counselor who fits)", _slot,
+                        (CONFIRM, SLOT, MAIN))),
+    CONFIRM: Row("confirm_slot", (
+        Choice("1", "yes: booked", _confirm_yes, (MAIN, SLOT), words=kw.YES),
+        Choice("2", "no: other times", _confirm_no, (SLOT, MAIN), words=kw.NO),
+    )),
+    APPOINTMENT: Row("appointment_menu", (
+        Choice("1", "cancel it (asked once more)", _ask_cancel, (CANCEL, APPOINTMENT, MAIN)),
+        Choice("2", "move it: other times, with her counselor", _ask_move, (MOVE_SLOT, APPOINTMENT, MAIN)),
+    ), otherwise=Choice("anything else", "not understood: her time again", _puzzled_about_appointment,
+                        (APPOINTMENT, MAIN))),
+    MOVE_SLOT: Row("offer_slots", (
+        Choice(str(LATER), "later times", _later, (MOVE_SLOT, MAIN)),
+    ), otherwise=Choice("a number from the list", "that time is held for her move a few minutes", _slot,
+                        (MOVE_CONFIRM, MOVE_SLOT, MAIN))),
+    MOVE_CONFIRM: Row("confirm_slot", (
+        Choice("1", "yes: moved", _confirm_yes, (MAIN, MOVE_SLOT), words=kw.YES),
+        Choice("2", "no: her time is kept", _confirm_no, (MAIN,), words=kw.NO),
+    )),
+    CANCEL: Row("confirm_cancel", (
+        Choice("1", "yes: cancelled", _cancel_checked(_cancel_yes), (MAIN, CANCEL), words=kw.YES),
+        Choice("2", "no: kept", _cancel_checked(_cancel_no), (MAIN, CANCEL), words=kw.NO),
+    ), otherwise=Choice("anything else", "not understood: asked again",
+                        _cancel_checked(lambda state, current, ctx: _not_understood(state, ctx)), (CANCEL, MAIN))),
+    REMINDER: Row("reminder", (
+        Choice("1", "her time is confirmed", _reminded(_reminder_ok), (MAIN, CODE), words=kw.YES),
+        Choice("2", "cancel it (asked once more)", _reminded(_reminder_cancel), (CANCEL, CODE, MAIN)),
+        Choice("3", "move it: other times, with her counselor", _reminded(_reminder_move),
+               (MOVE_SLOT, CODE, MAIN)),
+    ), otherwise=Choice("anything else", "read as a choice from the main menu", _as_main,
+                        (MAIN, SERVICE, SLOT, APPOINTMENT, TALK_LATER, CODE, CODE_NEW))),
+    CODE: Row("code_ask", otherwise=Choice(
+        "her code word (on a call, ended with #)", "right: what she asked for; wrong: asked again; too many "
+        "wrong tries: locked, and she is asked to call", _code, (APPOINTMENT, CANCEL, CODE, CODE_NEW, MAIN,
+                                                                    SERVICE, SLOT, MOVE_SLOT, TALK_LATER))),
+    CODE_NEW: Row("code_choose", otherwise=Choice(
+        "a new code word of 4 to 8 digits", "asked once more, to be sure", _code_new, (CODE_REPEAT, CODE_NEW))),
+    CODE_REPEAT: Row("code_repeat", otherwise=Choice(
+        "the same code word again", "the same: saved; not the same: chosen again", _code_repeat,
+        (MAIN, CODE_NEW))),
+    TALK_LATER: Row("nobody", (
+        Choice("1", "a call back in her language", _call_back, (MAIN,)),
+        Choice("2", "leave a message after the tone", _leave_message, (MAIN,)),
+    ), lines=frozenset({VOICE})),
 }
+# Answered before the table, in every state: STOP, START, HELP, DELETE; 0 (or MENU) goes
+# back to her main menu, and from there (or with the words MENU/MENY) to the language menu.
+GLOBAL = (
+    ("0", "back: from a submenu to her main menu; from the main menu to the language menu"),
+    ("STOP", "no more texts (anything held is let go)"),
+    ("START", "texts again"),
+    ("HELP", "what she can send"),
+    ("DELETE", "her number and her messages are deleted"),
+    ("a greeting (hi, hei, salaam...)", "her main menu, anything held let go"),
+)
+
+
+def describe() -> str:
+    """The table as a page a translator or a product person can read (docs/dialogue.md)."""
+    from hotline import prompts  # only for the words; the table itself needs none
+
+    def said(key: str) -> str:
+        text = prompts.TEXTS.get(key) or prompts.VOICE_TEXTS.get(key)
+        return text.msgid.replace("\n", " / ") if text else f"({key}: spoken on a call only)"
+
+    lines = [
+        "# The dialogue, state by state",
+        "",
+        "Generated from `hotline/conversation.py` (`TABLE`) by `flask dialogue-table`; a test checks it",
+        "is current. Both lines run it: a digit texted and a key pressed are the same answer. \"Lines\"",
+        "says where a choice is offered. What she is told is shown as the SMS line words it;",
+        "`hotline/ivr.py` says the same on a call (`VOICE_OF`).",
+        "",
+        "## In every state",
+        "",
+        "| She sends | What happens |",
+        "|---|---|",
+        *(f"| {key} | {does} |" for key, does in GLOBAL),
+    ]
+    for name, row in TABLE.items():
+        lines += ["", f"## `{name}`", "", f"She is asked ({row.asks}): {said(row.asks)}", "",
+                  "| She sends | What happens | Then | Lines |", "|---|---|---|---|"]
+        for choice in (*row.choices, *([row.otherwise] if row.otherwise else [])):
+            words = f" (or {', '.join(sorted(w for w in choice.words if not w.isdigit())[:4])}...)" \
+                if choice.words else ""
+            where = " and ".join(sorted(choice.lines & row.lines))
+            lines.append(f"| {choice.key}{words} | {choice.does} | {', '.join(choice.leads_to)} | {where} |")
+    return "\n".join(lines) + "\n"

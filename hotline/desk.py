@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.conversation import Booking, Offer
-from scheduling import audit, clients, codeword, holds
-from scheduling.availability import BookingRules, Slot, find_free_slots
+from scheduling import audit, clients, codeword, holds, notifications
+from scheduling.availability import BookingRules, Slot, find_free_slots, load_centre, local_interval
 from scheduling.booking import (
     Booked,
     Unchanged,
@@ -24,9 +24,12 @@ from scheduling.models import (
     AppointmentStatus,
     BookedVia,
     Client,
+    DutyShift,
     Language,
     Service,
+    Staff,
 )
+from scheduling.phones import parse_phone
 
 
 @dataclass
@@ -36,6 +39,10 @@ class DatabaseDesk:
     now: datetime
     rules: BookingRules
     via: BookedVia = BookedVia.sms
+    # On a call: the number she called (never put through to it: it would ring back into Linja).
+    centre_number: str = ""
+    # The dialogue she is in: its holds are the ones it makes and lets go of (scheduling.holds).
+    owner: str = holds.SMS
     # Read once per request: the dialogue may ask several times.
     _languages: list[tuple[str, str]] | None = field(default=None, repr=False)
     _services: dict[int, Service] | None = field(default=None, repr=False)
@@ -79,16 +86,22 @@ class DatabaseDesk:
         return Slot(offer.start_at, offer.start_at + timedelta(minutes=service.duration_minutes),
                     offer.counselor_id, offer.is_interpreter_needed)
 
-    def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> bool:
+    def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> Offer | None:
         service = self._active_services().get(service_id)
         if service is None:
-            return False
-        hold = holds.hold_slot(self.session, client_id=self.client.id, slot=self._slot(offer, service),
-                               service_id=service_id, now=self.now, moving=moving)
-        return hold is not None
+            return None
+        slot = self._slot(offer, service)
+        if moving is not None:  # a move keeps her counselor unless she chooses another time
+            hold = holds.hold_slot(self.session, client_id=self.client.id, slot=slot, service_id=service_id,
+                                   now=self.now, moving=moving, owner=self.owner)
+            return offer if hold is not None else None
+        held = holds.hold_time(self.session, client_id=self.client.id, slot=slot, service_id=service_id,
+                               language_code=self.client.language_code, now=self.now, rules=self.rules,
+                               owner=self.owner)
+        return None if held is None else Offer(held.start_at, held.counselor_id, held.is_interpreter_needed)
 
     def release(self) -> None:
-        holds.release_holds(self.session, client_id=self.client.id)
+        holds.release_holds(self.session, client_id=self.client.id, owner=self.owner)
 
     def book(self, offer: Offer, service_id: int, language: str) -> Booking:
         # Her own hold does not stand in her way; another caller's live hold does (if hers
@@ -185,3 +198,59 @@ class DatabaseDesk:
 
     def check_code_word(self, code: str) -> str:
         return codeword.check_code_word(self.session, self.client, code, self.now).value
+
+    # --- on a call: someone to talk to ---------------------------------------------------
+
+    def on_duty_phone(self) -> str | None:
+        """The phone of the person on duty now, if the centre is open and one is."""
+        if not self._is_open():
+            return None
+        local = self.now.astimezone(self.rules.tz)
+        rows = self.session.execute(
+            select(Staff.phone_e164, DutyShift.starts, DutyShift.ends)
+            .join(DutyShift, DutyShift.staff_id == Staff.id)
+            .where(DutyShift.weekday == local.weekday(), Staff.is_active.is_(True), Staff.phone_e164.is_not(None))
+            .order_by(DutyShift.starts)
+        )
+        allowed = notifications.allowed_countries(self.session)
+        for phone, starts, ends in rows:
+            start, end = local_interval(local.date(), starts, ends, self.rules.tz)
+            # Never put her through to a number Linja does not call (premium rate, the
+            # centre's own line) or one abroad.
+            if start <= self.now < end and not self._is_off_limits(phone) \
+                    and notifications.is_in_countries(phone, allowed):
+                return phone
+        return None
+
+    def can_talk_now(self) -> bool:
+        return self.on_duty_phone() is not None
+
+    def opens_at(self) -> datetime | None:
+        """When the centre opens next, if it is closed now (None when open, or when no
+        opening is known in the next two weeks)."""
+        if self._is_open():
+            return None
+        local = self.now.astimezone(self.rules.tz)
+        centre = load_centre(self.session, local.date(), local.date() + timedelta(days=14))
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            if centre.is_closed(day):
+                continue
+            for opens, _ in sorted(centre.opening.get(day.weekday(), ())):
+                start = local_interval(day, opens, time(23, 59), self.rules.tz)[0]
+                if start > self.now:
+                    return start
+        return None
+
+    def _is_open(self) -> bool:
+        local = self.now.astimezone(self.rules.tz)
+        centre = load_centre(self.session, local.date(), local.date())
+        if centre.is_closed(local.date()):
+            return False
+        spans = (local_interval(local.date(), opens, closes, self.rules.tz)
+                 for opens, closes in centre.opening.get(local.weekday(), ()))
+        return any(start <= self.now < end for start, end in spans)
+
+    def _is_off_limits(self, phone_e164: str) -> bool:
+        return notifications.is_off_limits(self.session, phone_e164) or (
+            bool(self.centre_number) and phone_e164 == parse_phone(self.centre_number).e164)

@@ -1,15 +1,17 @@
-"""The voice line: every menu by keypad, answered with TwiML from ``twilio.twiml.voice_response``.
+"""The voice line: the one dialogue (``hotline.conversation``), spoken and answered by keypad.
 
-Each step is one webhook (``/hotline/voice/<step>``); where she is between steps (the
-slots she heard, the appointment she is hearing about) is kept in a ``Call`` row. Every
-menu's prompt sits inside its ``<Gather>``, so the first key press cuts it short. A wrong
-key or silence repeats the menu with a hint; the third time the call ends kindly. The
-booking itself goes through the same desk as the SMS line (``hotline.desk``).
+A key press is the dialogue's input, as a texted digit is on the SMS line; what the
+dialogue replies is spoken here, each reply as its voice prompt (``VOICE_OF``) with
+``twilio.twiml.voice_response``, inside a ``<Gather>`` so the first key cuts it short.
+What only a call has lives here too: the times read one by one, silence and wrong keys
+(three tries, then a kind goodbye), being put through to the person on duty, voicemail,
+callers whose number is hidden, and reminders by phone call. Where she is in the
+dialogue is kept in the ``Call`` row, as an SMS conversation's is kept in its row.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from babel import Locale
@@ -17,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from hotline import conversation as dialogue
 from hotline import voices
-from hotline.conversation import Offer
+from hotline.conversation import Context, Inbound, Reply, State
 from hotline.desk import DatabaseDesk
-from scheduling import codeword, notifications
-from scheduling.notifications import allowed_countries, is_in_countries
-from scheduling.availability import BookingRules, load_centre, local_interval
+from scheduling import notifications
+from scheduling.availability import BookingRules
 from scheduling.clients import find_or_create_client
 from scheduling.holds import release_holds
 from scheduling.models import (
@@ -31,25 +33,82 @@ from scheduling.models import (
     BookedVia,
     Call,
     CallbackRequest,
-    OutboxMessage,
     Client,
-    DutyShift,
     Language,
+    OutboxMessage,
     PromptRecording,
     Service,
-    Staff,
     Voicemail,
 )
 from scheduling.phones import parse_phone
 
 MAX_TRIES = 3
-CODE_WORD = 6  # "To set or change your code word, press 6" in the main menu
-CODE_STEPS = {"code", "code-new", "code-repeat"}  # keys ended with #, not one key
 FIRST_TIMEOUT = 10  # seconds to press a key, for a first-time caller
 TIMEOUT = 8
 DIAL_TIMEOUT = 25
 VOICEMAIL_SECONDS = 120
 HIDDEN_NUMBERS = {"", "anonymous", "restricted", "unknown", "private", "unavailable", "+266696687"}
+IDLE = timedelta(minutes=30)  # as an SMS conversation's: a call's state expires the same way
+
+# Each reply of the dialogue, as the voice line says it: its voice prompt, or a function
+# of the reply and the line giving (prompt, values) pairs. None: a reply no key press can
+# lead to (STOP and the like are words, texted).
+Spoken = list[tuple[str, dict]]
+VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
+    "main_menu": "v_main_menu",
+    "choose_service": lambda item, line: line.service_options(),
+    "offer_slots": lambda item, line: [
+        ("v_slots_intro", {}),
+        *[("v_slot_option", {"when": at, "digit": i}) for i, at in enumerate(item.values["slots"], start=1)],
+        ("v_later", {})],
+    "no_slots": "v_no_slots",
+    "confirm_slot": lambda item, line: [
+        ("v_confirm_move" if item.values.get("moving") else "v_confirm", {"when": item.values["when"]})],
+    "booked": lambda item, line: [("v_booked_text" if line.is_texted() else "v_booked", {"when": item.values["when"]})],
+    "moved": lambda item, line: [("v_moved_text" if line.is_texted() else "v_moved", {"when": item.values["when"]})],
+    "slot_taken": "v_taken",
+    "appointment_menu": "v_your_time",
+    "no_appointment": "v_no_appointment",
+    "confirm_cancel": "v_confirm_cancel",
+    "cancelled": "v_cancelled",
+    "kept": "v_kept",
+    "callback_requested": "v_callback",
+    "help": "v_help",
+    "not_understood": "v_wrong_key",
+    "empty_message": "v_no_key",
+    "timed_out": "v_timed_out",
+    "reminder_calls_on": "v_reminder_calls_on",
+    "reminder_calls_off": "v_reminder_calls_off",
+    "appointment_confirmed": "v_confirmed",
+    "reminder": "v_reminder_call",
+    "code_choose": "v_code_choose",
+    "code_repeat": "v_code_repeat",
+    "code_mismatch": "v_code_mismatch",
+    "code_set": "v_code_set",
+    "code_ask": "v_code_ask",
+    "code_format": "v_code_format",
+    "code_wrong": "v_code_wrong",
+    "code_locked": "v_code_locked",
+    "nobody": "v_nobody",
+    "closed": "v_closed",
+    # Handled by the line itself: put through, or record a message.
+    "put_through": None,
+    "leave_message": None,
+    # Words she can only text.
+    "stopped": None, "started": None, "deleted": None, "try_again": None, "over_limit": None,
+    # With a code word a text says no more than the time; said aloud, nothing changes.
+    "booked_private": None, "moved_private": None, "reminder_private": None,
+    "reminder_today": None, "reminder_tomorrow": None,
+}
+VOICE_OF["booked_private"] = VOICE_OF["booked"]
+VOICE_OF["moved_private"] = VOICE_OF["moved"]
+# Replies after which the call has done what she called for: said, then goodbye.
+ENDS_CALL = {"booked", "booked_private", "moved", "moved_private", "cancelled", "kept", "callback_requested",
+             "appointment_confirmed", "reminder_calls_on", "reminder_calls_off"}
+# Replies that ask her something; after any other, the question of where she is follows.
+ASKING = {row.asks for row in dialogue.TABLE.values()} | {"language_menu", "closed"}
+# A wrong key or silence: counted toward the three tries.
+PUZZLED = {"not_understood", "empty_message", "code_format"}
 
 
 @dataclass
@@ -66,7 +125,7 @@ class Line:
     centre_number: str  # Twilio's To: shown as caller ID when she is put through
     _recordings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
-    # --- state ---------------------------------------------------------------------------
+    # --- the call and where she is ---------------------------------------------------------
     def call(self) -> Call:
         row = self.session.get(Call, self.call_sid)
         if row is None:
@@ -90,17 +149,105 @@ class Line:
         call = self.call()
         return self.session.get(Client, call.client_id) if call.client_id else None
 
-    def desk(self) -> DatabaseDesk | None:
-        client = self.client()
-        return DatabaseDesk(self.session, client, self.now, self.rules, BookedVia.voice) if client else None
+    def desk(self) -> DatabaseDesk:
+        # A hidden number has no client: its desk only answers who is on duty.
+        return DatabaseDesk(self.session, self.client(), self.now, self.rules, BookedVia.voice,
+                            centre_number=self.centre_number, owner=f"call:{self.call_sid}")
 
     def language(self) -> str:
         return self.call().language_code or "nb"
 
-    def remember(self, **data) -> None:
+    def state(self) -> State:
         call = self.call()
-        call.data = {**(call.data or {}), **data}
+        saved = (call.data or {}).get("dialogue") or {}
+        return State(name=saved.get("name", dialogue.NEW), language=call.language_code,
+                     data=dict(saved.get("data") or {}), updated_at=call.updated_at if saved else None)
+
+    def turn(self) -> int:
+        return int((self.call().data or {}).get("turn", 0))
+
+    def _keep(self, state: State, *, tries: int) -> None:
+        call = self.call()
+        call.data = {"dialogue": {"name": state.name, "data": state.data}, "turn": self.turn() + 1, "tries": tries}
+        call.language_code = state.language
         call.updated_at = self.now
+
+    def context(self) -> Context:
+        # STOP is about texts: a caller who asked for no more texts can still call.
+        return Context(now=self.now, desk=self.desk(), line=dialogue.VOICE, idle_timeout=IDLE,
+                       offer_counts=lambda language: (3, 3))
+
+    # --- the dialogue ----------------------------------------------------------------------
+    def begin(self, state: State) -> VoiceResponse:
+        """A call opens where ``state`` is: a new caller's language menu, a returning
+        caller's main menu, a reminder's question."""
+        if state.name == dialogue.NEW:
+            return self.step(dialogue.advance(state, Inbound(""), self.context()), tries=0)
+        return self.step(dialogue.Step(state, dialogue.prompt(state, self.context())), tries=0)
+
+    def press(self, pressed: str, turn: int) -> VoiceResponse:
+        """Her keys on the menu of ``turn``; a late retry for an earlier menu hears hers again."""
+        if self.client() is None:  # a hidden number has no dialogue, only its own menu
+            return self.hidden_menu()
+        state = self.state()
+        tries = int((self.call().data or {}).get("tries", 0))
+        if turn != self.turn():  # changes nothing, not even the turn
+            return self.step(dialogue.Step(state, dialogue.prompt(state, self.context())), tries=tries, keep=False)
+        return self.step(dialogue.advance(state, Inbound(pressed), self.context()), tries=tries)
+
+    def step(self, step: dialogue.Step, *, tries: int, keep: bool = True) -> VoiceResponse:
+        keys = {item.key for item in step.replies}
+        if keep:
+            tries = tries + 1 if keys & PUZZLED else 0
+            self._keep(step.state, tries=tries)
+        if tries >= MAX_TRIES:
+            self.desk().release()
+            return self.goodbye([("v_goodbye", {})])
+        if "put_through" in keys:
+            return self.put_through()
+        if "leave_message" in keys:
+            return self.voicemail([("v_record", {})])
+        replies = list(step.replies)
+        if not keys & (ASKING | ENDS_CALL):
+            replies += dialogue.prompt(step.state, self.context())
+        try:
+            if step.state.name == dialogue.LANGUAGE and any(r.key == "language_menu" for r in replies):
+                return self.language_menu([r for r in replies if r.key != "language_menu"])
+            spoken = [part for item in replies for part in self.spoken(item)]
+            if keys & ENDS_CALL:
+                return self.goodbye(spoken)
+            return self.menu(step.state.name, spoken)
+        except voices.NotInHerLanguage:
+            return self.cannot_hear()
+
+    def spoken(self, item: Reply) -> Spoken:
+        how = VOICE_OF[item.key]
+        if how is None:
+            raise LookupError(f"no key press leads to {item.key!r}")
+        if callable(how):
+            return how(item, self)
+        return [(how, {name: value for name, value in item.values.items() if name == "when"})]
+
+    def is_texted(self) -> bool:
+        client = self.client()
+        return client is not None and notifications.can_text(self.session, client) and not client.is_opted_out
+
+    def service_options(self) -> Spoken:
+        shown = self.state().data.get("services") or []
+        services = {s.id: s for s in self.session.scalars(select(Service).where(Service.id.in_(shown)))}
+        return [("v_service_option", {"service": services[sid].name_in(self.language()),
+                                      "service_slug": services[sid].slug, "digit": i})
+                for i, sid in enumerate(shown, start=1) if sid in services]
+
+    def cannot_hear(self) -> VoiceResponse:
+        """Her language cannot yet be heard here: she is told so in Norwegian and English,
+        and someone who speaks her language calls her back; no key to press."""
+        self.desk().request_callback()
+        response = VoiceResponse()
+        for fallback in ("nb", "en"):
+            self._add(response, "v_not_available", fallback)
+        response.hangup()
+        return response
 
     # --- speaking ------------------------------------------------------------------------
     def _recorded(self, language: str) -> dict[str, str]:
@@ -115,54 +262,51 @@ class Line:
     def _add(self, target, key: str, language: str, /, **values) -> None:
         """Say or play one prompt; raises voices.NotInHerLanguage when she cannot hear it."""
         recorded = self._recorded(language)
-        parts = voices.parts_for(key, language, values, tz=self.rules.tz, recorded=set(recorded))
-        for part in parts:
+        for part in voices.parts_for(key, language, values, tz=self.rules.tz, recorded=set(recorded)):
             if isinstance(part, voices.Say):
                 target.say(part.text, voice=part.voice, language=part.language)
             else:
                 target.play(self.recording_url(recorded[part.key]))
 
-    def say(self, target, *items: tuple) -> None:
-        """Say each (key, values) in her language; where her language cannot say it, tell
-        her so in Norwegian and English and offer a call back."""
-        language = self.language()
-        try:
-            for key, values in items:
-                self._add(target, key, language, **values)
-        except voices.NotInHerLanguage:
-            for fallback in ("nb", "en"):
-                self._add(target, "v_not_available", fallback)
+    def say(self, target, spoken: Spoken, language: str | None = None) -> None:
+        for key, values in spoken:
+            self._add(target, key, language or self.language(), **values)
 
-    def menu(self, step: str, items: list[tuple], *, tries: int = 0, before: list[tuple] = (),
-             first_time: bool = False) -> VoiceResponse:
+    def menu(self, state_name: str, spoken: Spoken, *, first_time: bool = False) -> VoiceResponse:
         response = VoiceResponse()
-        gather = Gather(num_digits=1, action=self.url(step, tries=tries), method="POST",
-                        timeout=FIRST_TIMEOUT if first_time else TIMEOUT, action_on_empty_result=True)
-        self.say(gather, *before, *items)
+        action = self.url("input", turn=self.turn())
+        if state_name in dialogue.KEYED:  # a code word: several keys, ended with #
+            gather = Gather(finish_on_key="#", action=action, method="POST", timeout=TIMEOUT,
+                            action_on_empty_result=True)
+        else:
+            gather = Gather(num_digits=1, action=action, method="POST",
+                            timeout=FIRST_TIMEOUT if first_time else TIMEOUT, action_on_empty_result=True)
+        self.say(gather, spoken)
         response.append(gather)
-        # Should a Gather end without calling its action, ask again the same way.
-        response.redirect(self.url(step, tries=tries), method="POST")
+        # Should a Gather end without calling its action, it is heard as silence.
+        response.redirect(action, method="POST")
         return response
 
-    def goodbye(self, *items: tuple) -> VoiceResponse:
+    def goodbye(self, spoken: Spoken, language: str | None = None) -> VoiceResponse:
         response = VoiceResponse()
-        self.say(response, *items)
+        self.say(response, spoken, language)
         response.hangup()
         return response
 
-    # --- menus ---------------------------------------------------------------------------
-    def language_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
+    def language_menu(self, before: list[Reply]) -> VoiceResponse:
         response = VoiceResponse()
-        gather = Gather(num_digits=1, action=self.url("language", tries=tries), method="POST",
-                        timeout=FIRST_TIMEOUT, action_on_empty_result=True)
-        for key, values in before:
-            self._add_or_fallback(gather, key, self.language(), values)
+        action = self.url("input", turn=self.turn())
+        gather = Gather(num_digits=1, action=action, method="POST", timeout=FIRST_TIMEOUT,
+                        action_on_empty_result=True)
+        for item in before:
+            for key, values in self.spoken(item):
+                self._add_or_fallback(gather, key, self.language(), values)
         for digit, (code, name) in enumerate(self.languages(), start=1):
             # Each option in its own language; where that language has neither a voice
             # nor recordings yet, in English, with the language's own name.
             self._add_or_fallback(gather, "v_language_option", code, {"language": name, "digit": digit})
         response.append(gather)
-        response.redirect(self.url("language", tries=tries), method="POST")
+        response.redirect(action, method="POST")
         return response
 
     def _add_or_fallback(self, target, key: str, language: str, values: dict) -> None:
@@ -176,148 +320,24 @@ class Line:
             select(Language.code, Language.name_native).where(Language.is_enabled.is_(True))
             .order_by(Language.menu_order, Language.code))]
 
-    def main_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        self.remember(step="main")
-        return self.menu("main", [("v_main_menu", {})], tries=tries, before=before)
-
-    def services_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        services = self.services()
-        if not services:
-            return self.menu("main", [("v_no_slots", {})])
-        if len(services) == 1:
-            return self.slots_menu(services[0].id)
-        self.remember(step="service", services=[s.id for s in services])
-        items = [("v_service_option", {"service": s.name_in(self.language()), "service_slug": s.slug, "digit": i})
-                 for i, s in enumerate(services, start=1)]
-        return self.menu("service", items, tries=tries, before=before)
-
-    def services(self) -> list[Service]:
-        return list(self.session.scalars(
-            select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id)))
-
-    def slots_menu(self, service_id: int, *, after: datetime | None = None, before: list[tuple] = (),
-                   tries: int = 0) -> VoiceResponse:
-        desk = self.desk()
-        offers = desk.free_slots(service_id, self.language(), 3, after) if desk else []
-        if not offers:
-            self.remember(step="main")
-            return self.menu("main", [("v_no_slots", {})], before=before)
-        self.remember(step="slot", service=service_id, offers=[o.to_data() for o in offers])
-        items = [("v_slots_intro", {})]
-        items += [("v_slot_option", {"when": o.start_at, "digit": i}) for i, o in enumerate(offers, start=1)]
-        items.append(("v_later", {}))
-        return self.menu("slot", items, tries=tries, before=before)
-
-    def your_time(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        desk = self.desk()
-        upcoming = desk.next_appointment() if desk else None
-        if upcoming is None:
-            self.remember(step="main")
-            return self.menu("main", [("v_no_appointment", {})], tries=tries, before=before)
-        appointment_id, start_at, _ = upcoming
-        desk.shown(appointment_id)
-        self.remember(step="appointment", appointment=appointment_id, when=start_at.isoformat())
-        return self.menu("appointment", [("v_your_time", {"when": start_at})], tries=tries, before=before)
-
-    def needs_code(self) -> bool:
-        """She has a code word and has not given it in this call."""
-        client = self.client()
-        return (client is not None and codeword.status(client) is not codeword.Status.none
-                and not (self.call().data or {}).get("unlocked"))
-
-    def code_menu(self, then: str, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        """Ask for her code word by keypad (ended with #); ``then`` is where it leads."""
-        client = self.client()
-        if client is not None and codeword.status(client) is codeword.Status.locked:
-            return self.main_menu(before=[("v_code_locked", {})])
-        self.remember(step="code", then=then)
-        return self.keys("code", [("v_code_ask", {})], tries=tries, before=before)
-
-    def code_new_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        """Her new code word by keypad: chosen here, then once more (``code_repeat_menu``)."""
-        self.remember(step="code-new", pending=None)
-        return self.keys("code-new", [("v_code_choose", {})], tries=tries, before=before)
-
-    def code_repeat_menu(self, pending: str, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        """The same code word again; ``pending`` is the first one's hash, never the digits."""
-        self.remember(step="code-repeat", pending=pending)
-        return self.keys("code-repeat", [("v_code_repeat", {})], tries=tries, before=before)
-
-    def keys(self, step: str, items: list[tuple], *, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        """A prompt answered with several keys, ended with #."""
+    # --- what only a call has: someone to talk to, a message, a hidden number ---------------
+    def put_through(self) -> VoiceResponse:
+        phone = self.desk().on_duty_phone()
+        if phone is None:  # gone off duty between the menu and her key
+            return self.step(dialogue.unanswered(self.state(), self.context()), tries=0)
         response = VoiceResponse()
-        gather = Gather(finish_on_key="#", action=self.url(step, tries=tries), method="POST",
-                        timeout=TIMEOUT, action_on_empty_result=True)
-        self.say(gather, *before, *items)
-        response.append(gather)
-        response.redirect(self.url(step, tries=tries), method="POST")
-        return response
-
-    def hidden_menu(self, tries: int = 0, before: list[tuple] = ()) -> VoiceResponse:
-        self.remember(step="hidden")
-        return self.menu("hidden", [("v_hidden_number", {})], tries=tries, before=before)
-
-    # --- talking to someone ----------------------------------------------------------------
-    def on_duty_phone(self) -> str | None:
-        local = self.now.astimezone(self.rules.tz)
-        rows = self.session.execute(
-            select(Staff.phone_e164, DutyShift.starts, DutyShift.ends)
-            .join(DutyShift, DutyShift.staff_id == Staff.id)
-            .where(DutyShift.weekday == local.weekday(), Staff.is_active.is_(True), Staff.phone_e164.is_not(None))
-            .order_by(DutyShift.starts)
-        )
-        for phone, starts, ends in rows:
-            start, end = local_interval(local.date(), starts, ends, self.rules.tz)
-            # Never put her through to a number Linja does not call (premium rate, the
-            # centre's own line, which would ring back into Linja) or one abroad.
-            if start <= self.now < end and not self.is_off_limits(phone) and is_in_countries(
-                    phone, allowed_countries(self.session)):
-                return phone
-        return None
-
-    def is_open(self) -> bool:
-        local = self.now.astimezone(self.rules.tz)
-        centre = load_centre(self.session, local.date(), local.date())
-        if centre.is_closed(local.date()):
-            return False
-        spans = (local_interval(local.date(), opens, closes, self.rules.tz)
-                 for opens, closes in centre.opening.get(local.weekday(), ()))
-        return any(start <= self.now < end for start, end in spans)
-
-    def next_opening(self) -> datetime | None:
-        local = self.now.astimezone(self.rules.tz)
-        centre = load_centre(self.session, local.date(), local.date() + timedelta(days=14))
-        for offset in range(15):
-            day = local.date() + timedelta(days=offset)
-            if centre.is_closed(day):
-                continue
-            for opens, _ in sorted(centre.opening.get(day.weekday(), ())):
-                start = local_interval(day, opens, time(23, 59), self.rules.tz)[0]
-                if start > self.now:
-                    return start
-        return None
-
-    def transfer(self) -> VoiceResponse:
-        phone = self.on_duty_phone() if self.is_open() else None
-        if phone is None:
-            opening = self.next_opening()
-            if opening is None:
-                return self.voicemail([("v_leave_message", {})])
-            return self.voicemail([("v_closed", {"when": opening})])
-        response = VoiceResponse()
-        self.say(response, ("v_connecting", {}))
+        self.say(response, [("v_connecting", {})])
         dial = response.dial(action=self.url("after-dial"), method="POST", timeout=DIAL_TIMEOUT,
                              caller_id=self.centre_number or None)
         dial.number(phone)
         return response
 
-    def voicemail(self, items: list[tuple]) -> VoiceResponse:
-        self.remember(step="voicemail")
+    def voicemail(self, spoken: Spoken) -> VoiceResponse:
         response = VoiceResponse()
-        self.say(response, *items)
+        self.say(response, spoken)
         response.record(action=self.url("recorded"), method="POST", max_length=VOICEMAIL_SECONDS,
                         finish_on_key="1234567890*#", play_beep=True, timeout=10)
-        self.say(response, ("v_message_saved", {}))
+        self.say(response, [("v_message_saved", {})])
         response.hangup()
         return response
 
@@ -330,7 +350,36 @@ class Line:
                 call_sid=self.call_sid, client_id=call.client_id, language_code=call.language_code,
                 recording_url=recording_url[:500], duration_seconds=_int(duration), received_at=self.now,
             ))
-        return self.goodbye(("v_message_saved", {}))
+        return self.goodbye([("v_message_saved", {})])
+
+    def hidden_menu(self, tries: int = 0, before: Spoken = ()) -> VoiceResponse:
+        """Her number is hidden: no booking (nothing could reach her), but someone to talk
+        to or a message. Outside the dialogue, which needs a caller to book for."""
+        call = self.call()
+        call.data, call.updated_at = {"hidden": True, "tries": tries}, self.now
+        response = VoiceResponse()
+        gather = Gather(num_digits=1, action=self.url("hidden"), method="POST", timeout=TIMEOUT,
+                        action_on_empty_result=True)
+        self.say(gather, [*before, ("v_hidden_number", {})])
+        response.append(gather)
+        response.redirect(self.url("hidden"), method="POST")
+        return response
+
+    def hidden_answer(self, pressed: str) -> VoiceResponse:
+        if self.client() is not None:  # not a hidden number after all (a stale or forged step)
+            return self.begin(self.state())
+        tries = int((self.call().data or {}).get("tries", 0))
+        choice = pressed.strip()[:1]
+        if choice == "3":
+            phone = self.desk().on_duty_phone()
+            if phone is not None:
+                return self.put_through()
+            return self.voicemail([("v_leave_message", {})])
+        if choice == "6":
+            return self.voicemail([("v_leave_message", {})])
+        if tries + 1 >= MAX_TRIES:
+            return self.goodbye([("v_goodbye", {})])
+        return self.hidden_menu(tries + 1, before=[("v_wrong_key" if pressed else "v_no_key", {})])
 
 
 def _int(value: str | None) -> int | None:
@@ -340,31 +389,14 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-# Menus whose answer needs what was said in them (the slots offered, the appointment heard).
-STATEFUL_STEPS = {"service", "slot", "confirm", "appointment", "cancel", "reminder-answer", "code", "code-new",
-                  "code-repeat"}
-
-
-def digits(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value[0]) if value[:1].isascii() and value[:1].isdigit() else None  # not "²"
-
-
-def offers_of(call: Call) -> list[Offer]:
-    return [Offer.from_data(o) for o in (call.data or {}).get("offers", [])]
-
-
-# --- the steps ---------------------------------------------------------------------------------
+# --- Twilio's webhooks, one function each ---------------------------------------------------
 
 
 def incoming(line: Line) -> VoiceResponse:
     call = line.call()
     if call.client_id is None:
         return line.hidden_menu()
-    if call.language_code:
-        return line.main_menu()  # a returning caller skips the language menu; 0 brings it back
-    line.remember(step="language")
-    return line.language_menu()
+    return line.begin(State(language=call.language_code))
 
 
 def reminder_call(line: Line, message_id: int | None, answered_by: str) -> VoiceResponse:
@@ -386,223 +418,8 @@ def reminder_call(line: Line, message_id: int | None, answered_by: str) -> Voice
     if appointment is None or appointment.status != AppointmentStatus.booked or appointment.start_at <= line.now:
         response.hangup()
         return response
-    line.remember(step="reminder-answer", appointment=appointment.id, when=appointment.start_at.isoformat())
-    return line.menu("reminder-answer", [("v_reminder_call", {"when": appointment.start_at})])
-
-
-def _again(line: Line, step: str, tries: int, pressed: str) -> VoiceResponse:
-    """A wrong key or silence: the same menu once more with a hint, or after three tries, goodbye."""
-    if tries + 1 >= MAX_TRIES:
-        return line.goodbye(("v_goodbye", {}))
-    wrong = "v_code_format" if step in CODE_STEPS else "v_wrong_key"  # too few or many digits
-    hint = [("v_no_key" if not pressed else wrong, {})]
-    call = line.call()
-    data = call.data or {}
-    if step == "language":
-        return line.language_menu(tries + 1, before=hint)
-    if step == "service":
-        return line.services_menu(tries + 1, before=hint)
-    if step == "slot":
-        offers = offers_of(call)
-        items = [("v_slots_intro", {})] + [("v_slot_option", {"when": o.start_at, "digit": i})
-                                           for i, o in enumerate(offers, start=1)] + [("v_later", {})]
-        return line.menu("slot", items, tries=tries + 1, before=hint)
-    if step == "confirm":
-        offer = Offer.from_data(data["offer"])
-        return line.menu("confirm", [("v_confirm", {"when": offer.start_at})], tries=tries + 1, before=hint)
-    if step == "appointment":
-        return line.menu("appointment", [("v_your_time", {"when": datetime.fromisoformat(data["when"])})],
-                         tries=tries + 1, before=hint)
-    if step == "cancel":
-        return line.menu("cancel", [("v_confirm_cancel", {"when": datetime.fromisoformat(data["when"])})],
-                         tries=tries + 1, before=hint)
-    if step == "hidden":
-        return line.hidden_menu(tries + 1, before=hint)
-    if step == "code":
-        return line.code_menu(data.get("then", "appointment"), tries + 1, before=hint)
-    if step == "code-new":
-        return line.code_new_menu(tries + 1, before=hint)
-    if step == "code-repeat":
-        return line.code_repeat_menu(data.get("pending"), tries + 1, before=hint)
-    if step == "reminder-answer":
-        return line.menu("reminder-answer", [("v_reminder_call", {"when": datetime.fromisoformat(data["when"])})],
-                         tries=tries + 1, before=hint)
-    return line.main_menu(tries + 1, before=hint)
-
-
-def answer(line: Line, step: str, pressed: str, tries: int) -> VoiceResponse:
-    """Her key press on a menu ``step``."""
-    choice = digits(pressed)
-    call = line.call()
-    data = call.data or {}
-    desk = line.desk()
-    if step in STATEFUL_STEPS and data.get("step") != step:
-        # A key press for a menu she is no longer in (a late retry): start again from hers.
-        return line.main_menu() if desk is not None else line.hidden_menu()
-
-    if step == "language":
-        languages = line.languages()
-        if choice is not None and 1 <= choice <= len(languages) and desk is not None:
-            code = languages[choice - 1][0]
-            desk.set_language(code)
-            call.language_code = code
-            return line.main_menu()
-        return _again(line, step, tries, pressed)
-
-    if step == "hidden":
-        if choice == 3:
-            return line.transfer()
-        if choice == 6:
-            return line.voicemail([("v_leave_message", {})])
-        return _again(line, step, tries, pressed)
-
-    if desk is None:  # a hidden number reached a booking menu
-        return line.hidden_menu()
-
-    if step == "reminder-answer":
-        current = desk.appointment(data["appointment"])
-        if current is None:
-            return line.goodbye(("v_cancelled", {}))
-        if choice == 1:
-            return line.goodbye(("v_confirmed", {}))
-        if choice == 2:
-            if line.needs_code():
-                return line.code_menu("cancel")
-            line.remember(step="cancel", when=current[1].isoformat())
-            return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
-        if choice == 3:
-            return line.transfer()
-        return _again(line, step, tries, pressed)
-
-    if step == "code":
-        code = codeword.as_code(pressed)
-        if code is None:
-            return _again(line, step, tries, pressed)
-        result = desk.check_code_word(code)
-        if result == "locked":
-            return line.main_menu(before=[("v_code_locked", {})])
-        if result != "ok":
-            return line.code_menu(data.get("then", "appointment"), tries, before=[("v_code_wrong", {})])
-        line.remember(unlocked=True)
-        if data.get("then") == "code-new":  # the old code word given: now the new one
-            return line.code_new_menu()
-        current = desk.appointment(data["appointment"]) if data.get("then") == "cancel" and data.get("appointment") \
-            else None
-        if current is not None:  # she was asked about this one by a reminder call
-            line.remember(step="cancel", when=current[1].isoformat())
-            return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
-        return line.your_time()
-
-    if step in ("appointment", "cancel") and line.needs_code():
-        return line.code_menu("appointment")
-
-    if step in ("code-new", "code-repeat") and line.needs_code():
-        return line.code_menu("code-new")  # only reached after the old code word, but be sure
-
-    if step == "code-new":
-        code = codeword.as_code(pressed)
-        if code is None:
-            return _again(line, step, tries, pressed)
-        # Not kept in clear even for the moment until she repeats it.
-        return line.code_repeat_menu(codeword.hash_code(code))
-
-    if step == "code-repeat":
-        if not pressed:
-            return _again(line, step, tries, pressed)
-        code = codeword.as_code(pressed)
-        if code is None or not codeword.matches(data.get("pending"), code):
-            return line.code_new_menu(before=[("v_code_mismatch", {})])  # start again, as by text
-        desk.set_code_word(code)
-        line.remember(unlocked=True, pending=None)
-        return line.main_menu(before=[("v_code_set", {})])
-
-    if step == "main":
-        if choice == 1:
-            # With a code word, booking goes ahead: it shows nothing of her time.
-            return line.your_time() if desk.next_appointment() and not line.needs_code() else line.services_menu()
-        if choice == 2:
-            return line.code_menu("appointment") if line.needs_code() else line.your_time()
-        if choice == 3:
-            return line.transfer()
-        if choice == 4:
-            desk.request_callback()
-            return line.goodbye(("v_callback", {}))
-        if choice == 5:
-            line.client().wants_reminder_calls = True
-            return line.goodbye(("v_reminder_calls_on", {}))
-        if choice == CODE_WORD:
-            if desk.code_word_status() == "none":
-                return line.code_new_menu()
-            # Changing it takes the old one, every time, as by text (locked: she is told so).
-            return line.code_menu("code-new")
-        if choice == 9:
-            return line.main_menu()
-        if choice == 0:
-            line.remember(step="language")
-            return line.language_menu()
-        return _again(line, step, tries, pressed)
-
-    if step == "service":
-        shown = data.get("services", [])
-        if choice == 0:
-            return line.main_menu()
-        if choice is not None and 1 <= choice <= len(shown):
-            return line.slots_menu(shown[choice - 1])
-        return _again(line, step, tries, pressed)
-
-    if step == "slot":
-        offers = offers_of(call)
-        if choice == 0:
-            desk.release()
-            return line.main_menu()
-        if choice == 9 and offers:
-            return line.slots_menu(data["service"], after=offers[-1].start_at)
-        if choice is not None and 1 <= choice <= len(offers):
-            offer = offers[choice - 1]
-            if not desk.hold(offer, data["service"]):
-                return line.slots_menu(data["service"], before=[("v_taken", {})])
-            line.remember(step="confirm", offer=offer.to_data())
-            return line.menu("confirm", [("v_confirm", {"when": offer.start_at})])
-        return _again(line, step, tries, pressed)
-
-    if step == "confirm":
-        offer = Offer.from_data(data["offer"])
-        if choice == 1:
-            result = desk.book(offer, data["service"], line.language())
-            if not result.ok:
-                return line.slots_menu(data["service"], before=[("v_taken", {})])
-            desk.release()
-            client = line.client()
-            texted = notifications.can_text(line.session, client) and not client.is_opted_out
-            return line.goodbye(("v_booked_text" if texted else "v_booked", {"when": result.start_at}))
-        if choice == 2:
-            desk.release()
-            return line.slots_menu(data["service"])
-        return _again(line, step, tries, pressed)
-
-    if step == "appointment":
-        current = desk.appointment(data["appointment"])
-        if current is None:
-            return line.your_time()
-        if choice == 1:
-            line.remember(step="cancel", when=current[1].isoformat())
-            return line.menu("cancel", [("v_confirm_cancel", {"when": current[1]})])
-        if choice == 0:
-            return line.main_menu()
-        return _again(line, step, tries, pressed)
-
-    if step == "cancel":
-        current = desk.appointment(data["appointment"])
-        if current is None:
-            return line.your_time()
-        if choice == 1:
-            desk.cancel(current[0])
-            return line.goodbye(("v_cancelled", {}))
-        if choice == 2:
-            return line.goodbye(("v_kept", {}))
-        return _again(line, step, tries, pressed)
-
-    return line.main_menu()
+    return line.begin(State(name=dialogue.REMINDER, language=call.language_code, updated_at=line.now,
+                            data={"appointment": appointment.id, "when": appointment.start_at.isoformat()}))
 
 
 def after_dial(line: Line, dial_status: str) -> VoiceResponse:
@@ -610,17 +427,20 @@ def after_dial(line: Line, dial_status: str) -> VoiceResponse:
         response = VoiceResponse()
         response.hangup()
         return response
-    return line.voicemail([("v_leave_message", {})])
+    if line.client() is None:
+        return line.voicemail([("v_leave_message", {})])
+    return line.step(dialogue.unanswered(line.state(), line.context()), tries=0)
 
 
 def call_ended(line: Line, status: str) -> None:
-    """Twilio's call status callback: a call that ended mid-booking leaves nothing held."""
+    """Twilio's call status callback: a call that ended mid-booking leaves nothing of its
+    own held (a hold she has in a text conversation at the same time stays hers)."""
     call = line.session.get(Call, line.call_sid)
     if call is None:
         return
     call.status, call.updated_at = status[:20], line.now
     if status in ("completed", "busy", "failed", "no-answer", "canceled") and call.client_id:
-        release_holds(line.session, client_id=call.client_id)
+        release_holds(line.session, client_id=call.client_id, owner=f"call:{line.call_sid}")
 
 
 def bridge(line: Line, request_id: int | None) -> VoiceResponse:

@@ -84,20 +84,27 @@ TEXTS: dict[str, Text] = {
 # from a recording staff upload per language (see hotline.voices).
 VOICE_TEXTS: dict[str, Text] = {
     "v_language_option": Text(N_("For {language}, press {digit}."), "voice"),
-    "v_main_menu": Text(N_("To book a time, press 1. To hear or cancel your time, press 2. "
-                           "To talk to someone now, press 3. To be called back in your language, press 4. "
-                           "To get your reminders as a phone call, press 5. To set or change your code word, press 6. "
+    # The same numbering as the SMS menu (hotline.conversation): 3 is "call me back" by
+    # text and "talk to someone" on a call, where no one free means a call back or a message.
+    "v_main_menu": Text(N_("To book a time, press 1. To hear, cancel or move your time, press 2. "
+                           "To talk to someone, press 3. For help, press 4. "
+                           "To switch your reminders between phone call and text, press 5. "
+                           "To set or change your code word, press 6. "
                            "To hear this again, press 9. For another language, press 0."), "voice"),
     "v_service_option": Text(N_("For {service}, press {digit}."), "voice"),
     "v_slots_intro": Text(N_("These times are free."), "voice"),
     "v_slot_option": Text(N_("{when}, press {digit}."), "voice"),
     "v_later": Text(N_("For later times, press 9. For the menu, press 0."), "voice"),
-    "v_no_slots": Text(N_("Sorry, there are no free times now. To be called back, press 4."), "voice"),
+    "v_no_slots": Text(N_("Sorry, there are no free times now. To talk to someone, press 3."), "voice"),
     "v_confirm": Text(N_("{when}. To book this time, press 1. To choose another time, press 2."), "voice"),
+    "v_confirm_move": Text(N_("{when}. To move your time to this, press 1. To keep your time, press 2."), "voice"),
     "v_booked": Text(N_("Your time is booked: {when}. Thank you, goodbye."), "voice"),
     "v_booked_text": Text(N_("Your time is booked: {when}. You will also get a text. Thank you, goodbye."), "voice"),
     "v_taken": Text(N_("Sorry, that time was just taken."), "voice"),
-    "v_your_time": Text(N_("Your time is {when}. To cancel it, press 1. For the menu, press 0."), "voice"),
+    "v_moved": Text(N_("Your time is moved to {when}. Thank you, goodbye."), "voice"),
+    "v_moved_text": Text(N_("Your time is moved to {when}. You will also get a text. Thank you, goodbye."), "voice"),
+    "v_your_time": Text(N_("Your time is {when}. To cancel it, press 1. To move it, press 2. "
+                           "For the menu, press 0."), "voice"),
     "v_no_appointment": Text(N_("You have no booked time. To book one, press 1."), "voice"),
     "v_confirm_cancel": Text(N_("To cancel your time {when}, press 1. To keep it, press 2."), "voice"),
     "v_cancelled": Text(N_("Your time is cancelled. Goodbye."), "voice"),
@@ -105,18 +112,26 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_connecting": Text(N_("Please wait. We are connecting you."), "voice"),
     "v_leave_message": Text(N_("No one can answer right now. Please leave a message after the tone, "
                                "then press any key."), "voice"),
-    "v_closed": Text(N_("We are closed now. We open again {when}. Please leave a message after the tone, "
-                        "then press any key."), "voice"),
+    # No one free to talk: she chooses a call back or a message (nothing is registered unasked).
+    "v_nobody": Text(N_("No one can answer right now. To be called back in your language, press 1. "
+                        "To leave a message, press 2. For the menu, press 0."), "voice"),
+    "v_closed": Text(N_("We are closed now. We open again {when}. To be called back in your language, press 1. "
+                        "To leave a message, press 2. For the menu, press 0."), "voice"),
+    "v_record": Text(N_("Please leave your message after the tone, then press any key."), "voice"),
     "v_message_saved": Text(N_("Thank you. Your message is saved. Goodbye."), "voice"),
     "v_callback": Text(N_("Thank you. Someone who speaks your language will call you back. Goodbye."), "voice"),
     "v_reminder_calls_on": Text(N_("From now on your reminders come as a phone call. Goodbye."), "voice"),
+    "v_reminder_calls_off": Text(N_("From now on your reminders come as texts. Goodbye."), "voice"),
+    "v_help": Text(N_("Choose with the keys of your phone. In every menu, 0 takes you back. "
+                      "If you do not press a key, you hear the menu again."), "voice"),
+    "v_timed_out": Text(N_("We have started again."), "voice"),
     "v_wrong_key": Text(N_("Sorry, that key is not in the menu."), "voice"),
     "v_no_key": Text(N_("I did not hear a key."), "voice"),
     "v_goodbye": Text(N_("We could not help you this time. Please call again. Goodbye."), "voice"),
     "v_hidden_number": Text(N_("Your number is hidden, so we cannot book a time. To talk to someone, press 3. "
                                "To leave a message, press 6."), "voice"),
     "v_reminder_call": Text(N_("This is a reminder. Your time is {when}. To confirm, press 1. To cancel, press 2. "
-                               "To talk to someone, press 3."), "voice"),
+                               "To move it, press 3."), "voice"),
     "v_confirmed": Text(N_("Thank you. See you then. Goodbye."), "voice"),
     "v_code_ask": Text(N_("Please enter your code word, then press the hash key."), "voice"),
     "v_code_wrong": Text(N_("That code word is not right."), "voice"),
@@ -130,8 +145,10 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_code_set": Text(N_("Your code word is saved. We will ask for it before you hear or cancel your time."),
                        "voice"),
     # Said in Norwegian and English when her language has neither a voice nor recordings.
-    "v_not_available": Text(N_("This part is not yet available in your language. To be called back by someone "
-                               "who speaks your language, press 4. For another language, press 0."), "voice"),
+    # She is never asked to press a key she could not understand: the call back is
+    # registered as this is said.
+    "v_not_available": Text(N_("Booking by phone in your language is coming soon. Someone who speaks your "
+                               "language will call you back. Goodbye."), "voice"),
 }
 
 # Dates as a woman reads them in her language: weekday, day and month, then the time.

@@ -17,7 +17,7 @@ from hotline import abuse
 from hotline import keywords as kw
 from hotline.conversation import Context, Inbound, Reply, State, advance
 from hotline.desk import DatabaseDesk
-from hotline.ivr import MAX_TRIES, Line, after_dial, answer, bridge, call_ended, incoming, reminder_call
+from hotline.ivr import Line, after_dial, bridge, call_ended, incoming, reminder_call
 from hotline.prompts import render
 from hotline.replies import offers_per_text, render_replies
 from hotline.voices import VOICES
@@ -280,8 +280,8 @@ def sms_status():
 
 # --- the voice line ------------------------------------------------------------------------------
 
-VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointment", "cancel", "hidden",
-               "reminder-answer", "code", "code-new", "code-repeat"}
+# The steps her keys are posted to: the dialogue's menus, and a hidden number's own menu.
+VOICE_STEPS = {"input", "hidden"}
 
 
 def _line() -> Line:
@@ -374,10 +374,12 @@ def voice_step(step: str):
     if step == "recorded":
         return _voice(lambda line: line.save_voicemail(request.form.get("RecordingUrl") or "",
                                                       request.form.get("RecordingDuration")))
-    if step not in VOICE_STEPS:
-        abort(404)
-    tries = min(_int(request.args.get("tries")), MAX_TRIES)
-    return _voice(lambda line: answer(line, step, request.form.get("Digits") or "", tries))
+    if step == "hidden":
+        return _voice(lambda line: line.hidden_answer(request.form.get("Digits") or ""))
+    if step == "input":
+        # Her keys for the menu of this turn (a late retry of an earlier one changes nothing).
+        return _voice(lambda line: line.press(request.form.get("Digits") or "", _int(request.args.get("turn"))))
+    abort(404)
 
 
 @bp.get("/recordings/<token>")

@@ -400,6 +400,9 @@ class SlotHold(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    # The dialogue that made it: "sms" for her SMS conversation, "call:<CallSid>" for a
+    # call. A dialogue that ends or moves on lets go of its own holds, not her others'.
+    owner: Mapped[str] = mapped_column(String(80), server_default="sms")
     counselor_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
     start_at: Mapped[datetime]
     busy_until_at: Mapped[datetime]

@@ -93,7 +93,8 @@ def a_day_of_traffic(app, clock, db_session) -> None:
     line = call(SimulatedPhone(WsgiTransport(app), CALLS, app.config["PUBLIC_BASE_URL"],
                                app.config["TWILIO_AUTH_TOKEN"]))
     line.press("2")
-    line.press("3")
+    line.press("3")  # someone to talk to: no one is on duty
+    line.press("2")  # a message
     line.leave_message(seconds=20)
     # A demo caller checks her appointment.
     Phone(web, app, demo.CALLERS[0][0]).text("hei")

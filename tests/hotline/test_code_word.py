@@ -490,9 +490,10 @@ def test_on_the_phone_a_new_code_word_is_reached_only_through_the_old_one(app, p
     phone.text("2")
     set_code(phone)
     line, _ = keypad(app)
-    # A key press sent straight to the new-code steps (a late retry, a replay) leads to the menu.
-    for step in ("code-new", "code-repeat"):
-        heard = line._fetch(f"/hotline/voice/{step}?tries=0", line.params(Digits="1111"))
+    # A code word keyed in for a menu she is not in (a late retry, a replay) sets nothing:
+    # she hears the menu she is in.
+    for turn in ("0", "5", "x"):
+        heard = line._fetch(f"/hotline/voice/input?turn={turn}", line.params(Digits="1111"))
         assert texts(heard) == [spoken("v_main_menu")]
     assert codeword.matches(caller(db_session).code_word_hash, CODE)
 

@@ -144,3 +144,53 @@ def test_desk_bookings_racing_callers_never_take_a_time_a_caller_holds(
     assert booked and len(booked) <= 2
     assert_no_overlaps(booked)
     assert all(isinstance(r, (Booked, SlotTaken)) for r in desk_results)
+
+
+@pytest.fixture
+def two_counselors(make, db_session):
+    """Two counselors who fit, both free on Tuesdays 10:00-13:00."""
+    make.opening_hours()
+    service = make.service(minutes=60, buffer=0)
+    counselors = [make.counselor(languages=["nb"], services=[service], hours={1: (time(10), time(13))})
+                  for _ in range(2)]
+    db_session.commit()
+    return service, counselors
+
+
+@pytest.mark.parametrize("count, free", [(2, 2), (2, 1), (10, 2)])
+def test_callers_choosing_one_time_at_once_get_it_with_each_counselor_free_then(
+    database_url, make, db_session, two_counselors, now, count, free,
+):
+    """All were offered 10:00 with the same counselor and choose it at once: as many as
+    counselors are free then hold it, each with another, and all of them book it."""
+    service, counselors = two_counselors
+    if free == 1:
+        make.appointment(counselors[1], service, TIMES[0])
+    callers = [make.client(language_code="nb").id for _ in range(count)]
+    db_session.commit()
+    outcome: dict[int, tuple[Offer | None, bool | None]] = {}
+
+    def caller(i, factory, barrier):
+        barrier.wait()  # all choose at once
+        with factory() as session:
+            desk = DatabaseDesk(session, session.get(Client, callers[i]), now, BookingRules())
+            held = desk.hold(Offer(TIMES[0], counselors[0].id, False), service.id)
+            session.commit()
+        barrier.wait()  # and those who got it confirm at once
+        booked = None
+        if held is not None:
+            with factory() as session:
+                desk = DatabaseDesk(session, session.get(Client, callers[i]), now, BookingRules())
+                booked = desk.book(held, service.id, "nb").ok
+                session.commit()
+        outcome[i] = (held, booked)
+
+    assert run_together(database_url, count, caller) == []
+    assert len(outcome) == count
+    held = [offer for offer, _ in outcome.values() if offer is not None]
+    assert sorted(offer.counselor_id for offer in held) == [c.id for c in counselors[:free]]
+    assert {offer.start_at for offer in held} == {TIMES[0]}
+    assert all(booked for offer, booked in outcome.values() if offer is not None)
+    for counselor in counselors[:free]:
+        [appointment] = live_appointments(db_session, counselor.id)
+        assert appointment.start_at == TIMES[0] and appointment.client_id in callers

@@ -95,9 +95,11 @@ def test_a_call_from_such_a_number_is_answered_but_never_called_or_texted_back(a
 
 def test_a_call_from_a_landline_can_ask_to_be_called_back(app, client, centre, db_session):
     sid = "CA" + "2" * 32
-    voice(app, client, "/hotline/voice", LANDLINE, sid, CallStatus="ringing")
-    voice(app, client, "/hotline/voice/language", LANDLINE, sid, Digits="1")  # Norsk
-    voice(app, client, "/hotline/voice/main", LANDLINE, sid, Digits="4")  # call me back
+    menu = voice(app, client, "/hotline/voice", LANDLINE, sid, CallStatus="ringing")
+    menu = voice(app, client, menu.find("Gather").get("action"), LANDLINE, sid, Digits="1")  # Norsk
+    menu = voice(app, client, menu.find("Gather").get("action"), LANDLINE, sid, Digits="3")  # someone to talk to
+    # No one is on duty: a call back (1) or a message (2).
+    voice(app, client, menu.find("Gather").get("action"), LANDLINE, sid, Digits="1")
     assert count(db_session, CallbackRequest) == 1
 
 
@@ -183,6 +185,7 @@ def test_talk_to_someone_never_dials_an_off_limits_duty_phone(app, transport, ce
     from datetime import time
 
     from hotline.phone import call
+    from hotline.prompts import render
     from scheduling.models import DutyShift, StaffRole
     from tests.conftest import oslo
     from tests.hotline.test_voice import phone
@@ -195,4 +198,6 @@ def test_talk_to_someone_never_dials_an_off_limits_duty_phone(app, transport, ce
     line.press("2")
     heard = line.press("3")
     assert [h.text for h in heard if h.kind == "dial"] == []
-    assert any(h.kind == "record" for h in heard) or line.waiting_for == "message"  # voicemail instead
+    # No one she can be put through to: a call back or a message, as she chooses.
+    assert heard[-1].text == render("v_nobody", "en") and line.waiting_for == "keys"
+    assert line.press("2")[-1].kind == "record"

@@ -170,14 +170,18 @@ def test_a_booking_in_somali_is_played_from_recordings(app, transport, centre, d
     assert app.test_client().get("/hotline/recordings/guess").status_code == 404
 
 
-def test_without_recordings_somali_hears_in_norwegian_and_english_that_it_is_not_ready(app, transport, centre):
+def test_without_recordings_somali_hears_in_norwegian_and_english_that_it_is_not_ready(app, transport, centre,
+                                                                                      db_session):
     line = call(phone(app, transport))
     assert any(h.text.startswith("For Soomaali, press 4") for h in line.heard)  # the option, in English
-    heard = line.press("4")
+    heard = [h for h in line.press("4") if h.kind == "say"]
     assert [h.voice for h in heard] == ["Polly.Liv", "Polly.Amy"]
     assert heard[1].text == spoken("v_not_available", "en")
-    assert line.press("4")[0].kind == "say"  # 4: call me back, in her language
+    # No key she could not understand: the call back is registered as it is said.
     assert line.ended
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    assert (request.language_code, request.requested_via) == ("so", BookedVia.voice)
+    assert appointments(db_session) == []
 
 
 def test_hanging_up_in_the_middle_leaves_no_half_booking(app, transport, centre, db_session):
@@ -215,10 +219,14 @@ def test_a_hidden_number_can_leave_a_message_but_not_book(app, transport, centre
     assert fresh(db_session).scalar(select(func.count()).select_from(Client)) == 0
 
 
-def test_talk_to_someone_in_opening_hours_then_voicemail(app, transport, centre, make, db_session, clock):
+def on_duty(make, db_session):
     receptionist = make.counselor(role=StaffRole.receptionist, phone_e164="+4798765432")
     db_session.add(DutyShift(staff_id=receptionist.id, weekday=0, starts=time(8), ends=time(16)))
     db_session.commit()
+
+
+def test_talk_to_someone_in_opening_hours_then_voicemail(app, transport, centre, make, db_session, clock):
+    on_duty(make, db_session)
     clock.set(oslo(2026, 11, 23, 10, 0))
     line = call(phone(app, transport))
     line.press("2")
@@ -226,36 +234,37 @@ def test_talk_to_someone_in_opening_hours_then_voicemail(app, transport, centre,
     assert [h.kind for h in heard[:2]] == ["say", "dial"] and heard[1].text == "+4798765432"
     assert "Dial" in transport.answers[-2] and 'callerId="+4722000000"' in transport.answers[-2]
     assert 'timeout="25"' in transport.answers[-2]
-    assert heard[-1].kind == "record"  # nobody answered: a message instead
+    # Nobody answered: a call back or a message, as she chooses.
+    assert heard[-1].text == spoken("v_nobody", "en") and line.waiting_for == "keys"
+    assert line.press("2")[-1].kind == "record"
     line.leave_message(seconds=40)
     [message] = fresh(db_session).scalars(select(Voicemail)).all()
     assert (message.language_code, message.duration_seconds) == ("en", 40)
     assert 'maxLength="120"' in transport.answers[-2]
+    assert fresh(db_session).scalars(select(CallbackRequest)).all() == []  # nothing she did not ask for
 
 
-def test_outside_opening_hours_she_hears_when_we_open(app, transport, centre, make, db_session, clock):
-    receptionist = make.counselor(role=StaffRole.receptionist, phone_e164="+4798765432")
-    db_session.add(DutyShift(staff_id=receptionist.id, weekday=0, starts=time(8), ends=time(16)))
-    db_session.commit()
+def test_outside_opening_hours_she_hears_when_we_open_and_asks_to_be_called_back(
+        app, transport, centre, make, db_session, clock):
+    on_duty(make, db_session)
     clock.set(oslo(2026, 11, 23, 19, 0))  # Monday evening; the centre opens 08:00
     line = call(phone(app, transport))
     line.press("2")
     heard = line.press("3")
     assert heard[0].text == spoken("v_closed", "en", when=oslo(2026, 11, 24, 8, 0))
-    assert heard[-1].kind == "record"
-
-
-def test_call_me_back_and_reminders_by_phone(app, transport, centre, db_session):
-    line = call(phone(app, transport))
-    line.press("6")  # Tigrinya has no voice and no recordings: offered a call back
-    line.press("4")
+    assert line.press("1")[0].text == spoken("v_callback", "en") and line.ended
     [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
-    assert (request.language_code, request.requested_via) == ("ti", BookedVia.voice)
+    assert (request.language_code, request.requested_via) == ("en", BookedVia.voice)
+
+
+def test_reminders_by_phone_call_switch_on_and_off_as_by_text(app, transport, centre, db_session):
     line = call(phone(app, transport, "+4792222222"))
     line.press("2")
-    assert line.press("5")[0].text == spoken("v_reminder_calls_on", "en")
-    client = find_client(fresh(db_session), "+4792222222")
-    assert client.wants_reminder_calls
+    assert line.press("5")[0].text == spoken("v_reminder_calls_on", "en") and line.ended
+    assert find_client(fresh(db_session), "+4792222222").wants_reminder_calls
+    line = call(phone(app, transport, "+4792222222"))
+    assert line.press("5")[0].text == spoken("v_reminder_calls_off", "en")
+    assert not find_client(fresh(db_session), "+4792222222").wants_reminder_calls
 
 
 def test_hear_and_cancel_her_appointment(app, transport, centre, db_session):
@@ -273,7 +282,7 @@ def test_hear_and_cancel_her_appointment(app, transport, centre, db_session):
 
 def test_an_unsigned_call_is_refused(client):
     assert client.post("/hotline/voice", data={"CallSid": "CA1", "From": "+4791234567"}).status_code == 403
-    assert client.post("/hotline/voice/main?tries=0", data={"CallSid": "CA1", "Digits": "1"}).status_code == 403
+    assert client.post("/hotline/voice/input?turn=1", data={"CallSid": "CA1", "Digits": "1"}).status_code == 403
 
 
 def test_prompts_missing_lists_what_each_language_needs(runner, centre):
@@ -284,8 +293,15 @@ def test_prompts_missing_lists_what_each_language_needs(runner, centre):
     assert "nb: nothing missing" in result.output
 
 
-def test_a_late_key_press_for_a_menu_she_has_left_starts_again_from_her_menu(app, transport, centre):
+def test_a_late_key_press_for_a_menu_she_has_left_hears_her_menu_and_changes_nothing(app, transport, centre,
+                                                                                     db_session):
     line = call(phone(app, transport))
     line.press("2")
-    heard = line._fetch("/hotline/voice/confirm?tries=0", line.params(Digits="1"))  # she never reached confirm
-    assert heard[0].text == spoken("v_main_menu", "en")
+    line.press("1")  # book: the services
+    # A retry of her first key (the language menu's, turn 0) arrives late.
+    heard = line._fetch("/hotline/voice/input?turn=0", line.params(Digits="1"))
+    first = centre["talk"].name_in("en")
+    assert [h.text for h in heard] == [spoken("v_service_option", "en", service=first, digit=1),
+                                       spoken("v_service_option", "en", service=centre["family"].name_in("en"),
+                                              digit=2)]
+    assert appointments(db_session) == [] and line.press("2")[0].text == spoken("v_slots_intro", "en")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scheduling.availability import Slot
 from scheduling.booking import Booked, SlotTaken, book_appointment, reschedule_appointment
-from scheduling.holds import HOLD_FOR, hold_slot, purge_expired_holds
+from scheduling.holds import HOLD_FOR, hold_slot, hold_time, purge_expired_holds, release_holds
 from scheduling.db import make_engine, make_session_factory
 from scheduling.models import Actor, Appointment, BookedVia, Client, SlotHold
 from tests.conftest import oslo
@@ -185,3 +185,94 @@ def test_a_hold_and_a_desk_booking_of_one_time_at_once_never_both_win(
     held, booked = results["hold"] is not None, isinstance(results["desk"], Booked)
     assert held != booked, "the desk booked a time a caller was holding" if held else "neither got the time"
     assert db_session.scalar(select(func.count()).select_from(Appointment)) == int(booked)
+
+
+# --- holds belong to the dialogue that made them -----------------------------------------
+
+
+def held(session):
+    return sorted((h.client_id, h.owner, h.start_at) for h in session.scalars(select(SlotHold)))
+
+
+def test_a_call_that_ends_lets_go_of_its_hold_and_not_of_the_one_she_is_confirming_by_text(
+    db_session, make, calendar, now,
+):
+    service, counselor, other = calendar
+    amina = make.client()
+    assert hold(db_session, amina, service, counselor, TUESDAY_10, now) is not None  # by text
+    assert hold(db_session, amina, service, other, TUESDAY_10 + timedelta(hours=3), now, owner="call:CA1") is not None
+    assert held(db_session) == [(amina.id, "call:CA1", TUESDAY_10 + timedelta(hours=3)), (amina.id, "sms", TUESDAY_10)]
+
+    release_holds(db_session, client_id=amina.id, owner="call:CA1")
+    assert held(db_session) == [(amina.id, "sms", TUESDAY_10)]
+    release_holds(db_session, client_id=amina.id)  # with no dialogue named: all of hers
+    assert held(db_session) == []
+
+
+def test_a_new_hold_replaces_only_the_hold_of_the_same_dialogue(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    amina = make.client()
+    assert hold(db_session, amina, service, counselor, TUESDAY_10, now) is not None
+    assert hold(db_session, amina, service, counselor, TUESDAY_10 + timedelta(hours=2), now, owner="call:CA1")
+    assert hold(db_session, amina, service, counselor, TUESDAY_10 + timedelta(hours=4), now, owner="call:CA1")
+    assert held(db_session) == [(amina.id, "call:CA1", TUESDAY_10 + timedelta(hours=4)),
+                                (amina.id, "sms", TUESDAY_10)]
+
+
+def test_her_second_dialogue_choosing_her_held_time_takes_the_hold_over(db_session, make, calendar, now):
+    service, counselor, _ = calendar
+    amina, hodan = make.client(), make.client()
+    assert hold(db_session, amina, service, counselor, TUESDAY_10, now) is not None  # by text
+    # On the phone at the same time, she chooses it again (or a time overlapping it).
+    assert hold(db_session, amina, service, counselor, TUESDAY_10 + timedelta(minutes=30), now,
+                owner="call:CA1") is not None
+    assert held(db_session) == [(amina.id, "call:CA1", TUESDAY_10 + timedelta(minutes=30))]
+    db_session.commit()
+    # The time is still hers alone: nobody else can hold it, and she can confirm it by text.
+    assert hold(db_session, hodan, service, counselor, TUESDAY_10 + timedelta(minutes=30), now) is None
+    booked = book(db_session, service, counselor, TUESDAY_10 + timedelta(minutes=30), now, client=amina)
+    assert isinstance(booked, Booked)
+
+
+# --- she chooses a time, not a counselor ---------------------------------------------------
+
+
+def choose(session, caller, service, counselor, start_at, now, rules, is_interpreter_needed=False, **kw):
+    slot = Slot(start_at, start_at + timedelta(minutes=service.duration_minutes), counselor.id, is_interpreter_needed)
+    return hold_time(session, client_id=caller.id, slot=slot, service_id=service.id,
+                     language_code=caller.language_code, now=now, rules=rules, **kw)
+
+
+def test_a_time_taken_with_one_counselor_is_held_with_another_free_then(db_session, make, calendar, now, rules):
+    service, counselor, other = calendar
+    amina, hodan, leila = make.client(), make.client(), make.client()
+    assert choose(db_session, amina, service, counselor, TUESDAY_10, now, rules).counselor_id == counselor.id
+    got = choose(db_session, hodan, service, counselor, TUESDAY_10, now, rules)
+    assert got == Slot(TUESDAY_10, TUESDAY_10 + timedelta(hours=1), other.id, False)
+    # Both counselors held then: the third is refused, and what she held before goes.
+    assert choose(db_session, leila, service, counselor, TUESDAY_10 + timedelta(hours=4), now, rules)
+    assert choose(db_session, leila, service, counselor, TUESDAY_10, now, rules) is None
+    assert [h.client_id for h in db_session.scalars(select(SlotHold))] == [amina.id, hodan.id]
+
+
+def test_a_speaker_of_her_language_is_not_swapped_for_an_interpreter(db_session, make, now, rules):
+    make.opening_hours()
+    service = make.service(minutes=60, buffer=15)
+    speaker = make.counselor(languages=["so", "nb"], services=[service])
+    interpreted = make.counselor(languages=["nb"], services=[service])
+    also_interpreted = make.counselor(languages=["ar"], services=[service])
+    amina, hodan, leila = (make.client(language_code="so") for _ in range(3))
+    assert choose(db_session, amina, service, speaker, TUESDAY_10, now, rules) is not None
+    assert choose(db_session, hodan, service, speaker, TUESDAY_10, now, rules) is None
+    # Offered with an interpreter in the first place, any counselor who fits will do.
+    assert choose(db_session, leila, service, interpreted, TUESDAY_10, now, rules, is_interpreter_needed=True)
+    got = choose(db_session, hodan, service, interpreted, TUESDAY_10, now, rules, is_interpreter_needed=True)
+    assert got == Slot(TUESDAY_10, TUESDAY_10 + timedelta(hours=1), also_interpreted.id, True)
+
+
+def test_a_counselor_who_is_not_at_work_then_is_not_a_fallback(db_session, make, calendar, now, rules):
+    service, counselor, other = calendar
+    make.absence(other, TUESDAY_10 - timedelta(hours=1), TUESDAY_10 + timedelta(hours=2))
+    amina, hodan = make.client(), make.client()
+    assert choose(db_session, amina, service, counselor, TUESDAY_10, now, rules) is not None
+    assert choose(db_session, hodan, service, counselor, TUESDAY_10, now, rules) is None

@@ -46,7 +46,7 @@ def params_for_everything(world) -> dict:
 def test_every_webhook_route_is_found(app):
     paths = webhook_paths(app)
     assert {"/hotline/sms", "/hotline/sms/status", "/hotline/voice", "/hotline/voice/status",
-            "/hotline/voice/confirm", "/hotline/voice/bridge"} <= set(paths)
+            "/hotline/voice/input", "/hotline/voice/hidden", "/hotline/voice/bridge"} <= set(paths)
 
 
 def test_every_webhook_refuses_what_twilio_did_not_sign_and_changes_nothing(app, client, world, db_session):
