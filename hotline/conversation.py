@@ -778,35 +778,3 @@ GLOBAL = (
     ("a greeting (hi, hei, salaam...)", "her main menu, anything held let go"),
 )
 
-
-def describe() -> str:
-    """The table as a page a translator or a product person can read (docs/dialogue.md)."""
-    from hotline import prompts  # only for the words; the table itself needs none
-
-    def said(key: str) -> str:
-        text = prompts.TEXTS.get(key) or prompts.VOICE_TEXTS.get(key)
-        return text.msgid.replace("\n", " / ") if text else f"({key}: spoken on a call only)"
-
-    lines = [
-        "# The dialogue, state by state",
-        "",
-        "Generated from `hotline/conversation.py` (`TABLE`) by `flask dialogue-table`; a test checks it",
-        "is current. Both lines run it: a digit texted and a key pressed are the same answer. \"Lines\"",
-        "says where a choice is offered. What she is told is shown as the SMS line words it;",
-        "`hotline/ivr.py` says the same on a call (`VOICE_OF`).",
-        "",
-        "## In every state",
-        "",
-        "| She sends | What happens |",
-        "|---|---|",
-        *(f"| {key} | {does} |" for key, does in GLOBAL),
-    ]
-    for name, row in TABLE.items():
-        lines += ["", f"## `{name}`", "", f"She is asked ({row.asks}): {said(row.asks)}", "",
-                  "| She sends | What happens | Then | Lines |", "|---|---|---|---|"]
-        for choice in (*row.choices, *([row.otherwise] if row.otherwise else [])):
-            words = f" (or {', '.join(sorted(w for w in choice.words if not w.isdigit())[:4])}...)" \
-                if choice.words else ""
-            where = " and ".join(sorted(choice.lines & row.lines))
-            lines.append(f"| {choice.key}{words} | {choice.does} | {', '.join(choice.leads_to)} | {where} |")
-    return "\n".join(lines) + "\n"

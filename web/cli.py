@@ -74,6 +74,13 @@ def init_app(app: Flask) -> None:
         upgrade_database(current_app.config["DATABASE_URL"])
         click.echo("Database is at the latest migration.")
 
+    @app.cli.command("dialogue-table")
+    def dialogue_table():
+        """Write docs/dialogue.md from the dialogue table both lines run."""
+        from hotline import dialogue_doc
+
+        click.echo(f"Wrote {dialogue_doc.write()}")
+
     @app.cli.command("demo-data")
     def demo_data():
         """Load demo staff, services and hours into an empty database."""
