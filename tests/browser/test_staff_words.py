@@ -80,7 +80,7 @@ def test_staff_read_languages_history_and_the_log_in_words(browser, linja, scree
     assert "counselor_id" not in log and "service_id" not in log and "via:" not in log
     screenshot(kari, "staff-words-audit")
     kari.goto(base + "/staff/admin/recordings/so/upload?key=v_main_menu")
-    assert kari.title() == "Lydopptak · For å bestille time, trykk 1. For å høre eller avbestille … · Linja"
+    assert kari.title() == "Lydopptak · For å bestille time, trykk 1. For å høre, avbestille eller … · Linja"
     screenshot(kari, "staff-words-recording")
     kari.goto(base + "/staff/admin/languages")
     # The admin names each language in her own words; the menu's own name is a preview.

@@ -437,7 +437,7 @@ def test_the_recordings_page_lists_what_somali_still_needs(signed_in, centre):
     assert "somali" in html and "Soomaali" not in html and "Bare opptak" in html
     html = page(signed_in, "/staff/admin/recordings/so?missing=1")
     # Each recording by what it is, in the admin's words; never by its key.
-    assert "For å bestille time, trykk 1. For å høre eller avbestille …" in html
+    assert "For å bestille time, trykk 1. For å høre, avbestille eller …" in html
     shown = re.sub(r"<[^>]+>", " ", html)
     assert "v_main_menu" not in shown and "weekday:0" not in shown and "service:" not in shown
     assert "navnet på tjenesten: Samtale" in html
@@ -553,14 +553,14 @@ def a_morning_of_setup(signed_in, admin, centre, db_session, languages_restored)
             "Samtale, 50 min, pause 10 min, aktiv, plass 2, navn på arabisk, norsk, somali, tigrinja",
             "lørdag 10:00–14:00", "24. des. 2026 – 26. des. 2026", "Hanne, mandag 08:00–12:00",
             "tigrinja: ikke i menyen",
-            "«For å bestille time, trykk 1. For å høre eller avbestille …» på somali"]),
+            "«For å bestille time, trykk 1. For å høre, avbestille eller …» på somali"]),
     ("en", ["Added a staff member",
             "Hodan, counselor, active, languages: Norwegian, Somali, services: Samtale, has a phone number",
             "Hodan, Monday 09:00–15:00, from Nov 1, 2026", "Hodan, Nov 24, 2026, all day",
             "Samtale, 50 minutes, break 10 minutes, active, place 2, names in Arabic, Norwegian, Somali, Tigrinya",
             "Saturday 10:00–14:00",
             "Dec 24, 2026 – Dec 26, 2026", "Hanne, Monday 08:00–12:00", "Tigrinya: not in the menu",
-            "“To book a time, press 1. To hear or cancel your time, press …” in Somali"]),
+            "“To book a time, press 1. To hear, cancel or move your time …” in Somali"]),
 ])
 def test_the_audit_trail_tells_an_admins_changes_in_words(signed_in, admin, a_morning_of_setup, db_session,
                                                           locale, lines):
