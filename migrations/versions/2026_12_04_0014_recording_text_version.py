@@ -71,14 +71,15 @@ def upgrade() -> None:
     with op.batch_alter_table('prompt_recordings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('text_version', sa.String(length=16), nullable=True))
 
-    recordings = sa.table('prompt_recordings', sa.column('id', sa.Integer), sa.column('prompt_key', sa.String),
-                          sa.column('text_version', sa.String))
+    recordings = sa.table('prompt_recordings', sa.column('id', sa.Integer),
+                          sa.column('prompt_key', sa.String), sa.column('text_version', sa.String))
     connection = op.get_bind()
     # Row by row, in Python: a LIKE 'v_closed#%' would read the underscores as wildcards.
     for row in connection.execute(sa.select(recordings.c.id, recordings.c.prompt_key)).all():
         version = VERSIONS_BEFORE.get(row.prompt_key.partition('#')[0])
         if version is not None:
-            connection.execute(sa.update(recordings).where(recordings.c.id == row.id).values(text_version=version))
+            connection.execute(sa.update(recordings).where(recordings.c.id == row.id)
+                               .values(text_version=version))
 
 
 def downgrade() -> None:
