@@ -251,12 +251,14 @@ class Line:
 
     # --- speaking ------------------------------------------------------------------------
     def _recorded(self, language: str) -> dict[str, str]:
-        """prompt key -> token of the recordings in ``language``, read once per request."""
+        """prompt key -> token of the recordings in ``language``, read once per request;
+        one made for an older wording of its prompt is left out, as if never made."""
         if language not in self._recordings:
-            self._recordings[language] = dict(self.session.execute(
-                select(PromptRecording.prompt_key, PromptRecording.token)
-                .where(PromptRecording.language_code == language)
-            ).all())
+            self._recordings[language] = {
+                key: token for key, token, version in self.session.execute(
+                    select(PromptRecording.prompt_key, PromptRecording.token, PromptRecording.text_version)
+                    .where(PromptRecording.language_code == language))
+                if voices.is_current(key, version)}
         return self._recordings[language]
 
     def _add(self, target, key: str, language: str, /, **values) -> None:

@@ -7,6 +7,7 @@ names the centre, the kind of help, or words like "violence" or "lawyer".
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -165,6 +166,21 @@ def catalog(language: str) -> dict[str, str]:
     with path.open("rb") as handle:
         po = read_po(handle, locale=language)
     return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+
+
+def text_version(key: str) -> str | None:
+    """A short, stable fingerprint of prompt ``key``'s English wording (its msgid).
+
+    A recording is tied to the wording it was made for (PromptRecording.text_version):
+    when the msgid changes, so does this, and a recording of the old wording is no longer
+    played. Translations are not part of it: a new msgid is what says the words changed.
+    None for a key that is not a prompt. Migrations copy these values for the wording of
+    their day (0014): keep the recipe as it is, or old recordings all turn stale.
+    """
+    text = TEXTS.get(key) or VOICE_TEXTS.get(key)
+    if text is None:
+        return None
+    return hashlib.sha256(text.msgid.encode("utf-8")).hexdigest()[:12]
 
 
 def translate(msgid: str, language: str) -> str:

@@ -7,6 +7,10 @@ sentence; for a language without a voice it is played as recorded fragments (the
 words between the values, ``v_slot_option#0``, ``#1`` ...) with the values played from
 recorded pieces (weekday, day, month, hour and minute; digits; service and language
 names), in the order that language's sentence puts them.
+
+A recording is tied to the English wording it was made for (``text_version``): once a
+prompt's wording changes, its old recordings are not played (the voice speaks, or, without
+one, the prompt is missing) until a new one is uploaded.
 """
 from __future__ import annotations
 
@@ -130,6 +134,23 @@ def parts_for(key: str, language: str, values: dict, *, tz: ZoneInfo, recorded: 
     if missing:
         raise NotInHerLanguage(missing)
     return [Play(k) for k in needed]
+
+
+def text_version(recording_key: str) -> str | None:
+    """The version of the wording a recording of ``recording_key`` says (prompts.text_version).
+
+    A piece of a prompt (``v_closed#1``) is tied to the whole prompt's msgid, not to an
+    English fragment: the pieces are cut from the translated sentence, which may put its
+    values in another order, so piece #1 need not match the English fragment #1; and any
+    change to the sentence may move where it is cut. The pieces of dates, digits and names
+    are no prompt's wording: None, and they stay current."""
+    base, _sep, _index = recording_key.partition("#")
+    return prompts.text_version(base) if base in prompts.VOICE_TEXTS else None
+
+
+def is_current(recording_key: str, version: str | None) -> bool:
+    """Was a recording made for the wording this key has now? A stale one is never played."""
+    return version == text_version(recording_key)
 
 
 def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:

@@ -548,6 +548,10 @@ class PromptRecording(Base):
     content_type: Mapped[str] = mapped_column(String(40))
     audio: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_at: Mapped[datetime]
+    # The version of the prompt's English wording it was recorded for (hotline.prompts
+    # .text_version); when the wording has changed since, the recording is stale and not
+    # played. None for the pieces that are no prompt's wording (dates, digits, names).
+    text_version: Mapped[str | None] = mapped_column(String(16))
 
 
 class DutyShift(Base):

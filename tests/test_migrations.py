@@ -113,3 +113,61 @@ def test_upgrading_to_0011_with_a_move_not_yet_texted_still_texts_it(empty_datab
     finally:
         app.extensions["linja.engine"].dispose()
     assert fake_twilio.bodies_to(number) == [say("moved", "so", when=B)]
+
+
+def test_upgrading_to_0014_ties_old_recordings_to_the_wording_before_the_renumbering(empty_database):
+    """Recordings made before 0014 were made for the voice wording before the renumbering:
+    those of a prompt whose words changed (and their pieces) are stale, the others stay
+    current, and pieces of dates and names have no wording; down and up again keeps them."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import insert, select
+
+    from hotline import prompts, voices
+    from scheduling.models import PromptRecording
+    from tests.conftest import NOW
+    from tests.staff.test_stale_recordings import RENUMBERED
+
+    config = alembic_config(empty_database)
+    before = ScriptDirectory.from_config(config).get_revision("0014").module.VERSIONS_BEFORE
+    # The embedded versions are today's recipe applied to the old words: the same where the
+    # words stayed, another where the renumbering changed them.
+    assert {key for key, version in before.items() if version != prompts.text_version(key)} == RENUMBERED
+
+    command.upgrade(config, "0013")
+    keys = {("v_main_menu", "so"): False, ("v_main_menu", "en"): False, ("v_closed#1", "so"): False,
+            ("v_no_slots", "ti"): False, ("v_slots_intro", "so"): True, ("v_slot_option#0", "so"): True,
+            ("v_language_option#1", "ti"): True, ("weekday:0", "so"): True, ("service:samtale", "so"): True}
+    engine = make_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(PromptRecording.__table__), [
+                {"prompt_key": key, "language_code": language, "token": f"t{i:02d}" + "x" * 40,
+                 "content_type": "audio/mpeg", "audio": b"ID3", "uploaded_at": NOW}
+                for i, (key, language) in enumerate(keys)])
+
+        def versions():
+            with engine.connect() as connection:
+                rows = connection.execute(select(PromptRecording.prompt_key, PromptRecording.language_code,
+                                                 PromptRecording.text_version))
+                return {(row.prompt_key, row.language_code): row.text_version for row in rows}
+
+        upgrade_database(empty_database)
+        found = versions()
+        assert found[("v_main_menu", "so")] == found[("v_main_menu", "en")] == before["v_main_menu"]
+        assert found[("v_closed#1", "so")] == before["v_closed"]
+        assert found[("v_slot_option#0", "so")] == prompts.text_version("v_slot_option")
+        assert found[("weekday:0", "so")] is None and found[("service:samtale", "so")] is None
+        assert {key: voices.is_current(key[0], version) for key, version in found.items()} == keys
+        command.check(config)
+
+        command.downgrade(config, "0013")
+        assert "text_version" not in {c["name"] for c in inspect(engine).get_columns("prompt_recordings")}
+        table = PromptRecording.__table__
+        with engine.connect() as connection:
+            kept = connection.execute(select(table.c.prompt_key, table.c.language_code)).all()
+        assert {(row.prompt_key, row.language_code) for row in kept} == set(keys)
+        upgrade_database(empty_database)
+        assert versions() == found
+        command.check(config)  # the table rebuilt on SQLite keeps its constraints
+    finally:
+        engine.dispose()

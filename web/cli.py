@@ -263,15 +263,19 @@ def init_app(app: Flask) -> None:
                 if language.code in voices.VOICES:
                     click.echo(f"{language.code}: nothing missing (spoken by {voices.VOICES[language.code][0]})")
                     continue
-                recorded = set(session.scalars(
-                    select(PromptRecording.prompt_key).where(PromptRecording.language_code == language.code)))
-                missing = [key for key in voices.pieces_to_record(language.code, slugs) if key not in recorded]
+                versions = dict(session.execute(
+                    select(PromptRecording.prompt_key, PromptRecording.text_version)
+                    .where(PromptRecording.language_code == language.code)).all())
+                # A recording of an older wording is not played: it is missing until recorded again.
+                missing = [key for key in voices.pieces_to_record(language.code, slugs)
+                           if key not in versions or not voices.is_current(key, versions[key])]
                 if not missing:
                     click.echo(f"{language.code}: nothing missing (all recorded)")
                     continue
                 click.echo(f"{language.code}: {len(missing)} recordings missing ({language.name_native}, no voice)")
                 for key in missing:
-                    click.echo(f"  {key:<28} {voices.script(key, language.code)}")
+                    stale = " (recorded for an older wording)" if key in versions else ""
+                    click.echo(f"  {key:<28} {voices.script(key, language.code)}{stale}")
 
     @app.cli.command("worker")
     def worker():

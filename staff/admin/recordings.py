@@ -5,6 +5,10 @@ The list of pieces is the one `flask prompts missing` prints (hotline.voices). A
 Twilio has a voice for needs no recording, but a whole prompt recorded by a person is
 played instead of the voice. A file is accepted by its own first bytes (MP3 or WAV, what
 Twilio's <Play> plays), never by the type the browser declares.
+
+A recording made for an older wording of its prompt (hotline.voices.is_current) is not
+played: it is listed as missing again, marked as recorded for an older text, with the
+text to record now; a new upload replaces it and is current.
 """
 from __future__ import annotations
 
@@ -71,9 +75,16 @@ def _language(session, code: str) -> Language:
 
 
 def _recorded(session, code: str) -> dict[str, PromptRecording]:
-    rows = session.execute(select(PromptRecording.prompt_key, PromptRecording.token, PromptRecording.uploaded_at)
+    """Every recording in a language, current or stale, by its key."""
+    rows = session.execute(select(PromptRecording.prompt_key, PromptRecording.token, PromptRecording.uploaded_at,
+                                  PromptRecording.text_version)
                            .where(PromptRecording.language_code == code)).all()
     return {row.prompt_key: row for row in rows}
+
+
+def _is_played(row) -> bool:
+    """Is there a recording, made for the wording its prompt has now? Else it is missing."""
+    return row is not None and voices.is_current(row.prompt_key, row.text_version)
 
 
 @bp.get("/admin/recordings")
@@ -89,7 +100,8 @@ def admin_recordings():
         overview.append({
             "code": language.code, "name": language_name(language.code), "is_enabled": language.is_enabled,
             "is_rtl": language.is_rtl, "voice": language.code in voices.VOICES,
-            "needed": len(keys), "missing": sum(1 for key in keys if key not in recorded),
+            "needed": len(keys), "missing": sum(1 for key in keys if not _is_played(recorded.get(key))),
+            "stale": sum(1 for key in keys if key in recorded and not _is_played(recorded[key])),
         })
     return render_template("staff/admin/recordings.html", overview=overview)
 
@@ -145,7 +157,8 @@ def admin_recordings_language(code: str):
         row = recorded.get(key)
         pieces.append({
             "key": key, "script": script_for(key, language, services), "description": describe(key, services),
-            "token": row.token if row else None,
+            # A stale recording has no token here: it is missing, and says so.
+            "token": row.token if _is_played(row) else None, "is_stale": row is not None and not _is_played(row),
             "uploaded": format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None,
         })
     missing = [p for p in pieces if p["token"] is None]
@@ -159,15 +172,18 @@ def admin_recordings_language(code: str):
                            "missing": sum(1 for p in members if p["token"] is None)})
     return render_template("staff/admin/recordings_language.html", language=language, groups=groups,
                            pieces=shown, missing_count=len(missing),
+                           stale_count=sum(1 for p in pieces if p["is_stale"]),
                            total=len(pieces), only_missing=only_missing, has_voice=language.code in voices.VOICES)
 
 
 def _upload_page(session, language: Language, key: str, form: RecordingForm, status=200):
     services = {s.slug: s for s in session.scalars(select(Service))}
     row = _recorded(session, language.code).get(key)
+    is_stale = row is not None and not _is_played(row)
     return render_template("staff/admin/recording_upload.html", language=language, key=key, form=form,
                            script=script_for(key, language, services), description=describe(key, services),
-                           token=row.token if row else None,
+                           token=row.token if _is_played(row) else None, is_stale=is_stale,
+                           stale_token=row.token if is_stale else None,
                            uploaded=format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None), status
 
 
@@ -210,6 +226,8 @@ def admin_recording_upload(code: str):
             # A new address on every upload: Twilio and browsers cache the old one for a day.
             row.token = secrets.token_urlsafe(32)
             row.content_type, row.audio, row.uploaded_at = kind, audio, now()
+            # Made for the wording the script showed: current until that wording changes.
+            row.text_version = voices.text_version(key)
             session.flush()
             record(session, "recording_added" if is_new else "recording_replaced", recording=row.id,
                    prompt_key=key, language=language.code, bytes=len(audio), content_type=kind)

@@ -11,6 +11,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from app import create_app
+from hotline.voices import text_version
 from scheduling import audit
 from scheduling.availability import BookingRules, find_free_slots
 from scheduling.booking import Booked, book_appointment, cancel_appointment, reschedule_appointment
@@ -127,7 +128,8 @@ def fill_the_week(session) -> dict:
     session.add(absence)
     for code in ("so", "ti"):
         session.add(PromptRecording(prompt_key="v_main_menu", language_code=code, token=f"tok-{code}",
-                                    content_type="audio/mpeg", audio=b"ID3", uploaded_at=NOW))
+                                    content_type="audio/mpeg", audio=b"ID3", uploaded_at=NOW,
+                                    text_version=text_version("v_main_menu")))
     # The admin reads her pages in English, whose words are often longer.
     session.scalars(select(Staff).where(Staff.role == StaffRole.admin)).one().ui_locale = "en"
     audit.record(session, at=NOW, actor=Actor.staff, actor_staff_id=ingrid.id, action="caller_viewed",

@@ -143,13 +143,14 @@ def test_a_returning_caller_skips_the_language_menu(app, transport, centre, db_s
 
 def somali_recordings(db_session, now):
     """Recordings of every piece the Somali voice line needs."""
-    from hotline.voices import pieces_to_record
+    from hotline.voices import pieces_to_record, text_version
     from scheduling.models import Service
 
     slugs = fresh(db_session).scalars(select(Service.slug)).all()
     for index, key in enumerate(pieces_to_record("so", slugs)):
         db_session.add(PromptRecording(prompt_key=key, language_code="so", token=f"so-{index:04d}",
-                                       content_type="audio/mpeg", audio=b"ID3", uploaded_at=now))
+                                       content_type="audio/mpeg", audio=b"ID3", uploaded_at=now,
+                                       text_version=text_version(key)))
     db_session.commit()
 
 
