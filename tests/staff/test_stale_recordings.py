@@ -180,7 +180,7 @@ def test_an_old_recording_is_listed_as_missing_and_out_of_date_with_the_text_to_
     [item] = re.findall(r'<li class="missing stale">.*?</li>', listing, re.S)
     assert STALE in item and "Last opp nytt" in item
     assert html_escaping.escape(voices.script("v_main_menu", "so"), quote=False) in item  # the words of now
-    assert "press 2. To talk to someone, press 3. For help, press 4." in item
+    assert "For å høre, avbestille eller" in item  # the staff's Norwegian of the new wording, not the old
     assert f"/hotline/recordings/{old}" not in listing  # not offered as the recording it is
 
     form = page(signed_in, "/staff/admin/recordings/so/upload?key=v_main_menu")
