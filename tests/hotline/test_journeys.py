@@ -1,0 +1,247 @@
+"""Every journey a caller makes is one list of choices, and it ends the same way whether she
+texts the digits or presses them on a call: the same appointment, the same call-back, the
+same code word. After each choice both lines are in the same place of the one dialogue.
+
+A journey is a list of visits. The first visit starts with her language; each later visit
+is a new call, or on the SMS line a new text ("hi") to the same conversation. REMINDED is
+a visit that starts with Linja reminding her of her appointment: a text on the SMS line, a
+reminder call she answers on the voice line. A key written ``(key, VOICE)`` is only pressed
+on a call: after "3 someone to talk to", a call that finds nobody free asks "1 call back or
+2 leave a message", while a text simply registers the call-back (``TALK_LATER`` is a voice
+row of the table).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hotline import conversation as dialogue
+from hotline.conversation import SMS, VOICE
+from hotline.phone import SimulatedPhone, VoiceCall, WsgiTransport, call
+from scheduling.clients import find_client
+from scheduling.models import (
+    Appointment,
+    Call,
+    CallbackRequest,
+    Conversation,
+    OutboxMessage,
+    SlotHold,
+    Voicemail,
+)
+from tests.conftest import fresh
+from tests.hotline.twilio_client import Phone
+from web.worker import make_worker
+
+NUMBER = "+4791234567"
+ENGLISH = "2"
+REMINDED = "reminded"
+PUT_DOWN = timedelta(minutes=31)  # longer than a conversation or a call stays open
+
+BOOK = [ENGLISH, "1", "1", "1", "1"]  # English; book; a talk; the first time; yes
+CODE = "4711"
+
+JOURNEYS = {
+    "book the first time offered": [BOOK],
+    "say no to a time, then take another": [[ENGLISH, "1", "1", "1", "2", "3", "1"]],
+    "book, then hear her appointment": [BOOK, ["2"]],
+    "book, then cancel": [BOOK, ["2", "1", "1"]],
+    "book, then keep it after all": [BOOK, ["2", "1", "2"]],
+    "book, then move it": [BOOK, ["2", "2", "2", "1"]],
+    "book, then say no to the move": [BOOK, ["2", "2", "2", "2"]],
+    "book twice: shown the one she has": [BOOK, ["1"]],
+    "a call back": [[ENGLISH, "3", ("1", VOICE)]],
+    "help, the menu again, then book": [[ENGLISH, "4", "9", "1", "1", "1", "1"]],
+    "reminder calls on and off": [[ENGLISH, "5"], ["5"]],
+    "choose a code word": [[ENGLISH, "6", CODE, CODE]],
+    "a code word chosen twice differently, then the same": [[ENGLISH, "6", CODE, "1234", CODE, CODE]],
+    "a code word, then her appointment with it": [BOOK, ["6", CODE, CODE], ["2", CODE, "1", "1"]],
+    "a code word, three wrong tries": [BOOK, ["6", CODE, CODE], ["2", "1111"], ["2", "2222"], ["2", "3333"]],
+    "change the code word": [[ENGLISH, "6", CODE, CODE], ["6", CODE, "8642", "8642"]],
+    "another language, then book in it": [[ENGLISH, "0", "8", "1", "1", "1", "1"]],  # Polish
+    "back to the main menu from the times": [[ENGLISH, "1", "1", "0", "1", "1", "1", "1"]],
+    "a reminder, confirmed": [BOOK, [REMINDED, "1"]],
+    "a reminder, then cancel": [BOOK, [REMINDED, "2", "1"]],
+    "a reminder, then move": [BOOK, [REMINDED, "3", "2", "1"]],
+    "a reminder, with a code word, then cancel": [BOOK, ["6", CODE, CODE], [REMINDED, "2", CODE, "1"]],
+}
+
+
+@pytest.fixture
+def app(database_url, clock, sessions):
+    """The test app, with room for all the texts and calls of a journey in one fixed hour."""
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "CLOCK": clock,
+        "PUBLIC_BASE_URL": "https://linja.test", "REPLIES_PER_NUMBER_PER_HOUR": 1000,
+        "CALLS_PER_NUMBER_PER_HOUR": 1000,
+    })
+    yield app
+    app.extensions["linja.engine"].dispose()
+
+
+class Texts:
+    """The SMS line: every visit is a text to the same conversation."""
+
+    line = SMS
+
+    def __init__(self, app, client, db_session, clock):
+        self.phone = Phone(client, app, NUMBER)
+        self.app, self.db_session, self.clock = app, db_session, clock
+
+    def visit(self, first: bool) -> None:
+        self.phone.text("hi")  # a new caller is asked her language; a known one hears her menu
+
+    def reminded(self) -> None:
+        remind(self.app, self.db_session, self.clock)  # the reminder text; her next text answers it
+
+    def press(self, key: str) -> None:
+        self.phone.text(key)
+
+    def where(self) -> str:
+        return self.conversation().state
+
+    def offered(self) -> list[datetime]:
+        return [datetime.fromisoformat(o["start"]) for o in self.conversation().data["offers"]]
+
+    def conversation(self) -> Conversation:
+        her = find_client(fresh(self.db_session), NUMBER)
+        return fresh(self.db_session).get(Conversation, her.id)
+
+    def end(self) -> None:
+        pass
+
+
+class Calls:
+    """The voice line: every visit is a new call, the keys pressed on its menus."""
+
+    line = VOICE
+
+    def __init__(self, app, client, db_session, clock):
+        self.app, self.db_session, self.clock = app, db_session, clock
+        self.phone = SimulatedPhone(WsgiTransport(app), NUMBER, app.config["PUBLIC_BASE_URL"],
+                                    app.config["TWILIO_AUTH_TOKEN"])
+        self.current: VoiceCall | None = None
+
+    def visit(self, first: bool) -> None:
+        self.current = call(self.phone)
+
+    def reminded(self) -> None:
+        her = find_client(fresh(self.db_session), NUMBER)
+        wanted = her.wants_reminder_calls
+        her.wants_reminder_calls = True  # she is reached by a call on this line
+        self.db_session.commit()
+        message = remind(self.app, self.db_session, self.clock)
+        her = find_client(fresh(self.db_session), NUMBER)
+        her.wants_reminder_calls = wanted
+        self.db_session.commit()
+        self.current = VoiceCall(self.phone)
+        self.current.answer(f"/hotline/voice/reminder?message={message.id}", self.phone._sid("CA"))
+
+    def press(self, key: str) -> None:
+        assert not self.current.ended, f"the call ended before {key!r} could be pressed"
+        self.current.press(key)
+
+    def where(self) -> str:
+        return self.dialogue()["name"]
+
+    def offered(self) -> list[datetime]:
+        return [datetime.fromisoformat(o["start"]) for o in self.dialogue()["data"]["offers"]]
+
+    def dialogue(self) -> dict:
+        return fresh(self.db_session).get(Call, self.current.sid).data["dialogue"]
+
+    def end(self) -> None:
+        if not self.current.ended:
+            self.current.hang_up()
+
+
+def remind(app, db_session, clock) -> OutboxMessage:
+    """The worker reminds her of her appointment two hours before it."""
+    [appointment] = fresh(db_session).scalars(select(Appointment)).all()
+    clock.set(appointment.start_at - timedelta(hours=2))
+    make_worker(app).tick()
+    return fresh(db_session).scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")
+                                     .order_by(OutboxMessage.id.desc())).first()
+
+
+def walk(line, journey: list[list], clock) -> list[tuple[str, str]]:
+    """Makes the journey on the line; returns each key with where the dialogue is after it.
+    Between visits she puts the phone down for a while: each visit is a conversation of its
+    own, as each call is (a code word given once is not remembered into the next one)."""
+    path: list[tuple[str, str]] = []
+    for number, visit in enumerate(journey):
+        if number:
+            clock.advance(PUT_DOWN)
+        keys = list(visit)
+        if keys[0] == REMINDED:
+            line.reminded()
+            keys = keys[1:]
+        else:
+            line.visit(first=number == 0)
+        for key in keys:
+            key, lines = key if isinstance(key, tuple) else (key, dialogue.BOTH)
+            if line.line not in lines:
+                continue
+            line.press(key)
+            if lines == dialogue.BOTH:
+                path.append((key, line.where()))
+            else:  # a key only this line asks for completes the choice before it
+                path[-1] = (path[-1][0], line.where())
+        line.end()
+    return path
+
+
+def outcome(db_session) -> dict:
+    """What the journey left behind, as the centre sees it."""
+    session = fresh(db_session)
+    her = find_client(session, NUMBER)
+    return {
+        "appointments": [(a.status.value, a.start_at, a.counselor_id, a.service_id) for a in
+                         session.scalars(select(Appointment).order_by(Appointment.id))],
+        "call-backs": [(r.language_code, r.status.value) for r in session.scalars(select(CallbackRequest))],
+        "voicemails": len(session.scalars(select(Voicemail)).all()),
+        "held": len(session.scalars(select(SlotHold)).all()),
+        "language": her.language_code,
+        "code word": her.code_word_hash is not None,
+        "wrong code words": her.code_word_failures,
+        "reminder calls": her.wants_reminder_calls,
+    }
+
+
+def make(line_class, app, client, db_session, clock, journey):
+    line = line_class(app, client, db_session, clock)
+    return walk(line, journey, clock), outcome(db_session)
+
+
+@pytest.mark.parametrize("name", JOURNEYS)
+def test_a_journey_ends_the_same_by_text_and_by_keypad(name, app, client, centre, db_session, clock):
+    start = clock.now()
+    by_text, texted = make(Texts, app, client, db_session, clock, JOURNEYS[name])
+
+    # The same woman starts again from nothing, at the same moment, and calls instead.
+    forget_her(db_session)
+    clock.set(start)
+    by_call, called = make(Calls, app, client, db_session, clock, JOURNEYS[name])
+
+    assert by_call == by_text, "after the same key, the two lines are in different places of the dialogue"
+    assert called == texted
+    assert texted["held"] == 0
+
+
+def forget_her(db_session) -> None:
+    """Everything the first journey left, gone: the centre is as it was before it. She keeps
+    her row (the counselor a time goes to is spread between callers by who she is)."""
+    from scheduling.models import Base
+
+    hers = {"appointments", "audit_entries", "conversations", "inbound_messages", "slot_holds",
+            "callback_requests", "outbox_messages", "sending_pace", "calls", "voicemails", "worker_heartbeats"}
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name in hers:
+            db_session.execute(table.delete())
+    her = find_client(db_session, NUMBER)
+    her.language_code, her.code_word_hash, her.code_word_failures = None, None, 0
+    her.wants_reminder_calls, her.is_opted_out, her.last_contact_at = False, False, None
+    db_session.commit()
