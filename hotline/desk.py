@@ -160,7 +160,7 @@ class DatabaseDesk:
             return Booking(False)
         result = reschedule_appointment(
             self.session, appointment, start_at=offer.start_at, counselor_id=offer.counselor_id,
-            now=self.now, actor=Actor.caller, rules=self.rules,
+            now=self.now, actor=Actor.caller, rules=self.rules, via=self.via,
         )
         self.release()
         if isinstance(result, Booked):

@@ -194,7 +194,10 @@ def reschedule_appointment(
     actor_staff_id: int | None = None,
     expected_version: int | None = None,
     rules: BookingRules = BookingRules(),
+    via: BookedVia | None = None,
 ) -> Booked | SlotTaken | Conflict | NotChangeable | Unchanged:
+    """Moves a booked appointment. She is told by text when the staff moved it, or when she
+    moved it herself by phone (``via`` voice; by text, the answer to her text tells her)."""
     if expected_version is not None and appointment.version != expected_version:
         return Conflict(appointment)
     if appointment.status != AppointmentStatus.booked or appointment.end_at <= now:
@@ -257,7 +260,7 @@ def reschedule_appointment(
     # A text about an earlier change that has not gone yet would name a time she no longer
     # has: one text, composed when it goes, tells her what is new (scheduling.sending).
     notifications.withdraw(session, appointment_id=appointment.id, now=now, kind="change")
-    if actor == Actor.staff:
+    if actor == Actor.staff or via == BookedVia.voice:
         _tell(session, appointment, appointment.client, "moved", now)
     return Booked(appointment)
 

@@ -19,6 +19,7 @@ from scheduling.models import (
     Client,
     DutyShift,
     OutboxMessage,
+    OutboxStatus,
     PromptRecording,
     SlotHold,
     StaffRole,
@@ -127,6 +128,38 @@ def test_a_landline_gets_no_confirmation_text(app, transport, centre, db_session
     line.press("1")
     assert line.press("1")[0].text.startswith(spoken("v_booked", "en", when=oslo(2026, 11, 23, 10, 30))[:10])
     assert "text" not in line.heard[-2].text
+    assert fresh(db_session).scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "change")) == 0
+
+
+def test_a_move_by_keypad_is_confirmed_by_the_text_she_is_promised(app, transport, centre, db_session):
+    line = call(phone(app, transport))
+    for key in "21111":  # English; book; a talk; the first time; yes
+        line.press(key)
+    [first] = [a.start_at for a in appointments(db_session)]
+    line = call(phone(app, transport))
+    line.press("2")  # her appointment
+    line.press("2")  # move it
+    line.press("2")  # the second time offered
+    assert [a.start_at for a in appointments(db_session)] == [first]  # not yet: she is asked first
+    heard = line.press("1")
+    [moved] = appointments(db_session)
+    assert moved.start_at != first
+    assert heard[0].text == spoken("v_moved_text", "en", when=moved.start_at) and line.ended
+    texts = fresh(db_session).execute(select(OutboxMessage.template, OutboxMessage.status).where(
+        OutboxMessage.kind == "change").order_by(OutboxMessage.id)).all()
+    # The booking's text had not gone yet: one text tells her where her time is now.
+    assert texts == [("booked", OutboxStatus.withdrawn), ("moved", OutboxStatus.pending)]
+
+
+def test_a_move_by_keypad_from_a_landline_promises_no_text(app, transport, centre, db_session):
+    line = call(phone(app, transport, "+4722123456"))
+    for key in "21111":
+        line.press(key)
+    line = call(phone(app, transport, "+4722123456"))
+    for key in "222":
+        line.press(key)
+    assert line.press("1")[0].text == spoken("v_moved", "en", when=oslo(2026, 11, 23, 11, 30))
     assert fresh(db_session).scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.kind == "change")) == 0
 
