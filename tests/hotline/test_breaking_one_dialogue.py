@@ -78,3 +78,21 @@ def test_a_time_chosen_as_the_call_ended_is_not_left_held_for_the_ended_call(app
     assert fresh(db_session).scalars(select(SlotHold)).all() == []  # nobody is left to confirm it
     assert fresh(db_session).scalars(select(Appointment)).all() == []
 
+
+def section(page: str, name: str) -> str:
+    return page.split(f"## `{name}`")[1].split("\n## ")[0]
+
+
+def test_the_readable_dialogue_says_what_a_call_says_where_she_is_asked_to_confirm():
+    from hotline import dialogue_doc
+    from hotline.prompts import VOICE_TEXTS
+
+    page = dialogue_doc.describe()
+    for name, key in (("confirm", "v_confirm"), ("move_confirm", "v_confirm_move")):
+        heard = section(page, name).split("On a call she hears: ")[1].split("\n")[0]
+        assert VOICE_TEXTS[key].msgid in heard, (name, heard)
+    for name in ("slot", "move_slot"):
+        heard = section(page, name).split("On a call she hears: ")[1].split("\n")[0]
+        assert VOICE_TEXTS["v_slots_intro"].msgid in heard and VOICE_TEXTS["v_later"].msgid in heard, heard
+    # Somali has no voice: its option is said in English, not "in Somali".
+    assert "in Somali" not in section(page, "language")
