@@ -24,15 +24,31 @@ def _texted(key: str) -> str:
     return _one_line(text.msgid) if text else "(not texted)"
 
 
-def _spoken(key: str) -> str:
+# What a call says for the replies the voice line composes (ivr.VOICE_OF's functions):
+# the prompts it says, in order; a prompt with {digit} is said once for each item.
+SPOKEN_PARTS = {
+    "choose_service": ("v_service_option",),
+    "offer_slots": ("v_slots_intro", "v_slot_option", "v_later"),
+    "confirm_slot": ("v_confirm",),
+    (dialogue.MOVE_CONFIRM, "confirm_slot"): ("v_confirm_move",),
+}
+
+
+def _spoken(key: str, state: str = "") -> str:
     if key == "language_menu":
-        return LANGUAGE_LIST + " (\"For Somali, press 3\", in Somali)"
+        return LANGUAGE_LIST + ", in its own voice (\"Aby wybrać język Polski, proszę nacisnąć 8.\"); one " \
+                               "without a voice yet, in English (\"For Soomaali, press 4.\")"
     voice = ivr.VOICE_OF.get(key)
     if isinstance(voice, str):
         return _one_line(prompts.VOICE_TEXTS[voice].msgid)
     if voice is None:
         return "(not said on a call)"
-    return "(read out item by item, each with its key)"
+    parts = SPOKEN_PARTS.get((state, key)) or SPOKEN_PARTS.get(key)
+    if parts is None:
+        return "(read out item by item, each with its key)"
+    return " ".join(_one_line(prompts.VOICE_TEXTS[part].msgid)
+                    + (" (for each, in turn)" if "{digit}" in prompts.VOICE_TEXTS[part].msgid else "")
+                    for part in parts)
 
 
 def _one_line(text: str) -> str:
@@ -65,7 +81,7 @@ def describe() -> str:
             "",
             f"By SMS she reads: {_texted(row.asks)}",
             "",
-            f"On a call she hears: {_spoken(row.asks)}",
+            f"On a call she hears: {_spoken(row.asks, name)}",
             "",
             "| She sends | What happens | Then | Lines |",
             "|---|---|---|---|",

@@ -43,6 +43,7 @@ from scheduling.models import (
 from scheduling.phones import parse_phone
 
 MAX_TRIES = 3
+ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}  # Twilio's CallStatus of a call that is over
 FIRST_TIMEOUT = 10  # seconds to press a key, for a first-time caller
 TIMEOUT = 8
 DIAL_TIMEOUT = 25
@@ -157,14 +158,30 @@ class Line:
     def language(self) -> str:
         return self.call().language_code or "nb"
 
+    def saved(self) -> dict:
+        """The call's row as kept; a damaged or older one reads as empty (a fresh start)."""
+        data = self.call().data
+        return data if isinstance(data, dict) else {}
+
     def state(self) -> State:
         call = self.call()
-        saved = (call.data or {}).get("dialogue") or {}
-        return State(name=saved.get("name", dialogue.NEW), language=call.language_code,
-                     data=dict(saved.get("data") or {}), updated_at=call.updated_at if saved else None)
+        saved = self.saved().get("dialogue")
+        saved = saved if isinstance(saved, dict) else {}
+        data = saved.get("data") or {}
+        state = State(name=str(saved.get("name", dialogue.NEW)), language=call.language_code,
+                      data=dict(data) if isinstance(data, dict) else {},
+                      updated_at=call.updated_at if saved else None)
+        try:  # a state whose data does not fit it (a damaged row) cannot be asked again
+            dialogue.prompt(state, self.context())
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return State(language=call.language_code)
+        return state
 
     def turn(self) -> int:
-        return int((self.call().data or {}).get("turn", 0))
+        return _count(self.saved().get("turn"))
+
+    def tries(self) -> int:
+        return _count(self.saved().get("tries"))
 
     def _keep(self, state: State, *, tries: int) -> None:
         call = self.call()
@@ -185,12 +202,19 @@ class Line:
             return self.step(dialogue.advance(state, Inbound(""), self.context()), tries=0)
         return self.step(dialogue.Step(state, dialogue.prompt(state, self.context())), tries=0)
 
+    def resume(self) -> VoiceResponse:
+        """A call answered before this dialogue ran the voice line posts to the steps it had
+        then: she hears where she can go on from (her main menu; a hidden number, its menu)."""
+        if self.client() is None:
+            return self.hidden_menu()
+        return self.begin(self.state())
+
     def press(self, pressed: str, turn: int) -> VoiceResponse:
         """Her keys on the menu of ``turn``; a late retry for an earlier menu hears hers again."""
         if self.client() is None:  # a hidden number has no dialogue, only its own menu
             return self.hidden_menu()
         state = self.state()
-        tries = int((self.call().data or {}).get("tries", 0))
+        tries = self.tries()
         if turn != self.turn():  # changes nothing, not even the turn
             return self.step(dialogue.Step(state, dialogue.prompt(state, self.context())), tries=tries, keep=False)
         return self.step(dialogue.advance(state, Inbound(pressed), self.context()), tries=tries)
@@ -200,6 +224,10 @@ class Line:
         if keep:
             tries = tries + 1 if keys & PUZZLED else 0
             self._keep(step.state, tries=tries)
+            if self.call().status in ENDED:
+                # Her key arrived after Twilio said the call ended: what she pressed is
+                # done, but nobody is left to confirm a time held now.
+                self.desk().release()
         if tries >= MAX_TRIES:
             self.desk().release()
             return self.goodbye([("v_goodbye", {})])
@@ -370,7 +398,7 @@ class Line:
     def hidden_answer(self, pressed: str) -> VoiceResponse:
         if self.client() is not None:  # not a hidden number after all (a stale or forged step)
             return self.begin(self.state())
-        tries = int((self.call().data or {}).get("tries", 0))
+        tries = self.tries()
         choice = pressed.strip()[:1]
         if choice == "3":
             phone = self.desk().on_duty_phone()
@@ -382,6 +410,14 @@ class Line:
         if tries + 1 >= MAX_TRIES:
             return self.goodbye([("v_goodbye", {})])
         return self.hidden_menu(tries + 1, before=[("v_wrong_key" if pressed else "v_no_key", {})])
+
+
+def _count(value) -> int:
+    """A turn or a number of tries as kept in the call's row; anything else counts as 0."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _int(value: str | None) -> int | None:
@@ -441,7 +477,7 @@ def call_ended(line: Line, status: str) -> None:
     if call is None:
         return
     call.status, call.updated_at = status[:20], line.now
-    if status in ("completed", "busy", "failed", "no-answer", "canceled") and call.client_id:
+    if status in ENDED and call.client_id:
         release_holds(line.session, client_id=call.client_id, owner=f"call:{line.call_sid}")
 
 

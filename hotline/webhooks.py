@@ -282,6 +282,10 @@ def sms_status():
 
 # The steps her keys are posted to: the dialogue's menus, and a hidden number's own menu.
 VOICE_STEPS = {"input", "hidden"}
+# The steps of the voice line before one dialogue ran both lines: a call answered before
+# the deploy still posts her keys to them, and must not hear Twilio's application error.
+OLD_VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointment", "cancel", "reminder-answer",
+                   "code", "code-new", "code-repeat"}
 
 
 def _line() -> Line:
@@ -376,6 +380,8 @@ def voice_step(step: str):
                                                       request.form.get("RecordingDuration")))
     if step == "hidden":
         return _voice(lambda line: line.hidden_answer(request.form.get("Digits") or ""))
+    if step in OLD_VOICE_STEPS:
+        return _voice(lambda line: line.resume())
     if step == "input":
         # Her keys for the menu of this turn (a late retry of an earlier one changes nothing).
         return _voice(lambda line: line.press(request.form.get("Digits") or "", _int(request.args.get("turn"))))
