@@ -269,6 +269,24 @@ def _offers(state: State) -> list[Offer]:
     return [Offer.from_data(o) for o in state.data.get("offers", [])]
 
 
+def is_sound(state: State) -> bool:
+    """Whether a kept state can be gone on from: a known state whose data holds what it
+    needs (a damaged or foreign row cannot be asked again, and is begun afresh)."""
+    if state.name != NEW and state.name not in TABLE:
+        return False
+    data = state.data
+    try:
+        if state.name in (SLOT, MOVE_SLOT):
+            _offers(state)
+        elif state.name in (CONFIRM, MOVE_CONFIRM):
+            Offer.from_data(data["offer"])
+        elif state.name in (APPOINTMENT, CANCEL, REMINDER):
+            datetime.fromisoformat(data["when"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def prompt(state: State, ctx: Context) -> list[Reply]:
     """What the caller is being asked in ``state``, to repeat after a puzzling answer (and
     on a call, after a reply that leaves her where she was)."""

@@ -125,10 +125,15 @@ class Line:
     caller: str  # Twilio's From
     centre_number: str  # Twilio's To: shown as caller ID when she is put through
     _recordings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _call: Call | None = field(default=None, repr=False)
 
     # --- the call and where she is ---------------------------------------------------------
     def call(self) -> Call:
-        row = self.session.get(Call, self.call_sid)
+        # Two key presses of one call at once are answered one after the other, each from
+        # the state the other left (as two texts of one conversation are).
+        if self._call is not None:
+            return self._call
+        row = self.session.get(Call, self.call_sid, with_for_update=True)
         if row is None:
             row = Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now, updated_at=self.now)
             self.session.add(row)
@@ -141,6 +146,7 @@ class Line:
                 client = find_or_create_client(self.session, phone.e164, self.now)
                 row.client_id, row.language_code = client.id, client.language_code
             self.session.flush()
+        self._call = row
         return row
 
     def is_off_limits(self, phone_e164: str) -> bool:
@@ -171,11 +177,8 @@ class Line:
         state = State(name=str(saved.get("name", dialogue.NEW)), language=call.language_code,
                       data=dict(data) if isinstance(data, dict) else {},
                       updated_at=call.updated_at if saved else None)
-        try:  # a state whose data does not fit it (a damaged row) cannot be asked again
-            dialogue.prompt(state, self.context())
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return State(language=call.language_code)
-        return state
+        # A state whose data does not fit it (a damaged row) cannot be asked again.
+        return state if dialogue.is_sound(state) else State(language=call.language_code)
 
     def turn(self) -> int:
         return _count(self.saved().get("turn"))

@@ -15,7 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import abuse
 from hotline import keywords as kw
-from hotline.conversation import Context, Inbound, Reply, State, advance
+from hotline.conversation import Context, Inbound, Reply, State, advance, is_sound
 from hotline.desk import DatabaseDesk
 from hotline.ivr import Line, after_dial, bridge, call_ended, incoming, reminder_call
 from hotline.prompts import render
@@ -220,9 +220,11 @@ def _converse(session: Session, phone_e164: str, client: Client | None, now: dat
     state = State(
         name=row.state if row else "new",
         language=client.language_code,
-        data=dict(row.data or {}) if row else {},
+        data=dict(row.data) if row and isinstance(row.data, dict) else {},
         updated_at=row.updated_at if row else None,
     )
+    if not is_sound(state):  # a damaged row: she starts again from her main menu
+        state = State(language=client.language_code)
     was_opted_out = client.is_opted_out
     desk = DatabaseDesk(session, client, now, rules)
     ctx = Context(

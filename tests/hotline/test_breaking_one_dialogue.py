@@ -96,3 +96,33 @@ def test_the_readable_dialogue_says_what_a_call_says_where_she_is_asked_to_confi
         assert VOICE_TEXTS["v_slots_intro"].msgid in heard and VOICE_TEXTS["v_later"].msgid in heard, heard
     # Somali has no voice: its option is said in English, not "in Somali".
     assert "in Somali" not in section(page, "language")
+
+
+def test_the_same_key_posted_twice_at_once_is_answered_once(app, centre, db_session, database_url):
+    """Twilio retries a key press whose answer was slow while the first is still being
+    answered: the two are answered one after the other, the second as the late retry it is
+    (her menu again), so the one "yes" books once and the caller hears one outcome."""
+    import threading
+
+    line = calls(app)
+    for key in "2111":  # English; book; a talk; the first time: asked to confirm
+        line.press(key)
+    action = line._waiting.get("action")
+    params = line.params(Digits="1", FinishedOnKey="")
+    barrier = threading.Barrier(2, timeout=30)
+    answers: list[str] = []
+
+    def press() -> None:
+        barrier.wait()
+        status, body = line.phone.post(action, params)
+        answers.append(body if status == 200 else f"HTTP {status}")
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    [booked] = fresh(db_session).scalars(select(Appointment)).all()
+    assert sum(spoken("v_booked_text", "en", when=booked.start_at) in answer for answer in answers) == 1
+    assert not any(APOLOGY in answer or "taken" in answer for answer in answers), answers
+    assert fresh(db_session).get(Call, line.sid).data["turn"] == 6  # the call, English, book, talk, time, yes
