@@ -126,3 +126,23 @@ def test_the_same_key_posted_twice_at_once_is_answered_once(app, centre, db_sess
     assert sum(spoken("v_booked_text", "en", when=booked.start_at) in answer for answer in answers) == 1
     assert not any(APOLOGY in answer or "taken" in answer for answer in answers), answers
     assert fresh(db_session).get(Call, line.sid).data["turn"] == 6  # the call, English, book, talk, time, yes
+
+
+@pytest.mark.parametrize("state, data", [("confirm", {}), ("slot", {"offers": "x"}), ("appointment", {"when": 5}),
+                                         ("nowhere", {}), ("cancel", ["not", "a", "dict"])])
+def test_a_text_conversation_whose_saved_state_is_damaged_starts_her_again(app, client, centre, db_session,
+                                                                            state, data):
+    from scheduling.clients import find_client
+    from scheduling.models import Conversation
+    from tests.hotline.test_sms_flows import say
+    from tests.hotline.twilio_client import Phone
+
+    texts = Phone(client, app, NUMBER)
+    texts.text("hi")
+    texts.text("2")  # English
+    session = fresh(db_session)
+    her = find_client(session, NUMBER)
+    session.execute(update(Conversation).where(Conversation.client_id == her.id).values(state=state, data=data))
+    session.commit()
+    assert texts.text("9") == say("main_menu", "en")  # "9 the menu again", from her main menu
+    assert texts.text("1") == say("choose_service", "en", services=["Samtale", "Familie"])
