@@ -51,11 +51,24 @@ VOICEMAIL_SECONDS = 120
 HIDDEN_NUMBERS = {"", "anonymous", "restricted", "unknown", "private", "unavailable", "+266696687"}
 IDLE = timedelta(minutes=30)  # as an SMS conversation's: a call's state expires the same way
 
+Spoken = list[tuple[str, dict]]
+
+
+def _booked(item: Reply, line: Line) -> Spoken:
+    return [("v_booked_text" if line.is_texted() else "v_booked", {"when": item.values["when"]})]
+
+
+def _moved(item: Reply, line: Line) -> Spoken:
+    return [("v_moved_text" if line.is_texted() else "v_moved", {"when": item.values["when"]})]
+
+
 # Each reply of the dialogue, as the voice line says it: its voice prompt, or a function
 # of the reply and the line giving (prompt, values) pairs. None: a reply no key press can
 # lead to (STOP and the like are words, texted).
-Spoken = list[tuple[str, dict]]
 VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
+    # With a code word a text says no more than the time; said aloud, nothing changes.
+    "booked": _booked, "booked_private": _booked,
+    "moved": _moved, "moved_private": _moved,
     "main_menu": "v_main_menu",
     "choose_service": lambda item, line: line.service_options(),
     "offer_slots": lambda item, line: [
@@ -65,8 +78,6 @@ VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     "no_slots": "v_no_slots",
     "confirm_slot": lambda item, line: [
         ("v_confirm_move" if item.values.get("moving") else "v_confirm", {"when": item.values["when"]})],
-    "booked": lambda item, line: [("v_booked_text" if line.is_texted() else "v_booked", {"when": item.values["when"]})],
-    "moved": lambda item, line: [("v_moved_text" if line.is_texted() else "v_moved", {"when": item.values["when"]})],
     "slot_taken": "v_taken",
     "appointment_menu": "v_your_time",
     "no_appointment": "v_no_appointment",
@@ -97,12 +108,9 @@ VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     "leave_message": None,
     # Words she can only text.
     "stopped": None, "started": None, "deleted": None, "try_again": None, "over_limit": None,
-    # With a code word a text says no more than the time; said aloud, nothing changes.
-    "booked_private": None, "moved_private": None, "reminder_private": None,
-    "reminder_today": None, "reminder_tomorrow": None,
+    # Reminders by text; a reminder call says "reminder".
+    "reminder_private": None, "reminder_today": None, "reminder_tomorrow": None,
 }
-VOICE_OF["booked_private"] = VOICE_OF["booked"]
-VOICE_OF["moved_private"] = VOICE_OF["moved"]
 # Replies after which the call has done what she called for: said, then goodbye.
 ENDS_CALL = {"booked", "booked_private", "moved", "moved_private", "cancelled", "kept", "callback_requested",
              "appointment_confirmed", "reminder_calls_on", "reminder_calls_off"}
