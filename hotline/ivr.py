@@ -34,7 +34,6 @@ from scheduling.models import (
     Call,
     CallbackRequest,
     Client,
-    Language,
     OutboxMessage,
     PromptRecording,
     Service,
@@ -133,7 +132,10 @@ class Line:
     caller: str  # Twilio's From
     centre_number: str  # Twilio's To: shown as caller ID when she is put through
     _recordings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    # Read once per request (the identity map holds rows only while someone does).
     _call: Call | None = field(default=None, repr=False)
+    _client: Client | None = field(default=None, repr=False)
+    _desk: DatabaseDesk | None = field(default=None, repr=False)
 
     # --- the call and where she is ---------------------------------------------------------
     def call(self) -> Call:
@@ -162,12 +164,18 @@ class Line:
 
     def client(self) -> Client | None:
         call = self.call()
-        return self.session.get(Client, call.client_id) if call.client_id else None
+        if call.client_id is None:
+            return None
+        if self._client is None or self._client.id != call.client_id:
+            self._client = self.session.get(Client, call.client_id)
+        return self._client
 
     def desk(self) -> DatabaseDesk:
         # A hidden number has no client: its desk only answers who is on duty.
-        return DatabaseDesk(self.session, self.client(), self.now, self.rules, BookedVia.voice,
-                            centre_number=self.centre_number, owner=f"call:{self.call_sid}")
+        if self._desk is None or self._desk.client is not self.client():
+            self._desk = DatabaseDesk(self.session, self.client(), self.now, self.rules, BookedVia.voice,
+                                      centre_number=self.centre_number, owner=f"call:{self.call_sid}")
+        return self._desk
 
     def language(self) -> str:
         return self.call().language_code or "nb"
@@ -293,12 +301,17 @@ class Line:
         """prompt key -> token of the recordings in ``language``, read once per request;
         one made for an older wording of its prompt is left out, as if never made."""
         if language not in self._recordings:
-            self._recordings[language] = {
-                key: token for key, token, version in self.session.execute(
-                    select(PromptRecording.prompt_key, PromptRecording.token, PromptRecording.text_version)
-                    .where(PromptRecording.language_code == language))
-                if voices.is_current(key, version)}
+            self._read_recordings([language])
         return self._recordings[language]
+
+    def _read_recordings(self, languages: list[str]) -> None:
+        for code in languages:
+            self._recordings.setdefault(code, {})
+        for code, key, token, version in self.session.execute(
+                select(PromptRecording.language_code, PromptRecording.prompt_key, PromptRecording.token,
+                       PromptRecording.text_version).where(PromptRecording.language_code.in_(languages))):
+            if voices.is_current(key, version):
+                self._recordings[code][key] = token
 
     def _add(self, target, key: str, language: str, /, **values) -> None:
         """Say or play one prompt; raises voices.NotInHerLanguage when she cannot hear it."""
@@ -342,6 +355,7 @@ class Line:
         for item in before:
             for key, values in self.spoken(item):
                 self._add_or_fallback(gather, key, self.language(), values)
+        self._read_recordings([code for code, _ in self.languages() if code not in self._recordings])
         for digit, (code, name) in enumerate(self.languages(), start=1):
             # Each option in its own language; where that language has neither a voice
             # nor recordings yet, in English, with the language's own name.
@@ -357,9 +371,7 @@ class Line:
             self._add(target, key, "en", **values)
 
     def languages(self) -> list[tuple[str, str]]:
-        return [(row.code, row.name_native) for row in self.session.execute(
-            select(Language.code, Language.name_native).where(Language.is_enabled.is_(True))
-            .order_by(Language.menu_order, Language.code))]
+        return self.desk().languages()
 
     # --- what only a call has: someone to talk to, a message, a hidden number ---------------
     def put_through(self) -> VoiceResponse:
