@@ -719,7 +719,8 @@ TABLE: dict[str, Row] = {
         Choice("5", "reminders as a phone call, or back to texts", _reminder_calls, (MAIN,)),
         Choice(str(CODE_WORD), "choose or change her code word (the old one first)", _code_word,
                (CODE_NEW, CODE, MAIN)),
-        Choice("9", "the menu again", _main_menu, (MAIN,)),
+        # Said on a call only ("To hear this again, press 9"): a text stays on her screen.
+        Choice("9", "the menu again", _main_menu, (MAIN,), lines=frozenset({VOICE})),
     ), otherwise=Choice("anything else", "not understood: the menu again", _puzzled_in_main, (MAIN,))),
     SERVICE: Row("choose_service", otherwise=Choice(
         "a number from the list", "the next free times for that service", _service, (SLOT, SERVICE, MAIN))),
