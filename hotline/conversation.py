@@ -44,6 +44,10 @@ TALK_LATER = "talk_later"  # on a call, no one free to talk: a call back or a me
 
 # States that do not time out: nothing is held, and a reminder's answer may come hours later.
 RESTING = {NEW, LANGUAGE, MAIN, REMINDER, TALK_LATER}
+# Where "0" brings the language menu: her main menu, or where she has none to go back to
+# (a reminder's answer is read as a choice from the main menu). Anywhere else, a submenu
+# (TALK_LATER's "For the menu, press 0" too), "0" is her main menu.
+TOP = {NEW, LANGUAGE, MAIN, REMINDER}
 LATER = 9  # "9 Later times"
 CODE_WORD = 6  # "6 Code word" in the main menu
 # States that show or change her appointment: with a code word, only once it was given.
@@ -194,7 +198,7 @@ def advance(state: State, inbound: Inbound, ctx: Context) -> Step:
         ctx.desk.release()
         # "0 Menu" in a submenu leads back to her main menu; from there, and for the
         # words MENU/MENY, to the language menu.
-        if text == "0" and lang and state.name not in RESTING:
+        if text == "0" and lang and state.name not in TOP:
             return _to(state, MAIN, ctx, [reply("main_menu")])
         return _to(state, LANGUAGE, ctx, [_language_menu(ctx)], languages=_codes(ctx))
 
@@ -733,7 +737,8 @@ TABLE: dict[str, Row] = {
         Choice("5", "reminders as a phone call, or back to texts", _reminder_calls, (MAIN,)),
         Choice(str(CODE_WORD), "choose or change her code word (the old one first)", _code_word,
                (CODE_NEW, CODE, MAIN)),
-        Choice("9", "the menu again", _main_menu, (MAIN,)),
+        # Said on a call only ("To hear this again, press 9"): a text stays on her screen.
+        Choice("9", "the menu again", _main_menu, (MAIN,), lines=frozenset({VOICE})),
     ), otherwise=Choice("anything else", "not understood: the menu again", _puzzled_in_main, (MAIN,))),
     SERVICE: Row("choose_service", otherwise=Choice(
         "a number from the list", "the next free times for that service", _service, (SLOT, SERVICE, MAIN))),
