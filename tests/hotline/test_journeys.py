@@ -30,7 +30,8 @@ from scheduling.models import (
     SlotHold,
     Voicemail,
 )
-from tests.conftest import fresh
+from scheduling import codeword
+from tests.conftest import fresh, oslo
 from tests.hotline.twilio_client import Phone
 from web.worker import make_worker
 
@@ -38,33 +39,50 @@ NUMBER = "+4791234567"
 ENGLISH = "2"
 REMINDED = "reminded"
 PUT_DOWN = timedelta(minutes=31)  # longer than a conversation or a call stays open
+# The first time offered for a talk, in English or Polish (no counselor speaks them: the
+# earliest with an interpreter) and in Somali (its counselor).
+FIRST_OFFERED = {"en": oslo(2026, 11, 23, 10, 30), "pl": oslo(2026, 11, 23, 10, 30), "so": oslo(2026, 11, 23, 10, 30)}
 
 BOOK = [ENGLISH, "1", "1", "1", "1"]  # English; book; a talk; the first time; yes
 CODE = "4711"
 
+FIRST, LATER = "the first time offered", "a later time"
+BOOKED, CANCELLED = "booked", "cancelled"
+
+# Each journey, and what it leaves: her appointments (status, which time), and whatever
+# else it changes (call-backs, her code word, reminder calls, language). Both lines end so.
 JOURNEYS = {
-    "book the first time offered": [BOOK],
-    "say no to a time, then take another": [[ENGLISH, "1", "1", "1", "2", "3", "1"]],
-    "book, then hear her appointment": [BOOK, ["2"]],
-    "book, then cancel": [BOOK, ["2", "1", "1"]],
-    "book, then keep it after all": [BOOK, ["2", "1", "2"]],
-    "book, then move it": [BOOK, ["2", "2", "2", "1"]],
-    "book, then say no to the move": [BOOK, ["2", "2", "2", "2"]],
-    "book twice: shown the one she has": [BOOK, ["1"]],
-    "a call back": [[ENGLISH, "3", ("1", VOICE)]],
-    "help, the menu again, then book": [[ENGLISH, "4", "9", "1", "1", "1", "1"]],
-    "reminder calls on and off": [[ENGLISH, "5"], ["5"]],
-    "choose a code word": [[ENGLISH, "6", CODE, CODE]],
-    "a code word chosen twice differently, then the same": [[ENGLISH, "6", CODE, "1234", CODE, CODE]],
-    "a code word, then her appointment with it": [BOOK, ["6", CODE, CODE], ["2", CODE, "1", "1"]],
-    "a code word, three wrong tries": [BOOK, ["6", CODE, CODE], ["2", "1111"], ["2", "2222"], ["2", "3333"]],
-    "change the code word": [[ENGLISH, "6", CODE, CODE], ["6", CODE, "8642", "8642"]],
-    "another language, then book in it": [[ENGLISH, "0", "8", "1", "1", "1", "1"]],  # Polish
-    "back to the main menu from the times": [[ENGLISH, "1", "1", "0", "1", "1", "1", "1"]],
-    "a reminder, confirmed": [BOOK, [REMINDED, "1"]],
-    "a reminder, then cancel": [BOOK, [REMINDED, "2", "1"]],
-    "a reminder, then move": [BOOK, [REMINDED, "3", "2", "1"]],
-    "a reminder, with a code word, then cancel": [BOOK, ["6", CODE, CODE], [REMINDED, "2", CODE, "1"]],
+    "book the first time offered": ([BOOK], {"appointments": [(BOOKED, FIRST)]}),
+    "say no to a time, then take another": ([[ENGLISH, "1", "1", "1", "2", "3", "1"]],
+                                            {"appointments": [(BOOKED, LATER)]}),
+    "book, then hear her appointment": ([BOOK, ["2"]], {"appointments": [(BOOKED, FIRST)]}),
+    "book, then cancel": ([BOOK, ["2", "1", "1"]], {"appointments": [(CANCELLED, FIRST)]}),
+    "book, then keep it after all": ([BOOK, ["2", "1", "2"]], {"appointments": [(BOOKED, FIRST)]}),
+    "book, then move it": ([BOOK, ["2", "2", "2", "1"]], {"appointments": [(BOOKED, LATER)]}),
+    "book, then say no to the move": ([BOOK, ["2", "2", "2", "2"]], {"appointments": [(BOOKED, FIRST)]}),
+    "book twice: shown the one she has": ([BOOK, ["1"]], {"appointments": [(BOOKED, FIRST)]}),
+    "a call back": ([[ENGLISH, "3", ("1", VOICE)]], {"appointments": [], "call-backs": [("en", "open")]}),
+    "help, the menu again, then book": ([[ENGLISH, "4", "9", "1", "1", "1", "1"]],
+                                        {"appointments": [(BOOKED, FIRST)]}),
+    "reminder calls on": ([[ENGLISH, "5"]], {"reminder calls": True}),
+    "reminder calls on and off": ([[ENGLISH, "5"], ["5"]], {"reminder calls": False}),
+    "choose a code word": ([[ENGLISH, "6", CODE, CODE]], {"code word": CODE}),
+    "a code word chosen twice differently, then the same": ([[ENGLISH, "6", CODE, "1234", CODE, CODE]],
+                                                            {"code word": CODE}),
+    "a code word, then her appointment with it": ([BOOK, ["6", CODE, CODE], ["2", CODE, "1", "1"]],
+                                                  {"appointments": [(CANCELLED, FIRST)], "code word": CODE}),
+    "a code word, three wrong tries": ([BOOK, ["6", CODE, CODE], ["2", "1111"], ["2", "2222"], ["2", "3333"]],
+                                       {"appointments": [(BOOKED, FIRST)], "code word": CODE, "wrong code words": 3}),
+    "change the code word": ([[ENGLISH, "6", CODE, CODE], ["6", CODE, "8642", "8642"]], {"code word": "8642"}),
+    "another language, then book in it": ([[ENGLISH, "0", "8", "1", "1", "1", "1"]],  # Polish
+                                          {"appointments": [(BOOKED, FIRST)], "language": "pl"}),
+    "back to the main menu from the times": ([[ENGLISH, "1", "1", "0", "1", "1", "1", "1"]],
+                                             {"appointments": [(BOOKED, FIRST)]}),
+    "a reminder, confirmed": ([BOOK, [REMINDED, "1"]], {"appointments": [(BOOKED, FIRST)]}),
+    "a reminder, then cancel": ([BOOK, [REMINDED, "2", "1"]], {"appointments": [(CANCELLED, FIRST)]}),
+    "a reminder, then move": ([BOOK, [REMINDED, "3", "2", "1"]], {"appointments": [(BOOKED, LATER)]}),
+    "a reminder, with a code word, then cancel": ([BOOK, ["6", CODE, CODE], [REMINDED, "2", CODE, "1"]],
+                                                  {"appointments": [(CANCELLED, FIRST)], "code word": CODE}),
 }
 
 
@@ -199,13 +217,16 @@ def outcome(db_session) -> dict:
     session = fresh(db_session)
     her = find_client(session, NUMBER)
     return {
-        "appointments": [(a.status.value, a.start_at, a.counselor_id, a.service_id) for a in
-                         session.scalars(select(Appointment).order_by(Appointment.id))],
+        "appointments": [(a.status.value, FIRST if a.start_at == FIRST_OFFERED[a.language_code] else LATER)
+                         for a in session.scalars(select(Appointment).order_by(Appointment.id))],
+        "where": [(a.start_at, a.counselor_id, a.service_id)
+                  for a in session.scalars(select(Appointment).order_by(Appointment.id))],
         "call-backs": [(r.language_code, r.status.value) for r in session.scalars(select(CallbackRequest))],
         "voicemails": len(session.scalars(select(Voicemail)).all()),
         "held": len(session.scalars(select(SlotHold)).all()),
         "language": her.language_code,
-        "code word": her.code_word_hash is not None,
+        "code word": next((code for code in (CODE, "8642", "1234") if codeword.matches(her.code_word_hash, code)),
+                          None),
         "wrong code words": her.code_word_failures,
         "reminder calls": her.wants_reminder_calls,
     }
@@ -219,15 +240,21 @@ def make(line_class, app, client, db_session, clock, journey):
 @pytest.mark.parametrize("name", JOURNEYS)
 def test_a_journey_ends_the_same_by_text_and_by_keypad(name, app, client, centre, db_session, clock):
     start = clock.now()
-    by_text, texted = make(Texts, app, client, db_session, clock, JOURNEYS[name])
+    journey, expected = JOURNEYS[name]
+    by_text, texted = make(Texts, app, client, db_session, clock, journey)
 
     # The same woman starts again from nothing, at the same moment, and calls instead.
     forget_her(db_session)
     clock.set(start)
-    by_call, called = make(Calls, app, client, db_session, clock, JOURNEYS[name])
+    by_call, called = make(Calls, app, client, db_session, clock, journey)
 
     assert by_call == by_text, "after the same key, the two lines are in different places of the dialogue"
     assert called == texted
+    assert {key: texted[key] for key in expected} == expected
+    nothing = {"appointments": [], "call-backs": [], "voicemails": 0, "language": "en", "code word": None,
+               "wrong code words": 0, "reminder calls": False}
+    assert {key: texted[key] for key in nothing if key not in expected and key != "where"} == {
+        key: value for key, value in nothing.items() if key not in expected}  # and nothing else
     assert texted["held"] == 0
 
 
@@ -245,3 +272,23 @@ def forget_her(db_session) -> None:
     her.language_code, her.code_word_hash, her.code_word_failures = None, None, 0
     her.wants_reminder_calls, her.is_opted_out, her.last_contact_at = False, False, None
     db_session.commit()
+
+
+def test_a_language_without_a_voice(app, client, centre, db_session, clock):
+    """Somali has no voice yet and, here, no recordings: by text she books in Somali; on a
+    call choosing Somali registers a call-back in Somali and the call ends, no blind booking."""
+    somali = ["4", "1", "1", "1", "1"]
+    texts = Texts(app, client, db_session, clock)
+    walk(texts, [somali], clock)
+    texted = outcome(db_session)
+    assert texted["appointments"] == [(BOOKED, FIRST)] and texted["call-backs"] == []
+    assert texted["where"][0][1] == centre["counselors"]["so"].id and texted["language"] == "so"
+
+    forget_her(db_session)
+    calls = Calls(app, client, db_session, clock)
+    calls.visit(first=True)
+    calls.press("4")
+    assert calls.current.ended
+    called = outcome(db_session)
+    assert called["appointments"] == [] and called["call-backs"] == [("so", "open")]
+    assert called["language"] == "so"
