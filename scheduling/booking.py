@@ -260,17 +260,22 @@ def reschedule_appointment(
     # A text about an earlier change that has not gone yet would name a time she no longer
     # has: one text, composed when it goes, tells her what is new (scheduling.sending).
     notifications.withdraw(session, appointment_id=appointment.id, now=now, kind="change")
-    if actor == Actor.staff or via == BookedVia.voice:
+    if actor == Actor.staff:
         _tell(session, appointment, appointment.client, "moved", now)
+    elif via == BookedVia.voice:  # she heard the new time, and that a text would follow
+        _tell(session, appointment, appointment.client, "moved", now, is_promised=True)
     return Booked(appointment)
 
 
-def _tell(session: Session, appointment: Appointment, client: Client | None, template: str, now: datetime) -> None:
+def _tell(session: Session, appointment: Appointment, client: Client | None, template: str, now: datetime,
+          *, is_promised: bool = False) -> None:
     # The time and counselor are those of now; the worker names what she was told when the
     # text goes (see scheduling.sending.compose).
+    params = notifications.change_params(appointment.start_at, appointment.counselor_id)
+    if is_promised:
+        params["promised"] = True
     notifications.queue_text(
-        session, client, kind="change", template=template, now=now, appointment_id=appointment.id,
-        params=notifications.change_params(appointment.start_at, appointment.counselor_id),
+        session, client, kind="change", template=template, now=now, appointment_id=appointment.id, params=params,
     )
 
 

@@ -280,7 +280,7 @@ class Told:
 
 
 def change_text(template: str, *, told: tuple[datetime | None, int | None], current: tuple[datetime, int],
-                is_booked: bool = True) -> tuple[str, dict] | str:
+                is_booked: bool = True, is_promised: bool = False) -> tuple[str, dict] | str:
     """What a text about a change says, given what she was told of the appointment
     (time, counselor; None if nothing) and how it is: (template, values), or why no text
     goes. The desk may show it before making the change (``current`` as it will be).
@@ -288,7 +288,8 @@ def change_text(template: str, *, told: tuple[datetime | None, int | None], curr
     A cancellation names the time she was told (nothing, if she was told of none). A
     booking or a move names the time it has: "booked" if she was told of no time yet,
     "moved" if of another, nothing if she knows this one already (a promised
-    confirmation still goes)."""
+    confirmation still goes: a booking's, and a move's she made by phone and was told a
+    text would follow, ``is_promised``)."""
     if template == "cancelled":
         if told[0] is None:
             return "never-told"
@@ -296,7 +297,9 @@ def change_text(template: str, *, told: tuple[datetime | None, int | None], curr
     if not is_booked:
         return "not-booked"
     if told == current and template == "moved":
-        return "already-told"
+        if not is_promised:
+            return "already-told"
+        return template, {"when": current[0].isoformat(), "counselor": current[1], "promised": True}
     template = "moved" if told[0] is not None and told != current else "booked"
     return template, {"when": current[0].isoformat(), "counselor": current[1]}
 
@@ -309,7 +312,8 @@ def compose(message: OutboxMessage, appointment: Appointment | None) -> str | No
         return None
     text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
                        current=(appointment.start_at, appointment.counselor_id),
-                       is_booked=appointment.status == AppointmentStatus.booked)
+                       is_booked=appointment.status == AppointmentStatus.booked,
+                       is_promised=bool((message.params or {}).get("promised")))
     if isinstance(text, str):
         return text
     message.template, message.params = text
@@ -340,7 +344,8 @@ def _out_of_date(message: OutboxMessage, appointment: Appointment | None) -> boo
         return not params.get("when") or datetime.fromisoformat(params["when"]) != appointment.start_at
     text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
                        current=(appointment.start_at, appointment.counselor_id),
-                       is_booked=appointment.status == AppointmentStatus.booked)
+                       is_booked=appointment.status == AppointmentStatus.booked,
+                       is_promised=bool((message.params or {}).get("promised")))
     if isinstance(text, str):
         return True
     template, values = text

@@ -152,6 +152,23 @@ def test_a_move_by_keypad_is_confirmed_by_the_text_she_is_promised(app, transpor
     assert texts == [("booked", OutboxStatus.withdrawn), ("moved", OutboxStatus.pending)]
 
 
+def test_the_text_a_move_by_keypad_promised_arrives(twilio_app, centre, db_session, fake_twilio):
+    from web.worker import make_worker
+
+    transport = CheckedTransport(twilio_app)
+    line = call(phone(twilio_app, transport))
+    for key in "21111":
+        line.press(key)
+    make_worker(twilio_app).tick()  # the booking's text goes
+    line = call(phone(twilio_app, transport))
+    for key in "2221":  # her appointment; move it; the second time; yes
+        line.press(key)
+    [moved] = appointments(db_session)
+    make_worker(twilio_app).tick()
+    booked_text, moved_text = fake_twilio.bodies_to("+4791234567")
+    assert "moved" in moved_text.lower() and format_when(moved.start_at, "en", OSLO) in moved_text
+
+
 def test_a_move_by_keypad_from_a_landline_promises_no_text(app, transport, centre, db_session):
     line = call(phone(app, transport, "+4722123456"))
     for key in "21111":
