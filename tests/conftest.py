@@ -366,8 +366,18 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
+# Room for the many texts and calls a test makes in one (fixed) hour.
+ROOM_FOR_MANY = {"REPLIES_PER_NUMBER_PER_HOUR": 1000, "CALLS_PER_NUMBER_PER_HOUR": 1000}
+
+
 @pytest.fixture
-def app(database_url, clock, sessions):
+def app_config() -> dict:
+    """What a test module adds to the test app's configuration (it overrides this)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, clock, sessions, app_config):
     from app import create_app
 
     app = create_app({
@@ -376,6 +386,7 @@ def app(database_url, clock, sessions):
         "SECRET_KEY": "test-secret",
         "CLOCK": clock,
         "PUBLIC_BASE_URL": "https://linja.test",
+        **app_config,
     })
     yield app
     app.extensions["linja.engine"].dispose()

@@ -13,7 +13,7 @@ from hotline.prompts import format_time, format_when, render
 from scheduling import codeword
 from scheduling.clients import find_client
 from scheduling.models import Appointment, AppointmentStatus, AuditEntry, Call, Client, Conversation, InboundMessage
-from tests.conftest import OSLO, fresh, oslo
+from tests.conftest import OSLO, ROOM_FOR_MANY, fresh, oslo
 from tests.hotline.test_sms_flows import ADDRESS, MENU_NUMBER, appointments, say
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
@@ -24,17 +24,8 @@ CODE = "4711"
 
 
 @pytest.fixture
-def app(database_url, clock, sessions):
-    """The test app, with room for the many texts a test sends in one (fixed) hour."""
-    from app import create_app
-
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "CLOCK": clock,
-        "PUBLIC_BASE_URL": "https://linja.test", "REPLIES_PER_NUMBER_PER_HOUR": 1000,
-        "CALLS_PER_NUMBER_PER_HOUR": 1000,
-    })
-    yield app
-    app.extensions["linja.engine"].dispose()
+def app_config():
+    return ROOM_FOR_MANY
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hotline import keywords as kw
 from scheduling.models import AppointmentStatus, Conversation, SlotHold
-from tests.conftest import fresh
+from tests.conftest import ROOM_FOR_MANY, fresh
 from tests.hotline.test_code_word import CODE, NUMBER, caller, set_code, shows_nothing
 from tests.hotline.test_sms_flows import MENU_NUMBER, appointments, book, say
 from tests.hotline.twilio_client import Phone
@@ -28,16 +28,8 @@ GREETINGS = {
 
 
 @pytest.fixture
-def app(database_url, clock, sessions):
-    """The test app, with room for the many texts a test sends in one (fixed) hour."""
-    from app import create_app
-
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "CLOCK": clock,
-        "PUBLIC_BASE_URL": "https://linja.test", "REPLIES_PER_NUMBER_PER_HOUR": 1000,
-    })
-    yield app
-    app.extensions["linja.engine"].dispose()
+def app_config():
+    return ROOM_FOR_MANY
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from scheduling.models import (
     Voicemail,
 )
 from scheduling import codeword
-from tests.conftest import fresh, oslo
+from tests.conftest import ROOM_FOR_MANY, fresh, oslo
 from tests.hotline.twilio_client import Phone
 from web.worker import make_worker
 
@@ -87,17 +87,8 @@ JOURNEYS = {
 
 
 @pytest.fixture
-def app(database_url, clock, sessions):
-    """The test app, with room for all the texts and calls of a journey in one fixed hour."""
-    from app import create_app
-
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "CLOCK": clock,
-        "PUBLIC_BASE_URL": "https://linja.test", "REPLIES_PER_NUMBER_PER_HOUR": 1000,
-        "CALLS_PER_NUMBER_PER_HOUR": 1000,
-    })
-    yield app
-    app.extensions["linja.engine"].dispose()
+def app_config():
+    return ROOM_FOR_MANY
 
 
 class Texts:
