@@ -16,6 +16,7 @@ from typing import Callable
 
 from babel import Locale
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -146,7 +147,17 @@ class Line:
         row = self.session.get(Call, self.call_sid, with_for_update=True)
         if row is None:
             row = Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now, updated_at=self.now)
-            self.session.add(row)
+            try:
+                with self.session.begin_nested():
+                    self.session.add(row)
+                    self.session.flush()
+            except IntegrityError:
+                # Another first request of this call (Twilio asking again) wrote it a moment
+                # ago: this one waited for it, and goes on from that row.
+                self._call = self.session.get(Call, self.call_sid, with_for_update=True)
+                if self._call is None:
+                    raise
+                return self._call
             phone = parse_phone(self.caller)
             # A number Linja never calls or texts back (premium rate, the centre's own...)
             # is answered as a hidden one: she can talk to someone or leave a message, and
