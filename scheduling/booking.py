@@ -259,9 +259,12 @@ def reschedule_appointment(
     plan_reminders(session, appointment, appointment.client, now=now, rules=rules)
     # A text about an earlier change that has not gone yet would name a time she no longer
     # has: one text, composed when it goes, tells her what is new (scheduling.sending).
+    # A text her move by phone promised, taken back unsent, is still owed to her: the one that
+    # replaces it keeps the promise (moved away and back, it still goes, naming her time).
+    promised = notifications.is_promised(session, appointment_id=appointment.id)
     notifications.withdraw(session, appointment_id=appointment.id, now=now, kind="change")
     if actor == Actor.staff:
-        _tell(session, appointment, appointment.client, "moved", now)
+        _tell(session, appointment, appointment.client, "moved", now, is_promised=promised)
     elif via == BookedVia.voice:  # she heard the new time, and that a text would follow
         _tell(session, appointment, appointment.client, "moved", now, is_promised=True)
     return Booked(appointment)

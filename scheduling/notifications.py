@@ -94,6 +94,15 @@ def change_params(start_at: datetime, counselor_id: int) -> dict:
     return {"when": start_at.isoformat(), "counselor": counselor_id}
 
 
+def is_promised(session: Session, *, appointment_id: int) -> bool:
+    """Is a text about a change to this appointment, that she was promised on the phone
+    (``promised``), still to go (one ``withdraw`` would take back)?"""
+    return any((params or {}).get("promised") for params in session.scalars(
+        select(OutboxMessage.params).where(
+            OutboxMessage.appointment_id == appointment_id, OutboxMessage.kind == "change",
+            OutboxMessage.status.in_(PENDING), OutboxMessage.sent_at.is_(None))))
+
+
 def withdraw(session: Session, *, appointment_id: int, now: datetime, kind: str | None = None) -> int:
     """Take back texts about an appointment that have not gone out yet. Not one whose
     earlier send's fate is unknown (``sent_at`` kept for its look-up): it may have reached

@@ -79,15 +79,33 @@ def test_a_staff_move_after_her_keypad_move_sends_one_text_with_the_staff_time(t
     move_by_keypad(twilio_app, "2")
     [moved] = appointments(db_session)
     appointment = db_session.get(Appointment, moved.id)
-    result = reschedule_appointment(db_session, appointment, start_at=moved.start_at + timedelta(days=1),
-                                    now=clock.now(), actor=Actor.staff)
+    reschedule_appointment(db_session, appointment, start_at=moved.start_at + timedelta(days=1),
+                           now=clock.now(), actor=Actor.staff)
     db_session.commit()
-    print(result)
     [moved] = appointments(db_session)
     make_worker(twilio_app).tick()
     texts = fake_twilio.bodies_to(NUMBER)
     assert len(texts) == 2, (texts, changes(db_session))
     assert format_when(moved.start_at, "en", OSLO) in texts[-1]
+
+
+def test_staff_moving_it_away_and_back_keeps_the_promised_text(twilio_app, centre, db_session, fake_twilio, clock):
+    from web.worker import make_worker
+    book_and_send(twilio_app, db_session)
+    move_by_keypad(twilio_app, "2")
+    [moved] = appointments(db_session)
+    keypad_time = moved.start_at
+    appointment = db_session.get(Appointment, moved.id)
+    reschedule_appointment(db_session, appointment, start_at=keypad_time + timedelta(days=1), now=clock.now(),
+                           actor=Actor.staff)
+    db_session.commit()
+    appointment = db_session.get(Appointment, moved.id)
+    reschedule_appointment(db_session, appointment, start_at=keypad_time, now=clock.now(), actor=Actor.staff)
+    db_session.commit()
+    make_worker(twilio_app).tick()
+    texts = fake_twilio.bodies_to(NUMBER)
+    assert len(texts) == 2, (texts, changes(db_session))
+    assert format_when(keypad_time, "en", OSLO) in texts[-1]
 
 
 # --- two first requests of one call at once ------------------------------------------------------
