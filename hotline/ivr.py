@@ -144,7 +144,7 @@ class Line:
         # the state the other left (as two texts of one conversation are).
         if self._call is not None:
             return self._call
-        row = self.session.get(Call, self.call_sid, with_for_update=True)
+        row = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
         if row is None:
             row = Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now, updated_at=self.now)
             try:
@@ -154,7 +154,7 @@ class Line:
             except IntegrityError:
                 # Another first request of this call (Twilio asking again) wrote it a moment
                 # ago: this one waited for it, and goes on from that row.
-                self._call = self.session.get(Call, self.call_sid, with_for_update=True)
+                self._call = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
                 if self._call is None:
                     raise
                 return self._call
