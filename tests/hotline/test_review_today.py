@@ -47,7 +47,8 @@ def test_with_a_code_word_the_promised_moved_text_is_the_private_one(twilio_app,
     from web.worker import make_worker
     book_and_send(twilio_app, db_session)
     her = find_client(fresh(db_session), NUMBER)
-    codeword.set_code_word(db_session, db_session.merge(her), "4321", fresh(db_session).get(Appointment, 1).created_at)
+    [booked] = appointments(db_session)
+    codeword.set_code_word(db_session, db_session.merge(her), "4321", booked.created_at)
     db_session.commit()
     line = call(phone(twilio_app, CheckedTransport(twilio_app)))
     for key in ("2", "4321", "2", "2", "1"):
