@@ -140,24 +140,11 @@ class Line:
 
     # --- the call and where she is ---------------------------------------------------------
     def call(self) -> Call:
-        # Two key presses of one call at once are answered one after the other, each from
-        # the state the other left (as two texts of one conversation are).
         if self._call is not None:
             return self._call
-        row = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
-        if row is None:
-            row = Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now, updated_at=self.now)
-            try:
-                with self.session.begin_nested():
-                    self.session.add(row)
-                    self.session.flush()
-            except IntegrityError:
-                # Another first request of this call (Twilio asking again) wrote it a moment
-                # ago: this one waited for it, and goes on from that row.
-                self._call = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
-                if self._call is None:
-                    raise
-                return self._call
+        row, is_new = self.call_row(lambda: Call(call_sid=self.call_sid, data={}, status="in-progress",
+                                                 started_at=self.now, updated_at=self.now))
+        if is_new:
             phone = parse_phone(self.caller)
             # A number Linja never calls or texts back (premium rate, the centre's own...)
             # is answered as a hidden one: she can talk to someone or leave a message, and
@@ -167,8 +154,28 @@ class Line:
                 client = find_or_create_client(self.session, phone.e164, self.now)
                 row.client_id, row.language_code = client.id, client.language_code
             self.session.flush()
-        self._call = row
         return row
+
+    def call_row(self, new: Callable[[], Call]) -> tuple[Call, bool]:
+        """The call's row, locked, and whether this request wrote it (``new()``, when it had
+        none). Two requests of one call at once are answered one after the other, each from
+        the state the other left (as two texts of one conversation are); a first request
+        Twilio repeats waits for the first one's row and goes on from it."""
+        row = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
+        is_new = row is None
+        if is_new:
+            row = new()
+            try:
+                with self.session.begin_nested():
+                    self.session.add(row)
+                    self.session.flush()
+            except IntegrityError:
+                row = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
+                if row is None:
+                    raise
+                is_new = False
+        self._call = row
+        return row, is_new
 
     def is_off_limits(self, phone_e164: str) -> bool:
         return notifications.is_off_limits(self.session, phone_e164) or phone_e164 == parse_phone(self.centre_number).e164
@@ -478,14 +485,10 @@ def reminder_call(line: Line, message_id: int | None, answered_by: str) -> Voice
     if message is None or answered_by.startswith(("machine", "fax")) or message.client_id is None:
         response.hangup()  # a voicemail box hears nothing: the call is tried again later
         return response
-    call = line.session.get(Call, line.call_sid)
-    if call is None:
-        client = line.session.get(Client, message.client_id)
-        call = Call(call_sid=line.call_sid, client_id=message.client_id,
-                    language_code=client.language_code if client else None, data={}, status="in-progress",
-                    started_at=line.now, updated_at=line.now)
-        line.session.add(call)
-        line.session.flush()
+    client = line.session.get(Client, message.client_id)
+    call, _ = line.call_row(lambda: Call(
+        call_sid=line.call_sid, client_id=message.client_id, language_code=client.language_code if client else None,
+        data={}, status="in-progress", started_at=line.now, updated_at=line.now))
     appointment = line.session.get(Appointment, message.appointment_id) if message.appointment_id else None
     if appointment is None or appointment.status != AppointmentStatus.booked or appointment.start_at <= line.now:
         response.hangup()

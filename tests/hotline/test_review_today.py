@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hotline.phone import call
@@ -112,17 +113,26 @@ def test_staff_moving_it_away_and_back_keeps_the_promised_text(twilio_app, centr
 # --- two first requests of one call at once ------------------------------------------------------
 
 
-def test_two_first_requests_of_one_call_at_once_both_go_on_from_one_row(database_url, centre, db_session, now):
+@pytest.mark.parametrize("answered", [False, True], ids=["her call", "a reminder call she answers"])
+def test_two_first_requests_of_one_call_at_once_both_go_on_from_one_row(database_url, centre, db_session, now, make,
+                                                                        answered):
     """Twilio asks again when an answer is slow: the second first request of a call waits
     for the first's row instead of failing on the duplicate (she would hear an apology and
-    be hung up on)."""
+    be hung up on). The same when Linja called her to remind her and she answers."""
     import threading
 
-    from hotline.ivr import Line
+    from hotline.ivr import Line, reminder_call
     from scheduling.availability import BookingRules
     from scheduling.db import make_engine, make_session_factory
     from scheduling.models import Call
 
+    her = make.client(NUMBER, "en")
+    appointment = make.appointment(centre["counselors"]["so"], centre["talk"], now + timedelta(days=1),
+                                   client_id=her.id)
+    reminder = OutboxMessage(client_id=her.id, appointment_id=appointment.id, kind="reminder", template="reminder",
+                             params={}, language_code="en", due_at=now, created_at=now, updated_at=now)
+    db_session.add(reminder)
+    db_session.commit()
     engine = make_engine(database_url) if database_url.startswith("sqlite") else make_engine(
         database_url, pool_size=2, max_overflow=0)
     factory = make_session_factory(engine)
@@ -132,14 +142,19 @@ def test_two_first_requests_of_one_call_at_once_both_go_on_from_one_row(database
                     recording_url=lambda token: token, call_sid="CA" + "1" * 32, caller=NUMBER,
                     centre_number="+4759440000")
 
+    def first_request(session) -> str:
+        if answered:
+            return str(reminder_call(line(session), reminder.id, "human"))
+        return line(session).call().call_sid
+
     first, second = factory(), factory()
     outcome: list = []
     try:
-        line(first).call()  # inserted, not yet committed
+        first_request(first)  # inserted, not yet committed
 
         def other() -> None:
             try:
-                outcome.append(line(second).call().call_sid)
+                outcome.append(first_request(second))
                 second.commit()
             except Exception as error:  # shown by the assertion
                 second.rollback()
@@ -154,7 +169,11 @@ def test_two_first_requests_of_one_call_at_once_both_go_on_from_one_row(database
         first.close()
         second.close()
         engine.dispose()
-    assert outcome == ["CA" + "1" * 32]
+    assert len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
+    if answered:
+        assert "Gather" in outcome[0] and "Hangup" not in outcome[0]  # her reminder, asked
+    else:
+        assert outcome == ["CA" + "1" * 32]
     assert len(fresh(db_session).scalars(select(Call)).all()) == 1
 
 
