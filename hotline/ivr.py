@@ -52,6 +52,7 @@ HIDDEN_NUMBERS = {"", "anonymous", "restricted", "unknown", "private", "unavaila
 IDLE = timedelta(minutes=30)  # as an SMS conversation's: a call's state expires the same way
 
 Spoken = list[tuple[str, dict]]
+IN_LANGUAGE = "in_language"  # a spoken value naming another language to say that prompt in
 
 
 def _booked(item: Reply, line: Line) -> Spoken:
@@ -300,9 +301,19 @@ class Line:
     def service_options(self) -> Spoken:
         shown = self.state().data.get("services") or []
         services = {s.id: s for s in self.session.scalars(select(Service).where(Service.id.in_(shown)))}
-        return [("v_service_option", {"service": services[sid].name_in(self.language()),
-                                      "service_slug": services[sid].slug, "digit": i})
-                for i, sid in enumerate(shown, start=1) if sid in services]
+        language = self.language()
+        spoken: Spoken = []
+        for digit, sid in enumerate(shown, start=1):
+            if sid not in services:
+                continue
+            service = services[sid]
+            values = {"service": service.name_in(language), "service_slug": service.slug, "digit": digit}
+            if language in voices.VOICES and not voices.can_read(language, values["service"]):
+                # Not named in her language yet, and her voice cannot read the name it has:
+                # said by the Norwegian voice, in Norwegian.
+                values[IN_LANGUAGE] = "nb"
+            spoken.append(("v_service_option", values))
+        return spoken
 
     def cannot_hear(self) -> VoiceResponse:
         """Her language cannot yet be heard here: she is told so in Norwegian and English,
@@ -342,7 +353,8 @@ class Line:
 
     def say(self, target, spoken: Spoken, language: str | None = None) -> None:
         for key, values in spoken:
-            self._add(target, key, language or self.language(), **values)
+            values = dict(values)
+            self._add(target, key, values.pop(IN_LANGUAGE, None) or language or self.language(), **values)
 
     def menu(self, state_name: str, spoken: Spoken, *, first_time: bool = False) -> VoiceResponse:
         response = VoiceResponse()
@@ -375,12 +387,21 @@ class Line:
                 self._add_or_fallback(gather, key, self.language(), values)
         self._read_recordings([code for code, _ in self.languages() if code not in self._recordings])
         for digit, (code, name) in enumerate(self.languages(), start=1):
-            # Each option in its own language; where that language has neither a voice
-            # nor recordings yet, in English, with the language's own name.
-            self._add_or_fallback(gather, "v_language_option", code, {"language": name, "digit": digit})
+            self._language_option(gather, code, name, digit)
         response.append(gather)
         response.redirect(action, method="POST")
         return response
+
+    def _language_option(self, target, code: str, name: str, digit: int) -> None:
+        """One option of the language menu, in its own language (its recording, else its
+        voice); where it has neither yet, said by the Norwegian and English voices with the
+        language's Norwegian and English names, never in a script those voices cannot read."""
+        try:
+            self._add(target, "v_language_option", code, language=name, digit=digit)
+        except voices.NotInHerLanguage:
+            for naming in voices.NAMING_VOICES:
+                self._add(target, "v_language_option", naming, language=voices.spoken_name(code, naming),
+                          digit=digit)
 
     def _add_or_fallback(self, target, key: str, language: str, values: dict) -> None:
         try:

@@ -32,6 +32,19 @@ VOICES: dict[str, tuple[str, str]] = {
     "ur": ("Google.ur-IN-Standard-A", "ur-IN"),
 }
 
+# The script each voice reads (Unicode's name for it, as unicodedata spells its letters).
+SCRIPT = {"nb": "LATIN", "en": "LATIN", "pl": "LATIN", "ar": "ARABIC", "ur": "ARABIC"}
+
+
+def can_read(language: str, text: str) -> bool:
+    """Whether ``language``'s voice can read every letter of ``text``."""
+    import unicodedata
+
+    script = SCRIPT.get(language)
+    return script is not None and all(unicodedata.name(ch, "?").startswith(script + " ")
+                                      for ch in text if ch.isalpha())
+
+
 # The order a date is said in, per language without a voice (its pieces are recorded).
 DATE_ORDER = {
     "so": ("weekday", "day", "month", "hour", "minute"),
@@ -42,6 +55,21 @@ DEFAULT_DATE_ORDER = ("weekday", "day", "month", "hour", "minute")
 MINUTES = (0, 15, 30, 45)
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+# The languages whose voices say, in their own names for it, a language that has neither
+# a voice nor recordings yet (Norwegian first: the centre's language, then English).
+NAMING_VOICES = ("nb", "en")
+# Where the centre's name for a language is not CLDR's (Farsi and Dari are one option).
+SPOKEN_NAMES = {"fa": {"nb": "Farsi / dari", "en": "Farsi / Dari"}}
+
+
+def spoken_name(code: str, in_language: str) -> str:
+    """The name of language ``code`` in ``in_language``, as that language's voice reads it
+    ("Tigrinja" in Norwegian, "Tigrinya" in English): never in a script it cannot read."""
+    from babel import Locale
+
+    name = SPOKEN_NAMES.get(code, {}).get(in_language) or Locale(in_language).languages.get(code, code)
+    return name[:1].upper() + name[1:]
 
 
 @dataclass(frozen=True)

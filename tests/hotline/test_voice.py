@@ -224,7 +224,9 @@ def test_a_booking_in_somali_is_played_from_recordings(app, transport, centre, d
 def test_without_recordings_somali_hears_in_norwegian_and_english_that_it_is_not_ready(app, transport, centre,
                                                                                       db_session):
     line = call(phone(app, transport))
-    assert any(h.text.startswith("For Soomaali, press 4") for h in line.heard)  # the option, in English
+    # The option, by the Norwegian and English voices, with the names they can read.
+    options = [(h.voice, h.text) for h in line.heard if "4" in h.text]
+    assert options == [("Polly.Liv", "For Somali, trykk 4."), ("Polly.Amy", "For Somali, press 4.")]
     heard = [h for h in line.press("4") if h.kind == "say"]
     assert [h.voice for h in heard] == ["Polly.Liv", "Polly.Amy"]
     assert heard[1].text == spoken("v_not_available", "en")
