@@ -63,6 +63,9 @@ class DatabaseDesk:
                 select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id))}
         return self._services
 
+    def service_slugs(self) -> list[str]:
+        return [s.slug for s in self._active_services().values()]
+
     def services(self, language: str) -> list[tuple[int, str]]:
         return [(s.id, s.name_in(language)) for s in self._active_services().values()]
 

@@ -276,6 +276,8 @@ class Line:
         replies = list(step.replies)
         if not keys & (ASKING | ENDS_CALL):
             replies += dialogue.prompt(step.state, self.context())
+        if step.state.name not in (dialogue.NEW, dialogue.LANGUAGE) and not self.can_be_heard(step.state.language):
+            return self.cannot_hear()
         try:
             if step.state.name == dialogue.LANGUAGE and any(r.key == "language_menu" for r in replies):
                 return self.language_menu([r for r in replies if r.key != "language_menu"])
@@ -315,13 +317,28 @@ class Line:
             spoken.append(("v_service_option", values))
         return spoken
 
+    def can_be_heard(self, language: str | None) -> bool:
+        """Whether a call can go on in ``language``: it has a voice, or a current recording of
+        every piece the voice line can say (``voices.pieces_to_record``: every voice prompt,
+        so one added later counts at once, with the dates, digits and service names). Until
+        then her language is not offered part-way: no menu she hears leads to one she cannot."""
+        if language is None or language in voices.VOICES:
+            return True
+        recorded = self._recorded(language)
+        return all(key in recorded for key in voices.pieces_to_record(language, self.desk().service_slugs()))
+
     def cannot_hear(self) -> VoiceResponse:
-        """Her language cannot yet be heard here: she is told so in Norwegian and English,
-        and someone who speaks her language calls her back; no key to press."""
+        """Her language cannot yet be heard here: she is told so, by its recording of the
+        notice where there is one, else in Norwegian and English, and someone who speaks her
+        language calls her back; no key to press."""
         self.desk().request_callback()
         response = VoiceResponse()
-        for fallback in ("nb", "en"):
-            self._add(response, "v_not_available", fallback)
+        language = self.language()
+        if "v_not_available" in self._recorded(language):
+            self._add(response, "v_not_available", language)
+        else:
+            for fallback in ("nb", "en"):
+                self._add(response, "v_not_available", fallback)
         response.hangup()
         return response
 

@@ -210,15 +210,52 @@ def test_a_booking_in_somali_is_played_from_recordings(app, transport, centre, d
     assert any(h.kind == "play" for h in line.heard)  # "Soomaali" option from its recording
     heard = line.press("4")
     assert [h.kind for h in heard] == ["play"] and heard[0].text.startswith("/hotline/recordings/so-")
-    line.press("1")
-    line.press("1")
-    line.press("1")
-    line.press("1")
+    for key in "1111":
+        heard += line.press(key)
     assert line.ended and [a.language_code for a in appointments(db_session)] == ["so"]
+    # After the language menu, every prompt of her call is a recording: nothing is said
+    # by a voice in a language she may not speak.
+    assert heard and {h.kind for h in heard} == {"play", "hangup"}
     token = heard[0].text.rsplit("/", 1)[-1]
     response = app.test_client().get(f"/hotline/recordings/{token}")
     assert response.status_code == 200 and response.mimetype == "audio/mpeg"
     assert app.test_client().get("/hotline/recordings/guess").status_code == 404
+
+
+def record(db_session, now, language, *keys):
+    from hotline.voices import text_version
+
+    for key in keys:
+        db_session.add(PromptRecording(prompt_key=key, language_code=language, token=f"{language}-{key}",
+                                       content_type="audio/mpeg", audio=b"ID3", uploaded_at=now,
+                                       text_version=text_version(key)))
+    db_session.commit()
+
+
+def test_with_only_some_recordings_her_language_is_not_offered_part_way(app, transport, centre, db_session, now):
+    record(db_session, now, "so", "v_main_menu")  # the main menu alone: what follows could not be heard
+    line = call(phone(app, transport))
+    heard = line.press("4")
+    assert [h.kind for h in heard] == ["say", "say", "hangup"]  # no Somali main menu that leads nowhere
+    assert [h.voice for h in heard if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"] and line.ended
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    assert request.language_code == "so"
+    # She calls again: she is told the same at once, and no second request is made of it.
+    again = call(phone(app, transport))
+    assert [h.voice for h in again.heard if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"] and again.ended
+    assert len(fresh(db_session).scalars(select(CallbackRequest)).all()) == 1
+    assert appointments(db_session) == []
+
+
+def test_her_language_s_recorded_notice_is_what_she_hears_until_it_is_complete(app, transport, centre, db_session,
+                                                                               now):
+    record(db_session, now, "ti", "v_not_available")
+    line = call(phone(app, transport))
+    heard = line.press("6")
+    assert [(h.kind, h.text) for h in heard] == [("play", "/hotline/recordings/ti-v_not_available"), ("hangup", "")]
+    assert line.ended
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    assert request.language_code == "ti"
 
 
 def test_without_recordings_somali_hears_in_norwegian_and_english_that_it_is_not_ready(app, transport, centre,
