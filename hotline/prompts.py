@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.pofile import read_po
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -194,6 +194,28 @@ def render(key: str, language: str, /, **values) -> str:
 
 def format_time(at: datetime, language: str, tz: ZoneInfo) -> str:
     return format_skeleton("Hm", at.astimezone(tz), locale=language)
+
+
+# A time said aloud, in full words its voice reads well: (date pattern, the sentence the
+# date and the time go into). No abbreviations ("tir.", "Dec"), which a voice spells or
+# stumbles on. The connecting words are marked for review by a native speaker (REVIEW.md).
+SPOKEN_WHEN = {
+    "nb": ("EEEE d. MMMM", "{date} klokka {time}"),  # tirsdag 8. desember klokka 11.30
+    "en": ("EEEE d MMMM", "{date} at {time}"),  # Tuesday 8 December at 11:30
+    "pl": ("EEEE, d MMMM", "{date}, godzina {time}"),  # wtorek, 8 grudnia, godzina 11:30
+    "ar": ("EEEE d MMMM", "{date}، الساعة {time}"),  # الثلاثاء 8 ديسمبر، الساعة 11:30
+    "ur": ("EEEE d MMMM", "{date}، {time} بجے"),  # منگل 8 دسمبر، 11:30 بجے
+}
+SPOKEN_TIME = {"nb": "HH.mm"}
+
+
+def spoken_when(at: datetime, language: str, tz: ZoneInfo) -> str:
+    """A time as the voice line says it: weekday, day and month in full, then the time."""
+    local = at.astimezone(tz)
+    date_pattern, sentence = SPOKEN_WHEN.get(language, ("EEEE d MMMM", "{date} {time}"))
+    time = format_datetime(local, SPOKEN_TIME[language], locale=language) if language in SPOKEN_TIME else \
+        format_skeleton("Hm", local, locale=language)
+    return sentence.format(date=format_date(local, date_pattern, locale=language), time=time)
 
 
 def format_when(at: datetime, language: str, tz: ZoneInfo) -> str:

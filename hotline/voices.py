@@ -52,7 +52,6 @@ DATE_ORDER = {
     "fa": ("weekday", "day", "month", "hour", "minute"),
 }
 DEFAULT_DATE_ORDER = ("weekday", "day", "month", "hour", "minute")
-MINUTES = (0, 15, 30, 45)
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -97,7 +96,7 @@ class NotInHerLanguage(Exception):
 
 def date_pieces(at: datetime, language: str, tz: ZoneInfo) -> list[str]:
     local = at.astimezone(tz)
-    minute = min(MINUTES, key=lambda m: abs(m - local.minute))
+    minute = local.minute  # every minute a time can have (the desk books 10:10 too)
     pieces = {
         "weekday": f"weekday:{local.weekday()}", "day": f"day:{local.day}", "month": f"month:{local.month}",
         "hour": f"hour:{local.hour}", "minute": f"minute:{minute:02d}",
@@ -155,7 +154,7 @@ def parts_for(key: str, language: str, values: dict, *, tz: ZoneInfo, recorded: 
         voice, code = VOICES[language]
         words = {name: value for name, value in values.items() if not name.endswith("_slug")}
         if "when" in words:
-            words["when"] = prompts.format_when(words["when"], language, tz)
+            words["when"] = prompts.spoken_when(words["when"], language, tz)
         return [Say(prompts.render(key, language, **words), voice, code)]
     needed = recording_keys(key, language, values, tz)
     missing = [k for k in needed if k not in recorded]
@@ -192,7 +191,7 @@ def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:
         keys.extend(f"{key}#{i}" for i in range(fixed))
     keys += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
     keys += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
-    keys += [f"minute:{m:02d}" for m in MINUTES] + [f"digit:{d}" for d in range(10)]
+    keys += [f"minute:{m:02d}" for m in range(60)] + [f"digit:{d}" for d in range(10)]
     keys += [f"service:{slug}" for slug in service_slugs] + [f"language:{language}"]
     return keys
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.phone import SimulatedPhone, call
-from hotline.prompts import format_time, format_when, render
+from hotline.prompts import format_time, format_when, render, spoken_when
 from scheduling import codeword
 from scheduling.clients import find_client
 from scheduling.models import Appointment, AppointmentStatus, AuditEntry, Call, Client, Conversation, InboundMessage
@@ -307,7 +307,7 @@ def voice_phone(app):
 
 def spoken(key, language="en", **values):
     if "when" in values:
-        values["when"] = format_when(values["when"], language, OSLO)
+        values["when"] = spoken_when(values["when"], language, OSLO)
     return render(key, language, **values)
 
 

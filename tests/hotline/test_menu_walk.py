@@ -204,13 +204,14 @@ class Walk:
         for key, values in (part for item in replies for part in line.spoken(item)):
             words = {name: value for name, value in values.items() if not name.endswith("_slug")}
             if "when" in words:
-                words["when"] = prompts.format_when(words["when"], self.language, self.tz)
+                words["when"] = prompts.spoken_when(words["when"], self.language, self.tz)
             texts.append(prompts.render(key, self.language, **words))
         return texts
 
     def named(self, words: str, instants: list[datetime]) -> list[str]:
         """The numbers ``words`` name as options: dates and times and the code word's length left out."""
-        dates = {prompts.format_when(at, self.language, self.tz) for at in instants}
+        as_said = prompts.spoken_when if self.line == VOICE else prompts.format_when
+        dates = {as_said(at, self.language, self.tz) for at in instants}
         for date in sorted(dates, key=len, reverse=True):
             if date not in words:
                 self.faults.append(f"the date {date!r} is not found in {words!r}")

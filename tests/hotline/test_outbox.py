@@ -240,7 +240,7 @@ def wants_calls(db_session, booked):
 
 def test_a_reminder_can_come_as_a_phone_call_in_her_language(twilio_app, fake_twilio, wants_calls, clock,
                                                              db_session):
-    from hotline.prompts import format_when, render
+    from hotline.prompts import render, spoken_when
     from tests.conftest import OSLO
 
     clock.set(START - timedelta(hours=24))
@@ -252,7 +252,7 @@ def test_a_reminder_can_come_as_a_phone_call_in_her_language(twilio_app, fake_tw
     assert placed.status_callback == "https://linja.test/hotline/voice/status"
 
     line = answer_reminder_call(twilio_app, placed)
-    expected = render("v_reminder_call", "ar", when=format_when(START, "ar", OSLO))
+    expected = render("v_reminder_call", "ar", when=spoken_when(START, "ar", OSLO))
     assert line.heard[0].text == expected and line.heard[0].voice == "Polly.Zeina"
     assert line.press("1")[0].text == render("v_confirmed", "ar")
     call_status(twilio_app, placed.sid, "completed")

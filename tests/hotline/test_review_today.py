@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.phone import call
-from hotline.prompts import format_when, render
+from hotline.prompts import format_when, render, spoken_when
 from scheduling import codeword
 from scheduling.booking import reschedule_appointment
 from scheduling.clients import find_client
@@ -186,7 +186,7 @@ def test_after_stop_a_move_by_keypad_promises_no_text_and_none_goes(twilio_app, 
     session.commit()
     heard = move_by_keypad(twilio_app, "2")
     [moved] = appointments(db_session)
-    assert heard[0].text == say_it("v_moved", "en", when=format_when(moved.start_at, "en", OSLO))
+    assert heard[0].text == say_it("v_moved", "en", when=spoken_when(moved.start_at, "en", OSLO))
     make_worker(twilio_app).tick()
     assert len(fake_twilio.bodies_to(NUMBER)) == 1
     assert changes(db_session)[-1][1:] == (OutboxStatus.withdrawn, "opted-out")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.phone import SimulatedPhone, WsgiTransport, call
-from hotline.prompts import format_when, render
+from hotline.prompts import format_when, render, spoken_when
 from scheduling.clients import find_client
 from scheduling.models import (
     Appointment,
@@ -86,7 +86,7 @@ def phone(app, transport, number="+4791234567"):
 
 def spoken(key, language, **values):
     if "when" in values:
-        values["when"] = format_when(values["when"], language, OSLO)
+        values["when"] = spoken_when(values["when"], language, OSLO)
     return render(key, language, **values)
 
 
