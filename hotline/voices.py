@@ -197,11 +197,42 @@ def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:
 
 
 def script(key: str, language: str) -> str:
-    """What the person recording ``key`` should say (shown by `flask prompts missing`)."""
+    """What the person recording ``key`` should say (shown by `flask prompts missing` and the
+    admin's recordings page): a prompt's words; a piece of a sentence; a date piece as the
+    word itself in her language where CLDR has it ("Isniin" for ``weekday:0`` in Somali)."""
     base, _, index = key.partition("#")
     if index:
         fixed = [part for part in fragments(base, language) if isinstance(part, str)]
         return fixed[int(index)].strip(" ,.")
     if base in prompts.VOICE_TEXTS:
         return prompts.render(base, language) if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[base].msgid) else base
+    kind, _colon, value = key.partition(":")
+    if kind in {"weekday", "month"}:
+        from babel import UnknownLocaleError
+        from babel.dates import get_day_names, get_month_names
+
+        try:
+            names = get_day_names("wide", locale=language) if kind == "weekday" else \
+                get_month_names("wide", locale=language)
+            return names[int(value)]
+        except (UnknownLocaleError, ValueError, KeyError):
+            return key
+    if kind in {"day", "hour", "minute", "digit"}:
+        return value
     return key
+
+
+def in_sentence(key: str, language: str) -> str | None:
+    """For a piece of a sentence (``v_slot_option#1``): the whole sentence it is cut from, in
+    her language, the piece in [brackets] and each value as "…"; else None."""
+    base, _, index = key.partition("#")
+    if not index:
+        return None
+    shown, fixed = [], 0
+    for part in fragments(base, language):
+        if isinstance(part, str):
+            shown.append(f"[{part.strip(' ,.')}]" if fixed == int(index) else part.strip())
+            fixed += 1
+        else:
+            shown.append("…")
+    return " ".join(shown)

@@ -276,6 +276,9 @@ def init_app(app: Flask) -> None:
                 for key in missing:
                     stale = " (recorded for an older wording)" if key in versions else ""
                     click.echo(f"  {key:<28} {voices.script(key, language.code)}{stale}")
+                    sentence = voices.in_sentence(key, language.code)
+                    if sentence:
+                        click.echo(f"  {'':<28} in: {sentence}")
 
     @app.cli.command("worker")
     def worker():

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import secrets
 
-from babel import UnknownLocaleError
-from babel.dates import get_day_names, get_month_names
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -113,17 +110,8 @@ def script_for(key: str, language: Language, services: dict[str, Service]) -> st
         return services[value].name_in(language.code)
     if kind == "language":
         return language.name_native
-    if kind in {"weekday", "month"}:
-        try:
-            names = (get_day_names("wide", locale=language.code) if kind == "weekday"
-                     else get_month_names("wide", locale=language.code))
-            return names[int(value)]
-        except (UnknownLocaleError, ValueError, KeyError):
-            return key
-    if kind in {"day", "hour", "digit"}:
-        return value
-    if kind == "minute":
-        return value if value != "00" else _("(hel time, f.eks. «klokken ni»)")
+    if kind == "minute" and value == "00":
+        return _("(hel time, f.eks. «klokken ni»)")
     return voices.script(key, language.code)
 
 
@@ -157,6 +145,7 @@ def admin_recordings_language(code: str):
         row = recorded.get(key)
         pieces.append({
             "key": key, "script": script_for(key, language, services), "description": describe(key, services),
+            "sentence": voices.in_sentence(key, language.code),
             # A stale recording has no token here: it is missing, and says so.
             "token": row.token if _is_played(row) else None, "is_stale": row is not None and not _is_played(row),
             "uploaded": format_datetime(row.uploaded_at, "d. MMM y HH:mm") if row else None,

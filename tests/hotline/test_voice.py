@@ -380,6 +380,9 @@ def test_prompts_missing_lists_what_each_language_needs(runner, centre):
     assert result.exit_code == 0
     assert "so: " in result.output and "ti: " in result.output and "fa: " in result.output
     assert "weekday:0" in result.output and "v_main_menu" in result.output
+    assert "Isniin" in result.output  # Monday, as the Somali word to record
+    # A piece of a sentence is shown inside its whole sentence.
+    assert "in: " in result.output and "[" in result.output.split("in: ", 1)[1].splitlines()[0]
     assert "nb: nothing missing" in result.output
 
 

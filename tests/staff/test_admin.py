@@ -443,6 +443,8 @@ def test_the_recordings_page_lists_what_somali_still_needs(signed_in, centre):
     assert "navnet på tjenesten: Samtale" in html
     assert "Wada-hadal" in html  # the service's Somali name, to be said
     assert "Isniin" in html and "ukedag: mandag" in html  # Monday, in Somali, for weekday:0
+    # A piece of a sentence is shown inside its whole Somali sentence, the piece marked.
+    assert "I setningen:" in html and "… [riix] …" in html
 
 
 def test_an_uploaded_recording_is_played_by_the_voice_line_and_replaced_with_a_new_address(
