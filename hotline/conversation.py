@@ -273,6 +273,15 @@ def _offers(state: State) -> list[Offer]:
     return [Offer.from_data(o) for o in state.data.get("offers", [])]
 
 
+def kept(name, data, language: str | None, updated_at: datetime | None) -> State:
+    """The state a line kept (a conversation's row, a call's), as the dialogue goes on from
+    it: a damaged or foreign one (not a state of the table, data that does not fit it) is
+    begun afresh, from her main menu."""
+    state = State(name=str(name or NEW), language=language, data=dict(data) if isinstance(data, dict) else {},
+                  updated_at=updated_at)
+    return state if is_sound(state) else State(language=language)
+
+
 def is_sound(state: State) -> bool:
     """Whether a kept state can be gone on from: a known state whose data holds what it
     needs (a damaged or foreign row cannot be asked again, and is begun afresh)."""

@@ -37,7 +37,9 @@ SPOKEN_PARTS = {
 def _spoken(key: str, state: str = "") -> str:
     if key == "language_menu":
         return LANGUAGE_LIST + ", in its own voice (\"Aby wybrać język Polski, proszę nacisnąć 8.\"); one " \
-                               "without a voice yet, in English (\"For Soomaali, press 4.\")"
+                               "with neither a voice nor recordings yet, by the Norwegian and English voices " \
+                               "with its Norwegian and English names (\"For Tigrinja, trykk 6. For Tigrinya, " \
+                               "press 6.\")"
     voice = ivr.VOICE_OF.get(key)
     if isinstance(voice, str):
         return _one_line(prompts.VOICE_TEXTS[voice].msgid)

@@ -55,12 +55,11 @@ Spoken = list[tuple[str, dict]]
 IN_LANGUAGE = "in_language"  # a spoken value naming another language to say that prompt in
 
 
-def _booked(item: Reply, line: Line) -> Spoken:
-    return [("v_booked_text" if line.is_texted() else "v_booked", {"when": item.values["when"]})]
-
-
-def _moved(item: Reply, line: Line) -> Spoken:
-    return [("v_moved_text" if line.is_texted() else "v_moved", {"when": item.values["when"]})]
+def _confirmed(prompt: str) -> Callable[[Reply, Line], Spoken]:
+    """A booking or a move said aloud, with "you will also get a text" where one will come."""
+    def say(item: Reply, line: Line) -> Spoken:
+        return [(f"{prompt}_text" if line.is_texted() else prompt, {"when": item.values["when"]})]
+    return say
 
 
 # Each reply of the dialogue, as the voice line says it: its voice prompt, or a function
@@ -68,8 +67,8 @@ def _moved(item: Reply, line: Line) -> Spoken:
 # lead to (STOP and the like are words, texted).
 VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     # With a code word a text says no more than the time; said aloud, nothing changes.
-    "booked": _booked, "booked_private": _booked,
-    "moved": _moved, "moved_private": _moved,
+    "booked": _confirmed("v_booked"), "booked_private": _confirmed("v_booked"),
+    "moved": _confirmed("v_moved"), "moved_private": _confirmed("v_moved"),
     "main_menu": "v_main_menu",
     "choose_service": lambda item, line: line.service_options(),
     "offer_slots": lambda item, line: [
@@ -207,13 +206,9 @@ class Line:
     def state(self) -> State:
         call = self.call()
         saved = self.saved().get("dialogue")
-        saved = saved if isinstance(saved, dict) else {}
-        data = saved.get("data") or {}
-        state = State(name=str(saved.get("name", dialogue.NEW)), language=call.language_code,
-                      data=dict(data) if isinstance(data, dict) else {},
-                      updated_at=call.updated_at if saved else None)
-        # A state whose data does not fit it (a damaged row) cannot be asked again.
-        return state if dialogue.is_sound(state) else State(language=call.language_code)
+        if not isinstance(saved, dict) or not saved:
+            return State(language=call.language_code)
+        return dialogue.kept(saved.get("name"), saved.get("data"), call.language_code, call.updated_at)
 
     def turn(self) -> int:
         return _count(self.saved().get("turn"))
@@ -337,7 +332,7 @@ class Line:
         if "v_not_available" in self._recorded(language):
             self._add(response, "v_not_available", language)
         else:
-            for fallback in ("nb", "en"):
+            for fallback in voices.FALLBACK_VOICES:
                 self._add(response, "v_not_available", fallback)
         response.hangup()
         return response
@@ -416,8 +411,8 @@ class Line:
         try:
             self._add(target, "v_language_option", code, language=name, digit=digit)
         except voices.NotInHerLanguage:
-            for naming in voices.NAMING_VOICES:
-                self._add(target, "v_language_option", naming, language=voices.spoken_name(code, naming),
+            for fallback in voices.FALLBACK_VOICES:
+                self._add(target, "v_language_option", fallback, language=voices.spoken_name(code, fallback),
                           digit=digit)
 
     def _add_or_fallback(self, target, key: str, language: str, values: dict) -> None:

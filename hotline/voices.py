@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -55,9 +56,9 @@ DEFAULT_DATE_ORDER = ("weekday", "day", "month", "hour", "minute")
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-# The languages whose voices say, in their own names for it, a language that has neither
-# a voice nor recordings yet (Norwegian first: the centre's language, then English).
-NAMING_VOICES = ("nb", "en")
+# The voices that speak for a language that has neither a voice nor recordings yet: its
+# name in the language menu, and "coming soon" (Norwegian first, the centre's language).
+FALLBACK_VOICES = ("nb", "en")
 # Where the centre's name for a language is not CLDR's (Farsi and Dari are one option).
 SPOKEN_NAMES = {"fa": {"nb": "Farsi / dari", "en": "Farsi / Dari"}}
 
@@ -181,7 +182,19 @@ def is_current(recording_key: str, version: str | None) -> bool:
 
 
 def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:
-    """Every recording a language without a voice needs, for `flask prompts missing`."""
+    """Every recording a language without a voice needs, for `flask prompts missing` (and
+    checked on every call in such a language: the prompts' part is worked out once)."""
+    keys = list(_prompt_pieces(language))
+    keys += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
+    keys += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
+    keys += [f"minute:{m:02d}" for m in range(60)] + [f"digit:{d}" for d in range(10)]
+    keys += [f"service:{slug}" for slug in service_slugs] + [f"language:{language}"]
+    return keys
+
+
+@lru_cache(maxsize=None)
+def _prompt_pieces(language: str) -> tuple[str, ...]:
+    """The voice prompts as recorded: whole, or in the pieces between their values."""
     keys: list[str] = []
     for key, text in prompts.VOICE_TEXTS.items():
         if not _PLACEHOLDER.search(text.msgid):
@@ -189,11 +202,7 @@ def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:
             continue
         fixed = sum(1 for part in fragments(key, language) if isinstance(part, str))
         keys.extend(f"{key}#{i}" for i in range(fixed))
-    keys += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
-    keys += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
-    keys += [f"minute:{m:02d}" for m in range(60)] + [f"digit:{d}" for d in range(10)]
-    keys += [f"service:{slug}" for slug in service_slugs] + [f"language:{language}"]
-    return keys
+    return tuple(keys)
 
 
 def script(key: str, language: str) -> str:

@@ -15,7 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import abuse
 from hotline import keywords as kw
-from hotline.conversation import Context, Inbound, Reply, State, advance, is_sound
+from hotline.conversation import Context, Inbound, Reply, State, advance, kept
 from hotline.desk import DatabaseDesk
 from hotline.ivr import Line, after_dial, bridge, call_ended, incoming, reminder_call
 from hotline.prompts import render
@@ -217,14 +217,8 @@ def _converse(session: Session, phone_e164: str, client: Client | None, now: dat
     client_id = client.id
     # Two texts from her at once are handled one after the other, not both from the same state.
     row = session.get(Conversation, client.id, with_for_update=True)
-    state = State(
-        name=row.state if row else "new",
-        language=client.language_code,
-        data=dict(row.data) if row and isinstance(row.data, dict) else {},
-        updated_at=row.updated_at if row else None,
-    )
-    if not is_sound(state):  # a damaged row: she starts again from her main menu
-        state = State(language=client.language_code)
+    state = kept(row.state, row.data, client.language_code, row.updated_at) if row else \
+        State(language=client.language_code)
     was_opted_out = client.is_opted_out
     desk = DatabaseDesk(session, client, now, rules)
     ctx = Context(

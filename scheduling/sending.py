@@ -304,16 +304,21 @@ def change_text(template: str, *, told: tuple[datetime | None, int | None], curr
     return template, {"when": current[0].isoformat(), "counselor": current[1]}
 
 
+def _change_text_now(message: OutboxMessage, appointment: Appointment) -> tuple[str, dict] | str:
+    """``change_text`` for a text about ``appointment`` as it is now."""
+    return change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
+                       current=(appointment.start_at, appointment.counselor_id),
+                       is_booked=appointment.status == AppointmentStatus.booked,
+                       is_promised=bool((message.params or {}).get("promised")))
+
+
 def compose(message: OutboxMessage, appointment: Appointment | None) -> str | None:
     """Make a text about her appointment say what is new to her as it goes (see
     ``change_text``): rewrites the message's template and values, or returns why it does
     not go."""
     if message.kind != "change" or appointment is None or message.template not in ("booked", "moved", "cancelled"):
         return None
-    text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
-                       current=(appointment.start_at, appointment.counselor_id),
-                       is_booked=appointment.status == AppointmentStatus.booked,
-                       is_promised=bool((message.params or {}).get("promised")))
+    text = _change_text_now(message, appointment)
     if isinstance(text, str):
         return text
     message.template, message.params = text
@@ -342,10 +347,7 @@ def _out_of_date(message: OutboxMessage, appointment: Appointment | None) -> boo
     params = message.params or {}
     if message.template == "reminder":
         return not params.get("when") or datetime.fromisoformat(params["when"]) != appointment.start_at
-    text = change_text(message.template, told=(appointment.told_start_at, appointment.told_counselor_id),
-                       current=(appointment.start_at, appointment.counselor_id),
-                       is_booked=appointment.status == AppointmentStatus.booked,
-                       is_promised=bool((message.params or {}).get("promised")))
+    text = _change_text_now(message, appointment)
     if isinstance(text, str):
         return True
     template, values = text
