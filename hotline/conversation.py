@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from hotline import keywords as kw
@@ -435,6 +435,11 @@ class Choice:
     leads_to: tuple[str, ...]
     words: frozenset[str] = frozenset()  # other words that mean the same (yes, no)
     lines: frozenset[str] = BOTH  # where it is offered
+    # What it may answer besides the question of the state it leads to ("booked", "no_slots")...
+    says: tuple[str, ...] = ()
+    # ...and the states whose choices it may answer as (her code word given, what she
+    # asked for before it is answered where she asked it).
+    answers_as: tuple[str, ...] = ()
 
     def matches(self, text: str, ctx: Context) -> bool:
         digit = _digit(self.key)
@@ -730,6 +735,10 @@ def _as_main(state: State, text: str, ctx: Context) -> Step:
 
 
 _BACK = "0 (or MENU)"
+# What a choice about a time she has may find: the time gone (cancelled or moved since she
+# was shown it), no free time to move to, the time she chose just taken.
+_GONE = ("no_appointment",)
+_BOOKED = ("booked", "booked_private", "moved", "moved_private", "kept", "slot_taken", "no_slots", *_GONE)
 
 TABLE: dict[str, Row] = {
     LANGUAGE: Row("language_menu", otherwise=Choice(
@@ -737,66 +746,77 @@ TABLE: dict[str, Row] = {
         _language, (MAIN, LANGUAGE))),
     MAIN: Row("main_menu", (
         Choice("1", "book a time; if she has one already, she is shown it (one appointment at a time)",
-               _book, (SERVICE, SLOT, APPOINTMENT, MAIN)),
+               _book, (SERVICE, SLOT, APPOINTMENT, MAIN), says=("no_slots",)),
         Choice("2", "her appointment: shown, to cancel or move (her code word first, if she has one)",
-               _my_appointment, (APPOINTMENT, CODE, MAIN)),
+               _my_appointment, (APPOINTMENT, CODE, MAIN), says=(*_GONE, "code_locked")),
         Choice("3", "someone to talk to: on a call, put through to the person on duty; by text, and when no "
-                    "one is free, a call back", _talk, (MAIN, TALK_LATER)),
-        Choice("4", "help", _help, (MAIN,)),
-        Choice("5", "reminders as a phone call, or back to texts", _reminder_calls, (MAIN,)),
+                    "one is free, a call back", _talk, (MAIN, TALK_LATER),
+               says=("put_through", "closed", "callback_requested")),
+        Choice("4", "help", _help, (MAIN,), says=("help",)),
+        Choice("5", "reminders as a phone call, or back to texts", _reminder_calls, (MAIN,),
+               says=("reminder_calls_on", "reminder_calls_off")),
         Choice(str(CODE_WORD), "choose or change her code word (the old one first)", _code_word,
-               (CODE_NEW, CODE, MAIN)),
+               (CODE_NEW, CODE, MAIN), says=("code_locked",)),
         # Said on a call only ("To hear this again, press 9"): a text stays on her screen.
         Choice("9", "the menu again", _main_menu, (MAIN,), lines=frozenset({VOICE})),
     ), otherwise=Choice("anything else", "not understood: the menu again", _puzzled_in_main, (MAIN,))),
     SERVICE: Row("choose_service", otherwise=Choice(
-        "a number from the list", "the next free times for that service", _service, (SLOT, SERVICE, MAIN))),
+        "a number from the list", "the next free times for that service", _service, (SLOT, SERVICE, MAIN),
+        says=("no_slots",))),
     SLOT: Row("offer_slots", (
-        Choice(str(LATER), "later times", _later, (SLOT, MAIN)),
+        Choice(str(LATER), "later times", _later, (SLOT, MAIN), says=("no_slots", *_GONE)),
     ), otherwise=Choice("a number from the list", "that time is held for her a few minutes (if another caller "
                         "took it a moment ago, the same time with another counselor who fits)", _slot,
-                        (CONFIRM, SLOT, MAIN))),
+                        (CONFIRM, SLOT, MAIN), says=("slot_taken", "no_slots", *_GONE))),
     CONFIRM: Row("confirm_slot", (
-        Choice("1", "yes: booked", _confirm_yes, (MAIN, SLOT), words=kw.YES),
-        Choice("2", "no: other times", _confirm_no, (SLOT, MAIN), words=kw.NO),
+        Choice("1", "yes: booked", _confirm_yes, (MAIN, SLOT), words=kw.YES, says=_BOOKED),
+        Choice("2", "no: other times", _confirm_no, (SLOT, MAIN), words=kw.NO, says=("no_slots", "kept", *_GONE)),
     )),
     APPOINTMENT: Row("appointment_menu", (
-        Choice("1", "cancel it (asked once more)", _ask_cancel, (CANCEL, APPOINTMENT, MAIN)),
-        Choice("2", "move it: other times, with her counselor", _ask_move, (MOVE_SLOT, APPOINTMENT, MAIN)),
+        Choice("1", "cancel it (asked once more)", _ask_cancel, (CANCEL, APPOINTMENT, MAIN), says=_GONE),
+        Choice("2", "move it: other times, with her counselor", _ask_move, (MOVE_SLOT, APPOINTMENT, MAIN),
+               says=("no_slots", *_GONE)),
     ), otherwise=Choice("anything else", "not understood: her time again", _puzzled_about_appointment,
-                        (APPOINTMENT, MAIN))),
+                        (APPOINTMENT, MAIN), says=_GONE)),
     MOVE_SLOT: Row("offer_slots", (
-        Choice(str(LATER), "later times", _later, (MOVE_SLOT, MAIN)),
+        Choice(str(LATER), "later times", _later, (MOVE_SLOT, MAIN), says=("no_slots", *_GONE)),
     ), otherwise=Choice("a number from the list", "that time is held for her move a few minutes", _slot,
-                        (MOVE_CONFIRM, MOVE_SLOT, MAIN))),
+                        (MOVE_CONFIRM, MOVE_SLOT, MAIN), says=("slot_taken", "no_slots", *_GONE))),
     MOVE_CONFIRM: Row("confirm_slot", (
-        Choice("1", "yes: moved", _confirm_yes, (MAIN, MOVE_SLOT), words=kw.YES),
-        Choice("2", "no: her time is kept", _confirm_no, (MAIN,), words=kw.NO),
+        Choice("1", "yes: moved", _confirm_yes, (MAIN, MOVE_SLOT), words=kw.YES, says=_BOOKED),
+        Choice("2", "no: her time is kept", _confirm_no, (MAIN,), words=kw.NO, says=("kept", *_GONE)),
     )),
     CANCEL: Row("confirm_cancel", (
-        Choice("1", "yes: cancelled", _cancel_checked(_cancel_yes), (MAIN, CANCEL), words=kw.YES),
-        Choice("2", "no: kept", _cancel_checked(_cancel_no), (MAIN, CANCEL), words=kw.NO),
+        Choice("1", "yes: cancelled", _cancel_checked(_cancel_yes), (MAIN, CANCEL), words=kw.YES,
+               says=("cancelled", *_GONE)),
+        Choice("2", "no: kept", _cancel_checked(_cancel_no), (MAIN, CANCEL), words=kw.NO, says=("kept", *_GONE)),
     ), otherwise=Choice("anything else", "not understood: asked again",
-                        _cancel_checked(lambda state, current, ctx: _not_understood(state, ctx)), (CANCEL, MAIN))),
+                        _cancel_checked(lambda state, current, ctx: _not_understood(state, ctx)), (CANCEL, MAIN),
+                        says=_GONE)),
+    # Her time already begun, a reminder's digit is a choice from the main menu.
     REMINDER: Row("reminder", (
-        Choice("1", "her time is confirmed", _reminded(_reminder_ok), (MAIN, CODE), words=kw.YES),
-        Choice("2", "cancel it (asked once more)", _reminded(_reminder_cancel), (CANCEL, CODE, MAIN)),
+        Choice("1", "her time is confirmed", _reminded(_reminder_ok), (MAIN, CODE), words=kw.YES,
+               says=("appointment_confirmed", "code_locked", *_GONE), answers_as=(MAIN,)),
+        Choice("2", "cancel it (asked once more)", _reminded(_reminder_cancel), (CANCEL, CODE, MAIN),
+               says=("code_locked", *_GONE), answers_as=(MAIN,)),
         Choice("3", "move it: other times, with her counselor", _reminded(_reminder_move),
-               (MOVE_SLOT, CODE, MAIN)),
+               (MOVE_SLOT, CODE, MAIN), says=("no_slots", "code_locked", *_GONE), answers_as=(MAIN,)),
     ), otherwise=Choice("anything else", "read as a choice from the main menu", _as_main,
-                        (MAIN, SERVICE, SLOT, APPOINTMENT, TALK_LATER, CODE, CODE_NEW))),
+                        (MAIN, SERVICE, SLOT, APPOINTMENT, TALK_LATER, CODE, CODE_NEW), answers_as=(MAIN,))),
     CODE: Row("code_ask", otherwise=Choice(
         "her code word (on a call, ended with #)", "right: what she asked for; wrong: asked again; too many "
         "wrong tries: locked, and she is asked to call", _code, (APPOINTMENT, CANCEL, CODE, CODE_NEW, MAIN,
-                                                                    SERVICE, SLOT, MOVE_SLOT, TALK_LATER))),
+                                                                    SERVICE, SLOT, MOVE_SLOT, TALK_LATER),
+        says=("code_format", "code_wrong", "code_locked"), answers_as=(*GUARDED, MAIN, REMINDER))),
     CODE_NEW: Row("code_choose", otherwise=Choice(
-        "a new code word of 4 to 8 digits", "asked once more, to be sure", _code_new, (CODE_REPEAT, CODE_NEW))),
+        "a new code word of 4 to 8 digits", "asked once more, to be sure", _code_new, (CODE_REPEAT, CODE_NEW),
+        says=("code_format",))),
     CODE_REPEAT: Row("code_repeat", otherwise=Choice(
         "the same code word again", "the same: saved; not the same: chosen again", _code_repeat,
-        (MAIN, CODE_NEW))),
+        (MAIN, CODE_NEW), says=("code_mismatch", "code_set"))),
     TALK_LATER: Row("nobody", (
-        Choice("1", "a call back in her language", _call_back, (MAIN,)),
-        Choice("2", "leave a message after the tone", _leave_message, (MAIN,)),
+        Choice("1", "a call back in her language", _call_back, (MAIN,), says=("callback_requested",)),
+        Choice("2", "leave a message after the tone", _leave_message, (MAIN,), says=("leave_message",)),
     ), lines=frozenset({VOICE})),
 }
 # Answered before the table, in every state: STOP, START, HELP, DELETE; 0 (or MENU) goes
@@ -810,3 +830,45 @@ GLOBAL = (
     ("a greeting (hi, hei, salaam...)", "her main menu, anything held let go"),
 )
 
+# What any state may answer, before or besides its table: a wrong digit, an empty message,
+# a conversation left too long, "0" back to her main menu.
+ALWAYS = ("not_understood", "empty_message", "timed_out", "main_menu")
+
+
+def replies_of(choice: Choice) -> frozenset[str]:
+    """Every reply ``choice`` may answer with: what it says, the question of each state it
+    leads to, and whatever a choice of a state it answers as may answer."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = [choice]
+    while todo:
+        current = todo.pop()
+        found |= set(current.says) | {TABLE[name].asks for name in current.leads_to if name in TABLE}
+        for name in current.answers_as:
+            if name not in seen:
+                seen.add(name)
+                todo.extend(choices(name))
+    return frozenset(found | set(ALWAYS))
+
+
+def choices(name: str, line: str | None = None) -> list[Choice]:
+    row = TABLE[name]
+    return [c for c in (*row.choices, *([row.otherwise] if row.otherwise else [])) if line is None or line in c.lines]
+
+
+def reachable(starts: Iterable[str], line: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The states of ``line`` a dialogue begun in ``starts`` can reach, and every reply it
+    can answer with there: what "everything she can be told" is, computed from the table."""
+    states: set[str] = set()
+    replies: set[str] = set(ALWAYS)
+    todo = [name for name in starts if line in TABLE[name].lines]
+    while todo:
+        name = todo.pop()
+        if name in states:
+            continue
+        states.add(name)
+        replies.add(TABLE[name].asks)
+        for choice in choices(name, line):
+            replies |= replies_of(choice)
+            todo.extend(n for n in (*choice.leads_to, *choice.answers_as) if n in TABLE and line in TABLE[n].lines)
+    return frozenset(states), frozenset(replies)

@@ -11,7 +11,9 @@ dialogue is kept in the ``Call`` row, as an SMS conversation's is kept in its ro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable
 from typing import Callable
 
 from babel import Locale
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline import conversation as dialogue
-from hotline import voices
+from hotline import prompts, voices
 from hotline.conversation import Context, Inbound, Reply, State
 from hotline.desk import DatabaseDesk
 from scheduling import notifications
@@ -111,6 +113,52 @@ VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     # Reminders by text; a reminder call says "reminder".
     "reminder_private": None, "reminder_today": None, "reminder_tomorrow": None,
 }
+# The prompts each of VOICE_OF's functions may say (checked by the menu walk), and those
+# the line says itself for the replies it acts on and when she has tried three times.
+PROMPTS_OF = {
+    "booked": ("v_booked", "v_booked_text"), "booked_private": ("v_booked", "v_booked_text"),
+    "moved": ("v_moved", "v_moved_text"), "moved_private": ("v_moved", "v_moved_text"),
+    "choose_service": ("v_service_option",),
+    "offer_slots": ("v_slots_intro", "v_slot_option", "v_later"),
+    "confirm_slot": ("v_confirm", "v_confirm_move"),
+    "put_through": ("v_connecting",),  # and, if nobody answers, where "3" leads when no one is free
+    "leave_message": ("v_record", "v_message_saved"),
+}
+AFTER_TRIES = ("v_goodbye",)
+
+
+def prompts_of(reply_key: str) -> tuple[str, ...]:
+    how = VOICE_OF.get(reply_key)
+    return (how,) if isinstance(how, str) else PROMPTS_OF.get(reply_key, ())
+
+
+@lru_cache(maxsize=None)
+def prompts_heard() -> tuple[str, ...]:
+    """Every voice prompt a call can say once she has chosen her language: those of every
+    reply the dialogue table can reach from where a call in her language begins (her main
+    menu; a reminder call's question), in the order the prompts are written. A prompt a new
+    choice of the table says counts here without anyone listing it."""
+    _states, replies = dialogue.reachable((dialogue.MAIN, dialogue.REMINDER), dialogue.VOICE)
+    said = {prompt for key in replies for prompt in prompts_of(key)} | set(AFTER_TRIES)
+    return tuple(key for key in prompts.VOICE_TEXTS if key in said)
+
+
+def _all_recorded(language: str, recorded: Collection[str], service_slugs: Iterable[str]) -> bool:
+    return all(key in recorded for key in voices.pieces_to_record(language, service_slugs, prompts_heard()))
+
+
+def heard_on_a_call(session: Session, language: str | None) -> bool:
+    """Whether a call in ``language`` can be heard (Line.can_be_heard), for the worker: a
+    reminder call she asked for goes as a text until it can."""
+    if language is None or language in voices.VOICES:
+        return True
+    recorded = {key for key, version in session.execute(
+        select(PromptRecording.prompt_key, PromptRecording.text_version)
+        .where(PromptRecording.language_code == language)) if voices.is_current(key, version)}
+    slugs = session.scalars(select(Service.slug).where(Service.is_active.is_(True))).all()
+    return _all_recorded(language, recorded, slugs)
+
+
 # Replies after which the call has done what she called for: said, then goodbye.
 ENDS_CALL = {"booked", "booked_private", "moved", "moved_private", "cancelled", "kept", "callback_requested",
              "appointment_confirmed", "reminder_calls_on", "reminder_calls_off"}
@@ -314,13 +362,13 @@ class Line:
 
     def can_be_heard(self, language: str | None) -> bool:
         """Whether a call can go on in ``language``: it has a voice, or a current recording of
-        every piece the voice line can say (``voices.pieces_to_record``: every voice prompt,
-        so one added later counts at once, with the dates, digits and service names). Until
-        then her language is not offered part-way: no menu she hears leads to one she cannot."""
+        every piece of every prompt a call can reach once she has chosen it (``prompts_heard``,
+        computed from the dialogue table), with the dates, digits and service names they say.
+        Until then her language is not offered part-way: no menu she hears leads to one she
+        cannot."""
         if language is None or language in voices.VOICES:
             return True
-        recorded = self._recorded(language)
-        return all(key in recorded for key in voices.pieces_to_record(language, self.desk().service_slugs()))
+        return _all_recorded(language, self._recorded(language), self.desk().service_slugs())
 
     def cannot_hear(self) -> VoiceResponse:
         """Her language cannot yet be heard here: she is told so, by its recording of the

@@ -181,28 +181,34 @@ def is_current(recording_key: str, version: str | None) -> bool:
     return version == text_version(recording_key)
 
 
-def pieces_to_record(language: str, service_slugs: Iterable[str]) -> list[str]:
-    """Every recording a language without a voice needs, for `flask prompts missing` (and
-    checked on every call in such a language: the prompts' part is worked out once)."""
-    keys = list(_prompt_pieces(language))
-    keys += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
-    keys += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
-    keys += [f"minute:{m:02d}" for m in range(60)] + [f"digit:{d}" for d in range(10)]
-    keys += [f"service:{slug}" for slug in service_slugs] + [f"language:{language}"]
-    return keys
+def pieces_to_record(language: str, service_slugs: Iterable[str], prompt_keys: Iterable[str] | None = None) -> list[str]:
+    """Every recording a language without a voice needs to say ``prompt_keys`` (all the
+    voice prompts when None, as `flask prompts missing` lists them): each prompt whole, or
+    the pieces between its values, then the pieces its values are said with (dates, digits,
+    service names, the language's own name), only those some prompt has."""
+    keys = list(prompt_keys) if prompt_keys is not None else list(prompts.VOICE_TEXTS)
+    pieces = [piece for key in keys for piece in _prompt_pieces(key, language)]
+    values = {name for key in keys for name in _PLACEHOLDER.findall(prompts.VOICE_TEXTS[key].msgid)}
+    if "when" in values:
+        pieces += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
+        pieces += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
+        pieces += [f"minute:{m:02d}" for m in range(60)]
+    if "digit" in values:
+        pieces += [f"digit:{d}" for d in range(10)]
+    if "service" in values:
+        pieces += [f"service:{slug}" for slug in service_slugs]
+    if "language" in values:
+        pieces += [f"language:{language}"]
+    return pieces
 
 
 @lru_cache(maxsize=None)
-def _prompt_pieces(language: str) -> tuple[str, ...]:
-    """The voice prompts as recorded: whole, or in the pieces between their values."""
-    keys: list[str] = []
-    for key, text in prompts.VOICE_TEXTS.items():
-        if not _PLACEHOLDER.search(text.msgid):
-            keys.append(key)
-            continue
-        fixed = sum(1 for part in fragments(key, language) if isinstance(part, str))
-        keys.extend(f"{key}#{i}" for i in range(fixed))
-    return tuple(keys)
+def _prompt_pieces(key: str, language: str) -> tuple[str, ...]:
+    """A voice prompt as recorded: whole, or in the pieces between its values."""
+    if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[key].msgid):
+        return (key,)
+    fixed = sum(1 for part in fragments(key, language) if isinstance(part, str))
+    return tuple(f"{key}#{i}" for i in range(fixed))
 
 
 def script(key: str, language: str) -> str:

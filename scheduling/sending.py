@@ -131,6 +131,9 @@ class SendingRules:
     # where the call's status is reported.
     reminder_call_url: str | None = None
     call_status_callback: str | None = None
+    # Whether a call can be heard in a language (a voice, or every recording it needs):
+    # where not, her reminder goes as a text, though she asked for calls.
+    heard_on_a_call: Callable[[Session, str | None], bool] | None = None
     # Texts handed over at once by one worker: the provider's answer takes longer than
     # everything Linja does for a text, so a worker keeps several in flight.
     concurrency: int = 8
@@ -463,6 +466,18 @@ class OutboxSender:
         superseded = _superseded_reminders(session, [m for m, _, _ in rows], now)
         told = _told_now(session, [m for m, _, _ in rows], now)
         quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
+        heard: dict[str | None, bool] = {}
+
+        def by_call(message: OutboxMessage, client: Client | None) -> bool:
+            """A reminder she asked to get as a call, in a language a call can be heard in."""
+            rules = self.rules
+            if message.kind != "reminder" or client is None or not client.wants_reminder_calls \
+                    or not rules.reminder_call_url:
+                return False
+            if rules.heard_on_a_call is not None and client.language_code not in heard:
+                heard[client.language_code] = rules.heard_on_a_call(session, client.language_code)
+            return heard.get(client.language_code, True)
+
         # A text about a change waits while another text about the appointment is on its
         # way: what it says depends on whether Twilio took that one. (A reminder names the
         # time it has now, whatever she was told, so it never waits.)
@@ -476,8 +491,7 @@ class OutboxSender:
                 # Her booked or moved text goes now too (it waited for the morning): a
                 # reminder text with it tells her nothing new; a reminder call still goes.
                 "superseded" if message.kind == "reminder" and message.appointment_id in told
-                and not (client is not None and client.wants_reminder_calls and self.rules.reminder_call_url)
-                else None) or (
+                and not by_call(message, client) else None) or (
                 # Queued before the number was known as one Linja never texts or calls.
                 "off-limits" if is_off_limits(session, client.phone_e164) else None)
             if reason:
@@ -510,14 +524,15 @@ class OutboxSender:
                 out_of_date = _out_of_date(message, appointment)
             if message.appointment_id is not None:
                 busy.add(message.appointment_id)
-            planned.append(replace(self._outgoing(message, client, appointment, now), out_of_date=out_of_date))
+            planned.append(replace(self._outgoing(message, client, appointment, now, by_call(message, client)),
+                                   out_of_date=out_of_date))
         return planned
 
     def _outgoing(self, message: OutboxMessage, client: Client, appointment: Appointment | None,
-                  now: datetime) -> Planned:
+                  now: datetime, by_call: bool = False) -> Planned:
         # A send was begun (its start is written right before it) and never recorded.
         tried_since = message.sent_at
-        if message.kind == "reminder" and client.wants_reminder_calls and self.rules.reminder_call_url:
+        if by_call:
             call = OutgoingCall(client.phone_e164, f"{self.rules.reminder_call_url}?message={message.id}",
                                 self.rules.call_status_callback)
             return Planned(message.id, message.kind, message.attempts, call, "(call)", tried_since=tried_since)

@@ -252,7 +252,7 @@ def init_app(app: Flask) -> None:
         """Per language: the prompts (and pieces of dates) with neither a recording nor a voice."""
         from sqlalchemy import select
 
-        from hotline import voices
+        from hotline import ivr, voices
         from scheduling.models import Language, PromptRecording, Service
 
         with _sessions()() as session:
@@ -272,10 +272,16 @@ def init_app(app: Flask) -> None:
                 if not missing:
                     click.echo(f"{language.code}: nothing missing (all recorded)")
                     continue
-                click.echo(f"{language.code}: {len(missing)} recordings missing ({language.name_native}, no voice)")
+                # What a call needs before it can go on in this language comes first (*).
+                needed = set(voices.pieces_to_record(language.code, slugs, ivr.prompts_heard()))
+                missing.sort(key=lambda key: key not in needed)
+                before = sum(1 for key in missing if key in needed)
+                click.echo(f"{language.code}: {len(missing)} recordings missing ({language.name_native}, no voice); "
+                           f"{before} of them (*) before a call can go on in it")
                 for key in missing:
                     stale = " (recorded for an older wording)" if key in versions else ""
-                    click.echo(f"  {key:<28} {voices.script(key, language.code)}{stale}")
+                    mark = "*" if key in needed else " "
+                    click.echo(f" {mark}{key:<28} {voices.script(key, language.code)}{stale}")
                     sentence = voices.in_sentence(key, language.code)
                     if sentence:
                         click.echo(f"  {'':<28} in: {sentence}")

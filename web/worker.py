@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from hotline.ivr import heard_on_a_call
 from web.config import LOCAL_AUTH_TOKEN
 
 
@@ -63,6 +64,7 @@ def make_worker(app: Flask):
         status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
         reminder_call_url=config["PUBLIC_BASE_URL"] + "/hotline/voice/reminder",
         call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",
+        heard_on_a_call=heard_on_a_call,
     )
     # One event stops the worker: no more claims, and a wait for the sending rate ends at once.
     stopping = threading.Event()

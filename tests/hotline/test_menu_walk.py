@@ -201,6 +201,10 @@ class Walk:
         speaks, or a recording says (from the same translated sentence)."""
         line._keep(state, tries=0)  # the service options are read from where the call is
         texts = []
+        for item in replies:
+            for key, _values in line.spoken(item):
+                if key not in ivr.prompts_of(item.key):
+                    self.faults.append(f"{item.key!r} is said with {key!r}, not among ivr.prompts_of it")
         for key, values in (part for item in replies for part in line.spoken(item)):
             words = {name: value for name, value in values.items() if not name.endswith("_slug")}
             if "when" in words:
@@ -224,15 +228,27 @@ class Walk:
         self.faults.append(f"{self.line} {self.language} {scenario.state}"
                            f"{' (closed)' if scenario.now != NOW else ''}: {message}")
 
+    def choice(self, state: State, text: str, ctx: Context) -> dialogue.Choice | None:
+        row = TABLE[state.name]
+        for choice in row.choices:
+            if choice.matches(text, ctx):
+                return choice
+        return row.otherwise
+
     def where_it_leads(self, state: State, text: str, ctx: Context) -> tuple[str, ...] | None:
         """Where the table says ``text`` leads in ``state`` on this line; None: nowhere."""
         if text == "0":
             return BACK.get(state.name, (MAIN,))
-        row = TABLE[state.name]
-        for choice in row.choices:
-            if choice.matches(text, ctx):
-                return choice.leads_to
-        return row.otherwise.leads_to if row.otherwise is not None else None
+        choice = self.choice(state, text, ctx)
+        return choice.leads_to if choice is not None else None
+
+    def declared(self, state: State, text: str, ctx: Context) -> set[str]:
+        """What the table says ``text`` may be answered with in ``state`` (what the voice
+        line's prompts_heard is computed from): the choice's replies, the state's own
+        question again, and "0"'s menus."""
+        choice = self.choice(state, text, ctx) if text != "0" else None
+        own = {r.key for r in prompt(state, ctx)}
+        return (set(dialogue.replies_of(choice)) if choice else set(dialogue.ALWAYS)) | own | {"language_menu"}
 
     def listed(self, state: State, ctx: Context) -> int:
         """How many numbered items she is shown, each answered by its number."""
@@ -291,6 +307,10 @@ class Walk:
                 try:
                     step = self.answer(state, text, scenario.now)
                     self.said(scenario, text, step)
+                    undeclared = {r.key for r in step.replies} - self.declared(state, text, ctx)
+                    if undeclared:
+                        self.fault(scenario, f"{text!r} is answered with {sorted(undeclared)}, which the "
+                                             f"table does not say that choice may answer")
                     if text not in named:
                         continue
                     puzzled = {r.key for r in step.replies} & PUZZLED
@@ -360,6 +380,14 @@ def test_the_reply_keys_are_all_found():
     assert {"main_menu", "language_menu", "booked", "booked_private", "moved_private", "reminder_calls_off",
             "put_through", "leave_message", "nobody", "closed", "code_locked"} <= keys
     assert keys <= set(prompts.TEXTS) | set(ivr.VOICE_OF) | {"language_menu"}, "a reply with no words at all"
+
+
+def test_every_reply_of_the_dialogue_is_one_the_table_says_a_choice_may_answer():
+    # What a call in her language needs recorded is computed from the table (ivr.prompts_heard):
+    # a reply the dialogue has that no choice declares would be missed there.
+    _states, replies = dialogue.reachable((MAIN, REMINDER), VOICE)
+    words_only = {"stopped", "started", "deleted"}  # no keypad sends them
+    assert dialogue_reply_keys() - replies == words_only | {"language_menu"}
 
 
 def test_every_reply_of_the_dialogue_has_its_words_on_a_call():

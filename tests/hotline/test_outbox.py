@@ -259,6 +259,20 @@ def test_a_reminder_can_come_as_a_phone_call_in_her_language(twilio_app, fake_tw
     assert statuses(db_session)[0] == OutboxStatus.delivered
 
 
+def test_a_reminder_call_in_a_language_a_call_cannot_be_heard_in_yet_comes_as_a_text(
+        twilio_app, fake_twilio, wants_calls, clock, db_session):
+    # She asked for reminder calls (by text, in Tigrinya); nothing of Tigrinya is recorded
+    # yet, so a call could only tell her "not yet in your language": her reminder is a text.
+    client = db_session.get(Client, wants_calls.client_id)
+    client.language_code = "ti"
+    db_session.commit()
+    clock.set(START - timedelta(hours=24))
+    make_worker(twilio_app).tick()
+    assert fake_twilio.calls == []
+    [text] = fake_twilio.messages
+    assert text.to == NUMBER and statuses(db_session)[0] == OutboxStatus.queued
+
+
 def test_an_unanswered_reminder_call_is_tried_once_more_then_left_to_the_receptionists(
         twilio_app, fake_twilio, wants_calls, clock, db_session):
     clock.set(START - timedelta(hours=24))

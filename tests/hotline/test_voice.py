@@ -247,6 +247,30 @@ def test_with_only_some_recordings_her_language_is_not_offered_part_way(app, tra
     assert appointments(db_session) == []
 
 
+def test_her_language_is_offered_once_every_prompt_a_call_can_reach_in_it_is_recorded(app, transport, centre,
+                                                                                     db_session, now):
+    from hotline.ivr import prompts_heard
+    from hotline.voices import pieces_to_record
+    from scheduling.models import Service
+
+    slugs = fresh(db_session).scalars(select(Service.slug)).all()
+    needed = pieces_to_record("ti", slugs, prompts_heard())
+    # Worked out from the dialogue table: what her main menu's choices lead to, not what
+    # only a hidden number or the language menu hears.
+    assert {"v_main_menu", "v_code_set", "v_slot_option#0", "v_connecting", "minute:10"} <= set(needed)
+    assert not {"v_hidden_number", "v_language_option#0", "v_not_available"} & set(needed)
+    record(db_session, now, "ti", *[key for key in needed if key != "v_code_set"])
+    line = call(phone(app, transport))
+    assert [h.kind for h in line.press("6")] == ["say", "say", "hangup"]  # one prompt short: not yet
+    record(db_session, now, "ti", "v_code_set")
+    line = call(phone(app, transport))
+    heard = line.heard[-1:] if line.heard and line.heard[-1].kind == "play" else []
+    for key in "1111":
+        heard += line.press(key)
+    assert line.ended and [a.language_code for a in appointments(db_session)] == ["ti"]
+    assert {h.kind for h in heard} == {"play", "hangup"}
+
+
 def test_her_language_s_recorded_notice_is_what_she_hears_until_it_is_complete(app, transport, centre, db_session,
                                                                                now):
     record(db_session, now, "ti", "v_not_available")
@@ -384,6 +408,12 @@ def test_prompts_missing_lists_what_each_language_needs(runner, centre):
     # A piece of a sentence is shown inside its whole sentence.
     assert "in: " in result.output and "[" in result.output.split("in: ", 1)[1].splitlines()[0]
     assert "nb: nothing missing" in result.output
+    # What a call needs first is listed first, marked; the hidden number's menu after it.
+    somali = result.output.split("so: ", 1)[1].split("\nti: ", 1)[0].splitlines()
+    keys = [line[2:].split()[0] for line in somali[1:] if line[2:3].strip() and not line.startswith("   ")]
+    marked = [line.startswith(" *") for line in somali[1:] if line[2:3].strip() and not line.startswith("   ")]
+    assert marked == sorted(marked, reverse=True) and True in marked and False in marked
+    assert marked[keys.index("v_main_menu")] and not marked[keys.index("v_hidden_number")]
 
 
 def test_a_late_key_press_for_a_menu_she_has_left_hears_her_menu_and_changes_nothing(app, transport, centre,

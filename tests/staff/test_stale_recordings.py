@@ -219,6 +219,7 @@ def test_prompts_missing_counts_an_old_recording_as_missing(runner, db_session, 
     lines = runner.invoke(args=["prompts", "missing"]).output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("so: "))
     assert lines[start].startswith("so: 1 recordings missing")
-    [missing] = [line for line in lines[start + 1:] if line.startswith("  ")][:1]
-    assert missing.split()[0] == "v_main_menu" and missing.endswith("(recorded for an older wording)")
-    assert not lines[start + 2].startswith("  ")  # and nothing else in Somali
+    missing = lines[start + 1]
+    # Marked as needed before a call can go on in Somali.
+    assert missing.startswith(" *v_main_menu ") and missing.endswith("(recorded for an older wording)")
+    assert not lines[start + 2].startswith(" ")  # and nothing else in Somali
