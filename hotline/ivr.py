@@ -150,7 +150,7 @@ def _all_recorded(language: str, recorded: Collection[str], service_slugs: Itera
 def heard_on_a_call(session: Session, language: str | None) -> bool:
     """Whether a call in ``language`` can be heard (Line.can_be_heard), for the worker: a
     reminder call she asked for goes as a text until it can."""
-    if language is None or language in voices.VOICES:
+    if language is None or voices.voice(language) is not None:
         return True
     recorded = {key for key, version in session.execute(
         select(PromptRecording.prompt_key, PromptRecording.text_version)
@@ -353,7 +353,7 @@ class Line:
                 continue
             service = services[sid]
             values = {"service": service.name_in(language), "service_slug": service.slug, "digit": digit}
-            if language in voices.VOICES and not voices.can_read(language, values["service"]):
+            if voices.voice(language) is not None and not voices.can_read(language, values["service"]):
                 # Not named in her language yet, and her voice cannot read the name it has:
                 # said by the Norwegian voice, in Norwegian.
                 values[IN_LANGUAGE] = "nb"
@@ -366,7 +366,7 @@ class Line:
         computed from the dialogue table), with the dates, digits and service names they say.
         Until then her language is not offered part-way: no menu she hears leads to one she
         cannot."""
-        if language is None or language in voices.VOICES:
+        if language is None or voices.voice(language) is not None:
             return True
         return _all_recorded(language, self._recorded(language), self.desk().service_slugs())
 

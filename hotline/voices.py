@@ -21,10 +21,16 @@ from functools import lru_cache
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
+
 from hotline import prompts
 
 # Twilio's text-to-speech voice per language, where Twilio has one (Amazon Polly and
-# Google voices). Somali, Tigrinya and Dari have none: they need recordings.
+# Google voices). Somali, Tigrinya and Dari have none: they need recordings. Polly's Liv
+# (nb-NO), Amy (en-GB), Zeina (arb) and Ewa (pl-PL) are in Twilio's <Say> list; Urdu is
+# Google's ur-IN Standard voice, which <Say> takes as "Google.ur-IN-Standard-A". A voice
+# heard to fail on a test call is switched off with VOICES_OFF, and the language is then
+# recorded like Somali (``voice``).
 VOICES: dict[str, tuple[str, str]] = {
     "nb": ("Polly.Liv", "nb-NO"),
     "en": ("Polly.Amy", "en-GB"),
@@ -32,6 +38,15 @@ VOICES: dict[str, tuple[str, str]] = {
     "pl": ("Polly.Ewa", "pl-PL"),
     "ur": ("Google.ur-IN-Standard-A", "ur-IN"),
 }
+
+def voice(language: str | None) -> tuple[str, str] | None:
+    """The voice and language code ``language`` is spoken with, or None: none at Twilio, or
+    switched off by the centre (VOICES_OFF) and then recorded like Somali."""
+    pair = VOICES.get(language or "")
+    if pair is not None and has_app_context() and language in current_app.config.get("VOICES_OFF", ()):
+        return None
+    return pair
+
 
 # The script each voice reads (Unicode's name for it, as unicodedata spells its letters).
 SCRIPT = {"nb": "LATIN", "en": "LATIN", "pl": "LATIN", "ar": "ARABIC", "ur": "ARABIC"}
@@ -151,12 +166,13 @@ def parts_for(key: str, language: str, values: dict, *, tz: ZoneInfo, recorded: 
     if key in recorded:  # a whole recording of this prompt wins, when it has no values
         if not _PLACEHOLDER.search(prompts.VOICE_TEXTS[key].msgid):
             return [Play(key)]
-    if language in VOICES:
-        voice, code = VOICES[language]
+    spoken_by = voice(language)
+    if spoken_by is not None:
+        name, code = spoken_by
         words = {name: value for name, value in values.items() if not name.endswith("_slug")}
         if "when" in words:
             words["when"] = prompts.spoken_when(words["when"], language, tz)
-        return [Say(prompts.render(key, language, **words), voice, code)]
+        return [Say(prompts.render(key, language, **words), name, code)]
     needed = recording_keys(key, language, values, tz)
     missing = [k for k in needed if k not in recorded]
     if missing:

@@ -20,7 +20,7 @@ from hotline.desk import DatabaseDesk
 from hotline.ivr import Line, after_dial, bridge, call_ended, incoming, reminder_call
 from hotline.prompts import render
 from hotline.replies import offers_per_text, render_replies
-from hotline.voices import VOICES
+from hotline import voices
 from hotline.signature import twilio_signed
 from scheduling.clients import find_client, find_or_create_client
 from scheduling.crypto import phone_hash
@@ -334,9 +334,9 @@ def voice_apology(session: Session) -> VoiceResponse:
         if language:
             break
     response = VoiceResponse()
-    for code in ([language] if language in VOICES else ["nb", "en"]):
-        voice, spoken = VOICES[code]
-        response.say(render("try_again", code), voice=voice, language=spoken)
+    for code in ([language] if voices.voice(language) is not None else list(voices.FALLBACK_VOICES)):
+        name, spoken = voices.voice(code)
+        response.say(render("try_again", code), voice=name, language=spoken)
     response.hangup()
     return response
 

@@ -260,8 +260,8 @@ def init_app(app: Flask) -> None:
                 select(Language).where(Language.is_enabled.is_(True)).order_by(Language.menu_order)).all()
             slugs = session.scalars(select(Service.slug).where(Service.is_active.is_(True))).all()
             for language in languages:
-                if language.code in voices.VOICES:
-                    click.echo(f"{language.code}: nothing missing (spoken by {voices.VOICES[language.code][0]})")
+                if voices.voice(language.code) is not None:
+                    click.echo(f"{language.code}: nothing missing (spoken by {voices.voice(language.code)[0]})")
                     continue
                 versions = dict(session.execute(
                     select(PromptRecording.prompt_key, PromptRecording.text_version)

@@ -101,6 +101,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         # the centre's name, above all), and an optional short sign-off for confirmation texts.
         "SENSITIVE_WORDS": tuple(w.strip() for w in env.get("SENSITIVE_WORDS", "").split(",") if w.strip()),
         "SMS_SIGNATURE": " ".join(env.get("SMS_SIGNATURE", "").split()),
+        # Languages whose Twilio voice is not to be used (a test call heard silence, or
+        # Twilio withdrew it): they are spoken from recordings, as Somali is.
+        "VOICES_OFF": tuple(c.strip().lower() for c in env.get("VOICES_OFF", "").split(",") if c.strip()),
         # A staff member who does nothing for this long is signed out.
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         # The centre's own networks: failed sign-ins from elsewhere never lock staff out

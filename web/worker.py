@@ -12,6 +12,12 @@ from hotline.ivr import heard_on_a_call
 from web.config import LOCAL_AUTH_TOKEN
 
 
+def _in_context(app: Flask, function, *args):
+    """``function`` with the app's configuration at hand (the worker ticks outside requests)."""
+    with app.app_context():
+        return function(*args)
+
+
 def sender_from_config(app: Flask):
     """Twilio's REST API when Linja has Twilio credentials; otherwise the console sender,
     whose texts the phone simulator shows."""
@@ -64,7 +70,7 @@ def make_worker(app: Flask):
         status_callback=config["PUBLIC_BASE_URL"] + "/hotline/sms/status",
         reminder_call_url=config["PUBLIC_BASE_URL"] + "/hotline/voice/reminder",
         call_status_callback=config["PUBLIC_BASE_URL"] + "/hotline/voice/status",
-        heard_on_a_call=heard_on_a_call,
+        heard_on_a_call=lambda session, language: _in_context(app, heard_on_a_call, session, language),
     )
     # One event stops the worker: no more claims, and a wait for the sending rate ends at once.
     stopping = threading.Event()

@@ -54,7 +54,7 @@ def _slugs(session) -> list[str]:
 def _keys(language: str, slugs: list[str]) -> list[str]:
     """The pieces to record; with a voice, only whole prompts (the voice says the rest)."""
     keys = voices.pieces_to_record(language, slugs)
-    if language in voices.VOICES:
+    if voices.voice(language) is not None:
         return [key for key in keys if _is_whole_prompt(key)]
     return keys
 
@@ -96,7 +96,7 @@ def admin_recordings():
         recorded = _recorded(session, language.code)
         overview.append({
             "code": language.code, "name": language_name(language.code), "is_enabled": language.is_enabled,
-            "is_rtl": language.is_rtl, "voice": language.code in voices.VOICES,
+            "is_rtl": language.is_rtl, "voice": voices.voice(language.code) is not None,
             "needed": len(keys), "missing": sum(1 for key in keys if not _is_played(recorded.get(key))),
             "stale": sum(1 for key in keys if key in recorded and not _is_played(recorded[key])),
         })
@@ -162,7 +162,7 @@ def admin_recordings_language(code: str):
     return render_template("staff/admin/recordings_language.html", language=language, groups=groups,
                            pieces=shown, missing_count=len(missing),
                            stale_count=sum(1 for p in pieces if p["is_stale"]),
-                           total=len(pieces), only_missing=only_missing, has_voice=language.code in voices.VOICES)
+                           total=len(pieces), only_missing=only_missing, has_voice=voices.voice(language.code) is not None)
 
 
 def _upload_page(session, language: Language, key: str, form: RecordingForm, status=200):

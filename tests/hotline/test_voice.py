@@ -271,6 +271,19 @@ def test_her_language_is_offered_once_every_prompt_a_call_can_reach_in_it_is_rec
     assert {h.kind for h in heard} == {"play", "hangup"}
 
 
+@pytest.mark.parametrize("app_config", [{"VOICES_OFF": ("ur",)}])
+def test_a_voice_the_centre_switched_off_leaves_its_language_to_recordings_as_somali(app, transport, centre,
+                                                                                    db_session):
+    line = call(phone(app, transport))
+    assert not [h for h in line.heard if h.voice == "Google.ur-IN-Standard-A"]
+    urdu = [h.text for h in line.heard if h.kind == "say" and ("Urdu" in h.text)]
+    assert urdu == ["For Urdu, trykk 5.", "For Urdu, press 5."]
+    heard = line.press("5")
+    assert [h.kind for h in heard] == ["say", "say", "hangup"]  # coming soon, in Norwegian and English
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    assert request.language_code == "ur" and appointments(db_session) == []
+
+
 def test_her_language_s_recorded_notice_is_what_she_hears_until_it_is_complete(app, transport, centre, db_session,
                                                                                now):
     record(db_session, now, "ti", "v_not_available")
