@@ -121,18 +121,23 @@ def date_pieces(at: datetime, language: str, tz: ZoneInfo) -> list[str]:
 
 
 def fragments(key: str, language: str) -> list[str | tuple[str]]:
-    """The translated sentence cut at its values: fixed text (str) and value names (1-tuples)."""
+    """The translated sentence cut at its values: fixed text (str) and value names (1-tuples).
+    Text without a letter between two values (a comma, Tigrinya's "፡") is no piece to record."""
     template = prompts.translate((prompts.VOICE_TEXTS | prompts.TEXTS)[key].msgid, language)
     parts: list[str | tuple[str]] = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
-        if template[position:match.start()].strip(" ,.:"):
+        if _has_words(template[position:match.start()]):
             parts.append(template[position:match.start()])
         parts.append((match.group(1),))
         position = match.end()
-    if template[position:].strip(" ,.:"):
+    if _has_words(template[position:]):
         parts.append(template[position:])
     return parts
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
 
 
 def recording_keys(key: str, language: str, values: dict, tz: ZoneInfo) -> list[str]:
