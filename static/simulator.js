@@ -138,6 +138,15 @@
       else if (item.kind === "hangup") text.textContent = "— call ended —";
       else text.textContent = "…";
       entry.append(text);
+      // Where what she hears comes from: a recording staff uploaded, or Twilio's voice.
+      if (item.kind === "say" || item.kind === "play") {
+        const source = document.createElement("small");
+        source.className = "heard-source";
+        source.textContent = item.kind === "say"
+          ? "voice · " + (item.voice || "default") + (item.language ? " (" + item.language + ")" : "")
+          : "recording" + (item.recording ? " · " + item.recording : "");
+        entry.append(source);
+      }
       line.append(entry);
       say(item);
     });

@@ -68,6 +68,8 @@ def test_calling_through_the_simulator_page(browser, page_url, screenshot):
     page.wait_for_selector("#line p[lang='arb']")  # the main menu, in Polly's Arabic voice
     arabic = page.locator("#line p[lang='arb']").last
     assert arabic.evaluate("element => getComputedStyle(element).direction") == "rtl"
+    # Each thing she hears says where it comes from: here Twilio's Arabic voice.
+    assert page.locator("#line li.heard-say .heard-source").last.inner_text() == "voice · Polly.Zeina (arb)"
     screenshot(page, "simulator-call")
     page.click("#call")  # hang up
     page.close()
