@@ -280,7 +280,11 @@ class Line:
         """A call opens where ``state`` is: a new caller's language menu, a returning
         caller's main menu, a reminder's question."""
         if state.name == dialogue.NEW:
-            return self.step(dialogue.advance(state, Inbound(""), self.context()), tries=0)
+            if state.language and not self.can_be_heard(state.language):
+                # Her language cannot be heard yet (or she pressed its key by mistake last
+                # time): the language menu again, not a notice she cannot get past.
+                state = dialogue.State(updated_at=state.updated_at)
+            return self.step(dialogue.advance(state, Inbound(""), self.context()), tries=0, entering=True)
         return self.step(dialogue.Step(state, dialogue.prompt(state, self.context())), tries=0)
 
     def resume(self) -> VoiceResponse:
@@ -298,9 +302,13 @@ class Line:
         tries = self.tries()
         if turn != self.turn():  # changes nothing, not even the turn
             return self.step(dialogue.Step(state, dialogue.prompt(state, self.context())), tries=tries, keep=False)
-        return self.step(dialogue.advance(state, Inbound(pressed), self.context()), tries=tries)
+        # Choosing her language is entering it: it is checked that a call can go on in it
+        # before anything is done in it. Once in, what she presses is done and said (a
+        # recording going stale mid-call must not undo her booking's confirmation).
+        entering = state.name in (dialogue.NEW, dialogue.LANGUAGE)
+        return self.step(dialogue.advance(state, Inbound(pressed), self.context()), tries=tries, entering=entering)
 
-    def step(self, step: dialogue.Step, *, tries: int, keep: bool = True) -> VoiceResponse:
+    def step(self, step: dialogue.Step, *, tries: int, keep: bool = True, entering: bool = False) -> VoiceResponse:
         keys = {item.key for item in step.replies}
         if keep:
             tries = tries + 1 if keys & PUZZLED else 0
@@ -319,7 +327,8 @@ class Line:
         replies = list(step.replies)
         if not keys & (ASKING | ENDS_CALL):
             replies += dialogue.prompt(step.state, self.context())
-        if step.state.name not in (dialogue.NEW, dialogue.LANGUAGE) and not self.can_be_heard(step.state.language):
+        if entering and step.state.name not in (dialogue.NEW, dialogue.LANGUAGE) \
+                and not self.can_be_heard(step.state.language):
             return self.cannot_hear()
         try:
             if step.state.name == dialogue.LANGUAGE and any(r.key == "language_menu" for r in replies):
@@ -411,10 +420,20 @@ class Line:
             else:
                 target.play(self.recording_url(recorded[part.key]))
 
-    def say(self, target, spoken: Spoken, language: str | None = None) -> None:
+    def say(self, target, spoken: Spoken, language: str | None = None, *, or_fallback: bool = False) -> None:
+        """Say ``spoken``; with ``or_fallback``, a prompt that cannot be heard in her language
+        (a recording gone stale since the call began) is said by the Norwegian and English
+        voices: what is done is done (a message saved, a goodbye) and she is not cut off."""
         for key, values in spoken:
             values = dict(values)
-            self._add(target, key, values.pop(IN_LANGUAGE, None) or language or self.language(), **values)
+            language_of = values.pop(IN_LANGUAGE, None) or language or self.language()
+            try:
+                self._add(target, key, language_of, **values)
+            except voices.NotInHerLanguage:
+                if not or_fallback:
+                    raise
+                for fallback in voices.FALLBACK_VOICES:
+                    self._add(target, key, fallback, **values)
 
     def menu(self, state_name: str, spoken: Spoken, *, first_time: bool = False) -> VoiceResponse:
         response = VoiceResponse()
@@ -433,7 +452,7 @@ class Line:
 
     def goodbye(self, spoken: Spoken, language: str | None = None) -> VoiceResponse:
         response = VoiceResponse()
-        self.say(response, spoken, language)
+        self.say(response, spoken, language, or_fallback=True)
         response.hangup()
         return response
 
@@ -478,7 +497,7 @@ class Line:
         if phone is None:  # gone off duty between the menu and her key
             return self.step(dialogue.unanswered(self.state(), self.context()), tries=0)
         response = VoiceResponse()
-        self.say(response, [("v_connecting", {})])
+        self.say(response, [("v_connecting", {})], or_fallback=True)
         dial = response.dial(action=self.url("after-dial"), method="POST", timeout=DIAL_TIMEOUT,
                              caller_id=self.centre_number or None)
         dial.number(phone)
@@ -486,10 +505,10 @@ class Line:
 
     def voicemail(self, spoken: Spoken) -> VoiceResponse:
         response = VoiceResponse()
-        self.say(response, spoken)
+        self.say(response, spoken, or_fallback=True)
         response.record(action=self.url("recorded"), method="POST", max_length=VOICEMAIL_SECONDS,
                         finish_on_key="1234567890*#", play_beep=True, timeout=10)
-        self.say(response, [("v_message_saved", {})])
+        self.say(response, [("v_message_saved", {})], or_fallback=True)
         response.hangup()
         return response
 

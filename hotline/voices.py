@@ -43,7 +43,8 @@ def voice(language: str | None) -> tuple[str, str] | None:
     """The voice and language code ``language`` is spoken with, or None: none at Twilio, or
     switched off by the centre (VOICES_OFF) and then recorded like Somali."""
     pair = VOICES.get(language or "")
-    if pair is not None and has_app_context() and language in current_app.config.get("VOICES_OFF", ()):
+    if pair is not None and language not in FALLBACK_VOICES and has_app_context() \
+            and language in current_app.config.get("VOICES_OFF", ()):
         return None
     return pair
 
@@ -212,7 +213,8 @@ def pieces_to_record(language: str, service_slugs: Iterable[str], prompt_keys: I
     values = {name for key in keys for name in _PLACEHOLDER.findall(prompts.VOICE_TEXTS[key].msgid)}
     if "when" in values:
         pieces += [f"weekday:{d}" for d in range(7)] + [f"day:{d}" for d in range(1, 32)]
-        pieces += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(7, 21)]
+        # Every hour: the centre's hours, a counselor's evening or an early opening may need any.
+        pieces += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(24)]
         pieces += [f"minute:{m:02d}" for m in range(60)]
     if "digit" in values:
         pieces += [f"digit:{d}" for d in range(10)]

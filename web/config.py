@@ -161,6 +161,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
             raise ConfigError(f"{name} must be 0 (no limit) or more")
     if config["RETENTION_DAYS"] < 1:
         raise ConfigError("RETENTION_DAYS must be at least 1")
+    if {"nb", "en"} & set(config["VOICES_OFF"]):
+        # hotline.voices.FALLBACK_VOICES: they speak for every language without a voice.
+        raise ConfigError("VOICES_OFF cannot name nb or en: their voices speak for the languages that have none")
     _check_signature(config["SMS_SIGNATURE"], config["SENSITIVE_WORDS"])
     if is_production and not env.get("DATABASE_URL"):
         raise ConfigError("DATABASE_URL must be set when LINJA_ENV=production")

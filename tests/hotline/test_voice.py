@@ -240,11 +240,16 @@ def test_with_only_some_recordings_her_language_is_not_offered_part_way(app, tra
     assert [h.voice for h in heard if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"] and line.ended
     [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
     assert request.language_code == "so"
-    # She calls again: she is told the same at once, and no second request is made of it.
+    # She calls again: the language menu, not a notice she cannot get past (had she pressed
+    # 4 by mistake, 2 is English); 4 again tells her the same, and asks for no second call-back.
     again = call(phone(app, transport))
-    assert [h.voice for h in again.heard if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"] and again.ended
+    assert "For English, press 2." in again.said() and not again.ended
+    heard = again.press("4")
+    assert [h.voice for h in heard if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"] and again.ended
     assert len(fresh(db_session).scalars(select(CallbackRequest)).all()) == 1
     assert appointments(db_session) == []
+    by_mistake = call(phone(app, transport))
+    assert by_mistake.press("2")[0].text == spoken("v_main_menu", "en")
 
 
 def test_her_language_is_offered_once_every_prompt_a_call_can_reach_in_it_is_recorded(app, transport, centre,
@@ -441,3 +446,59 @@ def test_a_late_key_press_for_a_menu_she_has_left_hears_her_menu_and_changes_not
                                        spoken("v_service_option", "en", service=centre["family"].name_in("en"),
                                               digit=2)]
     assert appointments(db_session) == [] and line.press("2")[0].text == spoken("v_slots_intro", "en")
+
+
+# --- a language recorded in full, and a recording going stale or a service added mid-call -----------
+
+
+def test_once_in_her_language_what_she_presses_is_done_and_said_though_a_service_was_added(
+        app, transport, centre, db_session, now, make):
+    somali_recordings(db_session, now)
+    line = call(phone(app, transport))
+    line.press("4")
+    for key in "111":
+        line.press(key)
+    # Meanwhile an admin adds a service, whose name nobody has recorded in Somali yet.
+    make.service(slug="new-service", names={"nb": "Ny tjeneste"})
+    db_session.commit()
+    heard = line.press("1")
+    assert [a.language_code for a in appointments(db_session)] == ["so"]
+    assert heard[0].kind == "play" and "v_not_available" not in heard[0].text and line.ended
+    assert fresh(db_session).scalars(select(CallbackRequest)).all() == []
+
+
+def test_her_message_is_saved_though_the_goodbye_went_stale_while_she_spoke(app, transport, centre, db_session,
+                                                                           now):
+    somali_recordings(db_session, now)
+    line = call(phone(app, transport))
+    line.press("4")
+    line.press("3")  # nobody on duty: a call back or a message
+    line.press("2")
+    saved = fresh(db_session).scalars(select(PromptRecording).where(
+        PromptRecording.language_code == "so", PromptRecording.prompt_key == "v_message_saved")).one()
+    saved.text_version = "older"
+    db_session.merge(saved)
+    db_session.commit()
+    heard = line.leave_message()
+    assert len(fresh(db_session).scalars(select(Voicemail)).all()) == 1
+    # Said by the Norwegian and English voices, rather than not at all.
+    assert [h.voice for h in heard if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"] and line.ended
+
+
+def test_every_hour_of_the_day_can_be_recorded():
+    from hotline.voices import pieces_to_record
+
+    assert {f"hour:{h}" for h in range(24)} <= set(pieces_to_record("so", []))
+
+
+@pytest.mark.parametrize("app_config", [{"VOICES_OFF": ("nb", "en", "ur")}])
+def test_the_voices_that_speak_for_every_language_cannot_be_switched_off(app, transport, centre):
+    from cryptography.fernet import Fernet
+
+    from web.config import ConfigError, from_env
+
+    line = call(phone(app, transport))
+    assert {"Polly.Liv", "Polly.Amy"} <= {h.voice for h in line.heard}
+    assert [h.voice for h in line.press("4") if h.kind == "say"] == ["Polly.Liv", "Polly.Amy"]
+    with pytest.raises(ConfigError, match="VOICES_OFF"):
+        from_env({"VOICES_OFF": "ur,nb", "PHONE_KEYS": Fernet.generate_key().decode(), "PHONE_HASH_KEY": "h"})
