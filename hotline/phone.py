@@ -128,6 +128,8 @@ class VoiceCall:
     phone: SimulatedPhone
     sid: str = ""
     dial_outcome: str = "no-answer"  # what a <Dial> to the staff ends with
+    entry: str = "/hotline/voice"  # the number's webhook: the line's, or the studio's
+    max_steps: int = 200  # requests in one call before it is taken to go round in circles
     heard: list[Heard] = field(default_factory=list)
     ended: bool = False
     _waiting: ET.Element | None = None
@@ -145,7 +147,7 @@ class VoiceCall:
 
     def start(self) -> list[Heard]:
         self.sid = self.phone._sid("CA")
-        return self._fetch("/hotline/voice", self.params(CallStatus="ringing"))
+        return self._fetch(self.entry, self.params(CallStatus="ringing"))
 
     def answer(self, url: str, sid: str, answered_by: str = "human") -> list[Heard]:
         """Answer a call Linja placed (a reminder call): Twilio fetches ``url`` then."""
@@ -176,6 +178,27 @@ class VoiceCall:
         return self._fetch(record.get("action"), self.params(RecordingUrl=recording_url,
                                                              RecordingDuration=str(seconds), Digits="#"))
 
+    def say_after_beep(self, recording_sid: str, account_sid: str = ACCOUNT_SID, seconds: int = 3, *,
+                       ready_first: bool = False) -> list[Heard]:
+        """Speak at a <Record> (the studio's): Twilio posts the Record's action, and, before
+        or after it, its recording status callback saying the recording is ready."""
+        record = self._waiting
+        if record is None or record.tag != "Record":
+            raise RuntimeError("nothing is recording")
+        url = f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
+        about = {"RecordingSid": recording_sid, "RecordingUrl": url, "RecordingDuration": str(seconds)}
+        callback = record.get("recordingStatusCallback")
+
+        def ready() -> None:
+            if callback:
+                self.phone.post(callback, self.params(RecordingStatus="completed", AccountSid=account_sid, **about))
+        if ready_first:
+            ready()
+        heard = self._fetch(record.get("action"), self.params(Digits="#", **about))
+        if not ready_first:
+            ready()
+        return heard
+
     def hang_up(self) -> None:
         self.ended = True
         self._waiting = None
@@ -190,7 +213,7 @@ class VoiceCall:
 
     def _fetch(self, url: str, params: dict) -> list[Heard]:
         self._steps += 1
-        if self._steps > 200:
+        if self._steps > self.max_steps:
             raise RuntimeError("the call goes round in circles")
         status, xml = self.phone.post(url, params)
         if status != 200:

@@ -22,6 +22,7 @@ from hotline.prompts import render
 from hotline.replies import offers_per_text, render_replies
 from hotline import voices
 from hotline.signature import twilio_signed
+from hotline.studio import Studio
 from scheduling.clients import find_client, find_or_create_client
 from scheduling.crypto import phone_hash
 from scheduling.db import is_connection_lost
@@ -382,6 +383,59 @@ def voice_step(step: str):
         # Her keys for the menu of this turn (a late retry of an earlier one changes nothing).
         return _voice(lambda line: line.press(request.form.get("Digits") or "", _int(request.args.get("turn"))))
     abort(404)
+
+
+# --- the studio line: staff record the prompts (hotline.studio) ---------------------------------
+
+
+def _studio(handler: Callable[[Studio], VoiceResponse | None]) -> Response:
+    """Run a studio step; whatever breaks, she hears a short apology, never an error."""
+    session = db()
+    config = current_app.config
+    try:
+        def step() -> VoiceResponse:
+            studio = Studio(session=session, now=current_app.extensions["linja.clock"].now(),
+                            secret_key=config["SECRET_KEY"], account_sid=config["TWILIO_ACCOUNT_SID"] or "",
+                            url=lambda name, **query: url_for("hotline.studio_step", step=name, **query),
+                            call_sid=(request.form.get("CallSid") or "")[:64], caller=request.form.get("From") or "")
+            if not studio.call_sid:
+                response = VoiceResponse()
+                response.hangup()
+                return response
+            return handler(studio) or VoiceResponse()
+        return voice_twiml(run_committed(session, step))
+    except Exception:
+        log.exception("studio webhook failed")
+        session.rollback()
+        response = VoiceResponse()
+        Studio.say(response, "Beklager, noe gikk galt. Ring igjen.")
+        response.hangup()
+        return voice_twiml(response)
+
+
+@bp.post("/studio")
+@twilio_signed
+def studio():
+    """The studio number's incoming-call webhook."""
+    return _studio(lambda studio: studio.answer())
+
+
+@bp.post("/studio/<step>")
+@twilio_signed
+def studio_step(step: str):
+    form, key = request.form, (request.args.get("key") or "")[:80]
+    steps = {
+        "pin": lambda studio: studio.pin(form.get("Digits") or ""),
+        "language": lambda studio: studio.language(form.get("Digits") or ""),
+        "recorded": lambda studio: studio.recorded(key, form.get("RecordingSid") or "", form.get("RecordingUrl") or "",
+                                                   form.get("RecordingDuration") or ""),
+        "choice": lambda studio: studio.choice(key, form.get("Digits") or ""),
+        "take-ready": lambda studio: studio.take_ready(key, form.get("RecordingSid") or "",
+                                                       form.get("RecordingStatus") or ""),
+    }
+    if step not in steps:
+        abort(404)
+    return _studio(steps[step])
 
 
 @bp.get("/recordings/<token>")

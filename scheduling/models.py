@@ -77,6 +77,8 @@ class StaffRole(str, enum.Enum):
     counselor = "counselor"
     receptionist = "receptionist"
     admin = "admin"
+    # An interpreter who records the phone line's prompts in her languages (the studio line).
+    recorder = "recorder"
 
 
 class AppointmentStatus(str, enum.Enum):
@@ -176,6 +178,8 @@ class Staff(Base):
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Part of every session's identity (staff.auth): raising it ends all her sessions at once.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Her studio PIN, as hotline.studio.pin_hash keeps it (HMAC-SHA256): None, no studio.
+    studio_pin_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     languages: Mapped[list[Language]] = relationship(secondary=staff_languages, lazy="selectin")
     services: Mapped[list[Service]] = relationship(secondary=staff_services, lazy="selectin")
@@ -552,6 +556,54 @@ class PromptRecording(Base):
     # .text_version); when the wording has changed since, the recording is stale and not
     # played. None for the pieces that are no prompt's wording (dates, digits, names).
     text_version: Mapped[str | None] = mapped_column(String(16))
+
+
+class StudioCall(Base):
+    """A call on the studio line: who is recording (once her PIN is given), in which
+    language, and where in the prompts she is."""
+
+    __tablename__ = "studio_calls"
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    language_code: Mapped[str | None] = mapped_column(String(8))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TakeStatus(str, enum.Enum):
+    recorded = "recorded"  # said after the beep; she has not chosen yet
+    kept = "kept"  # she kept it: to be fetched from Twilio
+    dropped = "dropped"  # again or skipped: to be deleted at Twilio
+    waiting = "waiting"  # fetched and deleted at Twilio: waiting for someone to approve it
+    approved = "approved"  # now the recording callers hear
+    rejected = "rejected"
+    gone = "gone"  # dropped and deleted at Twilio
+
+
+class StudioTake(Base):
+    """One recording said on the studio line. Twilio holds the audio until Linja fetches it
+    (kept) or deletes it (dropped); a kept take reaches callers once approved."""
+
+    __tablename__ = "studio_takes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    language_code: Mapped[str] = mapped_column(ForeignKey("languages.code"))
+    prompt_key: Mapped[str] = mapped_column(String(80))
+    text_version: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[TakeStatus] = mapped_column(_enum(TakeStatus), index=True)
+    # Twilio's recording status callback said the audio is ready to fetch.
+    is_ready: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_type: Mapped[str | None] = mapped_column(String(40))
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
 
 
 class DutyShift(Base):

@@ -73,6 +73,8 @@ class Worker:
     tick_budget_seconds: float = 30.0
     # How long a caller's number and history are kept (scheduling.retention); None: forever.
     retention: timedelta | None = None
+    # Further work on every tick, each in its own transaction (the studio's takes).
+    jobs: tuple[Callable[[Session, datetime], object], ...] = ()
     _retention_ran_at: datetime | None = field(default=None, init=False, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -94,6 +96,14 @@ class Worker:
                 self.outbox.send_due(until=lambda: _time.monotonic() > deadline)
         except Exception:  # a failed tick must not stop the next one
             log.exception("worker tick failed")
+        for job in self.jobs:
+            if self._stopped:
+                return
+            try:
+                with transaction(self.sessions) as session:
+                    job(session, self.now())
+            except Exception:
+                log.exception("worker job failed; tried again on the next tick")
         if self._stopped:
             return
         try:

@@ -88,6 +88,7 @@ class FakeTwilio:
     # Recording SID -> (audio bytes, content type); fetched with GET, counted apart.
     recordings: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     recording_fetches: int = 0
+    deleted_recordings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -141,6 +142,9 @@ class FakeTwilio:
 
             def do_POST(self):
                 fake._handle(self)
+
+            def do_DELETE(self):
+                fake._delete_recording(self)
 
             def do_GET(self):
                 if self.path.split("?")[0].endswith(("/Messages.json", "/Calls.json")):
@@ -279,6 +283,24 @@ class FakeTwilio:
         handler.send_header("Content-Length", str(len(audio)))
         handler.end_headers()
         handler.wfile.write(audio)
+
+    def _delete_recording(self, handler: BaseHTTPRequestHandler) -> None:
+        """DELETE .../Recordings/{sid}.json: 204, and the recording is gone."""
+        prefix = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/"
+        path = handler.path.split("?")[0]
+        credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if handler.headers.get("Authorization") != f"Basic {credentials}":
+            return self._error(handler, 401, *ERROR_MESSAGES[401])
+        sid = path.removeprefix(prefix).removesuffix(".json") if path.startswith(prefix) else ""
+        with self._lock:
+            stored = self.recordings.pop(sid, None)
+            if stored is not None:
+                self.deleted_recordings.append(sid)
+        if stored is None:
+            return self._error(handler, 404, 20404, "The requested resource was not found")
+        handler.send_response(204)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     def _call(self, handler, form: dict) -> None:
         """POST .../Calls.json: Url (the TwiML to fetch when answered), To, From."""

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import Flask
 
 from hotline.ivr import heard_on_a_call
+from hotline.studio import fetch_takes
 from web.config import LOCAL_AUTH_TOKEN
 
 
@@ -77,4 +78,7 @@ def make_worker(app: Flask):
     outbox = OutboxSender(sessions, app.extensions["linja.sender"], render, sending, clock.now,
                           pace=Pace(sessions, sending.per_second, sleep=stopping.wait), centre_rules=rules,
                           stopping=stopping)
-    return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]))
+    twilio = getattr(app.extensions["linja.sender"], "client", None)
+    api_base = config["TWILIO_API_BASE"]
+    jobs = (lambda session, now: fetch_takes(session, twilio, api_base, now),) if twilio is not None else ()
+    return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]), jobs=jobs)
