@@ -179,13 +179,13 @@ class VoiceCall:
                                                              RecordingDuration=str(seconds), Digits="#"))
 
     def say_after_beep(self, recording_sid: str, account_sid: str = ACCOUNT_SID, seconds: int = 3, *,
-                       ready_first: bool = False) -> list[Heard]:
+                       ready_first: bool = False, url: str | None = None) -> list[Heard]:
         """Speak at a <Record> (the studio's): Twilio posts the Record's action, and, before
         or after it, its recording status callback saying the recording is ready."""
         record = self._waiting
         if record is None or record.tag != "Record":
             raise RuntimeError("nothing is recording")
-        url = f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
+        url = url or f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
         about = {"RecordingSid": recording_sid, "RecordingUrl": url, "RecordingDuration": str(seconds)}
         callback = record.get("recordingStatusCallback")
 

@@ -12,22 +12,26 @@ text to record now; a new upload replaces it and is current.
 """
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import func, select
 
-from hotline import voices
-from scheduling.models import Language, PromptRecording, Service
+from hotline import studio, voices
+from scheduling.models import Language, PromptRecording, Service, Staff, StaffRole, StudioTake, TakeStatus
 from staff.admin.common import admin_only, record
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
+from staff.auth import role_required
 from staff.db import db
 from staff.labels import language_name
-from staff.recording_names import describe
 from staff.once import once
+from staff.recording_names import describe
 from staff.views import bp, now
 
 # What a browser may declare for the formats the phone line can play.
@@ -64,9 +68,21 @@ def _is_whole_prompt(key: str) -> bool:
     return text is not None and "{" not in text.msgid
 
 
+# The recordings pages are the admin's; a recorder sees those of her own languages.
+admin_or_recorder = role_required(StaffRole.admin, StaffRole.recorder)
+
+
+def _me() -> Staff:
+    return db().get(Staff, current_user.id)
+
+
+def _may_see(code: str) -> bool:
+    return current_user.role == StaffRole.admin or _me().speaks(code)
+
+
 def _language(session, code: str) -> Language:
     language = session.get(Language, code[:8])
-    if language is None:
+    if language is None or not _may_see(language.code):
         abort(404)
     return language
 
@@ -85,19 +101,26 @@ def _is_played(row) -> bool:
 
 
 @bp.get("/admin/recordings")
-@admin_only
+@admin_or_recorder
 def admin_recordings():
     session = db()
     slugs = _slugs(session)
-    languages = session.scalars(select(Language).order_by(Language.menu_order, Language.code)).all()
+    languages = [language for language in session.scalars(select(Language).order_by(Language.menu_order,
+                                                                                     Language.code))
+                 if _may_see(language.code)]
+    waiting = dict(session.execute(
+        select(StudioTake.language_code, func.count()).where(StudioTake.status == TakeStatus.waiting)
+        .group_by(StudioTake.language_code)).all())
     overview = []
     for language in languages:
         keys = _keys(language.code, slugs)
         recorded = _recorded(session, language.code)
+        missing = sum(1 for key in keys if not _is_played(recorded.get(key)))
         overview.append({
             "code": language.code, "name": language_name(language.code), "is_enabled": language.is_enabled,
             "is_rtl": language.is_rtl, "voice": voices.voice(language.code) is not None,
-            "needed": len(keys), "missing": sum(1 for key in keys if not _is_played(recorded.get(key))),
+            "needed": len(keys), "missing": missing, "recorded": len(keys) - missing,
+            "waiting": waiting.get(language.code, 0),
             "stale": sum(1 for key in keys if key in recorded and not _is_played(recorded[key])),
         })
     return render_template("staff/admin/recordings.html", overview=overview)
@@ -133,7 +156,7 @@ def _group(key: str) -> str:
 
 
 @bp.get("/admin/recordings/<code>")
-@admin_only
+@admin_or_recorder
 def admin_recordings_language(code: str):
     session = db()
     language = _language(session, code)
@@ -226,3 +249,117 @@ def admin_recording_upload(code: str):
             return redirect(url_for("staff.admin_recording_upload", code=language.code, key=key))
     status = 400 if form.is_submitted() else 200
     return _upload_page(session, language, key, form, status)
+
+
+# --- takes from the studio line, waiting for someone to listen and approve ------------------------
+
+
+def _waiting_takes(session, code: str) -> list[StudioTake]:
+    return session.scalars(select(StudioTake).where(
+        StudioTake.language_code == code, StudioTake.status == TakeStatus.waiting).order_by(StudioTake.id)).all()
+
+
+@bp.get("/admin/recordings/<code>/takes")
+@admin_or_recorder
+def admin_recording_takes(code: str):
+    session = db()
+    language = _language(session, code)
+    services = {s.slug: s for s in session.scalars(select(Service))}
+    names = dict(session.execute(select(Staff.id, Staff.name)).all())
+    takes = [{
+        "id": take.id, "key": take.prompt_key, "description": describe(take.prompt_key, services),
+        "script": script_for(take.prompt_key, language, services), "gloss": studio.gloss(take.prompt_key),
+        "by": names.get(take.staff_id, "?"), "when": format_datetime(take.recorded_at, "d. MMM y HH:mm"),
+        "may_approve": studio.may_approve(_me(), take),
+        "is_stale": not voices.is_current(take.prompt_key, take.text_version),
+    } for take in _waiting_takes(session, language.code)]
+    return render_template("staff/admin/recording_takes.html", language=language, takes=takes)
+
+
+@bp.get("/admin/recordings/takes/<int:take_id>/audio")
+@admin_or_recorder
+def admin_recording_take_audio(take_id: int):
+    take = db().get(StudioTake, take_id)
+    if take is None or take.audio is None or not _may_see(take.language_code):
+        abort(404)
+    return Response(take.audio, mimetype=take.content_type or "audio/wav", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/admin/recordings/takes/<int:take_id>/<decision>")
+@admin_or_recorder
+@once
+def admin_recording_take_decide(take_id: int, decision: str):
+    session = db()
+    take = session.get(StudioTake, take_id, with_for_update=True)
+    if take is None or not _may_see(take.language_code) or decision not in ("approve", "reject"):
+        abort(404)
+    services = {s.slug: s for s in session.scalars(select(Service))}
+    what = describe(take.prompt_key, services)
+    if take.status != TakeStatus.waiting:
+        flash(_("Opptaket av «%(key)s» er allerede avgjort.", key=what), "info")
+    elif not studio.may_approve(_me(), take):
+        flash(_("Et opptak du har spilt inn selv, må godkjennes av en annen som kan språket, eller av en "
+                "administrator."), "error")
+    elif decision == "approve":
+        if not voices.is_current(take.prompt_key, take.text_version):
+            flash(_("Teksten til «%(key)s» er endret siden opptaket ble gjort. Spill det inn på nytt.", key=what),
+                  "error")
+        else:
+            studio.approve(session, take, _me(), now())
+            flash(_("«%(key)s» er godkjent. Innringere hører det nå.", key=what), "info")
+    else:
+        studio.reject(session, take, _me(), now())
+        flash(_("«%(key)s» er forkastet.", key=what), "info")
+    session.commit()
+    return redirect(url_for("staff.admin_recording_takes", code=take.language_code))
+
+
+# --- the script to read in the studio: a printable page and a CSV -------------------------------
+
+
+def _script_rows(session, language: Language) -> list[dict]:
+    services = {s.slug: s for s in session.scalars(select(Service))}
+    recorded = _recorded(session, language.code)
+    waiting = {take.prompt_key for take in _waiting_takes(session, language.code)}
+    rows = []
+    for number, key in enumerate(studio.studio_order(language.code, _slugs(session)), start=1):
+        state = "recorded" if _is_played(recorded.get(key)) else "waiting" if key in waiting else \
+            "stale" if key in recorded else "missing"
+        rows.append({"number": number, "key": key, "text": script_for(key, language, services),
+                     "sentence": voices.in_sentence(key, language.code) or "", "gloss": studio.gloss(key),
+                     "state": state})
+    return rows
+
+
+STATES = {"recorded": _l("spilt inn"), "waiting": _l("venter på godkjenning"), "missing": _l("mangler"),
+          "stale": _l("utdatert")}
+
+
+@bp.get("/admin/recordings/<code>/script")
+@admin_or_recorder
+def admin_recording_script(code: str):
+    session = db()
+    language = _language(session, code)
+    return render_template("staff/admin/recording_script.html", language=language,
+                           rows=_script_rows(session, language), states=STATES)
+
+
+@bp.get("/admin/recordings/<code>/script.csv")
+@admin_or_recorder
+def admin_recording_script_csv(code: str):
+    session = db()
+    language = _language(session, code)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["nr", "name", "text", "in_sentence", "gloss_nb", "state"])
+    for row in _script_rows(session, language):
+        writer.writerow([row["number"], row["key"], _cell(row["text"]), _cell(row["sentence"]), _cell(row["gloss"]),
+                         row["state"]])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=linja-script-{language.code}.csv",
+        "Cache-Control": "no-store"})
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet opens a cell starting with = + - @ as a formula: such text is quoted."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -13,6 +13,7 @@ from hotline.phone import SimulatedPhone, VoiceCall, WsgiTransport, call
 from scheduling.models import Appointment, AuditEntry, PromptRecording, StaffRole, StudioTake, TakeStatus
 from tests.conftest import fresh
 from tests.fake_twilio import ACCOUNT_SID
+from tests.staff.support import PASSWORD_HASH, post_form, sign_in
 from web.worker import make_worker
 
 INTERPRETER = "+4795550001"
@@ -55,7 +56,7 @@ def say_and_keep(line: VoiceCall, fake_twilio, *, ready_first: bool = False) -> 
 def test_a_studio_session_records_what_tigrinya_needs_and_after_approval_a_caller_hears_only_recordings(
         twilio_app, fake_twilio, db_session, recorder, centre, make):
     staff, pin = recorder
-    admin = make.counselor(role=StaffRole.admin, name="Admin")
+    admin = make.counselor(role=StaffRole.admin, name="Admin", password_hash=PASSWORD_HASH)
     db_session.commit()
     slugs = [s for s in fresh(db_session).scalars(select(studio_line.Service.slug))]
     order = studio_line.studio_order("ti", slugs)
@@ -88,10 +89,19 @@ def test_a_studio_session_records_what_tigrinya_needs_and_after_approval_a_calle
                                  twilio_app.config["TWILIO_AUTH_TOKEN"]))
     assert [h.kind for h in caller.press("6")] == ["say", "say", "hangup"]
 
-    session = fresh(db_session)
-    for take in session.scalars(select(StudioTake)).all():
-        studio_line.approve(session, take, admin, take.recorded_at)
-    session.commit()
+    # The admin listens on the recordings page and approves each take.
+    web = twilio_app.test_client()
+    sign_in(web, admin.email)
+    page = web.get("/staff/admin/recordings/ti/takes").get_data(as_text=True)
+    assert page.count("<audio") == len(kept)
+    take_ids = [t.id for t in fresh(db_session).scalars(select(StudioTake).order_by(StudioTake.id))]
+    audio = web.get(f"/staff/admin/recordings/takes/{take_ids[0]}/audio")
+    assert audio.status_code == 200 and audio.data.startswith(b"RIFF")
+    for take_id in take_ids:
+        answer = post_form(web, f"/staff/admin/recordings/takes/{take_id}/approve", {},
+                           page="/staff/admin/recordings/ti/takes")
+        assert answer.status_code == 302
+    assert {t.status for t in fresh(db_session).scalars(select(StudioTake))} == {TakeStatus.approved}
 
     caller = call(SimulatedPhone(WsgiTransport(twilio_app), "+4791234999", twilio_app.config["PUBLIC_BASE_URL"],
                                  twilio_app.config["TWILIO_AUTH_TOKEN"]))
@@ -102,3 +112,105 @@ def test_a_studio_session_records_what_tigrinya_needs_and_after_approval_a_calle
     assert [a.language_code for a in fresh(db_session).scalars(select(Appointment))] == ["ti"]
     actions = [e.action for e in fresh(db_session).scalars(select(AuditEntry))]
     assert "studio_opened" in actions and "studio_session" in actions and "recording_approved" in actions
+
+
+def test_a_wrong_pin_or_her_number_alone_opens_nothing_and_wrong_pins_are_braked(twilio_app, db_session, recorder):
+    staff, pin = recorder
+    wrong = "0" * 8 if pin != "0" * 8 else "1" * 8
+    line = studio_call(twilio_app)
+    line.press(wrong)
+    line.press("")  # her caller ID alone, no PIN
+    heard = line.press(pin[:-1])  # too short
+    assert line.ended and "PIN-koden er feil" in heard[0].text
+    for _ in range(2):  # five wrong PINs from this number in all
+        studio_call(twilio_app).press(wrong)
+    # Now even her right PIN waits: a guesser cannot go on trying from this number.
+    heard = studio_call(twilio_app).press(pin)
+    assert line.ended and "For mange feil" in heard[0].text
+    from scheduling.models import StudioCall
+    assert [c.staff_id for c in fresh(db_session).scalars(select(StudioCall))] == [None] * 4
+    # From another number her PIN opens the studio.
+    other = studio_call(twilio_app, "+4795550002")
+    assert "igjen" in other.press(pin)[0].text and other.waiting_for == "message"
+
+
+def test_a_take_is_fetched_by_its_sid_from_twilio_never_from_a_url_posted(twilio_app, fake_twilio, db_session,
+                                                                          recorder):
+    staff, pin = recorder
+    line = studio_call(twilio_app)
+    line.press(pin)
+    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    heard = line.say_after_beep(sid, ACCOUNT_SID, url="https://attacker.example/voice.wav")
+    played = [h.text for h in heard if h.kind == "play"]
+    assert played == [f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"]
+    line.press("1")
+    # A RecordingSid that is no Twilio SID is no take.
+    line.say_after_beep("../../Messages", ACCOUNT_SID)
+    make_worker(twilio_app).tick()
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    assert take.recording_sid == sid and take.status == TakeStatus.waiting and fake_twilio.recording_fetches == 1
+
+
+def test_again_skip_and_hash_and_her_next_call_goes_on_where_she_stopped(twilio_app, fake_twilio, db_session,
+                                                                         recorder):
+    staff, pin = recorder
+    line = studio_call(twilio_app)
+    line.press(pin)
+    first = line.heard[-2].text
+    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    line.say_after_beep(sid)
+    assert line.press("2")[0].text == first  # again: the same piece
+    line.say_after_beep(fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1])
+    second = line.press("3")[0].text  # skipped: the next piece
+    assert second != first
+    line.say_after_beep(fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1])
+    line.press("1")
+    third = line.heard[-2].text
+    line.say_after_beep(fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1])
+    assert "fortsetter du her" in line.press("#")[0].text and line.ended
+    again = studio_call(twilio_app)
+    again.press(pin)
+    assert again.heard[-2].text.split(". ", 1)[1] == third.split(". ", 1)[1]  # where she stopped
+    make_worker(twilio_app).tick()
+    statuses = sorted(t.status.value for t in fresh(db_session).scalars(select(StudioTake)))
+    assert statuses == ["gone", "gone", "gone", "waiting"]
+
+
+def test_who_may_approve_and_the_script_to_read(twilio_app, fake_twilio, db_session, make, centre):
+    from tests.conftest import NOW
+
+    somali = make.counselor(languages=["so"], role=StaffRole.recorder, name="Tolk A", password_hash=PASSWORD_HASH)
+    other = make.counselor(languages=["so"], role=StaffRole.recorder, name="Tolk B", password_hash=PASSWORD_HASH)
+    arabic = make.counselor(languages=["ti"], role=StaffRole.recorder, name="Tolk C", password_hash=PASSWORD_HASH)
+    take = StudioTake(recording_sid="RE" + "a" * 32, call_sid="CA1", staff_id=somali.id, language_code="so",
+                      prompt_key="v_main_menu", text_version=studio_line.voices.text_version("v_main_menu"),
+                      status=TakeStatus.waiting, is_ready=True, content_type="audio/wav", audio=wav(), tries=1,
+                      recorded_at=NOW, updated_at=NOW)
+    db_session.add(take)
+    db_session.commit()
+    path = f"/staff/admin/recordings/takes/{take.id}/approve"
+    # Her own take has no button for her (a form sent anyway is refused); another's has.
+    for who, expected in ((arabic, 404), (somali, 400), (other, 302)):
+        web = twilio_app.test_client()
+        sign_in(web, who.email)
+        if expected == 404:
+            assert web.get("/staff/admin/recordings/so/takes").status_code == 404
+            continue
+        answer = post_form(web, path, {}, page="/staff/admin/recordings/so/takes")
+        assert answer.status_code == expected
+        status = fresh(db_session).get(StudioTake, take.id).status
+        # Her own take waits for another; the other recorder's approval makes it heard.
+        assert status == (TakeStatus.waiting if who is somali else TakeStatus.approved)
+    assert fresh(db_session).scalars(select(PromptRecording.prompt_key)).all() == ["v_main_menu"]
+    web = twilio_app.test_client()
+    sign_in(web, other.email)
+    csv_text = web.get("/staff/admin/recordings/so/script.csv").get_data(as_text=True)
+    lines = csv_text.splitlines()
+    assert lines[0].lstrip("\ufeff") == "nr,name,text,in_sentence,gloss_nb,state"
+    assert lines[1].startswith("1,v_language_option#0,")
+    assert any(line.startswith(tuple(f"{n},weekday:0,Isniin," for n in range(300))) and "Ukedagen mandag" in line
+               for line in lines)
+    assert any(",v_main_menu," in line and line.endswith(",recorded") for line in lines)
+    page = web.get("/staff/admin/recordings/so/script").get_data(as_text=True)
+    assert "Isniin" in page and "Ukedagen mandag" in page
+    assert web.get("/staff/admin/recordings/ti/script").status_code == 404  # not her language

@@ -14,6 +14,8 @@ from scheduling.models import (
     DutyShift,
     OpeningHours,
     StaffRole,
+    StudioTake,
+    TakeStatus,
     Voicemail,
     WorkingHours,
 )
@@ -91,7 +93,10 @@ def world(make, db_session):
                           recording_url="http://127.0.0.1:9/Recordings/RE1", received_at=NOW)
     shift = DutyShift(staff_id=members[RECEPTIONIST].id, weekday=0, starts=oslo(2026, 1, 1, 9).time(),
                       ends=oslo(2026, 1, 1, 16).time())
-    db_session.add_all([callback, voicemail, shift])
+    take = StudioTake(recording_sid="RE" + "b" * 32, call_sid="CA" + "1" * 32, staff_id=members[ADMIN].id,
+                      language_code="so", prompt_key="v_main_menu", status=TakeStatus.waiting, is_ready=True,
+                      content_type="audio/wav", audio=b"RIFF....WAVE", tries=1, recorded_at=NOW, updated_at=NOW)
+    db_session.add_all([callback, voicemail, shift, take])
     db_session.flush()
     ids = {
         "appointment_id": appointment.id, "staff_id": members[COUNSELOR].id, "service_id": service.id,
@@ -99,7 +104,7 @@ def world(make, db_session):
         "voicemail_id": voicemail.id, "shift_id": shift.id, "client_id": caller.id,
         "hours_id": db_session.scalars(select(WorkingHours.id)).first(),
         "opening_hours_id": db_session.scalars(select(OpeningHours.id)).first(),
-        "code": "so",
+        "code": "so", "take_id": take.id, "decision": "approve",
     }
     db_session.commit()
     return members, ids
