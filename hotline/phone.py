@@ -179,13 +179,13 @@ class VoiceCall:
                                                              RecordingDuration=str(seconds), Digits="#"))
 
     def say_after_beep(self, recording_sid: str, account_sid: str = ACCOUNT_SID, seconds: int = 3, *,
-                       ready_first: bool = False, url: str | None = None) -> list[Heard]:
+                       ready_first: bool = False, recording_url: str | None = None) -> list[Heard]:
         """Speak at a <Record> (the studio's): Twilio posts the Record's action, and, before
         or after it, its recording status callback saying the recording is ready."""
         record = self._waiting
         if record is None or record.tag != "Record":
             raise RuntimeError("nothing is recording")
-        url = url or f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
+        url = recording_url or f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
         about = {"RecordingSid": recording_sid, "RecordingUrl": url, "RecordingDuration": str(seconds)}
         callback = record.get("recordingStatusCallback")
 
@@ -203,6 +203,22 @@ class VoiceCall:
         self.ended = True
         self._waiting = None
         self.phone.post("/hotline/voice/status", self.params(CallStatus="completed", CallDuration="30"))
+
+    @property
+    def keys_wanted(self) -> tuple[int | None, str] | None:
+        """At a Gather: how many keys end it (None: any number) and the key that ends it
+        early ("" for none; Twilio's default is #)."""
+        if self._waiting is None or self._waiting.tag != "Gather":
+            return None
+        digits = self._waiting.get("numDigits")
+        return (int(digits) if digits else None), self._waiting.get("finishOnKey", "#")
+
+    @property
+    def record_limit(self) -> int | None:
+        """The longest recording the waiting <Record> takes, in seconds (Twilio cuts it there)."""
+        if self._waiting is None or self._waiting.tag != "Record":
+            return None
+        return int(self._waiting.get("maxLength") or 3600)
 
     @property
     def waiting_for(self) -> str | None:

@@ -411,6 +411,34 @@ def fetch_takes(session: Session, twilio, api_base: str, now: datetime, limit: i
     return done
 
 
+def take_simulated(session: Session, store, now: datetime, limit: int = 20) -> int:
+    """The phone simulator's takes (hotline.simulator), handled as ``fetch_takes`` handles
+    Twilio's: a kept one is taken from ``store`` (the audio the simulator page gave, kept in
+    this process) and waits for approval, a dropped one is forgotten; each is then removed
+    from ``store``. Only takes whose RecordingSid is in ``store`` are looked at, so Twilio's
+    stay for ``fetch_takes``. Returns how many takes were handled."""
+    sids = store.sids()
+    if not sids:
+        return 0
+    takes = session.scalars(select(StudioTake).where(
+        StudioTake.recording_sid.in_(sids), StudioTake.is_ready.is_(True),
+        StudioTake.status.in_((TakeStatus.kept, TakeStatus.dropped)), StudioTake.tries < FETCH_TRIES)
+        .order_by(StudioTake.id).limit(limit).with_for_update(skip_locked=True)).all()
+    done = 0
+    for take in takes:
+        take.tries, take.updated_at = take.tries + 1, now
+        if take.status == TakeStatus.kept:
+            found = store.get(take.recording_sid)
+            if found is None:
+                log.warning("studio take %s: the simulator no longer has it", take.recording_sid)
+                continue
+            take.audio, take.content_type = found
+        store.discard(take.recording_sid)
+        take.status = TakeStatus.waiting if take.status == TakeStatus.kept else TakeStatus.gone
+        done += 1
+    return done
+
+
 # --- approval ------------------------------------------------------------------------------
 
 

@@ -1,8 +1,11 @@
 """What `make run` loads the first time: staff who can sign in, and bookable calendars."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
+from hotline import studio
 from scheduling import demo
 from scheduling.availability import find_free_slots
 from scheduling.models import Language, Service, Staff, StaffRole
@@ -12,6 +15,10 @@ def test_demo_data_loads_once_and_prints_the_passwords(runner, db_session):
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
     assert "kari@linja.example" in result.output and demo.DEMO_PASSWORD in result.output
+    # The demo admin's studio PIN, printed once, opens the studio (in the phone simulator).
+    [pin] = re.findall(r"studio PIN of Kari Nilsen: (\d{8})", result.output)
+    admin = db_session.scalars(select(Staff).where(Staff.role == StaffRole.admin)).one()
+    assert admin.studio_pin_hash == studio.pin_hash(runner.app.config["SECRET_KEY"], pin)
     again = runner.invoke(args=["demo-data"])
     assert "already loaded" in again.output
     roles = db_session.scalars(select(Staff.role)).all()

@@ -12,8 +12,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from hotline import studio
 from scheduling import demo
 from scheduling.db import transaction
 from scheduling.models import Staff, StaffRole
@@ -54,10 +56,17 @@ def _load_demo_if_empty() -> None:
             click.echo("Demo data already loaded.")
             return
         created = demo.load_demo_data(session, _now(), hash_password, current_app.extensions["linja.rules"])
+        # The demo admin's studio PIN: a new one each time, shown once here (never a fixed one).
+        admin = session.scalars(select(Staff).where(Staff.role == StaffRole.admin).order_by(Staff.id)).first()
+        pin = studio.new_pin(session, admin, current_app.config["SECRET_KEY"]) if admin else None
+        admin_name = admin.name if admin else ""
     click.echo("Demo staff created (every demo password is the same):")
     for name, email, role in created:
         click.echo(f"  {role.value:<13} {name:<18} {email}")
     click.echo(f"  password: {demo.DEMO_PASSWORD}")
+    if pin:
+        click.echo(f"  studio PIN of {admin_name}: {pin} (call the studio from the phone simulator, "
+                   "key the PIN, then #)")
 
 
 def _log_to_stderr() -> None:

@@ -19,12 +19,18 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
     "form-action 'self'",
 ])
-# Nothing on Linja's pages needs a sensor, the camera or payment; the simulator and the
-# voicemail player need none of them either.
-PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
-    "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone",
-    "payment", "usb",
-))
+# Nothing on Linja's pages needs a sensor, the camera or payment; the voicemail player needs
+# none of them either. The phone simulator's page alone may ask for the microphone (a studio
+# take said into it).
+FEATURES = ("accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb")
+
+
+def permissions_policy(*allowed: str) -> str:
+    """Every feature off, but ``allowed`` for this origin."""
+    return ", ".join(f"{feature}=(self)" if feature in allowed else f"{feature}=()" for feature in FEATURES)
+
+
+PERMISSIONS_POLICY = permissions_policy()
 HSTS = "max-age=31536000"
 STAFF_PREFIX = "/staff/"
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Flask
 
 from hotline.ivr import heard_on_a_call
-from hotline.studio import fetch_takes
+from hotline.studio import fetch_takes, take_simulated
 from web.config import LOCAL_AUTH_TOKEN
 
 
@@ -81,4 +81,10 @@ def make_worker(app: Flask):
     twilio = getattr(app.extensions["linja.sender"], "client", None)
     api_base = config["TWILIO_API_BASE"]
     jobs = (lambda session, now: fetch_takes(session, twilio, api_base, now),) if twilio is not None else ()
+    # The phone simulator's studio takes are in this process, not at Twilio: taken first, so
+    # fetch_takes never asks Twilio for one of them (`make run` serves the simulator and runs
+    # this worker in one process).
+    simulated = app.extensions.get("linja.simulator.takes")
+    if simulated is not None:
+        jobs = (lambda session, now: take_simulated(session, simulated, now), *jobs)
     return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]), jobs=jobs)

@@ -108,3 +108,96 @@ def test_calling_with_a_hidden_number_shows_the_call_and_no_error(browser, page_
     assert page.inner_text("#status").startswith("Not sent: A hidden number cannot text")
     screenshot(page, "simulator-text-hidden-number")
     page.close()
+
+
+# The page's microphone, in a browser without one: a 440 Hz tone, as getUserMedia would give it.
+FAKE_MICROPHONE = """
+navigator.mediaDevices.getUserMedia = async () => {
+  const context = new AudioContext();
+  const tone = context.createOscillator();
+  const out = context.createMediaStreamDestination();
+  tone.frequency.value = 440;
+  tone.connect(out);
+  tone.start();
+  return out.stream;
+};
+"""
+
+
+@pytest.fixture
+def studio_page(database_url, sessions, centre, make, db_session, live_server):
+    from hotline import studio as studio_line
+    from scheduling.models import StaffRole
+
+    staff = make.counselor(languages=["ti", "nb"], role=StaffRole.recorder, name="Tolk")
+    pin = studio_line.new_pin(db_session, staff, "x")
+    db_session.commit()
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x", "CLOCK": TravelClock(NOW),
+                      "SMS_PER_SECOND": 0})
+    yield app, live_server(app) + "/simulator/", pin
+    app.extensions["linja.engine"].dispose()
+
+
+def test_a_studio_session_through_the_simulator_page_with_a_file_and_the_microphone(
+        browser, studio_page, screenshot, db_session):
+    import array
+    import io
+    import wave
+
+    from sqlalchemy import select
+
+    from scheduling.models import StudioTake, TakeStatus
+    from tests.conftest import fresh
+    from tests.hotline.test_studio import wav
+    from web.worker import make_worker
+
+    app, url, pin = studio_page
+    page = browser.new_page(viewport={"width": 900, "height": 1000})
+    page.add_init_script(FAKE_MICROPHONE)
+    page.goto(url)
+    page.fill("#number", "+4795550001")
+    page.click("#studio-call")
+    page.wait_for_selector("#line li")
+    assert "PIN" in page.inner_text("#line")
+    for digit in pin + "#":  # gathered on the page until #, as Twilio does
+        page.click(f".key[data-key='{digit}']")
+    page.wait_for_selector("#take:not([hidden])")
+    assert page.is_hidden("#message") and page.is_hidden("#studio-call")
+    screenshot(page, "simulator-studio-record")
+
+    # A WAV file chosen on the page: heard back, and playable in the page.
+    audio = wav(1.0)
+    page.set_input_files("#take-file", files=[{"name": "take.wav", "mimeType": "audio/wav", "buffer": audio}])
+    page.click("#take-send")
+    page.wait_for_selector("#line li.heard-play audio")
+    player = page.locator("#line li.heard-play audio").last
+    page.wait_for_function("document.querySelector('#line li.heard-play audio').readyState >= 1")
+    assert abs(player.evaluate("element => element.duration") - 1.0) < 0.05
+    assert page.is_hidden("#take")  # she chooses now: 1 keep, 2 again, 3 skip
+    screenshot(page, "simulator-studio-take")
+    page.click(".key[data-key='1']")
+    page.wait_for_selector("#take:not([hidden])")
+
+    # The microphone: its samples made into a WAV on the page.
+    page.click("#take-mic")
+    page.wait_for_function("document.getElementById('take-mic').classList.contains('on')")
+    page.wait_for_timeout(1200)
+    page.click("#take-mic")
+    page.wait_for_function("document.querySelectorAll('#line li.heard-play audio').length >= 2")
+    screenshot(page, "simulator-studio-microphone")
+    page.click(".key[data-key='1']")
+    page.wait_for_selector("#take:not([hidden])")
+    page.click("#call")  # hang up
+    page.wait_for_selector("#studio-call:not([hidden])")
+    assert page.inner_text("#status") == ""
+    page.close()
+
+    make_worker(app).tick()
+    takes = fresh(db_session).scalars(select(StudioTake).order_by(StudioTake.id)).all()
+    assert [t.status for t in takes] == [TakeStatus.waiting, TakeStatus.waiting]
+    assert takes[0].audio == audio
+    with wave.open(io.BytesIO(takes[1].audio)) as said:
+        assert (said.getnchannels(), said.getsampwidth(), said.getframerate()) == (1, 2, 16000)
+        assert 0.8 < said.getnframes() / 16000 < 2.5
+        samples = said.readframes(said.getnframes())
+    assert max(abs(value) for value in array.array("h", samples)) > 1000  # a tone, not silence

@@ -118,3 +118,57 @@ def test_a_call_from_a_hidden_number_goes_on_without_an_error_on_the_page(sim, c
     refused = client.post("/simulator/api/sms", json={"from": "Anonymous", "body": "hi"})
     assert refused.status_code == 400
     assert refused.get_json()["error"].startswith("A hidden number cannot text")
+
+
+def test_a_studio_session_in_the_simulator_gives_a_take_that_waits_for_approval(sim, centre, make, db_session):
+    from sqlalchemy import select
+
+    from hotline import studio as studio_line
+    from scheduling.models import StaffRole, StudioTake, TakeStatus
+    from tests.conftest import fresh
+    from tests.hotline.test_studio import wav
+    from web.worker import make_worker
+
+    staff = make.counselor(languages=["ti", "nb"], role=StaffRole.recorder, name="Tolk")
+    pin = studio_line.new_pin(db_session, staff, sim.config["SECRET_KEY"])
+    db_session.commit()
+    client = sim.test_client()
+    started = client.post("/simulator/api/call", json={"from": "+4795550001", "line": "studio"}).get_json()
+    assert started["line"] == "studio" and started["waiting_for"] == "keys"
+    assert "PIN" in " ".join(item["text"] for item in started["heard"])
+    call_id = started["id"]
+    assert started["keys"] == {"digits": None, "finish": "#"}  # the page gathers the PIN until #
+    at_record = client.post(f"/simulator/api/call/{call_id}/press", json={"digits": pin}).get_json()
+    assert at_record["waiting_for"] == "message" and at_record["heard"][-1]["kind"] == "record"
+
+    # What is not a WAV or MP3, or too large, or not posted as audio, is refused with a reason.
+    refused = client.post(f"/simulator/api/call/{call_id}/take", data=b"<html>", content_type="audio/wav")
+    assert refused.status_code == 400 and "WAV or MP3" in refused.get_json()["error"]
+    assert client.post(f"/simulator/api/call/{call_id}/take", data={"audio": wav()}).status_code == 415
+    too_large = client.post(f"/simulator/api/call/{call_id}/take", data=b"RIFF" + b"\0" * (5 * 1024 * 1024),
+                            content_type="audio/wav")
+    assert too_large.status_code == 413
+
+    audio = wav(1.5)
+    played = client.post(f"/simulator/api/call/{call_id}/take", data=audio, content_type="audio/wav").get_json()
+    assert played["heard"][0]["text"] == "Du sa:"
+    take_url = played["heard"][1]["audio"]
+    assert played["heard"][1]["kind"] == "play" and take_url.startswith("/simulator/api/take/RE")
+    assert played["keys"] == {"digits": 1, "finish": ""}
+    back = client.get(take_url)
+    assert back.status_code == 200 and back.mimetype == "audio/wav" and back.data == audio
+    sid = take_url.rsplit("/", 1)[-1]
+    assert studio_line.SID.fullmatch(sid)
+    kept = client.post(f"/simulator/api/call/{call_id}/press", json={"digits": "1"}).get_json()
+    assert kept["waiting_for"] == "message"  # the next piece
+    client.post(f"/simulator/api/call/{call_id}/hangup")
+
+    # No Twilio here: the worker takes the kept take from the simulator's memory.
+    assert getattr(sim.extensions["linja.sender"], "client", None) is None
+    make_worker(sim).tick()
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    assert (take.recording_sid, take.status, take.audio, take.content_type, take.language_code) == (
+        sid, TakeStatus.waiting, audio, "audio/wav", "ti")
+    assert take.prompt_key == "v_language_option#0"
+    assert sim.extensions["linja.simulator.takes"].sids() == []
+    assert client.get(take_url).data == audio  # still heard on the page, from the take itself

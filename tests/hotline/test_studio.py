@@ -140,7 +140,7 @@ def test_a_take_is_fetched_by_its_sid_from_twilio_never_from_a_url_posted(twilio
     line = studio_call(twilio_app)
     line.press(pin)
     sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
-    heard = line.say_after_beep(sid, ACCOUNT_SID, url="https://attacker.example/voice.wav")
+    heard = line.say_after_beep(sid, ACCOUNT_SID, recording_url="https://attacker.example/voice.wav")
     played = [h.text for h in heard if h.kind == "play"]
     assert played == [f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"]
     line.press("1")
