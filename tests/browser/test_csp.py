@@ -59,7 +59,9 @@ def get_pages(app, ids, role_prefixes):
         for rule in app.url_map.iter_rules():
             if not rule.endpoint.startswith("staff.") or "GET" not in rule.methods:
                 continue
-            if rule.endpoint in ("staff.calendar_feed", "staff.login", "staff.voicemail_audio") \
+            # Not pages: a feed, audio, a CSV download.
+            if rule.endpoint in ("staff.calendar_feed", "staff.login", "staff.voicemail_audio",
+                                 "staff.admin_recording_take_audio", "staff.admin_recording_script_csv") \
                     or not rule.endpoint.startswith(role_prefixes):
                 continue
             values = {name: ids[name] for name in rule.arguments if name in ids}

@@ -35,6 +35,8 @@ from scheduling.models import (
     ReplyKind,
     Service,
     Staff,
+    StudioTake,
+    TakeStatus,
     StaffRole,
     Voicemail,
     WorkingHours,
@@ -50,7 +52,8 @@ LANGUAGES = ["so", "ar", "ti", "fa", "pl", "ur", "nb", "en"]
 ROLES = {StaffRole.counselor: "amina@linja.example", StaffRole.receptionist: "ingrid@linja.example",
          StaffRole.admin: "kari@linja.example"}
 # Pages that are not pages: the calendar app's feed and a voicemail's audio.
-NOT_PAGES = {"staff.calendar_feed", "staff.voicemail_audio"}
+NOT_PAGES = {"staff.calendar_feed", "staff.voicemail_audio", "staff.admin_recording_take_audio",
+             "staff.admin_recording_script_csv"}
 
 
 def fill_the_week(session) -> dict:
@@ -130,6 +133,13 @@ def fill_the_week(session) -> dict:
         session.add(PromptRecording(prompt_key="v_main_menu", language_code=code, token=f"tok-{code}",
                                     content_type="audio/mpeg", audio=b"ID3", uploaded_at=NOW,
                                     text_version=text_version("v_main_menu")))
+    # Takes from the studio line, waiting for someone to approve them.
+    for n, key in enumerate(("v_main_menu", "v_slot_option#0", "weekday:0")):
+        session.add(StudioTake(recording_sid=f"RE{n:032d}", call_sid="CA" + "9" * 32, staff_id=amina.id,
+                               language_code="so", prompt_key=key, text_version=text_version(key.partition("#")[0])
+                               if not key.startswith("weekday") else None, status=TakeStatus.waiting,
+                               is_ready=True, content_type="audio/wav", audio=b"RIFF....WAVE", tries=1,
+                               recorded_at=NOW, updated_at=NOW))
     # The admin reads her pages in English, whose words are often longer.
     session.scalars(select(Staff).where(Staff.role == StaffRole.admin)).one().ui_locale = "en"
     audit.record(session, at=NOW, actor=Actor.staff, actor_staff_id=ingrid.id, action="caller_viewed",
@@ -144,7 +154,7 @@ def fill_the_week(session) -> dict:
         "shift_id": session.scalars(select(DutyShift.id)).first(), "client_id": clients[0].id,
         "hours_id": session.scalars(select(WorkingHours.id)).first(),
         "opening_hours_id": session.scalars(select(OpeningHours.id)).first(), "code": "so",
-        "past": past.id,
+        "past": past.id, "take_id": session.scalars(select(StudioTake.id)).first(), "decision": "approve",
     }
 
 
