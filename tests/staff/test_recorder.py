@@ -12,8 +12,9 @@ from flask import url_for
 from sqlalchemy import select
 
 from hotline.studio import pin_hash
-from scheduling.models import AuditEntry, Staff, StaffRole, WorkingHours
-from tests.conftest import fresh
+from scheduling import audit
+from scheduling.models import Actor, AuditEntry, Staff, StaffRole, WorkingHours
+from tests.conftest import NOW, fresh
 from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token, post_form, sign_in, tokens
 
 ADMIN = "kari@linja.test"
@@ -197,3 +198,37 @@ def test_a_recorder_lands_on_the_recordings_and_nothing_of_the_desk(app, people)
     settings = browser.get("/staff/settings").get_data(as_text=True)
     for path in ("/staff/board", "/staff/day", "/staff/admin/\"", "/staff/callbacks", "/staff/messages"):
         assert f'href="{path}' not in settings, path
+
+
+# --- the audit page -------------------------------------------------------------------------
+
+
+def test_the_audit_page_tells_the_studio_in_words(app, people, db_session):
+    kari, tigist = people["kari"], people["tigist"]
+    session = fresh(db_session)
+    for action, actor, details in [
+        ("studio_pin_set", kari.id, {"staff": tigist.id}),
+        ("studio_opened", tigist.id, {"call": "CA" + "1" * 32}),
+        ("studio_session", tigist.id, {"call": "CA" + "1" * 32, "language": "ti"}),
+        ("recording_approved", kari.id, {"recording": 1, "prompt_key": "v_main_menu", "language": "ti",
+                                         "recorded_by": tigist.id}),
+        ("recording_rejected", kari.id, {"prompt_key": "v_main_menu", "language": "ti",
+                                         "recorded_by": tigist.id}),
+    ]:
+        audit.record(session, at=NOW, actor=Actor.staff, actor_staff_id=actor, action=action, details=details)
+    session.commit()
+
+    browser = signed_in(app, ADMIN)
+    said = text_of(browser.get("/staff/admin/audit").get_data(as_text=True))
+    for words in ("Ga en ansatt ny studio-PIN", "Ringte inn til studiolinja", "Spilte inn på studiolinja",
+                  "Godkjente et lydopptak fra studiolinja", "Forkastet et lydopptak fra studiolinja",
+                  "spilt inn av Tigist", "tigrinja"):
+        assert words in said, words
+    assert "Annen hendelse" not in said and "CA111" not in said
+
+    assert post_form(browser, "/staff/settings", {"ui_locale": "en", "phone": ""}).status_code == 302
+    said = text_of(browser.get("/staff/admin/audit").get_data(as_text=True))
+    for words in ("Gave a staff member a new studio PIN", "Called the studio line", "Recorded on the studio line",
+                  "Approved a recording from the studio line", "Rejected a recording from the studio line",
+                  "recorded by Tigist", "Tigrinya"):
+        assert words in said, words
