@@ -167,6 +167,15 @@ def test_only_an_admin_or_recorder_gets_a_pin(app, people, db_session):
     assert shown_pin(post_form(kari, f"{own}/studio-pin", {}, page=own).get_data(as_text=True))
 
 
+def test_a_recorder_who_becomes_a_counselor_loses_her_pin(app, people, db_session):
+    kari, tigist = signed_in(app, ADMIN), people["tigist"]
+    path = f"/staff/admin/staff/{tigist.id}"
+    assert shown_pin(post_form(kari, f"{path}/studio-pin", {}, page=path).get_data(as_text=True))
+    assert post_form(kari, path, staff_form(tigist, role="counselor")).status_code == 302
+    changed = fresh(db_session).get(Staff, tigist.id)
+    assert changed.role == StaffRole.counselor and changed.studio_pin_hash is None
+
+
 def test_a_recorder_cannot_give_herself_a_pin(app, people, db_session):
     tigist = signed_in(app, RECORDER)
     token = csrf_token(tigist.get("/staff/settings").get_data(as_text=True))
