@@ -65,6 +65,11 @@ ACTIONS = {
     "code_word_set": _l("Innringer valgte et kodeord"),
     "code_word_locked": _l("Kodeordet ble låst etter for mange feil forsøk"),
     "code_word_cleared": _l("Fjernet en innringers kodeord"),
+    "studio_pin_set": _l("Ga en ansatt ny studio-PIN"),
+    "studio_opened": _l("Ringte inn til studiolinja"),
+    "studio_session": _l("Spilte inn på studiolinja"),
+    "recording_approved": _l("Godkjente et lydopptak fra studiolinja"),
+    "recording_rejected": _l("Forkastet et lydopptak fra studiolinja"),
 }
 OTHER = _l("Annen hendelse")
 BOOKED_VIA = {
@@ -108,7 +113,8 @@ class Names:
             if entry.actor_staff_id:
                 staff.add(entry.actor_staff_id)
             for details in _dicts(entry.details):
-                staff.update(filter(None, (_id(details.get("staff")), _id(details.get("counselor_id")))))
+                staff.update(filter(None, (_id(details.get("staff")), _id(details.get("counselor_id")),
+                                           _id(details.get("recorded_by")))))
                 services.update(filter(None, (_id(details.get("service")), _id(details.get("service_id")))))
                 services.update(_ids(details.get("services")))
                 clients.update(filter(None, [_id(details.get("client"))]))
@@ -414,6 +420,19 @@ def _recording(d: dict, names: Names, year: int) -> str:
     return f"«{what}»"
 
 
+def _take(d: dict, names: Names, year: int) -> str:
+    """A studio take approved or rejected: what, in which language, and who recorded it."""
+    return _joined([
+        _recording(d, names, year) or None,
+        _("spilt inn av %(name)s", name=names.staff(d["recorded_by"])) if _id(d.get("recorded_by")) else None,
+    ])
+
+
+def _studio_session(d: dict, names: Names, year: int) -> str:
+    language = d.get("language")
+    return language_name(language) if isinstance(language, str) else ""
+
+
 FACTS = {
     "booked": _booked, "moved": _moved, "cancelled": _cancelled, "attendance": _attendance,
     "caller_viewed": _caller, "code_word_set": _caller, "code_word_locked": _caller, "code_word_cleared": _caller,
@@ -427,6 +446,8 @@ FACTS = {
     "closure_added": _closure, "closure_removed": _closure,
     "duty_shift_added": _duty_shift, "duty_shift_removed": _duty_shift,
     "recording_added": _recording, "recording_replaced": _recording,
+    "studio_pin_set": _someone, "studio_session": _studio_session,
+    "recording_approved": _take, "recording_rejected": _take,
 }
 OWN = {"password_changed", "calendar_feed_created", "calendar_feed_replaced", "calendar_feed_revoked"}
 # Whose facts are a whole sentence, so an appointment's history shows them alone.

@@ -18,17 +18,20 @@ from staff.auth import signed_out_when_idle
 COUNSELORS = frozenset({StaffRole.counselor})
 DESK = frozenset({StaffRole.receptionist, StaffRole.admin})
 ADMINS = frozenset({StaffRole.admin})
+STUDIO = frozenset({StaffRole.admin, StaffRole.recorder})
 # Whom a page is for, as the 403 page says it.
 FOR_ROLES = {
     COUNSELORS: _l("Denne siden er for rådgiverne"),
     DESK: _l("Denne siden er for resepsjonen"),
     frozenset({StaffRole.receptionist}): _l("Denne siden er for resepsjonen"),
     ADMINS: _l("Denne siden er for administratorene"),
+    STUDIO: _l("Denne siden er for administratorene og opptakerne"),
 }
 ROLE_NAMES = {
     StaffRole.counselor: _l("rådgiver"),
     StaffRole.receptionist: _l("resepsjonist"),
     StaffRole.admin: _l("administrator"),
+    StaffRole.recorder: _l("opptaker"),
 }
 
 

@@ -21,7 +21,7 @@ STATUS = {
     AppointmentStatus.no_show: _l("Møtte ikke"),
 }
 ROLE = {StaffRole.counselor: _l("Rådgiver"), StaffRole.receptionist: _l("Resepsjon"),
-        StaffRole.admin: _l("Administrator")}
+        StaffRole.admin: _l("Administrator"), StaffRole.recorder: _l("Opptaker (tolk)")}
 VIA = {
     BookedVia.sms: _l("SMS"),
     BookedVia.voice: _l("Telefon"),

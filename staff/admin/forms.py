@@ -15,7 +15,16 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduling.models import StaffRole
@@ -29,6 +38,7 @@ ROLES = [
     (StaffRole.counselor.value, _l("Rådgiver")),
     (StaffRole.receptionist.value, _l("Resepsjon")),
     (StaffRole.admin.value, _l("Administrator")),
+    (StaffRole.recorder.value, _l("Opptaker (tolk)")),
 ]
 REQUIRED = _l("Fyll ut dette feltet.")
 BAD_TIME = _l("Skriv klokkeslettet som TT:MM, for eksempel 09:30.")
@@ -64,6 +74,16 @@ class StaffForm(StaffPageForm):
     is_active = BooleanField(_l("Aktiv (kan logge inn og få timer)"), default=True)
     languages = CheckboxesField(_l("Språk hun snakker"))
     services = CheckboxesField(_l("Tjenester hun tilbyr"), coerce=int)
+
+    def validate_languages(self, field) -> None:
+        # A recorder records her languages and nothing else: without one she could not record.
+        if self.role.data == StaffRole.recorder.value and not field.data:
+            raise ValidationError(_l("Velg språkene hun spiller inn på telefonlinja."))
+
+    def validate_services(self, field) -> None:
+        # Only a counselor is booked: a recorder offering a service would never get a time.
+        if self.role.data == StaffRole.recorder.value and field.data:
+            raise ValidationError(_l("En opptaker tilbyr ingen tjenester. Fjern krysset, eller velg en annen rolle."))
 
 
 class NewStaffForm(StaffForm):

@@ -6,13 +6,14 @@ the centre any more.
 """
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from hotline.studio import RECORDERS, new_pin
 from scheduling.models import Language, Service, Staff, StaffRole
 from staff import nav
 from staff.admin.common import admin_only, get_or_404, record
@@ -71,6 +72,8 @@ def _apply(session, staff: Staff, form: StaffForm) -> None:
     staff.languages = list(session.scalars(select(Language).where(Language.code.in_(codes)))) if codes else []
     ids = set(form.services.data or [])
     staff.services = list(session.scalars(select(Service).where(Service.id.in_(ids)))) if ids else []
+    if staff.role not in RECORDERS:
+        staff.studio_pin_hash = None  # no longer one who records: her studio PIN is gone with the role
 
 
 def _summary(staff: Staff) -> dict:
@@ -102,6 +105,11 @@ def admin_staff_new():
             else:
                 record(session, "staff_added", **_summary(staff))
                 session.commit()
+                if staff.role == StaffRole.recorder:
+                    # She records by phone: what she needs next is her studio PIN, on her page.
+                    flash(_("%(name)s er lagt til. Gi henne en studio-PIN for å spille inn.", name=staff.name),
+                          "info")
+                    return redirect(url_for("staff.admin_staff_edit", staff_id=staff.id))
                 flash(_("%(name)s er lagt til. Legg inn arbeidstidene hennes.", name=staff.name), "info")
                 if staff.role == StaffRole.counselor:
                     return redirect(url_for("staff.admin_calendar", staff_id=staff.id))
@@ -117,11 +125,7 @@ def admin_staff_new():
 def admin_staff_edit(staff_id: int):
     session = db()
     staff = get_or_404(session, Staff, staff_id)
-    form = StaffForm(data={
-        "name": staff.name, "email": staff.email, "role": staff.role.value, "phone": staff.phone_e164 or "",
-        "is_active": staff.is_active, "languages": [lang.code for lang in staff.languages],
-        "services": [s.id for s in staff.services],
-    })
+    form = StaffForm(data=_data(staff))
     _choices(session, form)
     if form.validate_on_submit():
         stays_admin = form.role.data == StaffRole.admin.value and form.is_active.data
@@ -150,8 +154,23 @@ def admin_staff_edit(staff_id: int):
                     return redirect(url_for("staff.home"))
                 return redirect(url_for("staff.admin_staff"))
     status = 400 if form.is_submitted() else 200
+    return _edit_page(session, staff, form=form), status
+
+
+def _data(staff: Staff) -> dict:
+    return {"name": staff.name, "email": staff.email, "role": staff.role.value, "phone": staff.phone_e164 or "",
+            "is_active": staff.is_active, "languages": [lang.code for lang in staff.languages],
+            "services": [s.id for s in staff.services]}
+
+
+def _edit_page(session, staff: Staff, form: StaffForm | None = None, password_form: SetPasswordForm | None = None,
+               pin: str | None = None) -> str:
+    if form is None:
+        form = StaffForm(formdata=None, data=_data(staff))
+        _choices(session, form)
     return render_template("staff/admin/staff_form.html", form=form, staff=staff,
-                           password_form=SetPasswordForm(formdata=None)), status
+                           password_form=password_form or SetPasswordForm(formdata=None),
+                           may_record=staff.role in RECORDERS and staff.is_active, pin=pin)
 
 
 @bp.post("/admin/staff/<int:staff_id>/password")
@@ -168,14 +187,7 @@ def admin_staff_password(staff_id: int):
         session.commit()
         flash(_("Nytt passord for %(name)s er satt. Gi henne det på en trygg måte.", name=staff.name), "info")
         return redirect(url_for("staff.admin_staff_edit", staff_id=staff.id))
-    form = StaffForm(formdata=None, data={
-        "name": staff.name, "email": staff.email, "role": staff.role.value, "phone": staff.phone_e164 or "",
-        "is_active": staff.is_active, "languages": [lang.code for lang in staff.languages],
-        "services": [s.id for s in staff.services],
-    })
-    _choices(session, form)
-    return render_template("staff/admin/staff_form.html", form=form, staff=staff,
-                           password_form=password_form), 400
+    return _edit_page(session, staff, password_form=password_form), 400
 
 
 @bp.post("/admin/staff/<int:staff_id>/sign-out")
@@ -193,4 +205,25 @@ def admin_staff_sign_out(staff_id: int):
     return redirect(url_for("staff.admin_staff_edit", staff_id=staff.id))
 
 
+@bp.post("/admin/staff/<int:staff_id>/studio-pin")
+@admin_only
+@once
+def admin_staff_studio_pin(staff_id: int):
+    """"Ny studio-PIN": a new PIN for the studio line, shown on the page this answers and
+    nowhere else. Only its HMAC is kept; her old PIN stops working. The answer is the page
+    itself, never a redirect: a PIN must not travel in a flash message (the session cookie).
+    The form acts once, so the page cannot be had again by sending it again."""
+    session = db()
+    staff = get_or_404(session, Staff, staff_id)
+    if staff.role not in RECORDERS or not staff.is_active:
+        flash(_("Bare en aktiv administrator eller opptaker kan få en studio-PIN."), "error")
+        return redirect(url_for("staff.admin_staff_edit", staff_id=staff.id))
+    pin = new_pin(session, staff, current_app.config["SECRET_KEY"])
+    record(session, "studio_pin_set", staff=staff.id)
+    session.commit()
+    return _edit_page(session, staff, pin=pin)
+
+
+# A recorder's start page: the recordings she may approve, never the desk or callers.
+nav.HOME[StaffRole.recorder] = "staff.admin_recordings"
 nav.add("staff.admin_home", _l("Oppsett"), StaffRole.admin, order=60)

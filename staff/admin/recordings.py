@@ -29,6 +29,7 @@ from staff.admin.common import admin_only, record
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
 from staff.auth import role_required
 from staff.db import db
+from staff import nav
 from staff.labels import language_name
 from staff.once import once
 from staff.recording_names import describe
@@ -363,3 +364,6 @@ def admin_recording_script_csv(code: str):
 def _cell(text: str) -> str:
     """A spreadsheet opens a cell starting with = + - @ as a formula: such text is quoted."""
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+nav.add("staff.admin_recordings", _l("Lydopptak"), StaffRole.recorder, order=60)

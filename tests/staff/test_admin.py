@@ -83,6 +83,7 @@ def admin_paths(db_session, counselor_id, absence_id, hours_id) -> tuple[list[st
             "/staff/admin/languages", "/staff/admin/opening", "/staff/admin/duty", "/staff/admin/recordings",
             "/staff/admin/recordings/so", "/staff/admin/recordings/so/upload?key=v_main_menu"]
     posts = [f"/staff/admin/staff/{counselor_id}", f"/staff/admin/staff/{counselor_id}/password",
+             f"/staff/admin/staff/{counselor_id}/studio-pin",
              f"/staff/admin/staff/{counselor_id}/hours", f"/staff/admin/hours/{hours_id}/delete",
              f"/staff/admin/staff/{counselor_id}/absences", f"/staff/admin/absences/{absence_id}/delete",
              "/staff/admin/staff/new", "/staff/admin/services/new", "/staff/admin/languages",
@@ -94,6 +95,7 @@ def admin_paths(db_session, counselor_id, absence_id, hours_id) -> tuple[list[st
 def test_only_an_admin_gets_the_admin_pages(app, make, db_session, admin):
     amina = make.counselor(email="amina@linja.test", password_hash=PASSWORD_HASH)
     make.counselor(role=StaffRole.receptionist, email="ingrid@linja.test", password_hash=PASSWORD_HASH)
+    make.counselor(role=StaffRole.recorder, email="tigist@linja.test", languages=["ti"], password_hash=PASSWORD_HASH)
     absence = make.absence(amina, oslo(2026, 12, 1, 9, 0), oslo(2026, 12, 1, 12, 0))
     hours = db_session.scalars(select(WorkingHours).where(WorkingHours.staff_id == amina.id)).first()
     db_session.commit()
@@ -101,13 +103,19 @@ def test_only_an_admin_gets_the_admin_pages(app, make, db_session, admin):
 
     stranger = app.test_client()
     assert all(stranger.get(path).status_code == 302 for path in gets)
-    for email in ("amina@linja.test", "ingrid@linja.test"):
+    for email in ("amina@linja.test", "ingrid@linja.test", "tigist@linja.test"):
         browser = app.test_client()
         sign_in(browser, email)
         token = csrf_token(browser.get("/staff/settings").get_data(as_text=True))
-        assert [browser.get(path).status_code for path in gets] == [403] * len(gets), email
-        assert [browser.post(path, data={"csrf_token": token}).status_code for path in posts] == [403] * len(posts)
-        assert "/staff/admin/" not in browser.get("/staff/settings").get_data(as_text=True)
+        # Which recordings pages a recorder opens is test_roles.OPEN_TO_RECORDERS' to say.
+        theirs = [path for path in gets if email != "tigist@linja.test" or "/recordings" not in path]
+        sent = [path for path in posts if email != "tigist@linja.test" or "/recordings" not in path]
+        assert [browser.get(path).status_code for path in theirs] == [403] * len(theirs), email
+        assert [browser.post(path, data={"csrf_token": token}).status_code for path in sent] == [403] * len(sent)
+        menu = browser.get("/staff/settings").get_data(as_text=True)
+        # A recorder's menu has the recordings, nothing else of the admin's.
+        shown = {"/staff/admin/recordings"} if email == "tigist@linja.test" else set()
+        assert set(re.findall(r'href="(/staff/admin/[^"]*)"', menu)) == shown, email
 
     browser = app.test_client()
     sign_in(browser, ADMIN)

@@ -22,8 +22,9 @@ from scheduling.models import (
 from tests.conftest import NOW, fresh, oslo
 from tests.staff.support import PASSWORD_HASH, sign_in
 
-COUNSELOR, RECEPTIONIST, ADMIN = StaffRole.counselor, StaffRole.receptionist, StaffRole.admin
-EVERYONE = {COUNSELOR, RECEPTIONIST, ADMIN}
+COUNSELOR, RECEPTIONIST, ADMIN, RECORDER = (StaffRole.counselor, StaffRole.receptionist, StaffRole.admin,
+                                            StaffRole.recorder)
+EVERYONE = {COUNSELOR, RECEPTIONIST, ADMIN, RECORDER}
 DESK = {RECEPTIONIST, ADMIN}
 
 # Who may use each page. A new /staff route must be added here, or the test fails.
@@ -64,7 +65,16 @@ ALLOWED = {
 }
 
 
+# The admin pages a recorder may open too (the studio's takes she may approve): none but
+# these, and never a page with callers, appointments or the desk.
+OPEN_TO_RECORDERS = {"staff.admin_recordings", "staff.admin_recordings_language", "staff.admin_recording_takes",
+                     "staff.admin_recording_take_audio", "staff.admin_recording_take_decide",
+                     "staff.admin_recording_script", "staff.admin_recording_script_csv"}
+
+
 def allowed(endpoint: str):
+    if endpoint in OPEN_TO_RECORDERS:
+        return {ADMIN, RECORDER}
     if endpoint.startswith("staff.admin_"):
         return {ADMIN}
     assert endpoint in ALLOWED, f"{endpoint} is a new staff route: say who may use it in ALLOWED"
@@ -82,6 +92,8 @@ def world(make, db_session):
         RECEPTIONIST: make.counselor(name="Ingrid", email="ingrid@linja.test", role=RECEPTIONIST,
                                      password_hash=PASSWORD_HASH),
         ADMIN: make.counselor(name="Kari", email="kari@linja.test", role=ADMIN, password_hash=PASSWORD_HASH),
+        RECORDER: make.counselor(name="Tigist", email="tigist@linja.test", role=RECORDER, languages=["ti", "so"],
+                                 password_hash=PASSWORD_HASH),
     }
     caller = make.client(phone_e164="+4790000000", language_code="so")
     appointment = make.appointment(members[COUNSELOR], service, oslo(2026, 11, 24, 10, 0), client=caller,
