@@ -35,8 +35,7 @@ from werkzeug.exceptions import HTTPException
 from hotline.phone import CENTRE_NUMBER, SimulatedPhone, VoiceCall, WebhookRefused, WsgiTransport
 from hotline.webhooks import db
 from scheduling.models import PromptRecording, StudioTake
-from staff.admin.recordings import sniff
-from web.security import permissions_policy
+from hotline.studio import sniff
 from scheduling.phones import parse_phone
 
 if TYPE_CHECKING:
@@ -155,11 +154,9 @@ def _local(at: datetime) -> str:
 
 @bp.get("/")
 def page():
-    response = Response(render_template("simulator/phone.html", numbers=DEMO_NUMBERS,
-                                        can_travel=hasattr(_clock(), "advance")))
-    # A studio take may come from the microphone: this page, and only it, may ask for it.
-    response.headers["Permissions-Policy"] = permissions_policy("microphone")
-    return response
+    # A studio take may come from the microphone: web.security lets this page, and only it, ask.
+    return Response(render_template("simulator/phone.html", numbers=DEMO_NUMBERS,
+                                    can_travel=hasattr(_clock(), "advance")))
 
 
 @bp.post("/api/sms")

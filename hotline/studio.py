@@ -2,7 +2,7 @@
 
 A second Twilio number points at ``/hotline/studio``. Whoever calls enters her personal
 studio PIN, always (caller ID can be forged: her number alone opens nothing); wrong PINs
-are braked as wrong passwords are (staff.brake), per calling number and for the line as a
+are braked as wrong passwords are (scheduling.brake), per calling number and for the line as a
 whole. An admin may record every language, a recorder the languages she has.
 
 She goes through what her language is missing in studio order (``studio_order``): the
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline import ivr, prompts, voices
-from scheduling import audit
+from scheduling import audit, brake
 from scheduling.models import (
     Actor,
     Language,
@@ -62,6 +62,18 @@ FETCH_TRIES = 5
 # Who records: an admin every language, a recorder hers.
 RECORDERS = (StaffRole.admin, StaffRole.recorder)
 SID = re.compile(r"RE[0-9a-fA-F]{32}")
+
+
+def sniff(head: bytes) -> str | None:
+    """The audio type the file's first bytes show, or None when it is not MP3 or WAV."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:3] == b"ID3":
+        return "audio/mpeg"
+    # An MPEG audio frame without an ID3 tag: 11 sync bits, layer III.
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) == 0x02:
+        return "audio/mpeg"
+    return None
 
 
 def pin_hash(secret_key: str, pin: str) -> str:
@@ -189,8 +201,6 @@ class Studio:
         return self.gather("pin", "Linja studio. Tast PIN-koden din, og avslutt med firkant.", digits=None)
 
     def pin(self, digits: str) -> VoiceResponse:
-        from staff import brake  # the staff package imports this module: only when a PIN is tried
-
         call = self.call()
         if call.staff_id is not None:  # a retry after she was let in
             return self.next_prompt()

@@ -636,7 +636,7 @@ class LoginAttempt(Base):
 
 
 class SignInCounter(Base):
-    """Failed sign-ins counted for one e-mail address or one network (staff.brake), as one
+    """Failed sign-ins counted for one e-mail address or one network (scheduling.brake), as one
     row that every try updates in a single statement, so parallel tries cannot all pass."""
 
     __tablename__ = "sign_in_counters"

@@ -1,5 +1,5 @@
 """Who is signed in: a thin Flask-Login view of a staff member, her sessions, roles, and
-the record of failed sign-ins (the brake on guessing itself is staff.brake)."""
+the record of failed sign-ins (the brake on guessing itself is scheduling.brake)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from staff.db import db
 from staff.passwords import check_password, take_as_long_as_a_check
 
 # Failed sign-ins are kept this long, as a record of what was tried (never the password);
-# the limits themselves are counted by staff.brake.
+# the limits themselves are counted by scheduling.brake.
 FAILURE_RECORD_KEPT = timedelta(hours=24)
 
 DESK = (StaffRole.receptionist, StaffRole.admin)

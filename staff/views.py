@@ -14,7 +14,7 @@ from flask_login import current_user, login_user, logout_user
 from scheduling import audit
 from scheduling.models import Actor, Staff, StaffRole
 from staff import nav
-from staff import brake
+from scheduling import brake
 from staff.auth import (
     authenticate,
     end_sessions,

@@ -107,7 +107,7 @@ def from_env(environ: dict[str, str] | None = None) -> dict:
         # A staff member who does nothing for this long is signed out.
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         # The centre's own networks: failed sign-ins from elsewhere never lock staff out
-        # there (staff.brake). The addresses as Linja sees them, after PROXY_FIX_HOPS.
+        # there (scheduling.brake). The addresses as Linja sees them, after PROXY_FIX_HOPS.
         "TRUSTED_NETWORKS": _networks(env.get("TRUSTED_NETWORKS", "")),
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "1" if is_production else "0")),
         # A caller's number and history are erased this many days after her last

@@ -31,6 +31,7 @@ def permissions_policy(*allowed: str) -> str:
 
 
 PERMISSIONS_POLICY = permissions_policy()
+SIMULATOR_POLICY = permissions_policy("microphone")
 HSTS = "max-age=31536000"
 STAFF_PREFIX = "/staff/"
 
@@ -54,7 +55,9 @@ def init_app(app: Flask) -> None:
         headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # The phone simulator's page may ask for the microphone (a studio take); nothing else.
+        headers.setdefault("Permissions-Policy", SIMULATOR_POLICY if request.path == "/simulator/"
+                           else PERMISSIONS_POLICY)
         if is_https:
             # Only behind the TLS proxy: over plain http a browser ignores it anyway, and a
             # local run must not pin 127.0.0.1 to https.

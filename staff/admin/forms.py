@@ -154,7 +154,7 @@ class DutyShiftForm(StaffPageForm):
 
 class RecordingForm(StaffPageForm):
     prompt_key = HiddenField(validators=[DataRequired()])
-    # The file's own bytes decide (see recordings.sniff); the extension check only
+    # The file's own bytes decide (see hotline.studio.sniff); the extension check only
     # gives a quicker answer for an obviously wrong file.
     audio = FileField(_l("Lydfil (MP3 eller WAV, høyst 5 MB)"), validators=[
         FileRequired(_l("Velg en lydfil.")),

@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from hotline import studio, voices
+from hotline.studio import sniff
 from scheduling.models import Language, PromptRecording, Service, Staff, StaffRole, StudioTake, TakeStatus
 from staff.admin.common import admin_only, record
 from staff.admin.forms import MAX_RECORDING_BYTES, RecordingForm
@@ -37,18 +38,6 @@ from staff.views import bp, now
 
 # What a browser may declare for the formats the phone line can play.
 DECLARED_TYPES = {"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
-
-
-def sniff(head: bytes) -> str | None:
-    """The audio type the file's first bytes show, or None when it is not MP3 or WAV."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[:3] == b"ID3":
-        return "audio/mpeg"
-    # An MPEG audio frame without an ID3 tag: 11 sync bits, layer III.
-    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) == 0x02:
-        return "audio/mpeg"
-    return None
 
 
 def _slugs(session) -> list[str]:

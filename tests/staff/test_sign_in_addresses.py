@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from scheduling.models import StaffRole
-from staff.brake import FAILURES_PER_EMAIL, FAILURES_PER_NETWORK
+from scheduling.brake import FAILURES_PER_EMAIL, FAILURES_PER_NETWORK
 from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token
 
 

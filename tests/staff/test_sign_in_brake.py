@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduling.models import LoginAttempt, StaffRole
-from staff.brake import FAILURES_PER_EMAIL, FAILURES_PER_NETWORK, FIRST_WAIT, LONGEST_WAIT
+from scheduling.brake import FAILURES_PER_EMAIL, FAILURES_PER_NETWORK, FIRST_WAIT, LONGEST_WAIT
 from tests.conftest import fresh
 from tests.staff.support import PASSWORD, PASSWORD_HASH, csrf_token
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduling.models import AuditEntry, LoginAttempt, Staff, StaffRole
-from staff.brake import FAILURES_PER_EMAIL, FIRST_WAIT
+from scheduling.brake import FAILURES_PER_EMAIL, FIRST_WAIT
 from staff.passwords import check_password
 from tests.conftest import fresh
 from tests.staff.support import PASSWORD, PASSWORD_HASH, post_form, sign_in, tokens
