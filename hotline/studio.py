@@ -27,10 +27,10 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -58,6 +58,8 @@ WRONG_PINS_PER_CALL = 3
 FAILURES_PER_NUMBER = 5
 FAILURES_ON_THE_LINE = 20
 RECORD_SECONDS = 30
+# A take not chosen for, or not said to be ready, this long after it was made: settled.
+ABANDONED = timedelta(hours=1)
 FETCH_TRIES = 5
 # Who records: an admin every language, a recorder hers.
 RECORDERS = (StaffRole.admin, StaffRole.recorder)
@@ -388,6 +390,18 @@ def _media_url(account_sid: str, recording_sid: str) -> str:
 # --- the worker: takes fetched from Twilio, or deleted there ----------------------------------
 
 
+def settle_abandoned(session: Session, now: datetime) -> None:
+    """A take she never chose for (the call dropped at "1 keep, 2 again") is dropped after
+    ``ABANDONED``; one whose "ready" Twilio never sent is taken as ready then. Either way
+    nothing is left at Twilio: the worker deletes it (or fetches it, if kept)."""
+    stale = now - ABANDONED
+    session.execute(update(StudioTake).where(StudioTake.status == TakeStatus.recorded, StudioTake.updated_at < stale)
+                    .values(status=TakeStatus.dropped, is_ready=True, updated_at=now))
+    session.execute(update(StudioTake).where(StudioTake.status.in_((TakeStatus.kept, TakeStatus.dropped)),
+                                             StudioTake.is_ready.is_(False), StudioTake.updated_at < stale)
+                    .values(is_ready=True, updated_at=now))
+
+
 def fetch_takes(session: Session, twilio, api_base: str, now: datetime, limit: int = 20) -> int:
     """Fetch each kept take Twilio has ready (by its RecordingSid, from ``api_base``, with the
     account's credentials), keep it for approval and delete it at Twilio; delete each
@@ -464,7 +478,8 @@ def approve(session: Session, take: StudioTake, by: Staff, now: datetime) -> Pro
     row.token = secrets.token_urlsafe(32)
     row.content_type, row.audio, row.uploaded_at, row.text_version = (
         take.content_type or "audio/wav", take.audio, now, take.text_version)
-    take.status, take.decided_by_staff_id, take.updated_at = TakeStatus.approved, by.id, now
+    # The recording holds the audio now: the take keeps who made it and who approved it.
+    take.status, take.decided_by_staff_id, take.updated_at, take.audio = TakeStatus.approved, by.id, now, None
     session.flush()
     audit.record(session, at=now, actor=Actor.staff, actor_staff_id=by.id, action="recording_approved",
                  details={"recording": row.id, "prompt_key": take.prompt_key, "language": take.language_code,

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Flask
 
 from hotline.ivr import heard_on_a_call
-from hotline.studio import fetch_takes, take_simulated
+from hotline.studio import fetch_takes, settle_abandoned, take_simulated
 from web.config import LOCAL_AUTH_TOKEN
 
 
@@ -87,4 +87,5 @@ def make_worker(app: Flask):
     simulated = app.extensions.get("linja.simulator.takes")
     if simulated is not None:
         jobs = (lambda session, now: take_simulated(session, simulated, now), *jobs)
+    jobs = (settle_abandoned, *jobs)
     return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]), jobs=jobs)

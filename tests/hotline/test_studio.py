@@ -214,3 +214,24 @@ def test_who_may_approve_and_the_script_to_read(twilio_app, fake_twilio, db_sess
     page = web.get("/staff/admin/recordings/so/script").get_data(as_text=True)
     assert "Isniin" in page and "Ukedagen mandag" in page
     assert web.get("/staff/admin/recordings/ti/script").status_code == 404  # not her language
+
+
+def test_a_take_left_undecided_when_the_call_dropped_is_deleted_at_twilio_an_hour_later(
+        twilio_app, fake_twilio, db_session, recorder, clock):
+    from datetime import timedelta
+
+    staff, pin = recorder
+    line = studio_call(twilio_app)
+    line.press(pin)
+    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    line.say_after_beep(sid)
+    line.hang_up()  # at "1 keep, 2 again": she chose nothing
+    worker = make_worker(twilio_app)
+    worker.tick()
+    assert sid in fake_twilio.recordings  # not yet: the call may only be slow
+    clock.advance(timedelta(hours=1, minutes=1))
+    worker.tick()
+    worker.tick()
+    assert fake_twilio.deleted_recordings == [sid]
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    assert take.status == TakeStatus.gone and take.audio is None
