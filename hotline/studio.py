@@ -107,14 +107,29 @@ def studio_order(language: str, service_slugs: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *needed, *voices.pieces_to_record(language, service_slugs)]))
 
 
-def gloss(key: str) -> str:
-    """What the piece means, in Norwegian, for the person recording it."""
+# The values a sentence is cut at, as the gloss names them.
+VALUE_NAMES = {"when": "tidspunktet", "digit": "tallet", "service": "tjenesten", "language": "språknavnet"}
+
+
+def gloss(key: str, language: str) -> str:
+    """What the piece means, in Norwegian, for the person recording it in ``language``: a
+    piece of a sentence is named by where it stands in her language's sentence (its pieces
+    need not match the Norwegian sentence's)."""
     base, _hash, index = key.partition("#")
     if base in prompts.VOICE_TEXTS:
+        norwegian = "".join(part if isinstance(part, str) else "…" for part in voices.fragments(base, "nb")).strip()
         if not index:
-            return prompts.render(base, "nb") if "{" not in prompts.VOICE_TEXTS[base].msgid \
-                else voices.in_sentence(key, "nb") or base
-        return "Del av setningen: " + (voices.in_sentence(key, "nb") or base)
+            return norwegian
+        parts = voices.fragments(base, language)
+        fixed = [i for i, part in enumerate(parts) if isinstance(part, str)]
+        if not index.isdigit() or int(index) >= len(fixed):
+            return f"Del av setningen «{norwegian}»."
+        at = fixed[int(index)]
+        before = next((VALUE_NAMES.get(p[0], p[0]) for p in reversed(parts[:at]) if not isinstance(p, str)), None)
+        after = next((VALUE_NAMES.get(p[0], p[0]) for p in parts[at + 1:] if not isinstance(p, str)), None)
+        where = (f"mellom {before} og {after}" if before and after else f"etter {before}" if before
+                 else f"før {after}" if after else "")
+        return f"Del av setningen «{norwegian}»: ordene {where}.".replace(" .", ".")
     kind, _colon, value = key.partition(":")
     if kind in ("weekday", "month"):
         return ("Ukedagen " if kind == "weekday" else "Måneden ") + voices.script(key, "nb")
@@ -292,7 +307,8 @@ class Studio:
             key = at if again and at in missing else missing[0]
         call.data, call.updated_at = {**call.data, "at": key}, self.now
         response = VoiceResponse()
-        self.say(response, f"{len(missing)} igjen. {gloss(key)} Si det etter pipetonen, og trykk firkant.")
+        self.say(response, f"{len(missing)} igjen. {gloss(key, call.language_code)} "
+                           "Si det etter pipetonen, og trykk firkant.")
         response.record(action=self.url("recorded", key=key), method="POST", max_length=RECORD_SECONDS,
                         finish_on_key="#", play_beep=True, timeout=5, trim="trim-silence",
                         recording_status_callback=self.url("take-ready", key=key),

@@ -258,7 +258,8 @@ def admin_recording_takes(code: str):
     names = dict(session.execute(select(Staff.id, Staff.name)).all())
     takes = [{
         "id": take.id, "key": take.prompt_key, "description": describe(take.prompt_key, services),
-        "script": script_for(take.prompt_key, language, services), "gloss": studio.gloss(take.prompt_key),
+        "script": script_for(take.prompt_key, language, services),
+        "gloss": studio.gloss(take.prompt_key, take.language_code),
         "by": names.get(take.staff_id, "?"), "when": format_datetime(take.recorded_at, "d. MMM y HH:mm"),
         "may_approve": studio.may_approve(_me(), take),
         "is_stale": not voices.is_current(take.prompt_key, take.text_version),
@@ -316,7 +317,8 @@ def _script_rows(session, language: Language) -> list[dict]:
         state = "recorded" if _is_played(recorded.get(key)) else "waiting" if key in waiting else \
             "stale" if key in recorded else "missing"
         rows.append({"number": number, "key": key, "text": script_for(key, language, services),
-                     "sentence": voices.in_sentence(key, language.code) or "", "gloss": studio.gloss(key),
+                     "sentence": voices.in_sentence(key, language.code) or "",
+                     "gloss": studio.gloss(key, language.code),
                      "state": state})
     return rows
 

@@ -235,3 +235,11 @@ def test_a_take_left_undecided_when_the_call_dropped_is_deleted_at_twilio_an_hou
     assert fake_twilio.deleted_recordings == [sid]
     [take] = fresh(db_session).scalars(select(StudioTake)).all()
     assert take.status == TakeStatus.gone and take.audio is None
+
+
+def test_the_gloss_of_a_piece_says_where_it_stands_in_her_language_s_sentence():
+    # Tigrinya says the key after the number ("… 1 ጠውቒ"): its one piece comes after the number,
+    # though the Norwegian sentence has its words before it.
+    assert studio_line.gloss("v_slot_option#0", "ti") == "Del av setningen «…, trykk …»: ordene etter tallet."
+    assert studio_line.gloss("v_booked#0", "so").endswith("ordene før tidspunktet.")
+    assert studio_line.gloss("weekday:0", "so") == "Ukedagen mandag"
