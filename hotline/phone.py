@@ -179,9 +179,11 @@ class VoiceCall:
                                                              RecordingDuration=str(seconds), Digits="#"))
 
     def say_after_beep(self, recording_sid: str, account_sid: str = ACCOUNT_SID, seconds: int = 3, *,
-                       ready_first: bool = False, recording_url: str | None = None) -> list[Heard]:
+                       ready_first: bool = False, recording_url: str | None = None,
+                       ready_sent: bool = True) -> list[Heard]:
         """Speak at a <Record> (the studio's): Twilio posts the Record's action, and, before
-        or after it, its recording status callback saying the recording is ready."""
+        or after it, its recording status callback saying the recording is ready (unless
+        not ``ready_sent``: a callback lost on its way)."""
         record = self._waiting
         if record is None or record.tag != "Record":
             raise RuntimeError("nothing is recording")
@@ -190,7 +192,7 @@ class VoiceCall:
         callback = record.get("recordingStatusCallback")
 
         def ready() -> None:
-            if callback:
+            if callback and ready_sent:
                 self.phone.post(callback, self.params(RecordingStatus="completed", AccountSid=account_sid, **about))
         if ready_first:
             ready()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -58,9 +58,19 @@ WRONG_PINS_PER_CALL = 3
 FAILURES_PER_NUMBER = 5
 FAILURES_ON_THE_LINE = 20
 RECORD_SECONDS = 30
+# Silence (or keys that mean nothing) this many times in a row at one step ends the call:
+# a phone left off the hook must not go on asking for ever.
+QUIET_TRIES = 3
+# Another call that took a step this recently may be recording the piece it is at.
+LIVE = timedelta(minutes=2)
 # A take not chosen for, or not said to be ready, this long after it was made: settled.
 ABANDONED = timedelta(hours=1)
-FETCH_TRIES = 5
+# A fetch from Twilio that fails is tried again, each wait twice the last: 1, 2, 4 ... 128
+# minutes (about four hours in all) before the take has failed and is asked for again.
+FETCH_TRIES = 8
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_MOST = timedelta(hours=6)
+TWILIO_TIMEOUT = (5, 10)  # seconds to connect, and to wait for each read
 # Who records: an admin every language, a recorder hers.
 RECORDERS = (StaffRole.admin, StaffRole.recorder)
 SID = re.compile(r"RE[0-9a-fA-F]{32}")
@@ -190,6 +200,44 @@ class Studio:
         call = self.call()
         return self.session.get(Staff, call.staff_id) if call.staff_id else None
 
+    def _still_allowed(self, call: StudioCall) -> bool:
+        """Whether she may still record what she is recording: she may have been made
+        inactive, given another role, or lost the language since she called."""
+        staff = self.session.get(Staff, call.staff_id) if call.staff_id else None
+        if staff is None or not staff.is_active or staff.role not in RECORDERS:
+            return False
+        code = call.language_code
+        return code is None or (may_record(staff, code) and bool(self.session.scalar(
+            select(Language.is_enabled).where(Language.code == code))))
+
+    def _shut(self, call: StudioCall) -> VoiceResponse:
+        """The studio closes for her mid-call: a take she has not kept is dropped."""
+        self._drop_open_take(call)
+        call.data, call.updated_at = {**call.data, "ended": True}, self.now
+        return self.bye("Du kan ikke spille inn her nå. Ha det.")
+
+    def _drop_open_take(self, call: StudioCall) -> None:
+        sid = call.data.get("take")
+        take = self.session.scalars(select(StudioTake).where(StudioTake.recording_sid == sid)).first() \
+            if sid else None
+        if take is not None and take.status == TakeStatus.recorded:
+            take.status, take.updated_at = TakeStatus.dropped, self.now
+
+    def _quiet(self, call: StudioCall) -> bool:
+        """One more silence in a row; True when it is the last she gets."""
+        quiet = int(call.data.get("quiet", 0)) + 1
+        call.data, call.updated_at = {**call.data, "quiet": quiet}, self.now
+        return quiet >= QUIET_TRIES
+
+    def _heard(self, call: StudioCall) -> None:
+        if call.data.get("quiet"):
+            call.data = {**call.data, "quiet": 0}
+
+    def _quiet_bye(self, call: StudioCall) -> VoiceResponse:
+        self._drop_open_take(call)
+        call.data = {**call.data, "ended": True}
+        return self.bye("Vi hørte ingenting. Neste gang du ringer, fortsetter du her. Ha det.")
+
     # --- speaking -----------------------------------------------------------------------
     @staticmethod
     def say(target, text: str) -> None:
@@ -261,13 +309,20 @@ class Studio:
         return self.gather("language", "Velg språk. " + text)
 
     def language(self, digits: str) -> VoiceResponse:
+        call = self.call()
         staff = self.staff()
         if staff is None:
             return self.answer()
+        if not self._still_allowed(call):
+            return self._shut(call)
         languages = self.languages(staff)
-        choice = int(digits) if digits.isdigit() and len(digits) < 3 else 0
+        digits = digits.strip()
+        choice = int(digits) if digits.isascii() and digits.isdecimal() and len(digits) < 3 else 0
         if not 1 <= choice <= len(languages):
+            if self._quiet(call):
+                return self._quiet_bye(call)
             return self.language_menu(languages)
+        self._heard(call)
         return self.choose(languages[choice - 1])
 
     def choose(self, language: str) -> VoiceResponse:
@@ -294,11 +349,19 @@ class Studio:
         staff = self.staff()
         if staff is None or call.language_code is None:
             return self.answer() if staff is None else self.language_menu(self.languages(staff))
+        if not self._still_allowed(call):
+            return self._shut(call)
         order = self._order(call.language_code)
         missing = [key for key in _missing(self.session, call.language_code, order)
                    if key not in call.data.get("skipped", [])]
         if not missing:
+            call.data = {**call.data, "ended": True}
             return self.bye("Alt er spilt inn på dette språket. Takk! Ha det.")
+        # A piece another call is recording right now (hers on a second phone, or a
+        # colleague's) is left to it, unless nothing else is left.
+        free = [key for key in missing if key not in self._busy(call)]
+        if free and not (again and call.data.get("at") in missing):
+            missing = free
         at = call.data.get("at")
         if at in order and not again:
             later = [key for key in missing if order.index(key) >= order.index(at)]
@@ -315,6 +378,12 @@ class Studio:
                         recording_status_callback_method="POST", recording_status_callback_event="completed")
         response.redirect(self.url("recorded", key=key), method="POST")
         return response
+
+    def _busy(self, call: StudioCall) -> set[str]:
+        others = self.session.scalars(select(StudioCall).where(
+            StudioCall.language_code == call.language_code, StudioCall.call_sid != call.call_sid,
+            StudioCall.updated_at >= self.now - LIVE)).all()
+        return {other.data.get("at") for other in others if not (other.data or {}).get("ended")} - {None}
 
     def _take(self, recording_sid: str, key: str) -> StudioTake | None:
         """The take with ``recording_sid`` (made once, whichever of Twilio's two requests about
@@ -344,11 +413,16 @@ class Studio:
         if key != call.data.get("at"):  # a late retry for a piece she has left
             return self.next_prompt()
         take = self._take(recording_sid, key)
+        if take is not None:
+            call.data, call.updated_at = {**call.data, "take": take.recording_sid}, self.now
+        if not self._still_allowed(call):
+            return self._shut(call)
         if take is None or (duration or "0").strip() in ("", "0"):
-            if take is not None:
-                take.status, take.updated_at = TakeStatus.dropped, self.now
+            self._drop_open_take(call)
+            if self._quiet(call):
+                return self._quiet_bye(call)
             return self.next_prompt(again=True)
-        call.data, call.updated_at = {**call.data, "take": take.recording_sid}, self.now
+        self._heard(call)
         response = VoiceResponse()
         self.say(response, "Du sa:")
         # Played from Twilio's own address for this account's recording, never a posted host.
@@ -371,9 +445,15 @@ class Studio:
         sid = call.data.get("take")
         take = self.session.scalars(select(StudioTake).where(StudioTake.recording_sid == sid)).first() \
             if sid else None
+        if not self._still_allowed(call):
+            return self._shut(call)
         if key != call.data.get("at") or take is None or take.status != TakeStatus.recorded:
             return self.next_prompt()  # a late retry: she goes on where she is
         pressed = (digits or "").strip()[:1]
+        if pressed in ("1", "2", "3", "#"):
+            self._heard(call)
+        elif self._quiet(call):
+            return self._quiet_bye(call)
         if pressed == "1":
             take.status, take.updated_at = TakeStatus.kept, self.now
             return self.next_prompt()
@@ -384,6 +464,7 @@ class Studio:
             if pressed == "3":
                 call.data = {**call.data, "skipped": [*call.data.get("skipped", []), key]}
                 return self.next_prompt()
+            call.data = {**call.data, "ended": True}
             return self.bye("Takk. Neste gang du ringer, fortsetter du her. Ha det.")
         return self._ask_choice(VoiceResponse(), key)
 
@@ -418,64 +499,116 @@ def settle_abandoned(session: Session, now: datetime) -> None:
                     .values(is_ready=True, updated_at=now))
 
 
-def fetch_takes(session: Session, twilio, api_base: str, now: datetime, limit: int = 20) -> int:
-    """Fetch each kept take Twilio has ready (by its RecordingSid, from ``api_base``, with the
-    account's credentials), keep it for approval and delete it at Twilio; delete each
-    dropped one. Returns how many takes were handled."""
+def _retry_later(take: StudioTake, now: datetime) -> None:
+    """One more failure in a row: the next try waits twice as long as the last (at most RETRY_MOST)."""
+    take.tries += 1
+    take.next_try_at, take.updated_at = now + min(RETRY_FIRST * 2 ** (take.tries - 1), RETRY_MOST), now
+
+
+def _settled(take: StudioTake, now: datetime, status: TakeStatus, **values) -> None:
+    take.status, take.tries, take.next_try_at, take.updated_at = status, 0, None, now
+    for name, value in values.items():
+        setattr(take, name, value)
+
+
+def _due(session: Session, now: datetime, limit: int, *where) -> list[StudioTake]:
+    return session.scalars(select(StudioTake).where(
+        StudioTake.is_ready.is_(True), StudioTake.at_twilio.is_(True),
+        or_(StudioTake.next_try_at.is_(None), StudioTake.next_try_at <= now), *where)
+        .order_by(StudioTake.id).limit(limit).with_for_update(skip_locked=True)).all()
+
+
+def _recordings(twilio, api_base: str) -> tuple[requests.Session, tuple[str, str], str]:
+    http = getattr(twilio.http_client, "session", None) or requests.Session()
+    base = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{twilio.account_sid}/Recordings/"
+    return http, (twilio.username, twilio.password), base
+
+
+def fetch_takes(session: Session, twilio, api_base: str, now: datetime, *, until: Callable[[], bool] = lambda: False,
+                limit: int = 20) -> int:
+    """Fetch each kept take Twilio has ready, by its RecordingSid, from ``api_base`` with the
+    account's credentials (never from a URL posted to Linja), and keep it for approval. It
+    is deleted at Twilio by ``delete_at_twilio``, once the audio is stored. A fetch that
+    fails is tried again later and later; after FETCH_TRIES the take has failed and its
+    piece is asked for again. Stops early when ``until()``. Returns how many were fetched."""
     if twilio is None:
         return 0
-    takes = session.scalars(select(StudioTake).where(
-        StudioTake.is_ready.is_(True), StudioTake.status.in_((TakeStatus.kept, TakeStatus.dropped)),
-        StudioTake.tries < FETCH_TRIES).order_by(StudioTake.id).limit(limit).with_for_update(skip_locked=True)).all()
-    http = getattr(twilio.http_client, "session", None) or requests.Session()
-    auth = (twilio.username, twilio.password)
-    base = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{twilio.account_sid}/Recordings/"
+    http, auth, base = _recordings(twilio, api_base)
     done = 0
-    for take in takes:
-        take.tries, take.updated_at = take.tries + 1, now
+    for take in _due(session, now, limit, StudioTake.status == TakeStatus.kept):
+        if until():
+            break
         try:
-            if take.status == TakeStatus.kept:
-                answer = http.get(base + take.recording_sid + ".wav", auth=auth, timeout=10)
-                if answer.status_code != 200 or not answer.content.startswith(b"RIFF"):
-                    log.warning("studio take %s not fetched (%s)", take.recording_sid, answer.status_code)
-                    continue
-                take.audio, take.content_type = answer.content, "audio/wav"
-            gone = http.delete(base + take.recording_sid + ".json", auth=auth, timeout=10)
-            if gone.status_code not in (204, 404):
-                log.warning("studio take %s not deleted at Twilio (%s)", take.recording_sid, gone.status_code)
-                if take.status == TakeStatus.dropped:
-                    continue
-            take.status = TakeStatus.waiting if take.status == TakeStatus.kept else TakeStatus.gone
-            done += 1
+            answer = http.get(base + take.recording_sid + ".wav", auth=auth, timeout=TWILIO_TIMEOUT)
         except requests.RequestException:
-            log.warning("studio take %s: Twilio did not answer", take.recording_sid)
+            answer = None
+        if answer is not None and answer.status_code == 200 and sniff(answer.content[:16]) == "audio/wav":
+            _settled(take, now, TakeStatus.waiting, audio=answer.content, content_type="audio/wav")
+            done += 1
+        elif answer is not None and answer.status_code == 404:
+            log.error("studio take %s: Twilio no longer has it; its piece is asked for again", take.recording_sid)
+            _settled(take, now, TakeStatus.failed, at_twilio=False)
+        else:
+            _retry_later(take, now)
+            log.warning("studio take %s not fetched (%s), try %d", take.recording_sid,
+                        answer.status_code if answer is not None else "no answer", take.tries)
+            if take.tries >= FETCH_TRIES:
+                log.error("studio take %s given up; its piece is asked for again", take.recording_sid)
+                _settled(take, now, TakeStatus.failed)  # still deleted at Twilio
+    return done
+
+
+def delete_at_twilio(session: Session, twilio, api_base: str, now: datetime, *,
+                     until: Callable[[], bool] = lambda: False, limit: int = 20) -> int:
+    """Delete at Twilio each take Linja holds now, or never will: fetched, dropped or failed.
+    A delete that fails is tried again, later and later, until Twilio has it no more.
+    Returns how many were deleted."""
+    if twilio is None:
+        return 0
+    http, auth, base = _recordings(twilio, api_base)
+    done = 0
+    for take in _due(session, now, limit, StudioTake.status.not_in((TakeStatus.recorded, TakeStatus.kept))):
+        if until():
+            break
+        try:
+            gone = http.delete(base + take.recording_sid + ".json", auth=auth, timeout=TWILIO_TIMEOUT).status_code
+        except requests.RequestException:
+            gone = None
+        if gone in (204, 404):
+            status = TakeStatus.gone if take.status == TakeStatus.dropped else take.status
+            _settled(take, now, status, at_twilio=False)
+            done += 1
+        else:
+            _retry_later(take, now)
+            log.log(logging.ERROR if take.tries >= FETCH_TRIES else logging.WARNING,
+                    "studio take %s not deleted at Twilio (%s), try %d", take.recording_sid, gone or "no answer",
+                    take.tries)
     return done
 
 
 def take_simulated(session: Session, store, now: datetime, limit: int = 20) -> int:
-    """The phone simulator's takes (hotline.simulator), handled as ``fetch_takes`` handles
-    Twilio's: a kept one is taken from ``store`` (the audio the simulator page gave, kept in
-    this process) and waits for approval, a dropped one is forgotten; each is then removed
-    from ``store``. Only takes whose RecordingSid is in ``store`` are looked at, so Twilio's
-    stay for ``fetch_takes``. Returns how many takes were handled."""
+    """The phone simulator's takes (hotline.simulator), handled as Twilio's are: a kept one
+    is taken from ``store`` (the audio the simulator page gave, kept in this process) and
+    waits for approval, a dropped one is forgotten; each is then removed from ``store``.
+    Only takes whose RecordingSid is in ``store`` are looked at, so Twilio's stay for
+    ``fetch_takes``. Returns how many takes were handled."""
     sids = store.sids()
     if not sids:
         return 0
-    takes = session.scalars(select(StudioTake).where(
-        StudioTake.recording_sid.in_(sids), StudioTake.is_ready.is_(True),
-        StudioTake.status.in_((TakeStatus.kept, TakeStatus.dropped)), StudioTake.tries < FETCH_TRIES)
-        .order_by(StudioTake.id).limit(limit).with_for_update(skip_locked=True)).all()
     done = 0
-    for take in takes:
-        take.tries, take.updated_at = take.tries + 1, now
+    for take in _due(session, now, limit, StudioTake.recording_sid.in_(sids),
+                     StudioTake.status.not_in((TakeStatus.recorded,))):
+        found = store.get(take.recording_sid) if take.status == TakeStatus.kept else None
         if take.status == TakeStatus.kept:
-            found = store.get(take.recording_sid)
             if found is None:
-                log.warning("studio take %s: the simulator no longer has it", take.recording_sid)
-                continue
-            take.audio, take.content_type = found
+                _settled(take, now, TakeStatus.failed, at_twilio=False)
+            else:
+                _settled(take, now, TakeStatus.waiting, audio=found[0], content_type=found[1],
+                         at_twilio=False)
+        else:
+            _settled(take, now, TakeStatus.gone if take.status == TakeStatus.dropped else take.status,
+                     at_twilio=False)
         store.discard(take.recording_sid)
-        take.status = TakeStatus.waiting if take.status == TakeStatus.kept else TakeStatus.gone
         done += 1
     return done
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     false,
+    true,
     func,
     text,
 )
@@ -580,6 +581,7 @@ class TakeStatus(str, enum.Enum):
     approved = "approved"  # now the recording callers hear
     rejected = "rejected"
     gone = "gone"  # dropped and deleted at Twilio
+    failed = "failed"  # kept, but Twilio would not give it: the piece is asked for again
 
 
 class StudioTake(Base):
@@ -600,7 +602,12 @@ class StudioTake(Base):
     is_ready: Mapped[bool] = mapped_column(Boolean, default=False)
     content_type: Mapped[str | None] = mapped_column(String(40))
     audio: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Twilio still holds the audio: the worker deletes it there once it is fetched (or
+    # was dropped), in a later transaction than the one that stored it.
+    at_twilio: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Failed fetches (or deletes) of this take in a row, and when the next one is tried.
     tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))

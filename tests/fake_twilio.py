@@ -9,7 +9,9 @@ the message resource as JSON. Failures can be scripted: ``fail_next(429)``,
 
 It also serves recordings as Twilio does, ``GET .../Recordings/{RecordingSid}.mp3`` (or
 ``.wav``) with the same basic auth: ``add_recording(audio)`` stores one and returns the
-``RecordingUrl`` Twilio would have sent to the voice webhook.
+``RecordingUrl`` Twilio would have sent to the voice webhook; ``DELETE
+.../Recordings/{RecordingSid}.json`` deletes one. ``fail_recordings("GET", 500)`` and
+``stall_recordings("DELETE", seconds)`` script the next such requests.
 
 It lists messages and calls as Twilio does, ``GET .../Messages.json?To=...`` (newest
 first, with ``PageSize``), which Linja asks when a send's outcome is unknown.
@@ -95,6 +97,8 @@ class FakeTwilio:
         self._script: deque[tuple[int, int | None]] = deque()
         self._stalls: deque[float] = deque()
         self._drops = 0
+        # Scripted answers to recording requests, per method: ("fail", status) or ("stall", seconds).
+        self._recording_script: dict[str, deque[tuple[str, float]]] = {"GET": deque(), "DELETE": deque()}
         self._server: ThreadingHTTPServer | None = None
 
     # -- scripting ---------------------------------------------------------------------------
@@ -111,6 +115,29 @@ class FakeTwilio:
         """The next ``times`` creates are read and then the connection is cut: nothing sent."""
         with self._lock:
             self._drops += times
+
+    def fail_recordings(self, method: str, status: int, *, times: int = 1) -> None:
+        """The next ``times`` recording requests with ``method`` (GET or DELETE) answer ``status``."""
+        with self._lock:
+            self._recording_script[method].extend([("fail", status)] * times)
+
+    def stall_recordings(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` recording requests with ``method`` are answered after ``seconds``."""
+        with self._lock:
+            self._recording_script[method].extend([("stall", seconds)] * times)
+
+    def _recording_scripted(self, handler: BaseHTTPRequestHandler, method: str) -> bool:
+        """Play the next scripted answer for a recording request; True when it answered."""
+        with self._lock:
+            scripted = self._recording_script[method].popleft() if self._recording_script[method] else None
+        if scripted is None:
+            return False
+        kind, value = scripted
+        if kind == "stall":
+            time.sleep(value)
+            return False
+        self._error(handler, int(value), 20500 if value >= 500 else 20001, "Scripted failure")
+        return True
 
     def add_recording(self, audio: bytes, content_type: str = "audio/mpeg") -> str:
         """Keep a recording to serve; returns its URL as Twilio's RecordingUrl has it (on
@@ -271,6 +298,8 @@ class FakeTwilio:
         credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if handler.headers.get("Authorization") != f"Basic {credentials}":
             return self._error(handler, 401, *ERROR_MESSAGES[401])
+        if self._recording_scripted(handler, "GET"):
+            return
         name = path.removeprefix(prefix) if path.startswith(prefix) else ""
         sid, _, extension = name.partition(".")
         with self._lock:
@@ -291,6 +320,8 @@ class FakeTwilio:
         credentials = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if handler.headers.get("Authorization") != f"Basic {credentials}":
             return self._error(handler, 401, *ERROR_MESSAGES[401])
+        if self._recording_scripted(handler, "DELETE"):
+            return
         sid = path.removeprefix(prefix).removesuffix(".json") if path.startswith(prefix) else ""
         with self._lock:
             stored = self.recordings.pop(sid, None)

@@ -4,12 +4,13 @@ simulator run it."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from flask import Flask
 
 from hotline.ivr import heard_on_a_call
-from hotline.studio import fetch_takes, settle_abandoned, take_simulated
+from hotline.studio import delete_at_twilio, fetch_takes, settle_abandoned, take_simulated
 from web.config import LOCAL_AUTH_TOKEN
 
 
@@ -51,6 +52,20 @@ def text_renderer(app: Flask):
     return render
 
 
+# A tick spends at most this long fetching studio takes, and as long deleting them, at Twilio.
+TAKES_BUDGET_SECONDS = 20.0
+
+
+def _twilio_job(job, twilio, api_base: str, stopping: threading.Event, budget: float):
+    """``job`` (hotline.studio's fetch_takes or delete_at_twilio) as a worker job: it stops
+    taking the next take when the worker is stopping or its time on this tick is up."""
+    def run(session, now):
+        deadline = time.monotonic() + budget
+        return job(session, twilio, api_base, now,
+                   until=lambda: stopping.is_set() or time.monotonic() > deadline)
+    return run
+
+
 def make_worker(app: Flask):
     """The worker as the Procfile's `worker` and `make run` start it."""
     from scheduling.sending import OutboxSender, Pace, SendingRules
@@ -80,7 +95,8 @@ def make_worker(app: Flask):
                           stopping=stopping)
     twilio = getattr(app.extensions["linja.sender"], "client", None)
     api_base = config["TWILIO_API_BASE"]
-    jobs = (lambda session, now: fetch_takes(session, twilio, api_base, now),) if twilio is not None else ()
+    jobs = tuple(_twilio_job(job, twilio, api_base, stopping, TAKES_BUDGET_SECONDS)
+                 for job in (fetch_takes, delete_at_twilio)) if twilio is not None else ()
     # The phone simulator's studio takes are in this process, not at Twilio: taken first, so
     # fetch_takes never asks Twilio for one of them (`make run` serves the simulator and runs
     # this worker in one process).

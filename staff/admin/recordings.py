@@ -256,12 +256,13 @@ def admin_recording_takes(code: str):
     language = _language(session, code)
     services = {s.slug: s for s in session.scalars(select(Service))}
     names = dict(session.execute(select(Staff.id, Staff.name)).all())
+    me = _me()
     takes = [{
         "id": take.id, "key": take.prompt_key, "description": describe(take.prompt_key, services),
         "script": script_for(take.prompt_key, language, services),
         "gloss": studio.gloss(take.prompt_key, take.language_code),
         "by": names.get(take.staff_id, "?"), "when": format_datetime(take.recorded_at, "d. MMM y HH:mm"),
-        "may_approve": studio.may_approve(_me(), take),
+        "may_approve": studio.may_approve(me, take),
         "is_stale": not voices.is_current(take.prompt_key, take.text_version),
     } for take in _waiting_takes(session, language.code)]
     return render_template("staff/admin/recording_takes.html", language=language, takes=takes)
@@ -353,8 +354,9 @@ def admin_recording_script_csv(code: str):
 
 
 def _cell(text: str) -> str:
-    """A spreadsheet opens a cell starting with = + - @ as a formula: such text is quoted."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A spreadsheet opens a cell starting with = + - @ (or a tab or carriage return before
+    one) as a formula: such text is quoted."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 nav.add("staff.admin_recordings", _l("Lydopptak"), StaffRole.recorder, order=60)

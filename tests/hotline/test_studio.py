@@ -2,6 +2,7 @@
 them, and a caller hears them."""
 from __future__ import annotations
 
+import csv
 import io
 import wave
 
@@ -30,6 +31,11 @@ def wav(seconds: float = 0.2) -> bytes:
     return out.getvalue()
 
 
+def recording(fake_twilio) -> str:
+    """A recording the fake Twilio holds, as if just said after the beep: its RecordingSid."""
+    return fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+
+
 @pytest.fixture
 def recorder(make, db_session, twilio_app, centre):
     staff = make.counselor(languages=["ti", "nb"], role=StaffRole.recorder, name="Tolk")
@@ -46,7 +52,7 @@ def studio_call(app, number: str = INTERPRETER) -> VoiceCall:
 
 
 def say_and_keep(line: VoiceCall, fake_twilio, *, ready_first: bool = False) -> str:
-    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    sid = recording(fake_twilio)
     heard = line.say_after_beep(sid, ACCOUNT_SID, ready_first=ready_first)
     assert heard[0].text == "Du sa:" and heard[1].kind == "play" and heard[1].text.endswith(sid)
     line.press("1")
@@ -139,7 +145,7 @@ def test_a_take_is_fetched_by_its_sid_from_twilio_never_from_a_url_posted(twilio
     staff, pin = recorder
     line = studio_call(twilio_app)
     line.press(pin)
-    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    sid = recording(fake_twilio)
     heard = line.say_after_beep(sid, ACCOUNT_SID, recording_url="https://attacker.example/voice.wav")
     played = [h.text for h in heard if h.kind == "play"]
     assert played == [f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"]
@@ -157,16 +163,16 @@ def test_again_skip_and_hash_and_her_next_call_goes_on_where_she_stopped(twilio_
     line = studio_call(twilio_app)
     line.press(pin)
     first = line.heard[-2].text
-    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    sid = recording(fake_twilio)
     line.say_after_beep(sid)
     assert line.press("2")[0].text == first  # again: the same piece
-    line.say_after_beep(fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1])
+    line.say_after_beep(recording(fake_twilio))
     second = line.press("3")[0].text  # skipped: the next piece
     assert second != first
-    line.say_after_beep(fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1])
+    line.say_after_beep(recording(fake_twilio))
     line.press("1")
     third = line.heard[-2].text
-    line.say_after_beep(fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1])
+    line.say_after_beep(recording(fake_twilio))
     assert "fortsetter du her" in line.press("#")[0].text and line.ended
     again = studio_call(twilio_app)
     again.press(pin)
@@ -179,6 +185,8 @@ def test_again_skip_and_hash_and_her_next_call_goes_on_where_she_stopped(twilio_
 def test_who_may_approve_and_the_script_to_read(twilio_app, fake_twilio, db_session, make, centre):
     from tests.conftest import NOW
 
+    # A name an admin typed that a spreadsheet would run as a formula.
+    make.service(slug="trap", names={"nb": "Felle", "so": "\t=HYPERLINK(\"http://x\")"})
     somali = make.counselor(languages=["so"], role=StaffRole.recorder, name="Tolk A", password_hash=PASSWORD_HASH)
     other = make.counselor(languages=["so"], role=StaffRole.recorder, name="Tolk B", password_hash=PASSWORD_HASH)
     arabic = make.counselor(languages=["ti"], role=StaffRole.recorder, name="Tolk C", password_hash=PASSWORD_HASH)
@@ -211,6 +219,8 @@ def test_who_may_approve_and_the_script_to_read(twilio_app, fake_twilio, db_sess
     assert any(line.startswith(tuple(f"{n},weekday:0,Isniin," for n in range(300))) and "Ukedagen mandag" in line
                for line in lines)
     assert any(",v_main_menu," in line and line.endswith(",recorded") for line in lines)
+    [trap] = [row for row in csv.reader(io.StringIO(csv_text)) if row[1] == "service:trap"]
+    assert trap[2] == "'\t=HYPERLINK(\"http://x\")"
     page = web.get("/staff/admin/recordings/so/script").get_data(as_text=True)
     assert "Isniin" in page and "Ukedagen mandag" in page
     assert web.get("/staff/admin/recordings/ti/script").status_code == 404  # not her language
@@ -223,7 +233,7 @@ def test_a_take_left_undecided_when_the_call_dropped_is_deleted_at_twilio_an_hou
     staff, pin = recorder
     line = studio_call(twilio_app)
     line.press(pin)
-    sid = fake_twilio.add_recording(wav(), "audio/wav").rsplit("/", 1)[-1]
+    sid = recording(fake_twilio)
     line.say_after_beep(sid)
     line.hang_up()  # at "1 keep, 2 again": she chose nothing
     worker = make_worker(twilio_app)
@@ -243,3 +253,165 @@ def test_the_gloss_of_a_piece_says_where_it_stands_in_her_language_s_sentence():
     assert studio_line.gloss("v_slot_option#0", "ti") == "Del av setningen «…, trykk …»: ordene etter tallet."
     assert studio_line.gloss("v_booked#0", "so").endswith("ordene før tidspunktet.")
     assert studio_line.gloss("weekday:0", "so") == "Ukedagen mandag"
+
+
+def kept_take(twilio_app, fake_twilio, pin: str, **say) -> tuple[VoiceCall, str]:
+    line = studio_call(twilio_app)
+    line.press(pin)
+    sid = recording(fake_twilio)
+    line.say_after_beep(sid, **say)
+    line.press("1")
+    return line, sid
+
+
+def piece_at(db_session) -> str:
+    """The piece the latest studio call is asking for."""
+    from scheduling.models import StudioCall
+    return fresh(db_session).scalars(select(StudioCall).order_by(StudioCall.started_at.desc(),
+                                                                  StudioCall.updated_at.desc())).first().data["at"]
+
+
+def test_silence_at_any_step_ends_the_call_after_three_times_and_drops_the_take_she_did_not_keep(
+        twilio_app, fake_twilio, db_session, recorder):
+    staff, pin = recorder
+    line = studio_call(twilio_app)
+    line.press(pin)
+    first = line.heard[-2].text
+    sid = recording(fake_twilio)
+    line.say_after_beep(sid)
+    assert "Trykk 1" in line.press("")[0].text  # asked again, twice
+    line.press("7")
+    heard = line.press("")
+    assert line.ended and "Vi hørte ingenting" in heard[0].text
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    assert take.status == TakeStatus.dropped
+    make_worker(twilio_app).tick()
+    assert fake_twilio.deleted_recordings == [sid]
+
+    # Saying nothing after the beep, three times: the same piece each time, then goodbye.
+    line = studio_call(twilio_app)
+    line.press(pin)
+    assert line.heard[-2].text == first
+    for n in range(3):
+        heard = line.say_after_beep(recording(fake_twilio), seconds=0)
+        if n < 2:
+            assert heard[0].text == first
+    assert line.ended and "Vi hørte ingenting" in heard[0].text
+
+
+def test_a_take_twilio_will_not_give_is_tried_later_and_later_then_deleted_and_its_piece_asked_again(
+        twilio_app, fake_twilio, db_session, recorder, clock):
+    staff, pin = recorder
+    line, sid = kept_take(twilio_app, fake_twilio, pin)
+    line.hang_up()
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    fake_twilio.fail_recordings("GET", 500, times=studio_line.FETCH_TRIES)
+    worker = make_worker(twilio_app)
+    for attempt in range(studio_line.FETCH_TRIES):
+        worker.tick()
+        worker.tick()  # too soon: not asked again
+        assert fake_twilio.recording_fetches == attempt + 1
+        clock.advance(studio_line.RETRY_FIRST * 2 ** attempt)
+    # She calls while it is still being tried: it counts as kept, she is asked the next piece.
+    studio_call(twilio_app).press(pin)
+    assert piece_at(db_session) != take.prompt_key
+    worker.tick()
+    take = fresh(db_session).get(StudioTake, take.id)
+    assert take.status == TakeStatus.failed and not take.at_twilio
+    assert fake_twilio.deleted_recordings == [sid]  # nothing of hers left at Twilio
+    # The piece is missing again: the studio asks for it (once she has gone round).
+    assert studio_line._missing(fresh(db_session), "ti", [take.prompt_key]) == [take.prompt_key]
+
+
+def test_a_take_is_stored_before_it_is_deleted_and_a_delete_that_fails_is_tried_again(
+        twilio_app, fake_twilio, db_session, recorder, clock):
+    staff, pin = recorder
+    line, sid = kept_take(twilio_app, fake_twilio, pin)
+    line.hang_up()
+    fake_twilio.fail_recordings("DELETE", 503, times=2)
+    worker = make_worker(twilio_app)
+    worker.tick()
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    # Stored and waiting for approval, though Twilio still has it.
+    assert take.status == TakeStatus.waiting and take.audio.startswith(b"RIFF") and take.at_twilio
+    assert sid in fake_twilio.recordings
+    worker.tick()  # too soon after the failure
+    clock.advance(studio_line.RETRY_FIRST)
+    worker.tick()  # the second failure: waits twice as long
+    clock.advance(studio_line.RETRY_FIRST)
+    worker.tick()
+    assert sid in fake_twilio.recordings
+    clock.advance(studio_line.RETRY_FIRST)
+    worker.tick()
+    assert fake_twilio.deleted_recordings == [sid]
+    take = fresh(db_session).get(StudioTake, take.id)
+    assert take.status == TakeStatus.waiting and not take.at_twilio and take.audio.startswith(b"RIFF")
+
+
+def test_a_ready_that_never_came_is_fetched_an_hour_later_and_a_slow_twilio_holds_up_no_tick(
+        twilio_app, fake_twilio, db_session, recorder, clock):
+    from datetime import timedelta
+
+    staff, pin = recorder
+    line = studio_call(twilio_app)
+    line.press(pin)
+    sids = []
+    for _ in range(3):
+        sids.append(recording(fake_twilio))
+        line.say_after_beep(sids[-1], ready_sent=False)
+        line.press("1")
+    line.hang_up()
+    worker = make_worker(twilio_app)
+    worker.tick()
+    assert fake_twilio.recording_fetches == 0  # Twilio has not said it is ready
+    clock.advance(timedelta(hours=1, minutes=1))
+    # A job that is told to stop takes no next take: one fetched, the rest on the next tick.
+    session = fresh(db_session)
+    studio_line.settle_abandoned(session, clock.now())
+    calls = iter([False, True])
+    fetched = studio_line.fetch_takes(session, twilio_app.extensions["linja.sender"].client,
+                                      fake_twilio.api_base, clock.now(), until=lambda: next(calls, True))
+    session.commit()
+    assert fetched == 1 and fake_twilio.recording_fetches == 1
+    worker.tick()
+    worker.tick()
+    statuses = [t.status for t in fresh(db_session).scalars(select(StudioTake).order_by(StudioTake.id))]
+    assert statuses == [TakeStatus.waiting] * 3 and sorted(fake_twilio.deleted_recordings) == sorted(sids)
+
+
+def test_the_studio_closes_mid_call_for_a_recorder_made_inactive_or_who_lost_the_language(
+        twilio_app, fake_twilio, db_session, recorder):
+    staff, pin = recorder
+    line = studio_call(twilio_app)
+    line.press(pin)
+    sid = recording(fake_twilio)
+    line.say_after_beep(sid)
+    session = fresh(db_session)
+    session.get(type(staff), staff.id).is_active = False
+    session.commit()
+    heard = line.press("1")
+    assert line.ended and "kan ikke spille inn" in heard[0].text
+    [take] = fresh(db_session).scalars(select(StudioTake)).all()
+    assert take.status == TakeStatus.dropped  # not kept: it is deleted at Twilio
+
+
+def test_two_calls_in_one_language_are_not_given_the_same_piece(twilio_app, fake_twilio, db_session, recorder):
+    staff, pin = recorder
+    first, second = studio_call(twilio_app), studio_call(twilio_app, "+4795550009")
+    first.press(pin)
+    second.press(pin)
+    from scheduling.models import StudioCall
+    calls = fresh(db_session).scalars(select(StudioCall)).all()
+    assert len({c.data["at"] for c in calls}) == 2 and {c.staff_id for c in calls} == {staff.id}
+
+
+@pytest.mark.parametrize("digits", ["²", "١", "", "99", "1"])
+def test_the_language_menu_takes_only_keypad_digits(twilio_app, db_session, make, digits):
+    admin = make.counselor(role=StaffRole.admin, name="Admin")
+    pin = studio_line.new_pin(db_session, admin, twilio_app.config["SECRET_KEY"])
+    db_session.commit()
+    line = studio_call(twilio_app)
+    heard = line.press(pin)
+    assert "Velg språk" in heard[0].text
+    heard = line.press(digits)
+    assert ("Velg språk" in heard[0].text) == (digits != "1")
