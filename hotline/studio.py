@@ -269,23 +269,24 @@ class Studio:
         call = self.call()
         if call.staff_id is not None:  # a retry after she was let in
             return self.next_prompt()
+        digits = (digits or "").strip()
+        if not digits:  # silence (a pocket dial, a robocall) guesses nothing: no brake
+            return self._wrong_pin(call)
         counters = [brake.Counter("studio_number", self.caller[:64] or "hidden", FAILURES_PER_NUMBER),
                     brake.Counter(brake.NETWORK, "studio_line", FAILURES_ON_THE_LINE)]
         wait = brake.count_try(self.session, counters, self.now)
         if wait is not None:
             self.session.rollback()  # a try not checked is not counted
+            log.warning("studio line: PIN tries braked for %s (the calling number, or the line as a whole)",
+                        wait)
             return self.bye("For mange feil PIN-koder. Prøv igjen senere. Ha det.")
-        pin = re.sub(r"\D", "", digits or "")[:PIN_DIGITS + 1]
         staff = None
-        if len(pin) == PIN_DIGITS:
+        # Only keypad digits: a star (or anything else) inside a PIN makes it wrong.
+        if len(digits) == PIN_DIGITS and digits.isascii() and digits.isdecimal():
             staff = self.session.scalars(select(Staff).where(
-                Staff.studio_pin_hash == pin_hash(self.secret_key, pin))).first()
+                Staff.studio_pin_hash == pin_hash(self.secret_key, digits))).first()
         if staff is None or not staff.is_active or staff.role not in RECORDERS:
-            tries = int(call.data.get("pin_tries", 0)) + 1
-            call.data, call.updated_at = {**call.data, "pin_tries": tries}, self.now
-            if tries >= WRONG_PINS_PER_CALL:
-                return self.bye("PIN-koden er feil. Ha det.")
-            return self.gather("pin", "PIN-koden er feil. Tast den igjen, og avslutt med firkant.", digits=None)
+            return self._wrong_pin(call)
         brake.forget(self.session, counters)
         call.staff_id, call.updated_at = staff.id, self.now
         audit.record(self.session, at=self.now, actor=Actor.staff, actor_staff_id=staff.id, action="studio_opened",
@@ -296,6 +297,13 @@ class Studio:
         if len(languages) == 1:
             return self.choose(languages[0])
         return self.language_menu(languages)
+
+    def _wrong_pin(self, call: StudioCall) -> VoiceResponse:
+        tries = int(call.data.get("pin_tries", 0)) + 1
+        call.data, call.updated_at = {**call.data, "pin_tries": tries}, self.now
+        if tries >= WRONG_PINS_PER_CALL:
+            return self.bye("PIN-koden er feil. Ha det.")
+        return self.gather("pin", "PIN-koden er feil. Tast den igjen, og avslutt med firkant.", digits=None)
 
     def languages(self, staff: Staff) -> list[str]:
         enabled = self.session.scalars(select(Language.code).where(Language.is_enabled.is_(True))
@@ -315,6 +323,8 @@ class Studio:
             return self.answer()
         if not self._still_allowed(call):
             return self._shut(call)
+        if call.language_code is not None:  # Twilio's retry of the choice she made: she goes on
+            return self.next_prompt()
         languages = self.languages(staff)
         digits = digits.strip()
         choice = int(digits) if digits.isascii() and digits.isdecimal() and len(digits) < 3 else 0
@@ -584,6 +594,20 @@ def delete_at_twilio(session: Session, twilio, api_base: str, now: datetime, *,
                     "studio take %s not deleted at Twilio (%s), try %d", take.recording_sid, gone or "no answer",
                     take.tries)
     return done
+
+
+def settle_unreachable(session: Session, now: datetime) -> None:
+    """Without a Twilio account (the phone simulator alone) a take the simulator no longer
+    holds (lost in a restart, or pushed out) can be fetched from nowhere: ``ABANDONED``
+    after it was last touched a kept one has failed, so its piece is asked for again, and a
+    dropped one is gone."""
+    stale = now - ABANDONED
+    where = (StudioTake.at_twilio.is_(True), StudioTake.is_ready.is_(True), StudioTake.updated_at < stale)
+    session.execute(update(StudioTake).where(*where, StudioTake.status == TakeStatus.kept)
+                    .values(status=TakeStatus.failed, at_twilio=False, updated_at=now))
+    session.execute(update(StudioTake).where(*where, StudioTake.status == TakeStatus.dropped)
+                    .values(status=TakeStatus.gone, at_twilio=False, updated_at=now))
+    session.execute(update(StudioTake).where(*where).values(at_twilio=False, updated_at=now))
 
 
 def take_simulated(session: Session, store, now: datetime, limit: int = 20) -> int:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import Flask
 
 from hotline.ivr import heard_on_a_call
-from hotline.studio import delete_at_twilio, fetch_takes, settle_abandoned, take_simulated
+from hotline.studio import delete_at_twilio, fetch_takes, settle_abandoned, settle_unreachable, take_simulated
 from web.config import LOCAL_AUTH_TOKEN
 
 
@@ -103,5 +103,7 @@ def make_worker(app: Flask):
     simulated = app.extensions.get("linja.simulator.takes")
     if simulated is not None:
         jobs = (lambda session, now: take_simulated(session, simulated, now), *jobs)
+    if twilio is None:  # nothing can be fetched from Twilio: what the simulator lost is settled
+        jobs = (*jobs, settle_unreachable)
     jobs = (settle_abandoned, *jobs)
     return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]), jobs=jobs)

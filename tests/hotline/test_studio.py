@@ -128,13 +128,13 @@ def test_a_wrong_pin_or_her_number_alone_opens_nothing_and_wrong_pins_are_braked
     line.press("")  # her caller ID alone, no PIN
     heard = line.press(pin[:-1])  # too short
     assert line.ended and "PIN-koden er feil" in heard[0].text
-    for _ in range(2):  # five wrong PINs from this number in all
+    for _ in range(3):  # five wrong PINs from this number in all (silence guesses nothing)
         studio_call(twilio_app).press(wrong)
     # Now even her right PIN waits: a guesser cannot go on trying from this number.
     heard = studio_call(twilio_app).press(pin)
     assert line.ended and "For mange feil" in heard[0].text
     from scheduling.models import StudioCall
-    assert [c.staff_id for c in fresh(db_session).scalars(select(StudioCall))] == [None] * 4
+    assert [c.staff_id for c in fresh(db_session).scalars(select(StudioCall))] == [None] * 5
     # From another number her PIN opens the studio.
     other = studio_call(twilio_app, "+4795550002")
     assert "igjen" in other.press(pin)[0].text and other.waiting_for == "message"
@@ -415,3 +415,56 @@ def test_the_language_menu_takes_only_keypad_digits(twilio_app, db_session, make
     assert "Velg språk" in heard[0].text
     heard = line.press(digits)
     assert ("Velg språk" in heard[0].text) == (digits != "1")
+
+
+def test_silent_calls_guess_no_pin_and_a_star_inside_a_pin_makes_it_wrong(twilio_app, db_session, recorder):
+    staff, pin = recorder
+    # Pocket dials and robocalls from many numbers: each ends after three silences ...
+    for n in range(10):
+        line = studio_call(twilio_app, f"+4741{n:06d}")
+        for _ in range(studio_line.WRONG_PINS_PER_CALL):
+            line.press("")
+        assert line.ended
+    line = studio_call(twilio_app)
+    heard = line.press(pin[:4] + "*" + pin[4:])
+    assert "PIN-koden er feil" in heard[0].text
+    # ... and the studio is still open to her.
+    assert "Si det etter pipetonen" in line.press(pin)[0].text
+
+
+def test_twilio_s_retry_of_her_language_choice_keeps_her_place_and_what_she_skipped(
+        twilio_app, fake_twilio, db_session, make):
+    admin = make.counselor(role=StaffRole.admin, name="Admin")
+    pin = studio_line.new_pin(db_session, admin, twilio_app.config["SECRET_KEY"])
+    db_session.commit()
+    line = studio_call(twilio_app)
+    line.press(pin)
+    choice = line.params(Digits="1")
+    line.press("1")
+    first = piece_at(db_session)
+    line.say_after_beep(recording(fake_twilio))
+    line.press("3")  # skipped
+    assert line.phone.post("/hotline/studio/language", choice)[0] == 200
+    from scheduling.models import StudioCall
+    data = fresh(db_session).scalars(select(StudioCall)).one().data
+    assert data["at"] != first and data["skipped"] == [first]
+
+
+def test_without_twilio_a_take_the_simulator_lost_fails_and_its_piece_is_asked_again(app, db_session, clock):
+    from datetime import timedelta
+
+    from tests.conftest import NOW
+
+    take = StudioTake(recording_sid="RE" + "b" * 32, call_sid="CA1", staff_id=None, language_code="so",
+                      prompt_key="v_main_menu", text_version=studio_line.voices.text_version("v_main_menu"),
+                      status=TakeStatus.kept, is_ready=True, tries=0, recorded_at=NOW, updated_at=NOW)
+    db_session.add(take)
+    db_session.commit()
+    worker = make_worker(app)
+    worker.tick()
+    assert studio_line._missing(fresh(db_session), "so", ["v_main_menu"]) == []  # kept: may still come
+    clock.advance(studio_line.ABANDONED + timedelta(minutes=1))
+    worker.tick()
+    take = fresh(db_session).get(StudioTake, take.id)
+    assert take.status == TakeStatus.failed and not take.at_twilio
+    assert studio_line._missing(fresh(db_session), "so", ["v_main_menu"]) == ["v_main_menu"]
