@@ -925,7 +925,7 @@ def report(results: dict[str, WrkResult], sanity: dict[str, Sanity], info: list[
     for line in info:
         print(line)
     print("limits set for Linja: " + ", ".join(f"{k}={v}" for k, v in LIMITS.items())
-          + " (high enough that no caller here is silenced; the checks still run)")
+          + " (set so high that no caller here is silenced, the checks still running; the counts below check it)")
     print()
     head = (f"{'target':<26}{'conns':>6}{'requests':>9}{'req/s':>8}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
             f"{'max ms':>8}{'non-2xx':>8}{'sockerr':>8}{'CPU ms/req':>11}")
