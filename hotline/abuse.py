@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Flask, abort, current_app, request
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -113,21 +113,18 @@ def is_ordinary_reply():
     return InboundMessage.reply_kind == ReplyKind.answered
 
 
-def replies_to(session: Session, sender_hash: str, since: datetime) -> int:
-    """Her number's ordinary answers since: counted by the number's keyed hash, which every
-    text keeps for an hour, so erasing herself (SLETT) does not start her count again."""
-    return session.scalar(
-        select(func.count()).select_from(InboundMessage)
-        .where(InboundMessage.sender_hash == sender_hash, InboundMessage.received_at > since, is_ordinary_reply())
-    ) or 0
+def _replies_to(sender_hash: str, since: datetime):
+    """SQL: her number's ordinary answers since: counted by the number's keyed hash, which
+    every text keeps for an hour, so erasing herself (SLETT) does not start her count again."""
+    return (select(func.count()).select_from(InboundMessage)
+            .where(InboundMessage.sender_hash == sender_hash, InboundMessage.received_at > since,
+                   is_ordinary_reply()).scalar_subquery())
 
 
-def replies_since(session: Session, since: datetime) -> int:
-    """Every text the line sent since, whatever it was: the line's limit is about cost."""
-    return session.scalar(
-        select(func.count()).select_from(InboundMessage)
-        .where(InboundMessage.received_at > since, has_reply())
-    ) or 0
+def _replies_since(since: datetime):
+    """SQL: every text the line sent since, whatever it was: the line's limit is about cost."""
+    return (select(func.count()).select_from(InboundMessage)
+            .where(InboundMessage.received_at > since, has_reply()).scalar_subquery())
 
 
 def has_standing(session: Session, client: Client | None, now: datetime, idle: timedelta) -> bool:
@@ -154,13 +151,16 @@ def reply_limit_reached(session: Session, client: Client | None, sender_hash: st
     ``LINE`` (the line has sent all it may this minute, and she has no standing), or None.
     A limit of 0 is no limit."""
     config = current_app.config
-    own_limit = config["REPLIES_PER_NUMBER_PER_HOUR"]
-    if own_limit > 0 and replies_to(session, sender_hash, now - HOUR) >= own_limit:
+    own_limit, line_limit = config["REPLIES_PER_NUMBER_PER_HOUR"], config["REPLIES_PER_MINUTE"]
+    # Both counts in one round trip.
+    own, line = session.execute(select(
+        _replies_to(sender_hash, now - HOUR) if own_limit > 0 else literal(0),
+        _replies_since(now - MINUTE) if line_limit > 0 else literal(0))).one()
+    if own_limit > 0 and own >= own_limit:
         # Her client id, never her number: the log must not tell who contacted the centre.
         log.warning("SMS reply limit reached: no reply to client %s", client.id if client else "(new)")
         return OWN
-    line_limit = config["REPLIES_PER_MINUTE"]
-    if line_limit > 0 and replies_since(session, now - MINUTE) >= line_limit:
+    if line_limit > 0 and line >= line_limit:
         if has_standing(session, client, now, idle):
             return None
         log.warning("SMS replies per minute reached: a text goes unanswered")

@@ -126,13 +126,13 @@ class Desk(Protocol):
     # (never another counselor for a move), or None.
     def hold(self, offer: Offer, service_id: int, moving: int | None = None) -> Offer | None: ...
     def release(self) -> None: ...
-    def book(self, offer: Offer, service_id: int, language: str) -> Booking: ...
+    def book(self, offer: Offer, service_id: int, language: str) -> Booking: ...  # lets go of her hold
     def next_appointment(self) -> tuple[int, datetime, int] | None: ...  # (id, start, service id)
     def appointment(self, appointment_id: int) -> tuple[int, datetime, int] | None: ...  # hers, still booked
     # She is being shown its time: texts about later changes name what she was shown.
     def shown(self, appointment_id: int) -> None: ...
     def cancel(self, appointment_id: int) -> bool: ...
-    def move(self, appointment_id: int, offer: Offer) -> Booking: ...
+    def move(self, appointment_id: int, offer: Offer) -> Booking: ...  # lets go of her hold
     def request_callback(self) -> None: ...
     def set_reminder_calls(self, wanted: bool) -> None: ...
     def wants_reminder_calls(self) -> bool: ...
@@ -618,15 +618,14 @@ def _confirm_yes(state: State, text: str, ctx: Context) -> Step:
     gone = _moved_away(state, ctx)
     if gone is not None:
         return gone
+    # Booking or moving lets go of her hold, whatever came of it.
     result = ctx.desk.book(offer, service_id, state.language) if moving is None else ctx.desk.move(moving, offer)
     if result.ok:
-        ctx.desk.release()
         key = "booked" if moving is None else "moved"
         if ctx.desk.code_word_status() != "none":
             key += "_private"  # with a code word, no address on her screen
         return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
     if result.is_unchanged:  # the time she chose is the one she has (staff moved her there)
-        ctx.desk.release()
         return _to(state, MAIN, ctx, [reply("kept", when=result.start_at)])
     return _offer_slots(state, ctx, service_id, moving=moving, before=[reply("slot_taken")])
 

@@ -1,7 +1,7 @@
 """The dialogue's ``Desk``, answered from the database through the scheduling domain."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -25,11 +25,10 @@ from scheduling.models import (
     BookedVia,
     Client,
     DutyShift,
-    Language,
-    Service,
     Staff,
 )
 from scheduling.phones import parse_phone
+from scheduling.reference import ServiceInfo, reference
 
 
 @dataclass
@@ -44,24 +43,12 @@ class DatabaseDesk:
     # The dialogue she is in: its holds are the ones it makes and lets go of (scheduling.holds).
     owner: str = holds.SMS
     # Read once per request: the dialogue may ask several times.
-    _languages: list[tuple[str, str]] | None = field(default=None, repr=False)
-    _services: dict[int, Service] | None = field(default=None, repr=False)
 
     def languages(self) -> list[tuple[str, str]]:
-        if self._languages is None:
-            rows = self.session.execute(
-                select(Language.code, Language.name_native)
-                .where(Language.is_enabled.is_(True))
-                .order_by(Language.menu_order, Language.code)
-            )
-            self._languages = [(row.code, row.name_native) for row in rows]
-        return self._languages
+        return list(reference(self.session).languages)
 
-    def _active_services(self) -> dict[int, Service]:
-        if self._services is None:
-            self._services = {s.id: s for s in self.session.scalars(
-                select(Service).where(Service.is_active.is_(True)).order_by(Service.menu_order, Service.id))}
-        return self._services
+    def _active_services(self) -> dict[int, ServiceInfo]:
+        return reference(self.session).active_services
 
     def service_slugs(self) -> list[str]:
         return [s.slug for s in self._active_services().values()]
@@ -85,7 +72,7 @@ class DatabaseDesk:
         )
         return [Offer(s.start_at, s.counselor_id, s.is_interpreter_needed) for s in slots]
 
-    def _slot(self, offer: Offer, service: Service) -> Slot:
+    def _slot(self, offer: Offer, service: ServiceInfo) -> Slot:
         return Slot(offer.start_at, offer.start_at + timedelta(minutes=service.duration_minutes),
                     offer.counselor_id, offer.is_interpreter_needed)
 

@@ -23,7 +23,7 @@ from hotline.replies import offers_per_text, render_replies
 from hotline import voices
 from hotline.signature import twilio_signed
 from hotline.studio import Studio
-from scheduling.clients import find_client, find_or_create_client
+from scheduling.clients import create_client, find_client
 from scheduling.crypto import phone_hash
 from scheduling.db import is_connection_lost
 from scheduling.models import Call, Client, Conversation, InboundMessage, PromptRecording, ReplyKind
@@ -214,7 +214,8 @@ def _takes_effect_past_limits(client: Client | None, body: str, limit: str) -> b
 def _converse(session: Session, phone_e164: str, client: Client | None, now: datetime) -> tuple[str, int | None]:
     config = current_app.config
     rules = current_app.extensions["linja.rules"]
-    client = client or find_or_create_client(session, phone_e164, now)
+    # None: _handle_text looked for her in this transaction and found no one.
+    client = client or create_client(session, phone_e164, now)
     client_id = client.id
     # Two texts from her at once are handled one after the other, not both from the same state.
     row = session.get(Conversation, client.id, with_for_update=True)

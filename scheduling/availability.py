@@ -26,9 +26,6 @@ from scheduling.models import (
     Absence,
     Appointment,
     AppointmentStatus,
-    Closure,
-    OpeningHours,
-    Service,
     SlotHold,
     Staff,
     StaffRole,
@@ -36,6 +33,7 @@ from scheduling.models import (
     staff_languages,
     staff_services,
 )
+from scheduling.reference import reference
 
 UTC = timezone.utc
 Interval = tuple[datetime, datetime]
@@ -283,13 +281,6 @@ class _Holidays:
 # The loaders' statements, built once: composing SQL expressions on every search costs
 # more than running them. Rows are read as plain Core tuples, fetched all at once.
 _ids = bindparam("ids", expanding=True)
-_SERVICE = select(Service.duration_minutes, Service.buffer_minutes, Service.is_active).where(
-    Service.id == bindparam("service_id")
-)
-_OPENING = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
-_CLOSURES = select(Closure.first_day, Closure.last_day).where(
-    Closure.last_day >= bindparam("first_day"), Closure.first_day <= bindparam("last_day")
-)
 _COUNSELORS = (
     select(
         Staff.id,
@@ -337,12 +328,9 @@ _MOVING = select(Appointment.start_at, Appointment.counselor_id).where(Appointme
 
 
 def load_centre(session: Session, first_day: date, last_day: date) -> CentreCalendar:
-    connection = session.connection()
-    opening: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, opens, closes in connection.execute(_OPENING).all():
-        opening[weekday].append((opens, closes))
-    closures = [tuple(row) for row in connection.execute(_CLOSURES, {"first_day": first_day, "last_day": last_day})]
-    return CentreCalendar(opening=dict(opening), closures=closures, holidays=_Holidays())
+    known = reference(session)
+    return CentreCalendar(opening={day: list(hours) for day, hours in known.opening.items()},
+                          closures=known.closures_between(first_day, last_day), holidays=_Holidays())
 
 
 def _load_counselors(
@@ -482,7 +470,7 @@ def find_free_slots(
     and its own time is never offered as where to move it: for her it is no move. With
     ``same_time_with_another`` (the desk), that time is offered with another counselor.
     """
-    service = session.connection().execute(_SERVICE, {"service_id": service_id}).first()
+    service = reference(session).services.get(service_id)
     if service is None or not service.is_active:
         return []
     calendars = _load_counselors(session, service_id, language_code, counselor_ids)
@@ -534,7 +522,7 @@ def find_free_slots(
     return sorted(chosen, key=lambda slot: slot.start_at)
 
 
-def is_bookable(
+def bookable_slot(
     session: Session,
     *,
     service_id: int,
@@ -543,19 +531,21 @@ def is_bookable(
     now: datetime,
     rules: BookingRules = BookingRules(),
     language_code: str | None = None,
-) -> bool:
-    """Does the counselor work, is the centre open, and are notice and horizon kept?
+) -> Slot | None:
+    """The slot at ``start_at`` if the counselor works then, the centre is open, and notice
+    and horizon are kept, saying whether she needs an interpreter for ``language_code``;
+    else None.
 
     Existing appointments are deliberately not looked at: whether the time is still free
     is decided by the database when the booking is written.
     """
-    service = session.connection().execute(_SERVICE, {"service_id": service_id}).first()
+    service = reference(session).services.get(service_id)
     if service is None or not service.is_active:
-        return False
+        return None
     day = start_at.astimezone(rules.tz).date()
     calendars = _load_hours(session, _load_counselors(session, service_id, language_code, [counselor_id]), day, day)
     if not calendars:
-        return False
+        return None
     _load_absences_and_holds(session, calendars, start_at - LONGEST_BUSY, start_at + LONGEST_BUSY, None, None)
     slots = free_slots(
         calendars, load_centre(session, day, day),
@@ -564,4 +554,4 @@ def is_bookable(
         first_day=day, last_day=day,
         earliest_at=now + rules.min_notice, latest_at=now + rules.horizon, rules=rules,
     )
-    return any(s.start_at == start_at for s in slots)
+    return next((s for s in slots if s.start_at == start_at), None)

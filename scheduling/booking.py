@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduling import audit, notifications
-from scheduling.availability import BookingRules, Slot, find_free_slots, is_bookable
+from scheduling.availability import BookingRules, Slot, bookable_slot, find_free_slots
 from scheduling.holds import held_by_another, lock_counselor
 from scheduling.reminders import plan_reminders
 from scheduling.models import (
@@ -28,9 +28,9 @@ from scheduling.models import (
     AppointmentStatus,
     BookedVia,
     Client,
-    Service,
     Staff,
 )
+from scheduling.reference import reference
 
 OVERLAP_CONSTRAINT = "appointments_no_overlap"
 
@@ -90,8 +90,7 @@ def book_appointment(
     actor_staff_id: int | None = None,
     rules: BookingRules = BookingRules(),
 ) -> Booked | SlotTaken:
-    service = session.get(Service, service_id)
-    counselor = session.get(Staff, counselor_id)
+    service = reference(session).services.get(service_id)
     language_code = language_code or (client.language_code if client else None)
 
     def alternatives() -> list[Slot]:
@@ -99,13 +98,13 @@ def book_appointment(
             session, service_id=service_id, language_code=language_code, now=now, rules=rules
         )
 
-    if service is None or counselor is None or not is_bookable(
-        session, service_id=service_id, counselor_id=counselor_id, start_at=start_at,
-        now=now, rules=rules, language_code=language_code,
-    ):
+    # The counselor works then, offers the service, and does or does not speak her language.
+    slot = bookable_slot(session, service_id=service_id, counselor_id=counselor_id, start_at=start_at,
+                         now=now, rules=rules, language_code=language_code)
+    if service is None or slot is None:
         return SlotTaken("unavailable", alternatives())
     if is_interpreter_needed is None:
-        is_interpreter_needed = language_code is not None and not counselor.speaks(language_code)
+        is_interpreter_needed = language_code is not None and slot.is_interpreter_needed
 
     end_at = start_at + timedelta(minutes=service.duration_minutes)
     busy_until = end_at + timedelta(minutes=service.buffer_minutes)
@@ -142,7 +141,7 @@ def book_appointment(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="booked",
         appointment_id=appointment.id, details=_describe(appointment),
     )
-    plan_reminders(session, appointment, client, now=now, rules=rules)
+    plan_reminders(session, appointment, client, now=now, rules=rules, is_new=True)
     if booked_via != BookedVia.sms:
         # By text she got her confirmation as the answer; by phone or through the
         # staff, it comes as a text.
@@ -214,10 +213,10 @@ def reschedule_appointment(
             now=now, rules=rules,
         )
 
-    if counselor is None or not is_bookable(
+    if counselor is None or bookable_slot(
         session, service_id=appointment.service_id, counselor_id=counselor_id,
         start_at=start_at, now=now, rules=rules, language_code=language_code,
-    ):
+    ) is None:
         return SlotTaken("unavailable", alternatives())
     before = _describe(appointment)
     service = appointment.service

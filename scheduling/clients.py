@@ -34,10 +34,16 @@ def find_client(session: Session, phone_e164: str) -> Client | None:
 def find_or_create_client(session: Session, phone_e164: str, now: datetime) -> Client:
     client = find_client(session, phone_e164)
     if client is None:
-        client = Client(phone_e164=phone_e164, is_opted_out=False, created_at=now)
-        session.add(client)
-        session.flush()
+        return create_client(session, phone_e164, now)
     client.last_contact_at = now
+    return client
+
+
+def create_client(session: Session, phone_e164: str, now: datetime) -> Client:
+    """A new caller (``find_client`` found none in this transaction)."""
+    client = Client(phone_e164=phone_e164, is_opted_out=False, created_at=now, last_contact_at=now)
+    session.add(client)
+    session.flush()
     return client
 
 

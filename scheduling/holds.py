@@ -37,12 +37,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling.availability import BookingRules, Slot, find_free_slots
-from scheduling.models import Appointment, AppointmentStatus, Service, SlotHold, Staff
+from scheduling.models import Appointment, AppointmentStatus, SlotHold, Staff
+from scheduling.reference import reference
 
 HOLD_FOR = timedelta(minutes=5)
 OVERLAP_CONSTRAINT = "slot_holds_no_overlap"
@@ -72,17 +73,18 @@ def hold_slot(
     that chose it last holds it; the other can still confirm it, since a booking only
     gives way to other callers' holds, until someone else holds it after this one lets go.
     """
-    service = session.get(Service, service_id)
+    service = reference(session).services.get(service_id)
     busy_until = slot.end_at + timedelta(minutes=service.buffer_minutes if service else 0)
     lock_counselor(session, slot.counselor_id)
-    release_holds(session, client_id=client_id, owner=owner)
     overlapping = (
         SlotHold.counselor_id == slot.counselor_id,
         SlotHold.start_at < busy_until, SlotHold.busy_until_at > slot.start_at,
     )
-    # Expired holds in the way, and her own from another dialogue, give way.
-    session.execute(delete(SlotHold).where(
-        *overlapping, or_(SlotHold.expires_at <= now, SlotHold.client_id == client_id)))
+    # This dialogue's hold goes (it holds one time at most); expired holds in the way, and
+    # her own from another dialogue, give way.
+    session.execute(delete(SlotHold).where(or_(
+        and_(SlotHold.client_id == client_id, SlotHold.owner == owner),
+        and_(*overlapping, or_(SlotHold.expires_at <= now, SlotHold.client_id == client_id)))))
     booked = select(Appointment.id).where(
         Appointment.counselor_id == slot.counselor_id,
         Appointment.status != AppointmentStatus.cancelled,
@@ -90,9 +92,7 @@ def hold_slot(
     )
     if moving is not None:
         booked = booked.where(Appointment.id != moving)
-    if session.scalar(select(exists(select(SlotHold.id).where(*overlapping)))) or session.scalar(
-        select(exists(booked))
-    ):
+    if session.scalar(select(or_(exists(select(SlotHold.id).where(*overlapping)), exists(booked)))):
         return None
     hold = SlotHold(
         client_id=client_id, owner=owner, counselor_id=slot.counselor_id, start_at=slot.start_at,

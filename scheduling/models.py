@@ -243,6 +243,18 @@ class Closure(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
 
 
+class ReferenceVersion(Base):
+    """One row: a number database triggers raise on any change to the reference data every
+    text and call reads (languages, services and their names, opening hours, closures),
+    so each process may keep that data while the number stays the same (scheduling.reference)."""
+
+    __tablename__ = "reference_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Client(Base):
     """A caller, known only by her number (E.164) and her language."""
 

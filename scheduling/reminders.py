@@ -87,9 +87,13 @@ def end_of_quiet_hours(at: datetime, rules: BookingRules) -> datetime | None:
 
 
 def plan_reminders(session: Session, appointment: Appointment, client: Client | None, *, now: datetime,
-                   rules: BookingRules) -> None:
-    withdraw(session, appointment_id=appointment.id, now=now, kind="reminder")
-    for due_at in reminder_times(appointment.start_at, now, rules, went=_went(session, appointment)):
+                   rules: BookingRules, is_new: bool = False) -> None:
+    """Queue the reminders of ``appointment`` in place of any queued before (a new one,
+    ``is_new``, has none, nor any that went)."""
+    if not is_new:
+        withdraw(session, appointment_id=appointment.id, now=now, kind="reminder")
+    went = [] if is_new else _went(session, appointment)
+    for due_at in reminder_times(appointment.start_at, now, rules, went=went):
         queue_text(
             session, client, kind="reminder", template="reminder", now=now, due_at=due_at,
             params={"when": appointment.start_at.isoformat()}, appointment_id=appointment.id,

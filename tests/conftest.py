@@ -227,10 +227,11 @@ def sessions(engine):
 
 
 def _empty_tables(engine) -> None:
-    # Languages are reference data seeded by the migration; everything else goes.
+    # Languages are reference data seeded by the migration, and the reference version only
+    # ever rises (scheduling.reference); everything else goes.
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name != Language.__tablename__:
+            if table.name not in (Language.__tablename__, "reference_version"):
                 connection.execute(delete(table))
 
 
