@@ -43,6 +43,7 @@ from scheduling.models import (
     Voicemail,
 )
 from scheduling.phones import parse_phone
+from scheduling.reference import reference
 
 MAX_TRIES = 3
 ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}  # Twilio's CallStatus of a call that is over
@@ -403,13 +404,10 @@ class Line:
         return self._recordings[language]
 
     def _read_recordings(self, languages: list[str]) -> None:
+        index = reference(self.session).recordings
         for code in languages:
-            self._recordings.setdefault(code, {})
-        for code, key, token, version in self.session.execute(
-                select(PromptRecording.language_code, PromptRecording.prompt_key, PromptRecording.token,
-                       PromptRecording.text_version).where(PromptRecording.language_code.in_(languages))):
-            if voices.is_current(key, version):
-                self._recordings[code][key] = token
+            self._recordings[code] = {key: token for key, (token, version) in index.get(code, {}).items()
+                                      if voices.is_current(key, version)}
 
     def _add(self, target, key: str, language: str, /, **values) -> None:
         """Say or play one prompt; raises voices.NotInHerLanguage when she cannot hear it."""

@@ -1,7 +1,8 @@
 """The reference data every text and call reads, kept per process.
 
-The enabled languages, the services with their names, the opening hours and the closures
-change a few times a year and are read on nearly every request. Each process keeps them
+The enabled languages, the services with their names, the opening hours, the closures and
+the index of recorded prompts change a few times a year and are read on nearly every
+request. Each process keeps them
 as plain values (never ORM objects, which belong to one session), together with the
 number in ``reference_version`` they were read at. Triggers raise that number in the
 transaction that changes any of those tables (migration 0017), whoever writes, so a
@@ -23,11 +24,19 @@ from datetime import date, time
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from scheduling.models import Closure, Language, OpeningHours, ReferenceVersion, Service, ServiceName
+from scheduling.models import (
+    Closure,
+    Language,
+    OpeningHours,
+    PromptRecording,
+    ReferenceVersion,
+    Service,
+    ServiceName,
+)
 
 _SESSION_KEY = "linja.reference"
 _WROTE = "linja.reference_written"
-TABLES = frozenset({"languages", "services", "service_names", "opening_hours", "closures"})
+TABLES = frozenset({"languages", "services", "service_names", "opening_hours", "closures", "prompt_recordings"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class Reference:
     services: Mapping[int, ServiceInfo]  # every service by id, active or not, in menu order
     opening: Mapping[int, tuple[tuple[time, time], ...]]  # weekday -> (opens, closes), in order
     closures: tuple[tuple[date, date], ...]  # first and last day, inclusive
+    # language -> prompt key -> (token, the wording's version it was made for); whether
+    # that is the present wording is hotline.voices' to say
+    recordings: Mapping[str, Mapping[str, tuple[str, str | None]]]
 
     @property
     def active_services(self) -> dict[int, ServiceInfo]:
@@ -108,7 +120,12 @@ def _load(session: Session, version: int | None) -> Reference:
         opening.setdefault(weekday, []).append((opens, closes))
     closures = tuple((a, b) for a, b in session.execute(
         select(Closure.first_day, Closure.last_day).order_by(Closure.first_day)))
-    return Reference(version, languages, services, {k: tuple(v) for k, v in opening.items()}, closures)
+    recordings: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for code, key, token, text_version in session.execute(
+            select(PromptRecording.language_code, PromptRecording.prompt_key, PromptRecording.token,
+                   PromptRecording.text_version)):
+        recordings.setdefault(code, {})[key] = (token, text_version)
+    return Reference(version, languages, services, {k: tuple(v) for k, v in opening.items()}, closures, recordings)
 
 
 # --- which transactions wrote to the reference tables themselves ------------------------------

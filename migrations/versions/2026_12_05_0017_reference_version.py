@@ -5,7 +5,7 @@ Revises: 0016
 Create Date: 2026-12-05
 
 Every text and call reads the enabled languages, the services and their names, the
-opening hours and the closures. Each process keeps them (scheduling.reference) while
+opening hours and the closures; every call the index of recorded prompts. Each process keeps them (scheduling.reference) while
 ``reference_version.version`` stays the same; a trigger on each of those tables raises it
 in the transaction that changes them, whoever writes (a staff page, the CLI, psql).
 """
@@ -21,7 +21,7 @@ down_revision = '0016'
 branch_labels = None
 depends_on = None
 
-TABLES = ("languages", "services", "service_names", "opening_hours", "closures")
+TABLES = ("languages", "services", "service_names", "opening_hours", "closures", "prompt_recordings")
 BUMP = "UPDATE reference_version SET version = version + 1"
 
 

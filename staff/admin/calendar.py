@@ -42,16 +42,25 @@ def _hours(session, staff_id: int) -> list[WorkingHours]:
 
 def booked_within(session, staff_id: int, starts_at, ends_at) -> list[dict]:
     """Her booked appointments that an absence [starts_at, ends_at) would leave without her."""
+    return booked_within_each(session, staff_id, [(starts_at, ends_at)])[0]
+
+
+def booked_within_each(session, staff_id: int, spans: list[tuple]) -> list[list[dict]]:
+    """``booked_within`` for each of ``spans``, read in one query however many there are."""
+    if not spans:
+        return []
     rows = session.execute(
         select(Appointment, Service)
         .join(Service, Service.id == Appointment.service_id)
         .where(Appointment.counselor_id == staff_id, Appointment.status == AppointmentStatus.booked,
-               Appointment.start_at < ends_at, Appointment.end_at > starts_at)
+               Appointment.start_at < max(ends for _, ends in spans),
+               Appointment.end_at > min(starts for starts, _ in spans))
         .order_by(Appointment.start_at)
     ).all()
-    return [{"id": a.id, "when": format_datetime(a.start_at, "EEE d. MMM y HH:mm"), "service": s.name_in("nb"),
-             "language": language_name(a.language_code), "is_interpreter_needed": a.is_interpreter_needed}
-            for a, s in rows]
+    shown = [({"id": a.id, "when": format_datetime(a.start_at, "EEE d. MMM y HH:mm"), "service": s.name_in("nb"),
+               "language": language_name(a.language_code), "is_interpreter_needed": a.is_interpreter_needed},
+              a.start_at, a.end_at) for a, s in rows]
+    return [[row for row, start_at, end_at in shown if start_at < ends and end_at > starts] for starts, ends in spans]
 
 
 def _absence_label(absence: Absence) -> str:
@@ -70,10 +79,9 @@ def _page(session, staff: Staff, hours_form=None, absence_form=None, status=200)
     at = now()
     absences = session.scalars(select(Absence).where(Absence.staff_id == staff.id, Absence.ends_at > at)
                                .order_by(Absence.starts_at)).all()
-    upcoming = [{
-        "id": a.id, "reason": a.reason, "when": _absence_label(a),
-        "booked": booked_within(session, staff.id, max(a.starts_at, at), a.ends_at),
-    } for a in absences]
+    booked = booked_within_each(session, staff.id, [(max(a.starts_at, at), a.ends_at) for a in absences])
+    upcoming = [{"id": a.id, "reason": a.reason, "when": _absence_label(a), "booked": within}
+                for a, within in zip(absences, booked)]
     hours = [{
         "id": h.id, "weekday": weekday_name(h.weekday), "starts": hhmm(h.starts), "ends": hhmm(h.ends),
         "valid_from": day_label(h.valid_from), "valid_until": day_label(h.valid_until) if h.valid_until else None,

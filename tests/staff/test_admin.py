@@ -584,3 +584,40 @@ def test_the_audit_trail_tells_an_admins_changes_in_words(signed_in, admin, a_mo
                 "None", "{", "["):
         assert raw not in text, raw
     assert "90000001" not in text.replace(" ", "")
+
+
+def test_the_admin_calendar_reads_as_much_for_six_absences_as_for_one(signed_in, make, db_session, engine):
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    service = make.service(slug="legal")
+    counselor = make.counselor(name="Hodan", services=[service])
+    page = f"/staff/admin/staff/{counselor.id}/calendar"
+
+    def absence_with_a_booking(day: int) -> None:
+        starts = oslo(2026, 12, day, 0, 0)
+        make.absence(counselor, starts, starts + timedelta(days=1))
+        make.appointment(counselor, service, oslo(2026, 12, day, 10, 0))
+
+    def statements() -> tuple[int, str]:
+        seen = []
+        listen = lambda *args: seen.append(1)  # noqa: E731
+        app_engine = signed_in.application.extensions["linja.engine"]
+        event.listen(app_engine, "before_cursor_execute", listen)
+        try:
+            html = signed_in.get(page).get_data(as_text=True)
+        finally:
+            event.remove(app_engine, "before_cursor_execute", listen)
+        return len(seen), html
+
+    absence_with_a_booking(1)
+    db_session.commit()
+    one, _html = statements()
+    for day in (2, 3, 7, 8, 9):
+        absence_with_a_booking(day)
+    db_session.commit()
+    six, html = statements()
+    assert six == one
+    # Each absence still lists the appointment inside it, and only that one.
+    assert html.count("10:00") == 6
