@@ -392,3 +392,37 @@ def test_the_desk_sees_numbers_over_the_limit_by_their_last_two_digits(app, clie
     assert "…67" in html and f"/staff/search?client={caller_id}" in html
     assert ">3<" in html  # three texts past her limit: the notice, then two left unanswered
     assert "91234567" not in html and "…78" not in html
+
+
+def test_the_limits_page_reads_as_much_for_six_numbers_over_their_limit_as_for_one(app, client, make, db_session):
+    from sqlalchemy import event
+
+    def over_limit(n: int) -> None:
+        caller = make.client(phone_e164=f"+479123450{n}")
+        for k in range(3):
+            db_session.add(InboundMessage(message_sid=f"SM{n:02d}{k:030d}", client_id=caller.id, received_at=NOW,
+                                          reply_twiml="<Response/>", reply_kind=ReplyKind.over_own_limit))
+
+    def statements() -> tuple[int, str]:
+        seen = []
+        engine = app.extensions["linja.engine"]
+        listen = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            html = client.get("/staff/limits").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        return len(seen), html
+
+    make.counselor(name="Ingrid", email="ingrid@linja.test", role=StaffRole.receptionist, password_hash=PASSWORD_HASH)
+    over_limit(0)
+    db_session.commit()
+    sign_in(client, "ingrid@linja.test")
+    one, _html = statements()
+    for n in range(1, 6):
+        over_limit(n)
+    db_session.commit()
+    six, html = statements()
+    assert six == one
+    # Each number by its last two digits only, with its three texts.
+    assert all(f"…0{n}" in html for n in range(6)) and "91234500" not in html
