@@ -72,8 +72,10 @@ def _apply(session, staff: Staff, form: StaffForm) -> None:
     staff.languages = list(session.scalars(select(Language).where(Language.code.in_(codes)))) if codes else []
     ids = set(form.services.data or [])
     staff.services = list(session.scalars(select(Service).where(Service.id.in_(ids)))) if ids else []
-    if staff.role not in RECORDERS:
-        staff.studio_pin_hash = None  # no longer one who records: her studio PIN is gone with the role
+    if staff.role not in RECORDERS or not staff.is_active:
+        # No longer one who records, or no longer here: her studio PIN is gone (if she comes
+        # back, she is given a new one).
+        staff.studio_pin_hash = None
 
 
 def _summary(staff: Staff) -> dict:

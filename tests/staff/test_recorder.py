@@ -176,6 +176,17 @@ def test_a_recorder_who_becomes_a_counselor_loses_her_pin(app, people, db_sessio
     assert changed.role == StaffRole.counselor and changed.studio_pin_hash is None
 
 
+def test_a_recorder_made_inactive_loses_her_pin_and_gets_a_new_one_if_she_comes_back(app, people, db_session):
+    kari, tigist = signed_in(app, ADMIN), people["tigist"]
+    path = f"/staff/admin/staff/{tigist.id}"
+    assert shown_pin(post_form(kari, f"{path}/studio-pin", {}, page=path).get_data(as_text=True))
+    inactive = {key: value for key, value in staff_form(tigist).items() if key != "is_active"}
+    assert post_form(kari, path, inactive).status_code == 302
+    assert fresh(db_session).get(Staff, tigist.id).studio_pin_hash is None
+    assert post_form(kari, path, staff_form(tigist)).status_code == 302  # back again: still no PIN
+    assert fresh(db_session).get(Staff, tigist.id).studio_pin_hash is None
+
+
 def test_a_recorder_cannot_give_herself_a_pin(app, people, db_session):
     tigist = signed_in(app, RECORDER)
     token = csrf_token(tigist.get("/staff/settings").get_data(as_text=True))
