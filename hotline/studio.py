@@ -65,8 +65,8 @@ QUIET_TRIES = 3
 LIVE = timedelta(minutes=2)
 # A take not chosen for, or not said to be ready, this long after it was made: settled.
 ABANDONED = timedelta(hours=1)
-# A fetch from Twilio that fails is tried again, each wait twice the last: 1, 2, 4 ... 128
-# minutes (about four hours in all) before the take has failed and is asked for again.
+# A fetch from Twilio that fails is tried again, each wait twice the last: 1, 2, 4 ... 64
+# minutes, 8 tries in about two hours, before the take has failed and is asked for again.
 FETCH_TRIES = 8
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_MOST = timedelta(hours=6)
