@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 import scheduling.availability as availability  # noqa: E402
 from scheduling.availability import BookingRules, find_free_slots, norwegian_holidays  # noqa: E402
-from bench.databases import add_postgres_option, migrate, postgres_database, sqlite_database  # noqa: E402
+from bench.databases import add_postgres_option, analyze, migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine, make_session_factory  # noqa: E402
 from scheduling.demo import SERVICES  # noqa: E402
 from scheduling.models import (  # noqa: E402
@@ -284,13 +284,7 @@ def run_backend(backend: str, url: str, args) -> Result:
         factory = make_session_factory(engine)
         with factory() as session, session.begin():
             data = build_data(session, rng)
-        if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("VACUUM ANALYZE"))
-        else:
-            with engine.connect() as connection:
-                connection.exec_driver_sql("ANALYZE")
-                connection.commit()
+        analyze(engine, "VACUUM ANALYZE")
         data.build_s = timer.perf_counter() - started
 
         def call(service_id: int, language: str):

@@ -53,6 +53,17 @@ def migrate(url: str) -> None:
         raise
 
 
+def analyze(engine, statement: str = "ANALYZE") -> None:
+    """Fresh planner statistics after a bulk load, as autovacuum would give them later."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(statement)
+    else:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+
+
 def add_postgres_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="also run on PostgreSQL; a throwaway database is created on this "

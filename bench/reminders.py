@@ -46,9 +46,9 @@ OSLO = ZoneInfo("Europe/Oslo")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.databases import add_postgres_option, migrate, postgres_database, sqlite_database  # noqa: E402
+from bench.databases import add_postgres_option, analyze, migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.crypto import phone_hash  # noqa: E402
 from scheduling.db import make_engine  # noqa: E402
 from scheduling.models import Client, OutboxMessage, OutboxStatus  # noqa: E402
@@ -94,13 +94,7 @@ def add_due_texts(engine, batch: int, count: int) -> list[str]:
         for i in range(0, len(rows), 2000):
             connection.execute(insert(OutboxMessage), rows[i:i + 2000])
     # Fresh statistics, so the planner sees the table as it is (autovacuum would, later).
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE clients, outbox_messages"))
-    else:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+    analyze(engine, "ANALYZE clients, outbox_messages")
     return numbers
 
 

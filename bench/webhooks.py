@@ -73,10 +73,10 @@ BENCH = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, make_url, select  # noqa: E402
 
 from hotline.phone import ACCOUNT_SID, CENTRE_NUMBER, SimulatedPhone, VoiceCall, sign  # noqa: E402
-from bench.databases import migrate, postgres_database, sqlite_database  # noqa: E402
+from bench.databases import analyze, migrate, postgres_database, sqlite_database  # noqa: E402
 from scheduling.db import make_engine, make_session_factory  # noqa: E402
 from scheduling.demo import SERVICES  # noqa: E402
 from scheduling.models import (  # noqa: E402
@@ -235,13 +235,7 @@ def build_centre(engine, now: datetime) -> None:
         session.commit()
     finally:
         session.close()
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE"))
-    else:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+    analyze(engine)
 
 
 @dataclass(frozen=True)
@@ -708,7 +702,8 @@ class Server:
 def start_gunicorn(processes: Processes, name: str, spec: str, port: int, env: dict[str, str], args,
                    logs: Path, pythonpath: Path) -> Server:
     log = logs / f"{name}-gunicorn.log"
-    cmd = [sys.executable, "-m", "gunicorn", spec, "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
+    # The Procfile's settings module, for Linja and the endpoints it is measured against alike.
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:web.serving", spec, "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
            "--threads", str(args.threads), "--pythonpath", str(pythonpath), "--log-level", "warning"]
     with log.open("w") as out:
         process = processes.start(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)

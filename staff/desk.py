@@ -5,6 +5,7 @@ The board, the search and booking on a caller's behalf live here; one appointmen
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,13 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling import codeword, notifications
+from scheduling.reference import reference
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
 from scheduling.models import (
@@ -77,9 +78,10 @@ def board():
     day_start = local_interval(shown, time(0), time(0), rules.tz)[0]
     day_end = local_interval(shown + timedelta(days=1), time(0), time(0), rules.tz)[0]
 
-    appointments = session.scalars(
-        select(Appointment)
-        .options(selectinload(Appointment.client), selectinload(Appointment.service))
+    # Rows, not objects: the board of a busy day shows hundreds of cards and changes none.
+    appointments = session.execute(
+        select(*CARD_COLUMNS, Client.phone_e164)
+        .outerjoin(Client, Client.id == Appointment.client_id)
         .where(Appointment.start_at >= day_start, Appointment.start_at < day_end)
         .order_by(Appointment.start_at)
     ).all()
@@ -107,27 +109,38 @@ def board():
     closed = centre.is_closed(shown)
     opening = sorted(local_interval(shown, a, b, rules.tz) for a, b in centre.opening.get(shown.weekday(), ()))
 
+    # Each row is handed to its counselor once (a board of 100 counselors shows about 500
+    # appointments), and the words every card repeats are looked up once per page.
+    mine_by, work_by, away_by = defaultdict(list), defaultdict(list), defaultdict(list)
+    for a in appointments:
+        mine_by[a.counselor_id].append(a)
+    for h in hours:
+        work_by[h.staff_id].append(local_interval(shown, h.starts, h.ends, rules.tz))
+    for x in absences:
+        away_by[x.staff_id].append((max(x.starts_at, day_start), min(x.ends_at, day_end)))
+    clock = _local_clock(rules.tz)
+    card = _card_maker(clock, reference(session).services)
     columns = []
     for counselor in counselors:
-        mine = [a for a in appointments if a.counselor_id == counselor.id]
-        work = [local_interval(shown, h.starts, h.ends, rules.tz) for h in hours if h.staff_id == counselor.id]
-        away = [(max(x.starts_at, day_start), min(x.ends_at, day_end)) for x in absences if x.staff_id == counselor.id]
+        mine = mine_by[counselor.id]
+        work = sorted(work_by[counselor.id])
+        away = away_by[counselor.id]
         busy = [(a.start_at, a.busy_until_at) for a in mine if a.status != AppointmentStatus.cancelled]
-        free = [] if closed else subtract(intersect(sorted(work), opening), [*away, *busy, (day_start, at)])
+        free = [] if closed else subtract(intersect(work, opening), [*away, *busy, (day_start, at)])
         entries = [
-            *({"kind": "appointment", "start": a.start_at, **_card(a)} for a in mine),
-            *({"kind": "absence", "start": s, "from": hm(s), "to": hm(e),
+            *({"kind": "appointment", "start": a.start_at, **card(a)} for a in mine),
+            *({"kind": "absence", "start": s, "from": clock(s), "to": clock(e),
                "all_day": s == day_start and e == day_end} for s, e in away),
-            *({"kind": "free", "start": s, "from": hm(s), "to": hm(e)}
+            *({"kind": "free", "start": s, "from": clock(s), "to": clock(e)}
               for s, e in free if e - s >= SHORTEST_FREE),
         ]
         entries.sort(key=lambda entry: (entry["start"], entry["kind"] != "absence"))
         columns.append({
             "id": counselor.id,
             "name": counselor.name,
-            "languages": ", ".join(language_name(lang.code) for lang in counselor.languages),
-            "hours": [f"{hm(s)}–{hm(e)}" for s, e in sorted(work)],
-            "count": sum(1 for a in mine if a.status != AppointmentStatus.cancelled),
+            "languages": ", ".join(card.language(lang.code) for lang in counselor.languages),
+            "hours": [f"{clock(s)}–{clock(e)}" for s, e in work],
+            "count": len(busy),
             "entries": entries,
         })
     return render_template(
@@ -138,18 +151,46 @@ def board():
     )
 
 
-def _card(appointment: Appointment) -> dict:
-    return {
-        "id": appointment.id,
-        "time": f"{hm(appointment.start_at)}–{hm(appointment.end_at)}",
-        "service": appointment.service.name_in("nb"),
-        "language": language_name(appointment.language_code),
-        "interpreter": appointment.is_interpreter_needed,
-        "via": VIA[appointment.booked_via],
-        "status": STATUS[appointment.status],
-        "status_key": appointment.status.value,
-        "number_end": number_end(appointment.client.phone_e164 if appointment.client else None),
-    }
+def _local_clock(tz):
+    """``hm`` for a page that shows hundreds of times: the same "HH:mm" in the centre's
+    zone, without asking Flask-Babel for the zone and the pattern each time."""
+    return lambda at: at.astimezone(tz).strftime("%H:%M")
+
+
+# What a card on the board shows, with the caller's number (for its last two digits).
+CARD_COLUMNS = (
+    Appointment.id, Appointment.counselor_id, Appointment.service_id, Appointment.language_code,
+    Appointment.start_at, Appointment.end_at, Appointment.busy_until_at, Appointment.status,
+    Appointment.is_interpreter_needed, Appointment.booked_via,
+)
+
+
+def _card_maker(clock, services):
+    """What a card on the board shows of one appointment (a row of CARD_COLUMNS and the
+    caller's phone_e164). The words repeated on every card
+    (service, language, via, status) are translated once per page."""
+    words: dict = {}
+
+    def looked_up(key, make):
+        if key not in words:
+            words[key] = make()
+        return words[key]
+
+    def card(appointment) -> dict:
+        return {
+            "id": appointment.id,
+            "time": f"{clock(appointment.start_at)}–{clock(appointment.end_at)}",
+            "service": looked_up(("service", appointment.service_id), lambda: services[appointment.service_id].name_in("nb")),
+            "language": card.language(appointment.language_code),
+            "interpreter": appointment.is_interpreter_needed,
+            "via": looked_up(appointment.booked_via, lambda: str(VIA[appointment.booked_via])),
+            "status": looked_up(appointment.status, lambda: str(STATUS[appointment.status])),
+            "status_key": appointment.status.value,
+            "number_end": number_end(appointment.phone_e164),
+        }
+
+    card.language = lambda code: looked_up(("language", code), lambda: language_name(code))
+    return card
 
 
 # --- finding a caller by her number -------------------------------------------------------------

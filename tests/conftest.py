@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import create_engine, delete, make_url, text
+from sqlalchemy import create_engine, delete, event, make_url, text
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
@@ -241,6 +241,19 @@ def db_session(sessions):
     yield session
     session.rollback()
     session.close()
+
+
+def page_and_statements(browser, path: str) -> tuple[str, int]:
+    """The page at ``path`` and how many SQL statements the app ran to answer it."""
+    seen = []
+    listen = lambda *args: seen.append(1)  # noqa: E731
+    engine = browser.application.extensions["linja.engine"]
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        html = browser.get(path).get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return html, len(seen)
 
 
 def fresh(session):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from scheduling.clients import find_client
 from scheduling.models import AppointmentStatus, CallbackRequest, Client, InboundMessage, ReplyKind, StaffRole
 from scheduling.notifications import queue_text
-from tests.conftest import NOW, fresh
+from tests.conftest import NOW, fresh, page_and_statements
 from tests.hotline.twilio_client import Phone
 from tests.staff.support import PASSWORD_HASH, sign_in
 
@@ -395,7 +395,6 @@ def test_the_desk_sees_numbers_over_the_limit_by_their_last_two_digits(app, clie
 
 
 def test_the_limits_page_reads_as_much_for_six_numbers_over_their_limit_as_for_one(app, client, make, db_session):
-    from sqlalchemy import event
 
     def over_limit(n: int) -> None:
         caller = make.client(phone_e164=f"+479123450{n}")
@@ -404,15 +403,8 @@ def test_the_limits_page_reads_as_much_for_six_numbers_over_their_limit_as_for_o
                                           reply_twiml="<Response/>", reply_kind=ReplyKind.over_own_limit))
 
     def statements() -> tuple[int, str]:
-        seen = []
-        engine = app.extensions["linja.engine"]
-        listen = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
-            html = client.get("/staff/limits").get_data(as_text=True)
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
-        return len(seen), html
+        html, count = page_and_statements(client, "/staff/limits")
+        return count, html
 
     make.counselor(name="Ingrid", email="ingrid@linja.test", role=StaffRole.receptionist, password_hash=PASSWORD_HASH)
     over_limit(0)

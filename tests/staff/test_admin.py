@@ -23,7 +23,7 @@ from scheduling.models import (
     StaffRole,
     WorkingHours,
 )
-from tests.conftest import NOW, OSLO, fresh, oslo
+from tests.conftest import NOW, OSLO, fresh, oslo, page_and_statements
 from tests.hotline.test_sms_flows import MENU_NUMBER
 from tests.hotline.test_voice import CheckedTransport
 from tests.hotline.twilio_client import Phone
@@ -589,7 +589,6 @@ def test_the_audit_trail_tells_an_admins_changes_in_words(signed_in, admin, a_mo
 def test_the_admin_calendar_reads_as_much_for_six_absences_as_for_one(signed_in, make, db_session, engine):
     from datetime import timedelta
 
-    from sqlalchemy import event
 
     service = make.service(slug="legal")
     counselor = make.counselor(name="Hodan", services=[service])
@@ -601,15 +600,8 @@ def test_the_admin_calendar_reads_as_much_for_six_absences_as_for_one(signed_in,
         make.appointment(counselor, service, oslo(2026, 12, day, 10, 0))
 
     def statements() -> tuple[int, str]:
-        seen = []
-        listen = lambda *args: seen.append(1)  # noqa: E731
-        app_engine = signed_in.application.extensions["linja.engine"]
-        event.listen(app_engine, "before_cursor_execute", listen)
-        try:
-            html = signed_in.get(page).get_data(as_text=True)
-        finally:
-            event.remove(app_engine, "before_cursor_execute", listen)
-        return len(seen), html
+        html, count = page_and_statements(signed_in, page)
+        return count, html
 
     absence_with_a_booking(1)
     db_session.commit()

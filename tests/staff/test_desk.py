@@ -23,7 +23,7 @@ from scheduling.models import (
     OutboxMessage,
     StaffRole,
 )
-from tests.conftest import NOW, fresh, oslo
+from tests.conftest import NOW, fresh, oslo, page_and_statements
 from tests.database_cuts import cuts  # noqa: F401  (a fixture)
 from tests.staff.support import PASSWORD_HASH, csrf_token, sign_in, tokens
 
@@ -165,6 +165,29 @@ def test_board_for_another_day_and_a_date_it_cannot_read(ingrid, make, db_sessio
     for slip in ("24.11", "9999-12-31", "0001-01-01"):
         confused = page(ingrid, f"/staff/board?day={slip}")
         assert "Den datoen forsto vi ikke" in confused and "mandag 23. november 2026" in confused
+
+
+def test_the_board_reads_as_much_for_many_counselors_and_cards_as_for_few(app, ingrid, make, db_session, desk):
+    def statements() -> tuple[int, str]:
+        html, count = page_and_statements(ingrid, "/staff/board")
+        return count, html
+
+    caller = make.client(phone_e164="+4791234501", language_code="so")
+    make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 23, 10, 0), client=caller, language_code="so")
+    db_session.commit()
+    statements()  # the first page of a process also reads the reference data it keeps
+    few, _html = statements()
+    for n in range(6):
+        extra = make.counselor(name=f"Extra {n}", languages=["nb", "ar"], services=[desk["talk"]])
+        make.absence(extra, oslo(2026, 11, 23, 9, 0), oslo(2026, 11, 23, 10, 0))
+        for hour in (10, 12, 14):
+            someone = make.client(phone_e164=f"+479123{n}{hour}0", language_code="ar")
+            make.appointment(extra, desk["talk"], oslo(2026, 11, 23, hour, 0), client=someone, language_code="ar")
+    db_session.commit()
+    many, html = statements()
+    assert many == few
+    extra = html[html.index(">Extra 3</h2>"):html.index(">Extra 4</h2>")]
+    assert "Borte 09:00–10:00" in extra and "12:00–13:00" in extra and "…20" in extra and "arabisk" in extra
 
 
 # --- finding a caller ----------------------------------------------------------------------------
