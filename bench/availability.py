@@ -221,8 +221,7 @@ class Breakdown:
     perf_counter calls, microseconds against a budget of milliseconds.
     """
 
-    STEPS = ("_load_counselors", "_load_hours", "load_centre", "_load_absences_and_holds",
-             "_load_appointments", "free_slots")
+    STEPS = ("_load_calendars", "load_centre", "_load_busy", "free_slots")
 
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
@@ -236,7 +235,7 @@ class Breakdown:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[name] += timer.perf_counter() - t0
-                if name == "_load_appointments":
+                if name == "_load_busy":
                     self.windows += 1
                     self.busy_rows += sum(len(c.busy) for c in args[1])
         return timed

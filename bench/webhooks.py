@@ -48,6 +48,7 @@ import io
 import json
 import logging
 import os
+import re
 import pstats
 import shutil
 import signal
@@ -761,7 +762,8 @@ def _poster(app):
     return post
 
 
-def step_table(app, title: str, labels: list[str], dialogues: list[list], warmup: list[list], kind: str) -> str:
+def step_table(app, title: str, labels: list[str], dialogues: list[list], warmup: list[list], kind: str,
+               show_sql: bool = False) -> str:
     """Each step of the dialogues, one request at a time through the Flask test client (no
     HTTP, no gunicorn, nothing else running): wall and CPU time, SQL statements. The
     ``warmup`` dialogues go first, untimed (SQLAlchemy compiles and caches each statement
@@ -779,15 +781,20 @@ def step_table(app, title: str, labels: list[str], dialogues: list[list], warmup
             post(*request)
     before = tally(engine)
     counts = {"statements": 0}
+    said: list[list[str]] = []  # the last dialogue's statements, step by step (show_sql)
 
-    def on_execute(*_):
+    def on_execute(_connection, _cursor, statement, *_):
         counts["statements"] += 1
+        if said:
+            said[-1].append(" ".join(statement.split())[:160])
 
     rows = defaultdict(list)
     event.listen(engine, "before_cursor_execute", on_execute)
     try:
-        for requests in dialogues:
+        for number, requests in enumerate(dialogues):
             for index, request in enumerate(requests):
+                if show_sql and number == len(dialogues) - 1:
+                    said.append([])
                 counts["statements"] = 0
                 t0, c0 = timer.perf_counter(), timer.process_time()
                 post(*request)
@@ -807,6 +814,9 @@ def step_table(app, title: str, labels: list[str], dialogues: list[list], warmup
         out.write(f"  {label:<27}{statistics.median(times) * 1000:>8.1f}{statistics.mean(times) * 1000:>9.1f}"
                   f"{statistics.mean(cpus) * 1000:>8.1f}{statistics.mean(r[2] for r in rows[index]):>6.1f}\n")
     n = len(labels)
+    for label, statements in zip(labels, said):
+        out.write(f"  SQL of '{label}' (the last dialogue):\n")
+        out.writelines(f"    {statement}\n" for statement in statements)
     out.write(f"  mean per request: {wall * 1000 / n:.1f} ms, of which {cpu * 1000 / n:.1f} ms CPU in Python "
               f"(this process); one thread alone: at most {n / wall:.0f} requests/s\n")
     after = tally(engine)
@@ -866,8 +876,8 @@ def profile_sms(app, dialogues: list[list]) -> str:
     for key, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]:
         out.write(f"  {seconds * 1000 / texts:7.2f}  {seconds / total:6.1%}  {key}\n")
     out.write("\n")
-    stats.sort_stats("cumulative").print_stats(r"/work/main/(hotline|scheduling|web/db|web/jsonlog)|sqlalchemy/orm/session",
-                                               40)
+    ours = re.escape(str(ROOT)) + r"/(hotline|scheduling|web/db|web/jsonlog)|sqlalchemy/orm/session"
+    stats.sort_stats("cumulative").print_stats(ours, 40)
     stats.sort_stats("tottime").print_stats(20)
     return out.getvalue()
 
@@ -1004,7 +1014,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="PostgreSQL server for the throwaway database (default: $BENCH_DATABASE_URL, "
                              f"else {DEFAULT_POSTGRES} if it answers, else SQLite)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite even if PostgreSQL answers")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per target (default 10)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per target (default 10; 0: no load runs, only the "
+                             "in-process tables)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of untimed load first (default 2)")
     parser.add_argument("--single", type=float, default=5.0,
                         help="seconds of the SMS dialogue on 1 connection, for latency without queueing "
@@ -1017,6 +1028,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="requests/s the precomputed dialogues must last for (default 3000)")
     parser.add_argument("--steps", type=int, default=20, metavar="N",
                         help="N SMS and N voice dialogues in this process, timed per step (default 20; 0: skip)")
+    parser.add_argument("--show-sql", action="store_true",
+                        help="with --steps: print the SQL statements of each step of the last dialogue")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="and N SMS dialogues in this process under cProfile: where the CPU goes")
     parser.add_argument("--logs", metavar="DIR", help="keep gunicorn's logs (and the request files) in DIR")
@@ -1069,7 +1082,7 @@ def run(args, processes: Processes, logs: Path) -> int:
     if not args.sqlite and not postgres and postgres_answers(DEFAULT_POSTGRES):
         postgres = DEFAULT_POSTGRES
     database = postgres_database(postgres) if postgres else sqlite_database()
-    wrk = shutil.which("wrk")
+    wrk = shutil.which("wrk") if args.duration > 0 else None
     clock = next_monday_morning(datetime.now(OSLO).date())
     port, bare_port, signed_port = free_port(), free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -1110,8 +1123,9 @@ def run(args, processes: Processes, logs: Path) -> int:
                 print()
                 for line in info:
                     print(line)
-                print("wrk is not installed (not on PATH): the load runs are skipped, no throughput figures. "
-                      "Install it (e.g. apt-get install wrk) and run again.")
+                if args.duration > 0:
+                    print("wrk is not installed (not on PATH): the load runs are skipped, no throughput "
+                          "figures. Install it (e.g. apt-get install wrk) and run again.")
             else:
                 results, sanity = load_runs(args, processes, logs, engine, env, base_url, port, bare_port,
                                             signed_port, rehearsal, sms_bytes, voice_bytes, wrk)
@@ -1124,10 +1138,12 @@ def run(args, processes: Processes, logs: Path) -> int:
                     if args.steps:
                         print()
                         sms = [sms_dialogue(base_url, PROFILE_NUMBERS, i) for i in range(args.steps + 2)]
-                        print(step_table(app, "SMS dialogue", SMS_STEP_LABELS, sms[2:], sms[:2], "sms"))
+                        print(step_table(app, "SMS dialogue", SMS_STEP_LABELS, sms[2:], sms[:2], "sms",
+                                         args.show_sql))
                         calls = [voice_dialogue(base_url, rehearsal.voice_paths, PROFILE_NUMBERS + 100_000, i)
                                  for i in range(args.steps + 2)]
-                        print(step_table(app, "call", VOICE_STEP_LABELS, calls[2:], calls[:2], "voice"))
+                        print(step_table(app, "call", VOICE_STEP_LABELS, calls[2:], calls[:2], "voice",
+                                         args.show_sql))
                     if args.profile:
                         print(profile_sms(app, [sms_dialogue(base_url, PROFILE_NUMBERS, 200_000 + i)
                                                 for i in range(args.profile)]))

@@ -9,6 +9,7 @@ their own. A text answered with silence is still recorded: a retry of it stays s
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, abort, current_app, request
@@ -16,7 +17,7 @@ from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from scheduling.clients import find_client
+from scheduling.clients import has_number
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -26,7 +27,7 @@ from scheduling.models import (
     InboundMessage,
     ReplyKind,
 )
-from scheduling import notifications
+from scheduling import notifications, reference
 from scheduling.notifications import is_in_countries
 from scheduling.phones import parse_numbers, parse_phone
 
@@ -145,17 +146,24 @@ def has_standing(session: Session, client: Client | None, now: datetime, idle: t
     return bool(session.scalar(select(or_(live_appointment, open_dialogue))))
 
 
+def reply_counts(sender_hash: str, now: datetime) -> tuple:
+    """SQL: the two counts the limits compare (her number's answers this hour, the line's
+    this minute), to read in one statement with whatever else a text reads first. A limit
+    of 0 is not counted."""
+    config = current_app.config
+    return (_replies_to(sender_hash, now - HOUR) if config["REPLIES_PER_NUMBER_PER_HOUR"] > 0 else literal(0),
+            _replies_since(now - MINUTE) if config["REPLIES_PER_MINUTE"] > 0 else literal(0))
+
+
 def reply_limit_reached(session: Session, client: Client | None, sender_hash: str, now: datetime,
-                        idle: timedelta) -> str | None:
+                        idle: timedelta, counts: tuple[int, int] | None = None) -> str | None:
     """Which limit this text is past: ``OWN`` (her number has had its answers this hour),
     ``LINE`` (the line has sent all it may this minute, and she has no standing), or None.
-    A limit of 0 is no limit."""
+    A limit of 0 is no limit. ``counts``: ``reply_counts`` as already read in this
+    transaction, else they are read here."""
     config = current_app.config
     own_limit, line_limit = config["REPLIES_PER_NUMBER_PER_HOUR"], config["REPLIES_PER_MINUTE"]
-    # Both counts in one round trip.
-    own, line = session.execute(select(
-        _replies_to(sender_hash, now - HOUR) if own_limit > 0 else literal(0),
-        _replies_since(now - MINUTE) if line_limit > 0 else literal(0))).one()
+    own, line = counts if counts is not None else session.execute(select(*reply_counts(sender_hash, now))).one()
     if own_limit > 0 and own >= own_limit:
         # Her client id, never her number: the log must not tell who contacted the centre.
         log.warning("SMS reply limit reached: no reply to client %s", client.id if client else "(new)")
@@ -210,34 +218,49 @@ def is_notice_due(session: Session, sender_hash: str) -> bool:
 
 # --- calls ---------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CallerAtTheDoor:
+    """What a new call's first look found. ``refused``: what she hears instead of the line
+    (None: answer as usual). When ``looked``, the rest was read in this transaction:
+    whether the call has its row already (Twilio asking again), and who she is (None: a
+    number the centre does not know yet)."""
+
+    refused: VoiceResponse | None = None
+    looked: bool = False
+    call_exists: bool = False
+    client_id: int | None = None  # her row is in the session's identity map
+
+
 def refuse_flooding_call(session: Session, phone_e164: str | None, call_sid: str, now: datetime
-                         ) -> VoiceResponse | None:
+                         ) -> CallerAtTheDoor:
     """A number that has called more than CALLS_PER_NUMBER_PER_HOUR times this hour hears
     "busy": ``<Reject>`` is not answered, so it costs the centre nothing, and she can
-    call again later. None: answer the call as usual."""
+    call again later. Whether Twilio is asking again about a call already answered, who
+    she is, her calls this hour and the reference data's version are read in one statement."""
     if not phone_e164 or not call_sid:
-        return None  # a hidden number: nothing to count by
+        return CallerAtTheDoor()  # a hidden number: nothing to count by
+    one = select(literal(1).label("one")).subquery()
+    calls_this_hour = (select(func.count()).select_from(Call)
+                       .where(Call.client_id == Client.id, Call.started_at > now - HOUR).scalar_subquery())
     try:
-        if session.get(Call, call_sid) is not None:
-            return None  # Twilio asking again about a call already answered
-        client = find_client(session, phone_e164)
-        if client is None:
-            return None
-        calls = session.scalar(
-            select(func.count()).select_from(Call).where(Call.client_id == client.id, Call.started_at > now - HOUR)
-        ) or 0
+        call_exists, client, calls, version = session.execute(
+            select(exists().where(Call.call_sid == call_sid), Client, calls_this_hour, reference.version_column())
+            .select_from(one).outerjoin(Client, has_number(phone_e164))
+        ).one()
     except Exception:
         # A limit that cannot be checked does not keep her from getting through.
         log.exception("call limit not checked")
         session.rollback()
-        return None
+        return CallerAtTheDoor()
+    reference.read_version(session, version)
     limit = current_app.config["CALLS_PER_NUMBER_PER_HOUR"]
-    if limit <= 0 or calls < limit:  # 0: no limit
-        return None
+    if call_exists or client is None or limit <= 0 or (calls or 0) < limit:  # 0: no limit
+        # Twilio asking again about a call already answered is answered from its row.
+        return CallerAtTheDoor(looked=True, call_exists=bool(call_exists), client_id=client.id if client else None)
     log.warning("call limit reached: a call from client %s is not answered", client.id)
     response = VoiceResponse()
     response.reject(reason="busy")
-    return response
+    return CallerAtTheDoor(refused=response)
 
 
 def refuse_bridge(session: Session, request_id: int | None) -> VoiceResponse | None:

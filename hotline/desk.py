@@ -82,8 +82,13 @@ class DatabaseDesk:
             return None
         slot = self._slot(offer, service)
         if moving is not None:  # a move keeps her counselor unless she chooses another time
-            hold = holds.hold_slot(self.session, client_id=self.client.id, slot=slot, service_id=service_id,
-                                   now=self.now, moving=moving, owner=self.owner)
+            with self.session.begin_nested() as attempt:
+                hold = holds.hold_slot(self.session, client_id=self.client.id, slot=slot, service_id=service_id,
+                                       now=self.now, moving=moving, owner=self.owner)
+                if hold is None:
+                    attempt.rollback()
+            if hold is None:
+                self.release()  # holding nothing lets go of what this dialogue held, as hold_time does
             return offer if hold is not None else None
         held = holds.hold_time(self.session, client_id=self.client.id, slot=slot, service_id=service_id,
                                language_code=self.client.language_code, now=self.now, rules=self.rules,

@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline import conversation as dialogue
+from hotline.abuse import CallerAtTheDoor
 from hotline import prompts, voices
 from hotline.conversation import Context, Inbound, Reply, State
 from hotline.desk import DatabaseDesk
 from scheduling import notifications
 from scheduling.availability import BookingRules
-from scheduling.clients import find_or_create_client
+from scheduling.clients import create_client, find_or_create_client
 from scheduling.holds import release_holds
 from scheduling.models import (
     Appointment,
@@ -43,7 +44,7 @@ from scheduling.models import (
     Voicemail,
 )
 from scheduling.phones import parse_phone
-from scheduling.reference import reference
+from scheduling.reference import read_version, reference, version_column
 
 MAX_TRIES = 3
 ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}  # Twilio's CallStatus of a call that is over
@@ -181,6 +182,8 @@ class Line:
     call_sid: str
     caller: str  # Twilio's From
     centre_number: str  # Twilio's To: shown as caller ID when she is put through
+    # What the first look at a new call read, in this transaction (hotline.abuse).
+    door: CallerAtTheDoor | None = None
     _recordings: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     # Read once per request (the identity map holds rows only while someone does).
     _call: Call | None = field(default=None, repr=False)
@@ -191,40 +194,68 @@ class Line:
     def call(self) -> Call:
         if self._call is not None:
             return self._call
-        row, is_new = self.call_row(lambda: Call(call_sid=self.call_sid, data={}, status="in-progress",
-                                                 started_at=self.now, updated_at=self.now))
-        if is_new:
+        door = self.door if self.door is not None and self.door.looked else None
+
+        def new_call() -> Call:
             phone = parse_phone(self.caller)
+            client = None
             # A number Linja never calls or texts back (premium rate, the centre's own...)
             # is answered as a hidden one: she can talk to someone or leave a message, and
             # nothing is ever sent to it.
             if phone.is_valid and self.caller.strip().lower() not in HIDDEN_NUMBERS \
                     and not self.is_off_limits(phone.e164):
-                client = find_or_create_client(self.session, phone.e164, self.now)
-                row.client_id, row.language_code = client.id, client.language_code
-            self.session.flush()
+                if door is None:
+                    client = find_or_create_client(self.session, phone.e164, self.now)
+                elif door.client_id is None:  # the first look found nobody with her number
+                    client = create_client(self.session, phone.e164, self.now)
+                else:
+                    client = self.session.get(Client, door.client_id)
+                    client.last_contact_at = self.now
+            self._client = client
+            return Call(call_sid=self.call_sid, data={}, status="in-progress", started_at=self.now,
+                        updated_at=self.now, client_id=client.id if client else None,
+                        language_code=client.language_code if client else None)
+
+        row, _ = self.call_row(new_call, is_missing=door is not None and not door.call_exists)
         return row
 
-    def call_row(self, new: Callable[[], Call]) -> tuple[Call, bool]:
+    def call_row(self, new: Callable[[], Call], *, is_missing: bool = False) -> tuple[Call, bool]:
         """The call's row, locked, and whether this request wrote it (``new()``, when it had
-        none). Two requests of one call at once are answered one after the other, each from
-        the state the other left (as two texts of one conversation are); a first request
-        Twilio repeats waits for the first one's row and goes on from it."""
-        row = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
+        none; ``is_missing``: this transaction has already seen it has none). Two requests of
+        one call at once are answered one after the other, each from the state the other
+        left (as two texts of one conversation are); a first request Twilio repeats waits
+        for the first one's row and goes on from it, and what ``new()`` wrote is undone."""
+        row = None if is_missing else self._read_call()
         is_new = row is None
         if is_new:
-            row = new()
             try:
                 with self.session.begin_nested():
+                    row = new()
                     self.session.add(row)
                     self.session.flush()
             except IntegrityError:
-                row = self.session.get(Call, self.call_sid, with_for_update=True, populate_existing=True)
+                row = self._read_call()
                 if row is None:
                     raise
                 is_new = False
         self._call = row
         return row, is_new
+
+    def _read_call(self) -> Call | None:
+        """The call's row, locked, with her client and the reference data's version in the
+        same round trip."""
+        found = self.session.execute(
+            select(Call, Client, version_column())
+            .outerjoin(Client, Client.id == Call.client_id)
+            .where(Call.call_sid == self.call_sid)
+            .with_for_update(of=Call)
+            .execution_options(populate_existing=True)
+        ).first()
+        if found is None:
+            return None
+        row, self._client, version = found
+        read_version(self.session, version)
+        return row
 
     def is_off_limits(self, phone_e164: str) -> bool:
         return notifications.is_off_limits(self.session, phone_e164) or phone_e164 == parse_phone(self.centre_number).e164
@@ -355,7 +386,7 @@ class Line:
 
     def service_options(self) -> Spoken:
         shown = self.state().data.get("services") or []
-        services = {s.id: s for s in self.session.scalars(select(Service).where(Service.id.in_(shown)))}
+        services = reference(self.session).services
         language = self.language()
         spoken: Spoken = []
         for digit, sid in enumerate(shown, start=1):

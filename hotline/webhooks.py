@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
@@ -23,7 +24,8 @@ from hotline.replies import offers_per_text, render_replies
 from hotline import voices
 from hotline.signature import twilio_signed
 from hotline.studio import Studio
-from scheduling.clients import create_client, find_client
+from scheduling import reference
+from scheduling.clients import create_client, find_client, has_number
 from scheduling.crypto import phone_hash
 from scheduling.db import is_connection_lost
 from scheduling.models import Call, Client, Conversation, InboundMessage, PromptRecording, ReplyKind
@@ -108,22 +110,58 @@ def sms():
     return twiml(xml)
 
 
+@dataclass
+class Arrival:
+    """What a text reads before anything else, in one round trip when she is in a dialogue."""
+
+    answered: str | None  # the answer already given to this MessageSid (Twilio's retry)
+    client: Client | None
+    conversation: Conversation | None  # locked for this transaction, when read here
+    counts: tuple[int, int] | None  # abuse.reply_counts, when read here
+
+
+def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now: datetime) -> Arrival:
+    """Her MessageSid, her, her dialogue, the limits' counts and the reference data's
+    version in one statement. Her dialogue's row is locked (FOR UPDATE on PostgreSQL;
+    SQLite's writes are one at a time anyway): two texts from her at once are handled one
+    after the other, not both from the same state. For a caller with no dialogue yet (her
+    first text) a second statement reads the same without it."""
+    answered = (select(InboundMessage.reply_twiml).where(InboundMessage.message_sid == sid).scalar_subquery()
+                if sid else literal(None))
+    row = session.execute(
+        select(Client, Conversation, answered, *abuse.reply_counts(sender_hash, now), reference.version_column())
+        .join(Conversation, Conversation.client_id == Client.id)
+        .where(has_number(phone_e164))
+        .with_for_update(of=Conversation)
+    ).first()
+    if row is None:
+        # Her first text (or the first since her dialogue was cleared): the same, with her
+        # perhaps not known at all; nothing to lock yet.
+        one = select(literal(1).label("one")).subquery()
+        row = session.execute(
+            select(Client, literal(None), answered, *abuse.reply_counts(sender_hash, now), reference.version_column())
+            .select_from(one).outerjoin(Client, has_number(phone_e164))
+        ).one()
+    client, conversation, reply, own, line, version = row
+    reference.read_version(session, version)
+    return Arrival(reply, client, conversation, (own, line))
+
+
 def _handle_text(session: Session, sid: str, phone_e164: str, now: datetime) -> str:
     """Her text's answer, recorded under its MessageSid (the view commits)."""
-    if sid:
-        answered = session.get(InboundMessage, sid)
-        if answered is not None:
-            return answered.reply_twiml
+    # Once per text: her number is hashed to find her. Her limits are counted by the same
+    # keyed hash, kept an hour after she erased herself (scheduling.worker).
+    sender_hash = phone_hash(phone_e164)
+    arrival = _arrival(session, sid, phone_e164, sender_hash, now)
+    if arrival.answered is not None:
+        return arrival.answered
     if abuse.is_off_limits(session, phone_e164):
         # A number Linja never texts (premium rate, a pager, the centre's own...): her
         # text is kept, and answered with silence.
         log.info("SMS from a number Linja does not text: no reply")
         xml, client_id, kind, sender_hash = messaging_twiml(None), None, ReplyKind.off_limits, None
     else:
-        client = find_client(session, phone_e164)  # once per text: her number is hashed to find her
-        # Her limits are counted by the number's keyed hash, kept an hour (scheduling.worker).
-        sender_hash = client.phone_hash if client is not None and client.phone_hash else phone_hash(phone_e164)
-        xml, client_id, kind = _answer(session, phone_e164, client, sender_hash, now)
+        xml, client_id, kind = _answer(session, phone_e164, arrival, sender_hash, now)
     if not sid and kind in (ReplyKind.keyword, ReplyKind.notice):
         # Their caps count recorded texts: without a MessageSid nothing is recorded.
         xml = messaging_twiml(None)
@@ -173,20 +211,21 @@ def _apology(session: Session, phone_e164: str) -> str:
     return messaging_twiml(text)
 
 
-def _answer(session: Session, phone_e164: str, client: Client | None, sender_hash: str, now: datetime
+def _answer(session: Session, phone_e164: str, arrival: Arrival, sender_hash: str, now: datetime
             ) -> tuple[str, int | None, ReplyKind]:
     """What this text gets, within the limits (hotline.abuse): TwiML, her client id, and why."""
     idle = timedelta(minutes=current_app.config["SMS_IDLE_MINUTES"])
-    limit = abuse.reply_limit_reached(session, client, sender_hash, now, idle)
+    client = arrival.client
+    limit = abuse.reply_limit_reached(session, client, sender_hash, now, idle, arrival.counts)
     if limit is None:
-        xml, client_id = _converse(session, phone_e164, client, now)
+        xml, client_id = _converse(session, phone_e164, client, now, arrival.conversation)
         return xml, client_id, ReplyKind.answered
     silenced = ReplyKind.over_own_limit if limit == abuse.OWN else ReplyKind.over_line_limit
     if _takes_effect_past_limits(client, request.form.get("Body", ""), limit):
         # STOP, START, DELETE and HELP take effect whatever the limits (as Twilio's own
         # block lifts on START, or YES after STOP, texts must come back on here too);
         # their confirmations have a cap of their own, so they cannot be used to flood.
-        xml, client_id = _converse(session, phone_e164, client, now)
+        xml, client_id = _converse(session, phone_e164, client, now, arrival.conversation)
         if "<Message" in xml and abuse.may_confirm_keyword(session, sender_hash, now):
             return xml, client_id, ReplyKind.keyword
         return messaging_twiml(None), client_id, silenced
@@ -211,14 +250,18 @@ def _takes_effect_past_limits(client: Client | None, body: str, limit: str) -> b
     return words in kw.YES and client is not None and client.is_opted_out
 
 
-def _converse(session: Session, phone_e164: str, client: Client | None, now: datetime) -> tuple[str, int | None]:
+def _converse(session: Session, phone_e164: str, client: Client | None, now: datetime,
+              row: Conversation | None = None) -> tuple[str, int | None]:
+    """``row``: her dialogue, if _arrival read (and locked) it."""
     config = current_app.config
     rules = current_app.extensions["linja.rules"]
     # None: _handle_text looked for her in this transaction and found no one.
+    is_new = client is None
     client = client or create_client(session, phone_e164, now)
     client_id = client.id
-    # Two texts from her at once are handled one after the other, not both from the same state.
-    row = session.get(Conversation, client.id, with_for_update=True)
+    if row is None and not is_new:
+        # Two texts from her at once are handled one after the other, not both from the same state.
+        row = session.get(Conversation, client.id, with_for_update=True)
     state = kept(row.state, row.data, client.language_code, row.updated_at) if row else \
         State(language=client.language_code)
     was_opted_out = client.is_opted_out
@@ -286,14 +329,14 @@ OLD_VOICE_STEPS = {"language", "main", "service", "slot", "confirm", "appointmen
                    "code", "code-new", "code-repeat"}
 
 
-def _line() -> Line:
+def _line(door: abuse.CallerAtTheDoor | None = None) -> Line:
     rules = current_app.extensions["linja.rules"]
     return Line(
         session=db(), now=current_app.extensions["linja.clock"].now(), rules=rules,
         url=lambda step, **query: url_for("hotline.voice_step", step=step, **query),
         recording_url=lambda token: url_for("hotline.recording", token=token),
         call_sid=(request.form.get("CallSid") or "")[:64], caller=request.form.get("From") or "",
-        centre_number=request.form.get("To") or "",
+        centre_number=request.form.get("To") or "", door=door,
     )
 
 
@@ -301,12 +344,12 @@ def voice_twiml(response) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def _voice(handler) -> Response:
+def _voice(handler, door: abuse.CallerAtTheDoor | None = None) -> Response:
     """Run a voice step; whatever breaks, she hears a kind goodbye, never an error."""
     session = db()
     try:
         def step() -> VoiceResponse:
-            line = _line()  # afresh for each try: it remembers what it read
+            line = _line(door)  # afresh for each try: it remembers what it read
             if not line.call_sid:
                 response = VoiceResponse()
                 response.hangup()
@@ -348,11 +391,11 @@ def voice_apology(session: Session) -> VoiceResponse:
 def voice():
     """Twilio's incoming-call webhook."""
     phone = parse_phone(request.form.get("From"), current_app.config["DEFAULT_PHONE_REGION"])
-    refused = abuse.refuse_flooding_call(db(), phone.e164, (request.form.get("CallSid") or "")[:64],
-                                         current_app.extensions["linja.clock"].now())
-    if refused is not None:
-        return voice_twiml(refused)
-    return _voice(incoming)
+    door = abuse.refuse_flooding_call(db(), phone.e164, (request.form.get("CallSid") or "")[:64],
+                                      current_app.extensions["linja.clock"].now())
+    if door.refused is not None:
+        return voice_twiml(door.refused)
+    return _voice(incoming, door)
 
 
 @bp.post("/voice/<step>")

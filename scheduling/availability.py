@@ -19,7 +19,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Integer, and_, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduling.models import (
@@ -279,16 +279,27 @@ class _Holidays:
 
 
 # The loaders' statements, built once: composing SQL expressions on every search costs
-# more than running them. Rows are read as plain Core tuples, fetched all at once.
+# more than running them. Rows are read as plain Core tuples, fetched all at once. A
+# search takes two round trips: the counselors with their weekly hours, then everything
+# busy in its first window (absences, other callers' holds, appointments) in one union.
 _ids = bindparam("ids", expanding=True)
-_COUNSELORS = (
+# Active counselors offering the service, whether each speaks the language, and each of
+# her weekly stretches valid in the period (one row per stretch; none: she is left out).
+_CALENDARS = (
     select(
         Staff.id,
         select(staff_languages.c.staff_id)
         .where(staff_languages.c.staff_id == Staff.id, staff_languages.c.language_code == bindparam("language"))
         .exists(),
+        WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends,
+        WorkingHours.valid_from, WorkingHours.valid_until,
     )
     .join(staff_services, staff_services.c.staff_id == Staff.id)
+    .join(WorkingHours, and_(
+        WorkingHours.staff_id == Staff.id,
+        WorkingHours.valid_from <= bindparam("last_day"),
+        or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= bindparam("first_day")),
+    ))
     .where(
         staff_services.c.service_id == bindparam("service_id"),
         Staff.is_active.is_(True),
@@ -296,33 +307,47 @@ _COUNSELORS = (
     )
     .order_by(Staff.id)
 )
-_HOURS = select(
-    WorkingHours.staff_id, WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends,
-    WorkingHours.valid_from, WorkingHours.valid_until,
+# One counselor's calendar for checking a single slot (bookable_slot), with her absences
+# around it in the same round trip: (0, id, speaks, weekly stretch..., NULL, NULL) rows,
+# then (1, id, NULL..., absence start, absence end) rows.
+_ONE_CALENDAR = union_all(
+    _CALENDARS.order_by(None).where(Staff.id == bindparam("counselor_id")).add_columns(
+        literal(0).label("kind"), cast(null(), Absence.starts_at.type), cast(null(), Absence.ends_at.type)),
+    select(
+        Absence.staff_id, literal(False), cast(null(), WorkingHours.weekday.type),
+        cast(null(), WorkingHours.starts.type), cast(null(), WorkingHours.ends.type),
+        cast(null(), WorkingHours.valid_from.type), cast(null(), WorkingHours.valid_until.type),
+        literal(1), Absence.starts_at, Absence.ends_at,
+    ).where(Absence.staff_id == bindparam("counselor_id"), Absence.starts_at < bindparam("span_end"),
+            Absence.ends_at > bindparam("span_start")),
+)
+# What is busy, tagged by kind, each as (kind, counselor, start, end, holder).
+AWAY, HELD, BOOKED = 0, 1, 2
+_NO_HOLDER = cast(null(), Integer)
+_ABSENCES = select(
+    literal(AWAY).label("kind"), Absence.staff_id.label("counselor_id"), Absence.starts_at.label("starts"),
+    Absence.ends_at.label("ends"), _NO_HOLDER.label("holder"),
+).where(Absence.staff_id.in_(_ids), Absence.starts_at < bindparam("span_end"),
+        Absence.ends_at > bindparam("span_start"))
+_HOLDS = select(
+    literal(HELD), SlotHold.counselor_id, SlotHold.start_at, SlotHold.busy_until_at, SlotHold.client_id,
 ).where(
-    WorkingHours.staff_id.in_(_ids),
-    WorkingHours.valid_from <= bindparam("last_day"),
-    or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= bindparam("first_day")),
-)
-_ABSENCES = select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
-    Absence.staff_id.in_(_ids), Absence.starts_at < bindparam("end"), Absence.ends_at > bindparam("start")
-)
-_HOLDS = select(SlotHold.counselor_id, SlotHold.start_at, SlotHold.busy_until_at, SlotHold.client_id).where(
     SlotHold.counselor_id.in_(_ids), SlotHold.expires_at > bindparam("now"),
-    SlotHold.start_at < bindparam("end"), SlotHold.busy_until_at > bindparam("start"),
+    SlotHold.start_at < bindparam("span_end"), SlotHold.busy_until_at > bindparam("span_start"),
 )
-_APPOINTMENTS = (
-    select(Appointment.counselor_id, Appointment.start_at, Appointment.busy_until_at)
-    .where(
-        Appointment.counselor_id.in_(_ids),
-        Appointment.status != AppointmentStatus.cancelled,
-        Appointment.start_at < bindparam("end"),
-        Appointment.start_at > bindparam("lowest_start"),
-        Appointment.busy_until_at > bindparam("start"),
-        Appointment.id != bindparam("moving"),
-    )
-    .order_by(Appointment.counselor_id, Appointment.start_at)
+_APPOINTMENTS = select(
+    literal(BOOKED), Appointment.counselor_id, Appointment.start_at, Appointment.busy_until_at, _NO_HOLDER,
+).where(
+    Appointment.counselor_id.in_(_ids),
+    Appointment.status != AppointmentStatus.cancelled,
+    Appointment.start_at < bindparam("end"),
+    Appointment.start_at > bindparam("lowest_start"),
+    Appointment.busy_until_at > bindparam("start"),
+    Appointment.id != bindparam("moving"),
 )
+# In time order per counselor: the free-time search bisects the busy stretches.
+_BUSY = _APPOINTMENTS.order_by(Appointment.counselor_id, Appointment.start_at)
+_ALL_BUSY = union_all(_ABSENCES, _HOLDS, _APPOINTMENTS).order_by("counselor_id", "starts")
 
 _MOVING = select(Appointment.start_at, Appointment.counselor_id).where(Appointment.id == bindparam("moving"))
 
@@ -333,31 +358,25 @@ def load_centre(session: Session, first_day: date, last_day: date) -> CentreCale
                           closures=known.closures_between(first_day, last_day), holidays=_Holidays())
 
 
-def _load_counselors(
-    session: Session, service_id: int, language_code: str | None, counselor_ids: Iterable[int] | None
+def _load_calendars(
+    session: Session, service_id: int, language_code: str | None, counselor_ids: Iterable[int] | None,
+    first_day: date, last_day: date,
 ) -> list[CounselorCalendar]:
-    """Active counselors offering the service, with whether each speaks the language;
-    their weekly hours are read later, by ``_load_hours``, for those searched."""
-    rows = session.connection().execute(_COUNSELORS, {"service_id": service_id, "language": language_code}).all()
+    """Active counselors offering the service, with whether each speaks the language and
+    their weekly hours valid between the two days; those without any are left out."""
+    rows = session.connection().execute(_CALENDARS, {
+        "service_id": service_id, "language": language_code, "first_day": first_day, "last_day": last_day,
+    }).all()
     wanted = set(counselor_ids) if counselor_ids is not None else None
-    return [
-        CounselorCalendar(cid, bool(speaks_it), [])
-        for cid, speaks_it in rows
-        if wanted is None or cid in wanted
-    ]
-
-
-def _load_hours(session: Session, calendars: list[CounselorCalendar], first_day: date, last_day: date) -> list[CounselorCalendar]:
-    """Fill in weekly hours valid in the period; counselors without any are dropped."""
-    by_id = {c.counselor_id: c for c in calendars}
-    if not by_id:
-        return []
-    rows = session.connection().execute(
-        _HOURS, {"ids": list(by_id), "first_day": first_day, "last_day": last_day}
-    ).all()
-    for staff_id, weekday, starts, ends, valid_from, valid_until in rows:
-        by_id[staff_id].weekly.append(WeeklyStretch(weekday, starts, ends, valid_from, valid_until))
-    return [c for c in calendars if c.weekly]
+    by_id: dict[int, CounselorCalendar] = {}
+    for cid, speaks_it, weekday, starts, ends, valid_from, valid_until in rows:
+        if wanted is not None and cid not in wanted:
+            continue
+        calendar = by_id.get(cid)
+        if calendar is None:
+            calendar = by_id[cid] = CounselorCalendar(cid, bool(speaks_it), [])
+        calendar.weekly.append(WeeklyStretch(weekday, starts, ends, valid_from, valid_until))
+    return list(by_id.values())
 
 
 # How many counselor-days of calendar the first window of a search reads.
@@ -368,37 +387,32 @@ COUNSELOR_DAYS_PER_WINDOW = 60
 LONGEST_BUSY = timedelta(days=1)
 
 
-def _load_absences_and_holds(
-    session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
-    now: datetime | None, hold_owner_id: int | None,
-) -> None:
-    """Absences and other callers' holds: few rows, read once for the whole search."""
-    by_id = {c.counselor_id: c for c in calendars}
-    for c in calendars:
-        c.absences, c.holds = [], []
-    connection = session.connection()
-    span = {"ids": list(by_id), "start": start, "end": end}
-    for staff_id, away_start, away_end in connection.execute(_ABSENCES, span).all():
-        by_id[staff_id].absences.append((away_start, away_end))
-    if now is None:
-        return
-    for counselor_id, hold_start, hold_end, client_id in connection.execute(_HOLDS, {**span, "now": now}).all():
-        if client_id != hold_owner_id:
-            by_id[counselor_id].holds.append((hold_start, hold_end))
-
-
-def _load_appointments(session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
-                       moving: int | None = None) -> None:
-    """Live appointments (with their buffers) that touch [start, end), but the one being moved."""
+def _load_busy(session: Session, calendars: list[CounselorCalendar], start: datetime, end: datetime,
+               moving: int | None = None, *, span: tuple[datetime, datetime] | None = None,
+               now: datetime | None = None, hold_owner_id: int | None = None) -> None:
+    """Live appointments (with their buffers) that touch [start, end), but the one being
+    moved. With ``span``, in the same round trip: absences and other callers' holds (not
+    those of ``hold_owner_id``) that touch it, few rows read once for a whole search."""
     by_id = {c.counselor_id: c for c in calendars}
     for c in calendars:
         c.busy = []
-    rows = session.connection().execute(
-        _APPOINTMENTS,
-        {"ids": list(by_id), "start": start, "end": end, "lowest_start": start - LONGEST_BUSY, "moving": moving or 0},
-    ).all()
-    for counselor_id, busy_start, busy_end in rows:
-        by_id[counselor_id].busy.append((busy_start, busy_end))
+    params = {"ids": list(by_id), "start": start, "end": end, "lowest_start": start - LONGEST_BUSY,
+              "moving": moving or 0}
+    if span is None:
+        rows = session.connection().execute(_BUSY, params).all()
+    else:
+        for c in calendars:
+            c.absences, c.holds = [], []
+        rows = session.connection().execute(
+            _ALL_BUSY, {**params, "span_start": span[0], "span_end": span[1], "now": now}).all()
+    for kind, counselor_id, busy_start, busy_end, holder in rows:
+        calendar = by_id[counselor_id]
+        if kind == BOOKED:
+            calendar.busy.append((busy_start, busy_end))
+        elif kind == AWAY:
+            calendar.absences.append((busy_start, busy_end))
+        elif holder != hold_owner_id:
+            calendar.holds.append((busy_start, busy_end))
 
 
 @dataclass(frozen=True)
@@ -425,18 +439,18 @@ class _Search:
         tz = self.rules.tz
         first_day = self.earliest_at.astimezone(tz).date()
         final_day = self.latest_at.astimezone(tz).date()
-        calendars = _load_hours(self.session, calendars, first_day, final_day)
-        if calendars:
-            _load_absences_and_holds(self.session, calendars, self.earliest_at - LONGEST_BUSY,
-                                     self.latest_at + LONGEST_BUSY, self.now, self.hold_owner_id)
+        span = (self.earliest_at - LONGEST_BUSY, self.latest_at + LONGEST_BUSY)
         size = max(1, min(7, COUNSELOR_DAYS_PER_WINDOW // max(1, len(calendars))))
         while calendars and first_day <= final_day:
             last_day = min(first_day + timedelta(days=size - 1), final_day)
             window_start = local_interval(first_day, time(0), time(0), tz)[0]
             window_end = local_interval(last_day + timedelta(days=1), time(0), time(0), tz)[0]
-            # Nothing that ends before the earliest bookable start can be in the way.
-            _load_appointments(self.session, calendars, max(window_start, self.earliest_at),
-                               window_end + self.duration + self.buffer, self.moving)
+            # Nothing that ends before the earliest bookable start can be in the way. The
+            # first window brings the absences and holds of the whole search with it.
+            _load_busy(self.session, calendars, max(window_start, self.earliest_at),
+                       window_end + self.duration + self.buffer, self.moving, span=span, now=self.now,
+                       hold_owner_id=self.hold_owner_id)
+            span = None
             yield window_end, free_slots(
                 calendars, self.centre, duration=self.duration, buffer=self.buffer,
                 first_day=first_day, last_day=last_day, earliest_at=self.earliest_at,
@@ -473,13 +487,14 @@ def find_free_slots(
     service = reference(session).services.get(service_id)
     if service is None or not service.is_active:
         return []
-    calendars = _load_counselors(session, service_id, language_code, counselor_ids)
-    if not calendars:
-        return []
     earliest_at = now + rules.min_notice
     if not_before is not None and not_before > earliest_at:
         earliest_at = not_before
     latest_at = now + rules.horizon
+    calendars = _load_calendars(session, service_id, language_code, counselor_ids,
+                                earliest_at.astimezone(rules.tz).date(), latest_at.astimezone(rules.tz).date())
+    if not calendars:
+        return []
     wait_until = earliest_at + rules.language_wait
     not_at = None
     if moving is not None:
@@ -543,10 +558,20 @@ def bookable_slot(
     if service is None or not service.is_active:
         return None
     day = start_at.astimezone(rules.tz).date()
-    calendars = _load_hours(session, _load_counselors(session, service_id, language_code, [counselor_id]), day, day)
-    if not calendars:
+    calendar = CounselorCalendar(counselor_id, False, [])
+    for cid, speaks_it, weekday, starts, ends, valid_from, valid_until, kind, away_from, away_until in \
+            session.connection().execute(_ONE_CALENDAR, {
+                "service_id": service_id, "language": language_code, "first_day": day, "last_day": day,
+                "counselor_id": counselor_id, "span_start": start_at - LONGEST_BUSY,
+                "span_end": start_at + LONGEST_BUSY}).all():
+        if kind == 0:
+            calendar.speaks_language = bool(speaks_it)
+            calendar.weekly.append(WeeklyStretch(weekday, starts, ends, valid_from, valid_until))
+        else:
+            calendar.absences.append((away_from, away_until))
+    if not calendar.weekly:
         return None
-    _load_absences_and_holds(session, calendars, start_at - LONGEST_BUSY, start_at + LONGEST_BUSY, None, None)
+    calendars = [calendar]
     slots = free_slots(
         calendars, load_centre(session, day, day),
         duration=timedelta(minutes=service.duration_minutes),

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from scheduling import audit, notifications
 from scheduling.availability import BookingRules, Slot, bookable_slot, find_free_slots
-from scheduling.holds import held_by_another, lock_counselor
+from scheduling.holds import held_by_another, in_the_way, lock_counselor
 from scheduling.reminders import plan_reminders
 from scheduling.models import (
     Actor,
@@ -109,9 +109,10 @@ def book_appointment(
     end_at = start_at + timedelta(minutes=service.duration_minutes)
     busy_until = end_at + timedelta(minutes=service.buffer_minutes)
     lock_counselor(session, counselor_id)
-    if held_by_another(session, client_id=client.id if client else None, counselor_id=counselor_id,
-                       start_at=start_at, busy_until=busy_until, now=now):
-        return SlotTaken("held", alternatives())
+    reason = in_the_way(session, client_id=client.id if client else None, counselor_id=counselor_id,
+                        start_at=start_at, busy_until=busy_until, now=now)
+    if reason is not None:
+        return SlotTaken(reason, alternatives())
     appointment = Appointment(
         client=client,
         counselor_id=counselor_id,
@@ -129,14 +130,12 @@ def book_appointment(
     )
     if booked_via in (BookedVia.sms, BookedVia.voice):
         _told(appointment, now)  # the answer to her text, or what she heard, named the time
-    try:
-        with session.begin_nested():
-            session.add(appointment)
-            session.flush()
-    except IntegrityError as error:
-        if not is_overlap_error(error):
-            raise
-        return SlotTaken("taken", alternatives())
+    # No savepoint: under the counselor's lock nothing can have been written in the way
+    # since in_the_way looked. The database's own refusal of an overlap (the exclusion
+    # constraint; a trigger on SQLite) stays as the last guard, against a writer that
+    # skipped the lock: it fails the whole transaction.
+    session.add(appointment)
+    session.flush()
     audit.record(
         session, at=now, actor=actor, actor_staff_id=actor_staff_id, action="booked",
         appointment_id=appointment.id, details=_describe(appointment),

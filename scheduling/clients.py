@@ -25,10 +25,15 @@ from scheduling.models import (
 )
 
 
+def has_number(phone_e164: str):
+    """SQL: the caller has this number (E.164). Every look-up by number goes through here,
+    so the way numbers are stored can change in one place."""
+    return Client.phone_hash == phone_hash(phone_e164)
+
+
 def find_client(session: Session, phone_e164: str) -> Client | None:
-    """The caller with this number (E.164), or None. Every look-up by number goes through
-    here, so the way numbers are stored can change in one place."""
-    return session.scalars(select(Client).where(Client.phone_hash == phone_hash(phone_e164))).first()
+    """The caller with this number (E.164), or None."""
+    return session.scalars(select(Client).where(has_number(phone_e164))).first()
 
 
 def find_or_create_client(session: Session, phone_e164: str, now: datetime) -> Client:

@@ -72,6 +72,10 @@ def hold_slot(
     confuse her, and the database keeps one hold per counselor and time. So the dialogue
     that chose it last holds it; the other can still confirm it, since a booking only
     gives way to other callers' holds, until someone else holds it after this one lets go.
+
+    Called inside a savepoint, which the caller rolls back when it gets None: that lets go
+    of the counselor's lock and of what was deleted (and, should the database refuse the
+    hold, of the failed write).
     """
     service = reference(session).services.get(service_id)
     busy_until = slot.end_at + timedelta(minutes=service.buffer_minutes if service else 0)
@@ -99,11 +103,11 @@ def hold_slot(
         busy_until_at=busy_until, expires_at=now + hold_for,
     )
     try:
-        with session.begin_nested():
-            session.add(hold)
-            session.flush()
+        session.add(hold)
+        session.flush()
     except IntegrityError as error:
-        # Only a writer that skipped the lock could get here; the database still says no.
+        # Only a writer that skipped the lock could get here; the database still says no,
+        # and the caller's savepoint is rolled back.
         if OVERLAP_CONSTRAINT not in str(error.orig):
             raise
         return None
@@ -165,6 +169,27 @@ def held_by_another(session: Session, *, client_id: int | None, counselor_id: in
     if client_id is not None:
         held = held.where(SlotHold.client_id != client_id)
     return bool(session.scalar(select(exists(held))))
+
+
+def in_the_way(session: Session, *, client_id: int | None, counselor_id: int, start_at: datetime,
+               busy_until: datetime, now: datetime) -> str | None:
+    """What stands in the way of booking this time, in one statement: "held" (another
+    caller's live hold, as ``held_by_another``), "taken" (a live appointment), or None.
+    Race-free only after ``lock_counselor``: every writer of holds and appointments takes
+    that lock first, so nothing can be written in the way between this read and the
+    booking's write."""
+    held = select(SlotHold.id).where(
+        SlotHold.counselor_id == counselor_id, SlotHold.expires_at > now,
+        SlotHold.start_at < busy_until, SlotHold.busy_until_at > start_at,
+    )
+    if client_id is not None:
+        held = held.where(SlotHold.client_id != client_id)
+    booked = select(Appointment.id).where(
+        Appointment.counselor_id == counselor_id, Appointment.status != AppointmentStatus.cancelled,
+        Appointment.start_at < busy_until, Appointment.busy_until_at > start_at,
+    )
+    is_held, is_booked = session.execute(select(exists(held), exists(booked))).one()
+    return "held" if is_held else "taken" if is_booked else None
 
 
 def release_holds(session: Session, *, client_id: int, owner: str | None = None) -> None:

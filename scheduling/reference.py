@@ -35,6 +35,7 @@ from scheduling.models import (
 )
 
 _SESSION_KEY = "linja.reference"
+_VERSION_KEY = "linja.reference_version"
 _WROTE = "linja.reference_written"
 TABLES = frozenset({"languages", "services", "service_names", "opening_hours", "closures", "prompt_recordings"})
 
@@ -83,7 +84,11 @@ def reference(session: Session) -> Reference:
     if memo is not None and transaction is not None and memo[0] is transaction:
         return memo[1]
     database = str(session.get_bind().url)
-    version = session.scalar(select(ReferenceVersion.version).where(ReferenceVersion.id == 1))
+    read = session.info.get(_VERSION_KEY)
+    if read is not None and transaction is not None and read[0] is transaction:
+        version = read[1]
+    else:
+        version = session.scalar(select(ReferenceVersion.version).where(ReferenceVersion.id == 1))
     kept = _kept.get(database)
     if kept is None or version is None or kept.version != version:
         kept = _load(session, version)
@@ -92,6 +97,19 @@ def reference(session: Session) -> Reference:
                 _kept[database] = kept
     session.info[_SESSION_KEY] = (session.get_transaction(), kept)
     return kept
+
+
+def version_column():
+    """SQL: the number in ``reference_version``, for a request that reads it together with
+    what it reads first anyway and hands it to ``read_version``."""
+    return select(ReferenceVersion.version).where(ReferenceVersion.id == 1).scalar_subquery()
+
+
+def read_version(session: Session, version: int | None) -> None:
+    """``version_column()`` as this transaction read it, so that ``reference`` need not read
+    it again. Read before the data, like the number ``reference`` reads itself."""
+    if not session.info.get(_WROTE):
+        session.info[_VERSION_KEY] = (session.get_transaction(), version)
 
 
 def forget() -> None:
@@ -140,6 +158,7 @@ def _wrote(session: Session) -> None:
     """Her own changes: from now on this transaction reads the data anew, for itself."""
     session.info[_WROTE] = True
     session.info.pop(_SESSION_KEY, None)
+    session.info.pop(_VERSION_KEY, None)
 
 
 @event.listens_for(Session, "before_flush")
@@ -156,8 +175,10 @@ def _note_statement(state) -> None:
             _wrote(state.session)
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _transaction_over(session: Session) -> None:
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_over(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint: the transaction around it, and what it read, go on
     session.info.pop(_WROTE, None)
     session.info.pop(_SESSION_KEY, None)
+    session.info.pop(_VERSION_KEY, None)

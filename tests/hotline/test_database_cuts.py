@@ -71,13 +71,13 @@ def test_a_cut_in_the_middle_of_her_dialogue_is_retried_and_a_lasting_one_answer
         phone, centre, cuts, db_session):
     phone.text("hei")
     phone.text("2")  # English
-    cuts.on("FROM conversations")
+    cuts.on("INSERT INTO inbound_messages")  # her text recorded with its answer
     status, texts = sms(phone, "2", "SM" + "3" * 32)
     assert cuts.made == 1 and status == 200
     assert texts and texts[0] != TRY_AGAIN["en"]  # her answer, as if nothing had happened
 
     sid = "SM" + "4" * 32
-    cuts.always("FROM conversations")
+    cuts.always("INSERT INTO inbound_messages")
     assert sms(phone, "0", sid) == (200, [TRY_AGAIN["en"]])
     cuts.stop()
     status, texts = sms(phone, "0", sid)

@@ -19,6 +19,7 @@ from scheduling.models import (
     Client,
     Conversation,
     InboundMessage,
+    ServiceName,
     SlotHold,
 )
 from tests.conftest import fresh, oslo
@@ -85,6 +86,18 @@ def test_a_returning_caller_goes_straight_to_her_main_menu(phone, centre):
     phone.text("4")
     assert phone.text("hello again") == say("not_understood", "so") + "\n" + say("main_menu", "so")
     assert phone.text("0").startswith("1 Norsk")  # the way back to the language menu
+
+
+def test_a_service_renamed_between_her_texts_is_named_anew_in_her_next_answer(phone, centre, db_session):
+    phone.text("hei")
+    phone.text(str(MENU_NUMBER["so"]))
+    assert centre["talk"].name_in("so") in phone.text("1")
+    phone.text("0")  # back to her main menu
+    # An admin renames it while she is in her dialogue (her dialogue's first statement
+    # reads the reference data's version; the kept names must not outlive the change).
+    db_session.get(ServiceName, (centre["talk"].id, "so")).name = "Wadahadal cusub"
+    db_session.commit()
+    assert "Wadahadal cusub" in phone.text("1")
 
 
 def book(phone, language="so", slot="1"):

@@ -62,3 +62,44 @@ def test_what_a_transaction_wrote_and_took_back_is_not_kept(sessions, make):
     with sessions() as reader:
         assert service.id not in reference(reader).services
         assert reader.scalars(select(Service)).all() == []
+
+
+def test_a_savepoint_inside_the_transaction_does_not_make_it_read_the_version_again(sessions, make, engine):
+    from sqlalchemy import event
+
+    make.service(slug="legal", names={"nb": "Juridisk"})
+    make.session.commit()
+    read = []
+    listen = lambda _c, _cur, statement, *_: read.append(statement) if "reference_version" in statement else None  # noqa: E731
+    reader = sessions()
+    event.listen(reader.get_bind(), "before_cursor_execute", listen)
+    try:
+        first = reference(reader)
+        with reader.begin_nested():  # a hold or a booking's savepoint, released
+            pass
+        with reader.begin_nested() as attempt:  # and one rolled back
+            attempt.rollback()
+        assert reference(reader) is first
+        assert len(read) == 1
+        reader.commit()
+        reference(reader)  # the next transaction reads it afresh
+        assert len(read) == 2
+    finally:
+        event.remove(reader.get_bind(), "before_cursor_execute", listen)
+        reader.close()
+
+
+def test_a_version_read_with_other_things_is_used_and_a_newer_one_reloads(sessions, make):
+    from scheduling.reference import read_version, version_column
+
+    service = make.service(slug="legal", names={"nb": "Juridisk"})
+    make.session.commit()
+    with sessions() as reader:
+        read_version(reader, reader.scalar(select(version_column())))
+        assert reference(reader).services[service.id].name_in("nb") == "Juridisk"
+    with sessions() as writer:
+        writer.get(ServiceName, (service.id, "nb")).name = "Rettshjelp"
+        writer.commit()
+    with sessions() as reader:
+        read_version(reader, reader.scalar(select(version_column())))
+        assert reference(reader).services[service.id].name_in("nb") == "Rettshjelp"
