@@ -63,6 +63,15 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     )
 
 
+class ContactMeans(str, enum.Enum):
+    """How Linja may reach her (scheduling.contact)."""
+
+    any = "any"  # texts and calls
+    texts = "texts"  # texts only: a reminder call she asked for comes as a text
+    calls = "calls"  # calls only: a reminder is a call; other texts are not sent
+    no_reminders = "no_reminders"  # no reminders, by text or call; other texts go
+
+
 class ReplyKind(str, enum.Enum):
     """What an inbound text was answered with."""
 
@@ -274,6 +283,14 @@ class Client(Base):
     # by text or phone until it is given. Wrong tries are counted.
     code_word_hash: Mapped[str | None] = mapped_column(String(255))
     code_word_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Her terms for being contacted (scheduling.contact): the means, and the hours (Oslo
+    # time) on the weekdays given ("01234": Monday to Friday) when a text or call may
+    # reach her. No hours: any time outside the centre's quiet hours.
+    contact_means: Mapped[ContactMeans] = mapped_column(
+        _enum(ContactMeans), default=ContactMeans.any, server_default=ContactMeans.any.value)
+    contact_days: Mapped[str | None] = mapped_column(String(7))
+    contact_from: Mapped[time | None]
+    contact_until: Mapped[time | None]
     created_at: Mapped[datetime]
     last_contact_at: Mapped[datetime | None]
 

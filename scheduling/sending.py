@@ -37,12 +37,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.availability import BookingRules
+from scheduling.contact import NO_REMINDERS, NOT_BY_THESE_MEANS, OUTSIDE_HOURS, ContactTerms
 from scheduling.db import transaction
 from scheduling.notifications import is_off_limits
 from scheduling.reminders import MORNING_NOTICE, end_of_quiet_hours
@@ -398,6 +400,38 @@ class Planned:
     out_of_date: bool = False
 
 
+WITHDRAW, WAIT, SEND = "withdraw", "wait", "send"
+OSLO = BookingRules().tz  # without the centre's rules (some tools), the centre's zone
+
+
+def on_her_terms(message: OutboxMessage, appointment: Appointment | None, terms: ContactTerms, by_call: bool,
+                 can_call: bool, now: datetime, tz: ZoneInfo) -> tuple[str, object]:
+    """What her terms (scheduling.contact) make of a text or call due now: (WITHDRAW, why),
+    (WAIT, when her hours open) or (SEND, whether as a call). A reminder call she cannot
+    take comes as a text; a reminder text she cannot take, as a call if it can be one.
+    What would only reach her once it is no use (a reminder less than an hour before,
+    any other text about an appointment after it began) is not sent, and the desk sees
+    she was not told."""
+    reminder = message.kind == "reminder"
+    if reminder and not terms.allows_reminders:
+        return WITHDRAW, NO_REMINDERS
+    if by_call and not terms.allows_calls:
+        by_call = False
+    if not by_call and not terms.allows_texts:
+        if not (reminder and can_call):
+            return WITHDRAW, NOT_BY_THESE_MEANS
+        by_call = True
+    if terms.has_hours and not terms.is_open(now, tz):
+        opening = terms.next_opening(now, tz)
+        useful_until = None
+        if appointment is not None:
+            useful_until = appointment.start_at - (MORNING_NOTICE if reminder else timedelta(0))
+        if opening is None or (useful_until is not None and opening > useful_until):
+            return WITHDRAW, OUTSIDE_HOURS
+        return WAIT, opening
+    return SEND, by_call
+
+
 @dataclass(frozen=True)
 class Handed:
     planned: Planned
@@ -468,15 +502,18 @@ class OutboxSender:
         quiet_ends = end_of_quiet_hours(now, self.centre_rules) if self.centre_rules else None
         heard: dict[str | None, bool] = {}
 
-        def by_call(message: OutboxMessage, client: Client | None) -> bool:
-            """A reminder she asked to get as a call, in a language a call can be heard in."""
+        def can_call(message: OutboxMessage, client: Client | None) -> bool:
+            """A reminder that can go as a call: in a language a call can be heard in."""
             rules = self.rules
-            if message.kind != "reminder" or client is None or not client.wants_reminder_calls \
-                    or not rules.reminder_call_url:
+            if message.kind != "reminder" or client is None or not rules.reminder_call_url:
                 return False
             if rules.heard_on_a_call is not None and client.language_code not in heard:
                 heard[client.language_code] = rules.heard_on_a_call(session, client.language_code)
             return heard.get(client.language_code, True)
+
+        def by_call(message: OutboxMessage, client: Client | None) -> bool:
+            """A reminder she asked to get as a call, and that can be one."""
+            return client is not None and client.wants_reminder_calls and can_call(message, client)
 
         # A text about a change waits while another text about the appointment is on its
         # way: what it says depends on whether Twilio took that one. (A reminder names the
@@ -507,6 +544,19 @@ class OutboxSender:
                 message.status, message.due_at, message.updated_at = OutboxStatus.pending, quiet_ends, now
                 message.attempts -= 1
                 continue
+            call = by_call(message, client)
+            terms = ContactTerms.of(client)
+            if not terms.is_open_ended:
+                verdict, value = on_her_terms(message, appointment, terms, call, can_call(message, client), now,
+                                              self.centre_rules.tz if self.centre_rules else OSLO)
+                if verdict == WITHDRAW:
+                    message.status, message.error_code, message.updated_at = OutboxStatus.withdrawn, value, now
+                    continue
+                if verdict == WAIT:  # when her hours next open
+                    message.status, message.due_at, message.updated_at = OutboxStatus.pending, value, now
+                    message.attempts -= 1
+                    continue
+                call = value
             if message.kind == "change" and message.appointment_id in busy and not _in_doubt(message):
                 message.status, message.due_at, message.updated_at = (
                     OutboxStatus.pending, now + WAIT_FOR_EARLIER, now)
@@ -524,8 +574,7 @@ class OutboxSender:
                 out_of_date = _out_of_date(message, appointment)
             if message.appointment_id is not None:
                 busy.add(message.appointment_id)
-            planned.append(replace(self._outgoing(message, client, appointment, now, by_call(message, client)),
-                                   out_of_date=out_of_date))
+            planned.append(replace(self._outgoing(message, client, appointment, now, call), out_of_date=out_of_date))
         return planned
 
     def _outgoing(self, message: OutboxMessage, client: Client, appointment: Appointment | None,
