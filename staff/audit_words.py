@@ -9,7 +9,7 @@ values, this module does not know: anything it cannot read is left out, never sh
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_skeleton, get_day_names
 from flask_babel import get_locale, get_timezone
@@ -20,9 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduling.models import (
-    Actor, AppointmentStatus, AuditEntry, BookedVia, CallbackRequest, Client, Service, Staff, StaffRole,
+    Actor, AppointmentStatus, AuditEntry, BookedVia, CallbackRequest, Client, ContactMeans, Service, Staff,
+    StaffRole,
 )
-from staff.labels import MAX_ID, ROLE, STATUS, language_name, number_end
+from scheduling.contact import ContactTerms
+from staff.labels import MAX_ID, ROLE, STATUS, contact_terms, language_name, number_end
 from staff.recording_names import describe as describe_recording
 
 # What each action means, in the staff's words. An action not listed here (a new one, or
@@ -65,6 +67,7 @@ ACTIONS = {
     "code_word_set": _l("Innringer valgte et kodeord"),
     "code_word_locked": _l("Kodeordet ble låst etter for mange feil forsøk"),
     "code_word_cleared": _l("Fjernet en innringers kodeord"),
+    "contact_terms_changed": _l("Endret når og hvordan Linja kan nå en innringer"),
     "studio_pin_set": _l("Ga en ansatt ny studio-PIN"),
     "studio_opened": _l("Ringte inn til studiolinja"),
     "studio_session": _l("Spilte inn på studiolinja"),
@@ -293,6 +296,19 @@ def _caller(d: dict, names: Names, year: int) -> str:
     return names.caller(d["client"]) if "client" in d else ""
 
 
+def _contact_terms(d: dict, names: Names, year: int) -> str:
+    """Her terms as they were set ("kontakt: hverdager 10–14, bare SMS"), never why."""
+    told = d.get("to") if isinstance(d.get("to"), dict) else {}
+    terms = None
+    try:
+        hours = told.get("hours")
+        starts, ends = (time.fromisoformat(part) for part in hours.split("-")) if hours else (None, None)
+        terms = ContactTerms(ContactMeans(told.get("means", "any")), told.get("days") or None, starts, ends)
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return _joined([_caller(d, names, year) or None, contact_terms(terms) if terms else None])
+
+
 def _voicemail(d: dict, names: Names, year: int) -> str:
     return _("talemelding fra %(caller)s", caller=names.caller(d["client"])) if "client" in d else ""
 
@@ -436,6 +452,7 @@ def _studio_session(d: dict, names: Names, year: int) -> str:
 FACTS = {
     "booked": _booked, "moved": _moved, "cancelled": _cancelled, "attendance": _attendance,
     "caller_viewed": _caller, "code_word_set": _caller, "code_word_locked": _caller, "code_word_cleared": _caller,
+    "contact_terms_changed": _contact_terms,
     "voicemail_played": _voicemail, "callback_called": _callback,
     "staff_added": _staff_member, "staff_changed": _staff_member,
     "staff_password_set": _someone, "staff_signed_out_everywhere": _someone,

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling import codeword, notifications
+from scheduling.contact import EVERY_DAY, ContactTerms, describe_for_audit, set_terms
 from scheduling.reference import reference
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
@@ -29,6 +30,7 @@ from scheduling.models import (
     AppointmentStatus,
     BookedVia,
     Client,
+    ContactMeans,
     Language,
     Service,
     Staff,
@@ -39,10 +41,11 @@ from staff import nav
 from staff.auth import DESK, role_required
 from staff.db import db
 from staff.once import new_flow, once, sent_page
-from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, SearchForm
+from staff.desk_forms import PHONE_HINT, BookForm, ChooseSlotForm, ContactForm, SearchForm
 from staff.desk_notices import text_notice, text_reaches
 from staff.desk_numbers import caller_from, has_stale_reference, reference_for
 from staff.labels import (
+    contact_terms,
     is_id,
     day_asked_for,
     STATUS,
@@ -231,6 +234,8 @@ def search():
             "can_text": notifications.can_text(session, client),
             "wants_calls": client.wants_reminder_calls,
             "code_word": codeword.status(client).value,
+            "contact": contact_terms(ContactTerms.of(client)),
+            "contact_form": contact_form_for(client),
             "upcoming": [listed(a) for a in upcoming],
             "past": [listed(a) for a in past],
         }
@@ -436,6 +441,40 @@ def _parse_instant(raw: str | None) -> datetime | None:
 nav.HOME[StaffRole.receptionist] = nav.HOME[StaffRole.admin] = "staff.board"
 nav.add("staff.board", _l("Tavle"), *DESK, order=20)
 nav.add("staff.book", _l("Bestill time"), *DESK, order=25)
+
+def contact_form_for(client: Client, formdata=None) -> ContactForm:
+    terms = ContactTerms.of(client)
+    return ContactForm(formdata=formdata, data={
+        "means": terms.means.value, "days": list(terms.days or EVERY_DAY), "starts": terms.starts, "ends": terms.ends,
+    })
+
+
+@bp.post("/clients/<int:client_id>/contact")
+@role_required(*DESK)
+@once
+def set_contact_terms(client_id: int):
+    """Her terms for being contacted, as she told the receptionist: from now on every text
+    and call keeps to them (scheduling.contact); the audit trail says who changed them."""
+    session = db()
+    client = session.get(Client, client_id)
+    if client is None or client.phone_e164 is None:
+        abort(404)
+    form = ContactForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("staff.search", client=client.id, _anchor="contact"), 303)
+    terms = ContactTerms(means=ContactMeans(form.means.data), days="".join(sorted(set(form.days.data))),
+                         starts=form.starts.data, ends=form.ends.data)
+    before = set_terms(client, terms)
+    at = now()
+    audit.record(session, at=at, actor=Actor.staff, actor_staff_id=current_user.id, action="contact_terms_changed",
+                 details={"client": client.id, "from": before, "to": describe_for_audit(ContactTerms.of(client))})
+    session.commit()
+    flash(_("Lagret: %(terms)s.", terms=contact_terms(ContactTerms.of(client))), "info")
+    return redirect(url_for("staff.search", client=client.id, _anchor="contact"), 303)
+
 
 @bp.post("/clients/<int:client_id>/code-word/clear")
 @role_required(*DESK)

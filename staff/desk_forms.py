@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from staff.forms import StaffPageForm
-from staff.labels import parse_slot_value
+from staff.forms import StaffPageForm, choices
+from staff.labels import MEANS, WEEKDAY_NAMES, parse_slot_value
 from staff.forms import PhoneNumber
 
 PHONE_HINT = _l("Skriv nummeret slik du har det, for eksempel 900 00 000 eller +47 900 00 000.")
@@ -54,3 +64,35 @@ class CancelForm(StaffPageForm):
         Length(max=200, message=_l("Høyst %(max)d tegn.", max=200)),
     ])
     version = HiddenField(validators=[InputRequired()])
+
+
+class ContactForm(StaffPageForm):
+    """Her terms for being contacted, as she told the receptionist (scheduling.contact)."""
+
+    means = RadioField(_l("Hvordan Linja kan nå henne"), choices=choices((m.value, label) for m, label in MEANS.items()),
+                       validate_choice=False)
+    days = SelectMultipleField(_l("Dager"), choices=choices((str(d), name) for d, name in enumerate(WEEKDAY_NAMES)),
+                               option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+                               validate_choice=False)
+    starts = TimeField(_l("Fra kl."), validators=[Optional()])
+    ends = TimeField(_l("Til kl."), validators=[Optional()])
+
+    def validate_means(self, field) -> None:
+        if field.data not in {m.value for m in MEANS}:
+            raise ValidationError(_l("Velg hvordan Linja kan nå henne."))
+
+    def validate_days(self, field) -> None:
+        if not field.data or not set(field.data) <= set("0123456"):
+            raise ValidationError(_l("Velg minst én dag."))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        starts, ends = self.starts.data, self.ends.data
+        if not self.starts.errors and not self.ends.errors:
+            if (starts is None) != (ends is None):
+                self.ends.errors.append(_l("Skriv både fra og til, eller ingen av dem (når som helst)."))
+                valid = False
+            elif starts is not None and ends <= starts:
+                self.ends.errors.append(_l("Til-tiden må være etter fra-tiden, samme dag."))
+                valid = False
+        return valid

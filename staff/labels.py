@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from scheduling.availability import Slot
-from scheduling.models import AppointmentStatus, BookedVia, Staff, StaffRole
+from scheduling.contact import EVERY_DAY, NOT_TOLD, WEEKDAYS, ContactTerms
+from scheduling.models import AppointmentStatus, BookedVia, ContactMeans, Staff, StaffRole
 
 STATUS = {
     AppointmentStatus.booked: _l("Bestilt"),
@@ -149,3 +150,38 @@ def is_id(text: str) -> bool:
     """A row id as a query string may give it: plain ASCII digits ("²" is a digit too to
     Python), no larger than any row can have."""
     return text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
+# --- her terms for being contacted ------------------------------------------------------------
+
+MEANS = {
+    ContactMeans.any: _l("SMS og telefon"),
+    ContactMeans.texts: _l("bare SMS"),
+    ContactMeans.calls: _l("bare telefon"),
+    ContactMeans.no_reminders: _l("ingen påminnelser"),
+}
+WEEKDAY_NAMES = (_l("mandag"), _l("tirsdag"), _l("onsdag"), _l("torsdag"), _l("fredag"), _l("lørdag"),
+                 _l("søndag"))
+NOT_TOLD_LABEL = _l("ikke varslet (kontakttider)")
+
+
+def _clock(at) -> str:
+    return f"{at:%H}" if at.minute == 0 else f"{at:%H:%M}"
+
+
+def contact_terms(terms: ContactTerms) -> str:
+    """Her terms as the staff see them: "kontakt: hverdager 10–14, bare SMS". Never why."""
+    days = terms.days or EVERY_DAY
+    if days == EVERY_DAY:
+        on = _("alle dager") if terms.starts else _("når som helst")
+    elif days == WEEKDAYS:
+        on = _("hverdager")
+    else:
+        on = ", ".join(str(WEEKDAY_NAMES[int(d)]) for d in days)
+    hours = f" {_clock(terms.starts)}–{_clock(terms.ends)}" if terms.starts and terms.ends else ""
+    return _("kontakt: %(when)s, %(means)s", when=on + hours, means=MEANS[terms.means])
+
+
+def not_told(error_code: str | None) -> bool:
+    """Was this text or call not sent because of her terms (the desk must decide)?"""
+    return error_code in NOT_TOLD

@@ -254,6 +254,55 @@ def test_a_locked_code_word_is_cleared_by_the_desk_after_speaking_with_her(ingri
     assert "Ingen. Hun kan velge et på SMS" in page(ingrid, f"/staff/search?client={caller.id}")
 
 
+def contact_form(html: str) -> dict:
+    """What the browser sends with her contact terms' form: its own tokens."""
+    form = html[html.index('id="contact"'):]
+    form = form[:form.index("</form>")]
+    return {"csrf_token": csrf_token(html), "once_token": re.search(r'name="once_token" value="([^"]+)"', form).group(1)}
+
+
+def test_the_desk_sets_her_contact_terms_and_the_audit_trail_says_who(ingrid, db_session, somali_caller):
+    from scheduling.models import AuditEntry, ContactMeans
+
+    caller = somali_caller.client
+    html = search_page(ingrid, "90 00 00 00")
+    assert "kontakt: når som helst, SMS og telefon" in html
+    saved = ingrid.post(f"/staff/clients/{caller.id}/contact", data={
+        **contact_form(html), "means": "texts", "days": ["0", "1", "2", "3", "4"], "starts": "10:00", "ends": "14:00"})
+    assert saved.status_code == 303
+    shown = page(ingrid, f"/staff/search?client={caller.id}")
+    assert "kontakt: hverdager 10–14, bare SMS" in shown
+    caller = fresh(db_session).get(type(caller), caller.id)
+    assert (caller.contact_means, caller.contact_days) == (ContactMeans.texts, "01234")
+    entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "contact_terms_changed")).one()
+    assert entry.actor_staff_id is not None and entry.details["client"] == caller.id
+    assert entry.details["to"] == {"means": "texts", "days": "01234", "hours": "10:00-14:00"}
+    assert "90000000" not in str(entry.details)
+    from staff.audit_words import Names, facts  # the admin's audit page says what it was set to
+
+    with ingrid.application.test_request_context():
+        assert facts(entry, Names(db_session, [entry])).endswith("kontakt: hverdager 10–14, bare SMS")
+
+
+@pytest.mark.parametrize("typed, error", [
+    ({"starts": "14:00", "ends": "10:00"}, "Til-tiden må være etter fra-tiden"),
+    ({"starts": "10:00", "ends": ""}, "Skriv både fra og til"),
+    ({"days": []}, "Velg minst én dag"),
+    ({"means": "pigeon"}, "Velg hvordan Linja kan nå henne"),
+    ({"days": ["7"]}, "Velg minst én dag"),
+])
+def test_contact_terms_that_cannot_be_kept_are_refused_kindly_and_change_nothing(
+        ingrid, db_session, somali_caller, typed, error):
+    caller = somali_caller.client
+    html = search_page(ingrid, "90 00 00 00")
+    sent = {**contact_form(html), "means": "any", "days": ["0", "2"], "starts": "09:00", "ends": "11:00", **typed}
+    answer = ingrid.post(f"/staff/clients/{caller.id}/contact", data=sent)
+    assert answer.status_code == 303
+    shown = page(ingrid, f"/staff/search?client={caller.id}")
+    assert error in unescape(shown) and "kontakt: når som helst, SMS og telefon" in shown
+    assert fresh(db_session).get(type(caller), caller.id).contact_days is None
+
+
 def test_past_and_cancelled_appointments_are_listed_apart(ingrid, make, db_session, desk, somali_caller):
     make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 10, 10, 0), client=somali_caller.client,
                      status=AppointmentStatus.attended)
