@@ -99,8 +99,17 @@ def sms():
             answered = None
         if answered is not None:
             return twiml(answered.reply_twiml)
-        log.exception("SMS webhook failed")
-        return twiml(_apology(session, phone.e164))
+        # Another of her texts wrote first what this one was writing too (her first two
+        # texts at once both creating her, or both her dialogue's row): nothing of this one
+        # was committed, and a second try finds what the other wrote.
+        log.info("SMS webhook met another text's write; trying once more")
+        try:
+            xml = run_committed(session, lambda: _handle_text(session, sid, phone.e164, now),
+                                is_idempotent=bool(sid))
+        except Exception:
+            log.exception("SMS webhook failed")
+            session.rollback()
+            return twiml(_apology(session, phone.e164))
     except Exception:
         # Whatever went wrong is ours to fix; she gets a kind word, not an error page,
         # and since nothing was committed she can simply try again.

@@ -1,0 +1,63 @@
+"""Trying to break the text's first look (hotline.webhooks._arrival) with bad luck: two
+texts from one number at once, the same text delivered twice at once, a number Linja has
+never seen texting twice at once. Each text gets its own answer, never "try again", and
+each is recorded once."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduling.models import Client, InboundMessage
+from tests.conftest import fresh
+from tests.hotline.twilio_client import Phone, messages
+
+APOLOGY = "try again"
+
+
+def at_once(app, number: str, texts: list[tuple[str, str]]) -> list[str]:
+    """Each (body, MessageSid) posted from its own thread at the same moment."""
+    barrier = threading.Barrier(len(texts), timeout=30)
+    answers: dict[int, str] = {}
+
+    def send(i: int, body: str, sid: str) -> None:
+        phone = Phone(app.test_client(), app, number)
+        params = phone.sms_params(body, sid)
+        barrier.wait()
+        response = phone.post("/hotline/sms", params)
+        answers[i] = (response.get_data(as_text=True) if response.status_code == 200
+                      else f"HTTP {response.status_code}")
+
+    threads = [threading.Thread(target=send, args=(i, body, sid)) for i, (body, sid) in enumerate(texts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return [answers.get(i, "no answer") for i in range(len(texts))]
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_a_new_number_texting_twice_at_once_gets_two_answers_and_one_client(app, centre, db_session, round_):
+    number = f"+479100{round_:04d}"
+    answers = at_once(app, number, [("hi", f"SMnew{round_}a"), ("hello", f"SMnew{round_}b")])
+    assert all("<Response>" in answer for answer in answers), answers
+    assert not any(APOLOGY in " ".join(messages(answer)).lower() for answer in answers), answers
+    session = fresh(db_session)
+    assert session.scalar(select(func.count()).select_from(Client)) == 1
+    assert session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_the_same_text_delivered_twice_at_once_is_answered_once_with_one_answer(app, client, centre, db_session,
+                                                                                  known):
+    number = "+4791234567"
+    if known:
+        Phone(client, app, number).text("hi")
+        Phone(client, app, number).text("2")  # English: her main menu
+    answers = at_once(app, number, [("1", "SMtwice"), ("1", "SMtwice")])
+    assert answers[0] == answers[1], answers
+    assert not any(APOLOGY in " ".join(messages(answer)).lower() for answer in answers), answers
+    session = fresh(db_session)
+    [recorded] = session.scalars(select(InboundMessage).where(InboundMessage.message_sid == "SMtwice")).all()
+    assert recorded.reply_twiml == answers[0]
