@@ -131,7 +131,7 @@ class Arrival:
 
 def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now: datetime) -> Arrival:
     """Her MessageSid, her, her dialogue, the limits' counts and the reference data's
-    version in one statement. Her dialogue's row is locked (FOR UPDATE on PostgreSQL;
+    version in one statement. Her dialogue's row and hers are locked (FOR NO KEY UPDATE on PostgreSQL;
     SQLite's writes are one at a time anyway): two texts from her at once are handled one
     after the other, not both from the same state. For a caller with no dialogue yet (her
     first text) a second statement reads the same without it."""
@@ -141,7 +141,10 @@ def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now:
         select(Client, Conversation, answered, *abuse.reply_counts(sender_hash, now), reference.version_column())
         .join(Conversation, Conversation.client_id == Client.id)
         .where(has_number(phone_e164))
-        .with_for_update(of=Conversation)
+        # Her row too: what the text before this one wrote to her (her language, STOP, her
+        # code word) is read after it, not from before it; NO KEY, so that a row referring
+        # to her (a booking's, a text's) is not kept waiting.
+        .with_for_update(of=(Conversation, Client), key_share=True)
     ).first()
     if row is None:
         # Her first text (or the first since her dialogue was cleared): the same, with her
@@ -271,6 +274,10 @@ def _converse(session: Session, phone_e164: str, client: Client | None, now: dat
     if row is None and not is_new:
         # Two texts from her at once are handled one after the other, not both from the same state.
         row = session.get(Conversation, client.id, with_for_update=True)
+        if row is not None:
+            # Written by another of her texts since _arrival read her: read her again, as
+            # that text left her (her language, STOP, her code word).
+            session.refresh(client)
     state = kept(row.state, row.data, client.language_code, row.updated_at) if row else \
         State(language=client.language_code)
     was_opted_out = client.is_opted_out

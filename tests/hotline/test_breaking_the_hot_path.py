@@ -61,3 +61,41 @@ def test_the_same_text_delivered_twice_at_once_is_answered_once_with_one_answer(
     session = fresh(db_session)
     [recorded] = session.scalars(select(InboundMessage).where(InboundMessage.message_sid == "SMtwice")).all()
     assert recorded.reply_twiml == answers[0]
+
+
+def words(answer: str) -> str:
+    return "\n".join(messages(answer))
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_her_language_and_her_next_choice_at_once_are_answered_as_if_one_after_the_other(
+        app, centre, db_session, round_):
+    """At the language menu she texts "2" (English) and, at once, "1": whichever is handled
+    second is answered from where the first left her, in the language she has then."""
+    from tests.hotline.test_sms_flows import say
+
+    number = f"+479200{round_:04d}"
+    Phone(app.test_client(), app, number).text("hi")
+    answers = [words(a) for a in at_once(app, number, [("2", f"SMlang{round_}"), ("1", f"SMnext{round_}")])]
+    english_first = say("main_menu", "en") in answers[0]
+    if english_first:  # then "1" books, in English: the services
+        assert "What would you like to talk about?" in answers[1], answers
+    else:  # "1" chose Norwegian first; "2" is then her appointment, in Norwegian
+        assert answers[1] == say("main_menu", "nb"), answers
+        assert "English" not in answers[0] and "Reply with" not in answers[0], answers
+    session = fresh(db_session)
+    from scheduling.clients import find_client
+    assert find_client(session, number).language_code == ("en" if english_first else "nb")
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_texts_at_once_at_her_last_answer_of_the_hour_get_one_answer(app, centre, db_session, round_):
+    """Her number's hourly limit holds when her texts come together: with one answer left,
+    two texts at once get one answer between them (the other one, the notice or silence)."""
+    app.config["REPLIES_PER_NUMBER_PER_HOUR"] = 3
+    number = f"+479300{round_:04d}"
+    phone = Phone(app.test_client(), app, number)
+    phone.text("hi")
+    phone.text("2")  # English: her main menu; one answer left this hour
+    answers = [words(a) for a in at_once(app, number, [("9", f"SMlast{round_}a"), ("9", f"SMlast{round_}b")])]
+    assert sum("Reply with a number" in answer for answer in answers) == 1, answers
