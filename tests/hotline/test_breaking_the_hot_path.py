@@ -99,3 +99,44 @@ def test_two_texts_at_once_at_her_last_answer_of_the_hour_get_one_answer(app, ce
     phone.text("2")  # English: her main menu; one answer left this hour
     answers = [words(a) for a in at_once(app, number, [("9", f"SMlast{round_}a"), ("9", f"SMlast{round_}b")])]
     assert sum("Reply with a number" in answer for answer in answers) == 1, answers
+
+
+def calls_at_once(app, number: str, sids: list[str]) -> list[str]:
+    barrier = threading.Barrier(len(sids), timeout=30)
+    answers: dict[int, str] = {}
+
+    def ring(i: int, sid: str) -> None:
+        phone = Phone(app.test_client(), app, number)
+        params = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": number, "To": phone.to,
+                  "CallStatus": "ringing", "Direction": "inbound"}
+        barrier.wait()
+        response = phone.post("/hotline/voice", params)
+        answers[i] = (response.get_data(as_text=True) if response.status_code == 200
+                      else f"HTTP {response.status_code}")
+
+    threads = [threading.Thread(target=ring, args=(i, sid)) for i, sid in enumerate(sids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return [answers.get(i, "no answer") for i in range(len(sids))]
+
+
+@pytest.mark.parametrize("known", [False, True])
+@pytest.mark.parametrize("round_", range(3))
+def test_twilio_asking_twice_at_once_about_a_new_call_gets_the_same_answer_twice(
+        app, client, centre, db_session, make, known, round_):
+    from scheduling.models import Call
+
+    number = f"+479400{round_:04d}"
+    if known:
+        make.client(phone_e164=number, language_code="en")
+        db_session.commit()
+    sid = f"CA{round_:032d}"
+    answers = calls_at_once(app, number, [sid, sid])
+    assert all("<Gather" in answer for answer in answers), answers
+    assert not any("went wrong" in answer.lower() or "try again" in answer.lower() for answer in answers), answers
+    session = fresh(db_session)
+    assert session.scalar(select(func.count()).select_from(Client)) == 1
+    [call] = session.scalars(select(Call)).all()
+    assert call.client_id is not None
