@@ -140,3 +140,16 @@ def test_twilio_asking_twice_at_once_about_a_new_call_gets_the_same_answer_twice
     assert session.scalar(select(func.count()).select_from(Client)) == 1
     [call] = session.scalars(select(Call)).all()
     assert call.client_id is not None
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_caller_known_to_the_desk_with_no_dialogue_texting_twice_at_once_gets_two_answers(
+        app, centre, make, db_session, round_):
+    """Known (the desk booked for her, or she called) but never texted: her first two texts
+    at once both create her dialogue's row; the one that comes second is answered from it."""
+    number = f"+479500{round_:04d}"
+    make.client(phone_e164=number, language_code="en")
+    db_session.commit()
+    answers = [words(a) for a in at_once(app, number, [("hi", f"SMdesk{round_}a"), ("4", f"SMdesk{round_}b")])]
+    assert not any(APOLOGY in answer.lower() for answer in answers), answers
+    assert fresh(db_session).scalar(select(func.count()).select_from(InboundMessage)) == 2
