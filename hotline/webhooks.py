@@ -156,6 +156,13 @@ def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now:
         ).one()
     client, conversation, reply, own, line, version = row
     reference.read_version(session, version)
+    own_limit = current_app.config["REPLIES_PER_NUMBER_PER_HOUR"]
+    if conversation is not None and own_limit > 0 and 2 * own >= own_limit and session.get_bind().dialect.name \
+            == "postgresql":
+        # Her count was read as the statement began, before her dialogue's lock was hers:
+        # another of her texts answered while this one waited is not in it. Far from her
+        # limit that cannot matter; from half of it on she is counted again, after the lock.
+        own, line = session.execute(select(*abuse.reply_counts(sender_hash, now))).one()
     return Arrival(reply, client, conversation, (own, line))
 
 

@@ -88,7 +88,7 @@ def test_her_language_and_her_next_choice_at_once_are_answered_as_if_one_after_t
     assert find_client(session, number).language_code == ("en" if english_first else "nb")
 
 
-@pytest.mark.parametrize("round_", range(3))
+@pytest.mark.parametrize("round_", range(8))
 def test_two_texts_at_once_at_her_last_answer_of_the_hour_get_one_answer(app, centre, db_session, round_):
     """Her number's hourly limit holds when her texts come together: with one answer left,
     two texts at once get one answer between them (the other one, the notice or silence)."""
