@@ -99,8 +99,17 @@ def sms():
             answered = None
         if answered is not None:
             return twiml(answered.reply_twiml)
-        log.exception("SMS webhook failed")
-        return twiml(_apology(session, phone.e164))
+        # Another of her texts wrote first what this one was writing too (her first two
+        # texts at once both creating her, or both her dialogue's row): nothing of this one
+        # was committed, and a second try finds what the other wrote.
+        log.info("SMS webhook met another text's write; trying once more")
+        try:
+            xml = run_committed(session, lambda: _handle_text(session, sid, phone.e164, now),
+                                is_idempotent=bool(sid))
+        except Exception:
+            log.exception("SMS webhook failed")
+            session.rollback()
+            return twiml(_apology(session, phone.e164))
     except Exception:
         # Whatever went wrong is ours to fix; she gets a kind word, not an error page,
         # and since nothing was committed she can simply try again.
@@ -122,7 +131,7 @@ class Arrival:
 
 def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now: datetime) -> Arrival:
     """Her MessageSid, her, her dialogue, the limits' counts and the reference data's
-    version in one statement. Her dialogue's row is locked (FOR UPDATE on PostgreSQL;
+    version in one statement. Her dialogue's row and hers are locked (FOR NO KEY UPDATE on PostgreSQL;
     SQLite's writes are one at a time anyway): two texts from her at once are handled one
     after the other, not both from the same state. For a caller with no dialogue yet (her
     first text) a second statement reads the same without it."""
@@ -132,7 +141,10 @@ def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now:
         select(Client, Conversation, answered, *abuse.reply_counts(sender_hash, now), reference.version_column())
         .join(Conversation, Conversation.client_id == Client.id)
         .where(has_number(phone_e164))
-        .with_for_update(of=Conversation)
+        # Her row too: what the text before this one wrote to her (her language, STOP, her
+        # code word) is read after it, not from before it; NO KEY, so that a row referring
+        # to her (a booking's, a text's) is not kept waiting.
+        .with_for_update(of=(Conversation, Client), key_share=True)
     ).first()
     if row is None:
         # Her first text (or the first since her dialogue was cleared): the same, with her
@@ -144,6 +156,13 @@ def _arrival(session: Session, sid: str, phone_e164: str, sender_hash: str, now:
         ).one()
     client, conversation, reply, own, line, version = row
     reference.read_version(session, version)
+    own_limit = current_app.config["REPLIES_PER_NUMBER_PER_HOUR"]
+    if conversation is not None and own_limit > 0 and 2 * own >= own_limit and session.get_bind().dialect.name \
+            == "postgresql":
+        # Her count was read as the statement began, before her dialogue's lock was hers:
+        # another of her texts answered while this one waited is not in it. Far from her
+        # limit that cannot matter; from half of it on she is counted again, after the lock.
+        own, line = session.execute(select(*abuse.reply_counts(sender_hash, now))).one()
     return Arrival(reply, client, conversation, (own, line))
 
 
@@ -262,6 +281,10 @@ def _converse(session: Session, phone_e164: str, client: Client | None, now: dat
     if row is None and not is_new:
         # Two texts from her at once are handled one after the other, not both from the same state.
         row = session.get(Conversation, client.id, with_for_update=True)
+        if row is not None:
+            # Written by another of her texts since _arrival read her: read her again, as
+            # that text left her (her language, STOP, her code word).
+            session.refresh(client)
     state = kept(row.state, row.data, client.language_code, row.updated_at) if row else \
         State(language=client.language_code)
     was_opted_out = client.is_opted_out

@@ -174,3 +174,24 @@ def test_after_the_database_restarts_between_texts_she_is_answered(phone, centre
     clock.advance(timedelta(seconds=30))
     assert terminate_app_connections(engine) >= 1  # the app's pooled connection among them
     assert "1 Book a time" in phone.text("2")  # English: her main menu, not an apology
+
+
+@pytest.mark.parametrize("known", [False, True])
+@pytest.mark.parametrize("cut", ["AS one", "INSERT INTO calls"])  # the first look; the call's row
+def test_a_cut_at_a_new_calls_first_look_or_its_row_is_tried_again_and_she_hears_her_menu(
+        phone, centre, cuts, make, db_session, known, cut):
+    from scheduling.models import Call, Client
+
+    if known:
+        make.client(phone_e164=NUMBER, language_code="en")
+        db_session.commit()
+    cuts.on(cut)
+    sid = "CA" + "3" * 32
+    root = voice(phone, "/hotline/voice", sid, CallStatus="ringing")
+    assert cuts.made == 1
+    assert root.find("Gather") is not None, ET.tostring(root)
+    if known:  # a returning caller goes straight to her main menu, in her language
+        assert all(language == "en-GB" for language, _ in said(root)), said(root)
+    session = fresh(db_session)
+    [call] = session.scalars(select(Call)).all()
+    assert call.client_id == session.scalars(select(Client.id)).one()

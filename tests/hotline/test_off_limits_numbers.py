@@ -93,6 +93,22 @@ def test_a_call_from_such_a_number_is_answered_but_never_called_or_texted_back(a
     assert count(db_session, OutboxMessage) == 0
 
 
+@pytest.mark.parametrize("number", [PREMIUM, CENTRE, "+4741000001"])
+def test_a_call_from_such_a_number_known_to_the_desk_is_still_answered_as_a_hidden_one(
+        app, client, centre, make, db_session, number):
+    """A caller row for the number (made before it was listed as the centre's own, say)
+    changes nothing: the call hears the hidden number's menu and is not tied to her."""
+    from scheduling.models import Call
+
+    make.client(phone_e164=number, language_code="en")
+    db_session.commit()
+    sid = "CA" + "2" * 32
+    menu = voice(app, client, "/hotline/voice", number, sid, CallStatus="ringing")
+    offered = keys_offered(menu)
+    assert menu.find("Gather") is not None and "trykk 3" in offered and "trykk 4" not in offered, offered
+    assert fresh(db_session).get(Call, sid).client_id is None
+
+
 def test_a_call_from_a_landline_can_ask_to_be_called_back(app, client, centre, db_session):
     sid = "CA" + "2" * 32
     menu = voice(app, client, "/hotline/voice", LANDLINE, sid, CallStatus="ringing")
