@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
@@ -29,13 +28,6 @@ class ParsedPhone:
         return ERROR_MESSAGES.get(self.error) if self.error else None
 
 
-# Parsing a number costs more than most of what a text's answer takes, and every text
-# parses hers (and the centre's) several times over: the answers are kept, a few thousand
-# numbers' worth (they are pure functions of their arguments).
-_KEPT = 4096
-
-
-@lru_cache(maxsize=_KEPT)
 def parse_phone(raw: str | None, default_region: str = "NO") -> ParsedPhone:
     """Any way a person writes a number ("+47 912 34 567", "0047 91234567", "91234567")."""
     text = (raw or "").strip()
@@ -52,7 +44,6 @@ def parse_phone(raw: str | None, default_region: str = "NO") -> ParsedPhone:
     return ParsedPhone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-@lru_cache(maxsize=_KEPT)
 def is_mobile(e164: str) -> bool:
     """Can this number receive a text? (Mobile, or a number type that may be one.)"""
     try:
@@ -72,7 +63,6 @@ OFF_LIMITS_TYPES = frozenset({
 })
 
 
-@lru_cache(maxsize=_KEPT)
 def is_off_limits_type(e164: str) -> bool:
     """Is this a kind of number Linja never texts or calls (``OFF_LIMITS_TYPES``)?"""
     try:

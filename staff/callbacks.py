@@ -26,13 +26,14 @@ from scheduling.models import (
     Staff,
     Voicemail,
 )
+from scheduling.contact import ContactTerms
 from scheduling.notifications import failed_texts
 from scheduling.sending import OutgoingCall, SendError
 from staff import nav
 from staff.auth import DESK, role_required
 from staff.db import db
 from staff.once import once
-from staff.labels import VIA, language_name, number_end, when
+from staff.labels import VIA, contact_terms, language_name, number_end, when
 from staff.views import bp
 
 # A recording as Twilio names it: .../Accounts/{AccountSid}/Recordings/{RecordingSid}[.mp3|.wav]
@@ -64,20 +65,38 @@ FAILURES = {
 @role_required(*DESK)
 def callbacks():
     rows = db().execute(
-        select(CallbackRequest, Client.phone_e164, Client.id)
+        select(CallbackRequest, Client)
         .outerjoin(Client, Client.id == CallbackRequest.client_id)
         .where(CallbackRequest.status == CallbackStatus.open)
         .order_by(CallbackRequest.requested_at)
     ).all()
-    requests = [
-        {
+    at = current_app.extensions["linja.clock"].now()
+    requests = []
+    for request, client in rows:
+        phone = client.phone_e164 if client else None
+        terms = ContactTerms.of(client)
+        requests.append({
             "id": request.id, "language": language_name(request.language_code), "via": VIA[request.requested_via],
             "at": when(request.requested_at), "number_end": number_end(phone),
-            "client_id": client_id if phone else None,
-        }
-        for request, phone, client_id in rows
-    ]
+            "client_id": client.id if phone else None,
+            "contact": None if terms.is_open_ended else contact_terms(terms),
+            "wait": _not_now(client, at),
+        })
     return render_template("staff/callbacks.html", requests=requests)
+
+
+def _not_now(client: Client | None, at) -> str | None:
+    """Why she cannot be called now by her own terms (scheduling.contact), or None."""
+    terms = ContactTerms.of(client)
+    if not terms.allows_calls:
+        return _("Ikke ring: hun vil bare ha SMS.")
+    tz = current_app.extensions["linja.rules"].tz
+    if terms.has_hours and not terms.is_open(at, tz):
+        opening = terms.next_opening(at, tz)
+        if opening is None:
+            return _("Ikke ring nå: utenfor kontakttidene hennes.")
+        return _("Kan ringes fra %(when)s (kontakttidene hennes).", when=when(opening))
+    return None
 
 
 @bp.post("/callbacks/<int:request_id>/call")
@@ -89,6 +108,11 @@ def call_back(request_id: int):
     me = session.get(Staff, current_user.id)
     if request is None or request.status != CallbackStatus.open:
         flash(_("Denne forespørselen er allerede behandlet."), "error")
+        return redirect(url_for("staff.callbacks"))
+    wait = _not_now(session.get(Client, request.client_id) if request.client_id else None,
+                    current_app.extensions["linja.clock"].now())
+    if wait is not None:
+        flash(wait, "error")
         return redirect(url_for("staff.callbacks"))
     if not me.phone_e164:
         flash(_("Legg inn ditt telefonnummer først: Linja ringer deg, så setter vi deg over."), "error")

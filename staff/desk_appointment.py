@@ -27,14 +27,36 @@ from scheduling.booking import (
 )
 from scheduling.crypto import UnreadableNumber, keyring
 from scheduling.sending import change_text, params_as_sent
-from scheduling.models import Actor, Appointment, AppointmentStatus, AuditEntry, Staff, StaffRole, staff_services
+from scheduling.contact import NOT_TOLD, ContactTerms
+from scheduling.models import (
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    AuditEntry,
+    OutboxMessage,
+    OutboxStatus,
+    Staff,
+    StaffRole,
+    staff_services,
+)
 from staff import audit_words
 from staff.auth import DESK, role_required
 from staff.db import db
 from staff.once import once, sent_page
 from staff.desk_forms import CancelForm, MoveForm
 from staff.desk_notices import text_notice, text_reaches
-from staff.labels import VIA, hm, language_name, listed, number_end, parse_day, slot_choice, when
+from staff.labels import (
+    NOT_TOLD_LABEL,
+    VIA,
+    contact_terms,
+    hm,
+    language_name,
+    listed,
+    number_end,
+    parse_day,
+    slot_choice,
+    when,
+)
 from staff.views import bp, now
 
 SLOTS_PER_COUNSELOR = 6
@@ -299,10 +321,25 @@ def _page(appointment: Appointment, *, notice: str | None = None, alternatives: 
             "client_id": client.id if client and client.phone_e164 else None,
             "number_end": number_end(client.phone_e164 if client else None),
             "is_opted_out": bool(client and client.is_opted_out),
+            "contact": contact_terms(ContactTerms.of(client)) if client and client.phone_e164 else None,
         },
         is_changeable=is_changeable, notice=notice, options=options, alternatives=alternatives_shown,
         cancel_form=cancel_form, history=_history(appointment.id), from_day=from_day,
+        not_told=_not_told(appointment.id),
     ), status
+
+
+def _not_told(appointment_id: int) -> list[str]:
+    """The texts and calls about this appointment her contact terms kept from going
+    (scheduling.contact): someone at the desk decides whether to reach her otherwise."""
+    rows = db().execute(
+        select(OutboxMessage.kind, OutboxMessage.due_at, OutboxMessage.error_code)
+        .where(OutboxMessage.appointment_id == appointment_id, OutboxMessage.status == OutboxStatus.withdrawn,
+               OutboxMessage.error_code.in_(NOT_TOLD))
+        .order_by(OutboxMessage.due_at)
+    ).all()
+    return [_("%(what)s (%(when)s): %(why)s", what=_("Påminnelse") if kind == "reminder" else _("Beskjed om endring"),
+              when=when(due_at), why=NOT_TOLD_LABEL[code]) for kind, due_at, code in rows]
 
 
 def _move_options(appointment: Appointment, at: datetime, not_before: datetime | None) -> list[dict]:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from scheduling.availability import Slot
-from scheduling.contact import EVERY_DAY, NOT_TOLD, WEEKDAYS, ContactTerms
+from scheduling.contact import EVERY_DAY, NOT_BY_THESE_MEANS, NOT_TOLD, OUTSIDE_HOURS, WEEKDAYS, ContactTerms
 from scheduling.models import AppointmentStatus, BookedVia, ContactMeans, Staff, StaffRole
 
 STATUS = {
@@ -162,7 +162,8 @@ MEANS = {
 }
 WEEKDAY_NAMES = (_l("mandag"), _l("tirsdag"), _l("onsdag"), _l("torsdag"), _l("fredag"), _l("lørdag"),
                  _l("søndag"))
-NOT_TOLD_LABEL = _l("ikke varslet (kontakttider)")
+NOT_TOLD_LABEL = {OUTSIDE_HOURS: _l("ikke varslet (kontakttider)"),
+                  NOT_BY_THESE_MEANS: _l("ikke varslet (kontaktmåte)")}
 
 
 def _clock(at) -> str:
@@ -181,7 +182,3 @@ def contact_terms(terms: ContactTerms) -> str:
     hours = f" {_clock(terms.starts)}–{_clock(terms.ends)}" if terms.starts and terms.ends else ""
     return _("kontakt: %(when)s, %(means)s", when=on + hours, means=MEANS[terms.means])
 
-
-def not_told(error_code: str | None) -> bool:
-    """Was this text or call not sent because of her terms (the desk must decide)?"""
-    return error_code in NOT_TOLD

@@ -97,6 +97,38 @@ def test_a_call_back_that_could_not_ring_out_can_be_tried_again_with_back(desk_a
     assert len(fake_twilio.calls) == 1
 
 
+def test_the_call_button_waits_for_her_hours_and_a_forged_call_is_refused(desk_app, fake_twilio, centre, staff,
+                                                                          db_session, clock):
+    from datetime import time
+
+    from scheduling.contact import WEEKDAYS, ContactTerms, set_terms
+    from tests.conftest import oslo
+
+    caller = Phone(desk_app.test_client(), desk_app, "+4791234567")
+    for words in ("hi", "4", "3"):
+        caller.text(words)
+    her = fresh(db_session).scalars(select(Client)).one()
+    set_terms(her, ContactTerms(days=WEEKDAYS, starts=time(10), ends=time(14)))
+    db_session.commit()
+    browser = desk_app.test_client()
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/callbacks").get_data(as_text=True)  # Monday 08:00
+    assert "kontakt: hverdager 10–14, SMS og telefon" in page
+    assert "Kan ringes fra man. 23. nov. 10:00" in page and ">Ring<" not in page
+    [request] = fresh(db_session).scalars(select(CallbackRequest)).all()
+    forged = browser.post(f"/staff/callbacks/{request.id}/call", data={**tokens(page)})
+    assert forged.status_code == 302 and fake_twilio.calls == []
+    assert "Kan ringes fra" in browser.get("/staff/callbacks").get_data(as_text=True)
+
+    clock.set(oslo(2026, 11, 23, 10, 0))
+    browser = desk_app.test_client()  # two hours on, her session has ended: she signs in again
+    sign_in(browser, "ingrid@linja.test")
+    page = browser.get("/staff/callbacks").get_data(as_text=True)
+    assert ">Ring<" in page
+    browser.post(f"/staff/callbacks/{request.id}/call", data={**tokens(page)})
+    assert len(fake_twilio.calls) == 1
+
+
 def test_only_the_desk_sees_the_call_back_queue(desk_app, staff):
     browser = desk_app.test_client()
     assert browser.get("/staff/callbacks").status_code == 302  # a stranger: to sign-in

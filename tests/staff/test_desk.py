@@ -303,6 +303,26 @@ def test_contact_terms_that_cannot_be_kept_are_refused_kindly_and_change_nothing
     assert fresh(db_session).get(type(caller), caller.id).contact_days is None
 
 
+def test_the_appointment_shows_her_terms_and_what_they_kept_from_her(app, ingrid, make, db_session, desk):
+    from scheduling.booking import book_appointment
+    from scheduling.contact import EVERY_DAY, ContactTerms, set_terms
+    from scheduling.models import Actor, ContactMeans
+    from web.worker import make_worker
+
+    caller = make.client("+4791234599", language_code="ti")
+    set_terms(caller, ContactTerms(means=ContactMeans.calls, days=EVERY_DAY))
+    db_session.commit()
+    booked = book_appointment(db_session, service_id=desk["talk"].id, counselor_id=desk["counselors"]["ti"].id,
+                              start_at=oslo(2026, 11, 24, 10, 0), now=NOW, booked_via=BookedVia.staff,
+                              client=caller, actor=Actor.staff).appointment
+    db_session.commit()
+    make_worker(app).tick()  # the desk's "booked" text: she takes calls only
+    html = page(ingrid, f"/staff/appointments/{booked.id}")
+    assert "kontakt: når som helst, bare telefon" in html
+    notice = html[html.index('id="not-told"'):]
+    assert "Beskjed om endring" in notice and "ikke varslet (kontaktmåte)" in notice
+
+
 def test_past_and_cancelled_appointments_are_listed_apart(ingrid, make, db_session, desk, somali_caller):
     make.appointment(desk["amina"], desk["talk"], oslo(2026, 11, 10, 10, 0), client=somali_caller.client,
                      status=AppointmentStatus.attended)

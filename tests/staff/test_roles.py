@@ -61,6 +61,7 @@ ALLOWED = {
     "staff.voicemail_done": DESK,
     "staff.voicemail_audio": DESK,
     "staff.clear_code_word": DESK,
+    "staff.set_contact_terms": DESK,
     "staff.limited": DESK,
 }
 
