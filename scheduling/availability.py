@@ -379,8 +379,9 @@ def _load_calendars(
     return list(by_id.values())
 
 
-# How many counselor-days of calendar the first window of a search reads.
-COUNSELOR_DAYS_PER_WINDOW = 60
+# How many counselor-days of calendar the first window of a search reads: enough that a
+# busy week's first window usually holds the times offered (each window is a round trip).
+COUNSELOR_DAYS_PER_WINDOW = 180
 
 # No appointment (with its buffer) lasts longer than this; it bounds the busy look-up from
 # below, so the index scan does not read a counselor's whole history.
