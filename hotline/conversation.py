@@ -11,8 +11,9 @@ where she is next; ``docs/dialogue.md`` is generated from it (``flask dialogue-t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -41,6 +42,9 @@ CODE = "code"  # her code word is asked before what she asked for
 CODE_NEW = "code_new"  # choosing a code word
 CODE_REPEAT = "code_repeat"  # the same code word again, to be sure
 TALK_LATER = "talk_later"  # on a call, no one free to talk: a call back or a message
+CONTACT = "contact"  # how Linja may reach her (scheduling.contact)
+CONTACT_DAYS = "contact_days"  # ...on which days
+CONTACT_HOURS = "contact_hours"  # ...between which hours
 
 # States that do not time out: nothing is held, and a reminder's answer may come hours later.
 RESTING = {NEW, LANGUAGE, MAIN, REMINDER, TALK_LATER}
@@ -50,13 +54,15 @@ RESTING = {NEW, LANGUAGE, MAIN, REMINDER, TALK_LATER}
 TOP = {NEW, LANGUAGE, MAIN, REMINDER}
 LATER = 9  # "9 Later times"
 CODE_WORD = 6  # "6 Code word" in the main menu
-# States that show or change her appointment: with a code word, only once it was given.
-GUARDED = {APPOINTMENT, CANCEL, MOVE_SLOT, MOVE_CONFIRM}
+# States that show or change her appointment, or how she may be reached: with a code word,
+# only once it was given.
+GUARDED = {APPOINTMENT, CANCEL, MOVE_SLOT, MOVE_CONFIRM, CONTACT, CONTACT_DAYS, CONTACT_HOURS}
 # States that take a yes or a no: there a word that is both a greeting and a yes (the
 # Somali "haye") means yes.
 YES_NO = {CONFIRM, MOVE_CONFIRM, CANCEL, REMINDER}
-# States answered with several digits (a code word): on a call, ended with the # key.
-KEYED = {CODE, CODE_NEW, CODE_REPEAT}
+# States answered with several digits (a code word, her hours): on a call, ended with the # key.
+KEYED = {CODE, CODE_NEW, CODE_REPEAT, CONTACT_HOURS}
+MONDAY_TO_FRIDAY = "01234"  # weekday digits, as scheduling.contact keeps them
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,11 @@ class Desk(Protocol):
     def cancel(self, appointment_id: int) -> bool: ...
     def move(self, appointment_id: int, offer: Offer) -> Booking: ...  # lets go of her hold
     def request_callback(self) -> None: ...
-    def set_reminder_calls(self, wanted: bool) -> None: ...
-    def wants_reminder_calls(self) -> bool: ...
+    # How and when Linja may reach her (scheduling.contact): the means ("any", "texts",
+    # "calls", "no_reminders"), with her reminders as a call or not (None: as they were);
+    # and the days (weekday digits, None: every day) and hours (None: any hour).
+    def set_contact_means(self, means: str, reminder_calls: bool | None) -> None: ...
+    def set_contact_hours(self, days: str | None, starts: time | None, ends: time | None) -> None: ...
     def opt_out(self) -> None: ...
     def opt_in(self) -> None: ...
     def erase(self) -> None: ...
@@ -295,6 +304,8 @@ def is_sound(state: State) -> bool:
             Offer.from_data(data["offer"])
         elif state.name in (APPOINTMENT, CANCEL, REMINDER):
             datetime.fromisoformat(data["when"])
+        elif state.name == CONTACT_HOURS and data.get("days") not in (None, MONDAY_TO_FRIDAY):
+            return False
     except (KeyError, TypeError, ValueError, AttributeError):
         return False
     return True
@@ -326,6 +337,8 @@ def prompt(state: State, ctx: Context) -> list[Reply]:
         return [reply("code_repeat")]
     if state.name == TALK_LATER:
         return [_nobody_free(ctx)]
+    if state.name in (CONTACT, CONTACT_DAYS, CONTACT_HOURS):
+        return [reply(TABLE[state.name].asks)]
     return [reply("main_menu")]
 
 
@@ -537,10 +550,11 @@ def _help(state: State, text: str, ctx: Context) -> Step:
     return _to(state, MAIN, ctx, [reply("help")])
 
 
-def _reminder_calls(state: State, text: str, ctx: Context) -> Step:
-    wanted = not ctx.desk.wants_reminder_calls()
-    ctx.desk.set_reminder_calls(wanted)
-    return _to(state, MAIN, ctx, [reply("reminder_calls_on" if wanted else "reminder_calls_off")])
+def _contact(state: State, text: str, ctx: Context) -> Step:
+    """How and when Linja may reach her: changed only by her, so her code word first."""
+    if _needs_code(state, ctx):
+        return _ask_code(replace(state, name=MAIN), text, ctx)
+    return _to(state, CONTACT, ctx, [reply("contact_menu")])
 
 
 def _code_word(state: State, text: str, ctx: Context) -> Step:
@@ -733,6 +747,67 @@ def _as_main(state: State, text: str, ctx: Context) -> Step:
     return answer(replace(state, name=MAIN, data={}), text, ctx)
 
 
+# -- how and when she may be contacted (scheduling.contact)
+
+# Her choice in the contact menu: (means, her reminders as a call or None: as they were,
+# what she is told). Texts only puts her reminders back to texts, so a later "texts and
+# calls" brings them as texts; calls only brings them as calls.
+MEANS = {
+    1: ("any", False, "contact_any"),
+    2: ("texts", False, "contact_texts"),
+    3: ("calls", True, "contact_calls"),
+    4: ("any", True, "contact_reminder_calls"),
+    5: ("no_reminders", None, "contact_no_reminders"),
+}
+
+
+def _means(state: State, text: str, ctx: Context) -> Step:
+    means, reminder_calls, told = MEANS[kw.number(text)]
+    ctx.desk.set_contact_means(means, reminder_calls)
+    return _to(state, MAIN, ctx, [reply(told)])
+
+
+def _ask_days(state: State, text: str, ctx: Context) -> Step:
+    return _to(state, CONTACT_DAYS, ctx, [reply("contact_days")])
+
+
+def _days(days: str | None) -> Handler:
+    def choose(state: State, text: str, ctx: Context) -> Step:
+        return _to(state, CONTACT_HOURS, ctx, [reply("contact_hours")], days=days)
+    return choose
+
+
+# Her hours, as she sends or keys them: "1014", "10-14", "10 14", "9-15", "10:00-14:00".
+_HOURS = re.compile(r"(\d{2})(\d{2})|(\d{1,2})(?:[:.]00)? ?(?:-|–|—| ) ?(\d{1,2})(?:[:.]00)?")
+
+
+def hours_of(text: str) -> tuple[time, time] | None:
+    """Her window from what she sent: from one whole hour to a later one the same day."""
+    match = _HOURS.fullmatch(text)
+    if match is None:
+        return None
+    starts, ends = (int(g) for g in match.groups() if g is not None)
+    if not 0 <= starts < ends <= 23:
+        return None
+    return time(starts), time(ends)
+
+
+def _any_hour(state: State, text: str, ctx: Context) -> Step:
+    days = state.data.get("days")
+    ctx.desk.set_contact_hours(days, None, None)
+    return _to(state, MAIN, ctx, [reply("contact_weekdays" if days else "contact_any_time")])
+
+
+def _hours(state: State, text: str, ctx: Context) -> Step:
+    window = hours_of(text)
+    if window is None:
+        return Step(replace(state, updated_at=ctx.now), [reply("contact_hours_format")])
+    days = state.data.get("days")
+    ctx.desk.set_contact_hours(days, *window)
+    told = "contact_weekdays_hours" if days else "contact_hours_every_day"
+    return _to(state, MAIN, ctx, [reply(told, start=window[0], end=window[1])])
+
+
 _BACK = "0 (or MENU)"
 # What a choice about a time she has may find: the time gone (cancelled or moved since she
 # was shown it), no free time to move to, the time she chose just taken.
@@ -752,8 +827,8 @@ TABLE: dict[str, Row] = {
                     "one is free, a call back", _talk, (MAIN, TALK_LATER),
                says=("put_through", "closed", "callback_requested")),
         Choice("4", "help", _help, (MAIN,), says=("help",)),
-        Choice("5", "reminders as a phone call, or back to texts", _reminder_calls, (MAIN,),
-               says=("reminder_calls_on", "reminder_calls_off")),
+        Choice("5", "how and when she may be contacted (her code word first, if she has one)", _contact,
+               (CONTACT, CODE, MAIN), says=("code_locked",)),
         Choice(str(CODE_WORD), "choose or change her code word (the old one first)", _code_word,
                (CODE_NEW, CODE, MAIN), says=("code_locked",)),
         # Said on a call only ("To hear this again, press 9"): a text stays on her screen.
@@ -801,11 +876,11 @@ TABLE: dict[str, Row] = {
         Choice("3", "move it: other times, with her counselor", _reminded(_reminder_move),
                (MOVE_SLOT, CODE, MAIN), says=("no_slots", "code_locked", *_GONE), answers_as=(MAIN,)),
     ), otherwise=Choice("anything else", "read as a choice from the main menu", _as_main,
-                        (MAIN, SERVICE, SLOT, APPOINTMENT, TALK_LATER, CODE, CODE_NEW), answers_as=(MAIN,))),
+                        (MAIN, SERVICE, SLOT, APPOINTMENT, TALK_LATER, CODE, CODE_NEW, CONTACT), answers_as=(MAIN,))),
     CODE: Row("code_ask", otherwise=Choice(
         "her code word (on a call, ended with #)", "right: what she asked for; wrong: asked again; too many "
         "wrong tries: locked, and she is asked to call", _code, (APPOINTMENT, CANCEL, CODE, CODE_NEW, MAIN,
-                                                                    SERVICE, SLOT, MOVE_SLOT, TALK_LATER),
+                                                                    SERVICE, SLOT, MOVE_SLOT, TALK_LATER, CONTACT),
         says=("code_format", "code_wrong", "code_locked"), answers_as=(*GUARDED, MAIN, REMINDER))),
     CODE_NEW: Row("code_choose", otherwise=Choice(
         "a new code word of 4 to 8 digits", "asked once more, to be sure", _code_new, (CODE_REPEAT, CODE_NEW),
@@ -813,6 +888,25 @@ TABLE: dict[str, Row] = {
     CODE_REPEAT: Row("code_repeat", otherwise=Choice(
         "the same code word again", "the same: saved; not the same: chosen again", _code_repeat,
         (MAIN, CODE_NEW), says=("code_mismatch", "code_set"))),
+    CONTACT: Row("contact_menu", tuple(
+        Choice(str(digit), f"{what}: saved at once", _means, (MAIN,), says=(told,))
+        for digit, what, told in (
+            (1, "texts and calls, her reminders as texts", "contact_any"),
+            (2, "texts only (her reminders as texts)", "contact_texts"),
+            (3, "calls only (her reminders as a call, where her language can be heard on one)", "contact_calls"),
+            (4, "texts and calls, her reminders as a call", "contact_reminder_calls"),
+            (5, "no reminders", "contact_no_reminders"))
+    ) + (Choice("6", "days and hours", _ask_days, (CONTACT_DAYS,)),)),
+    CONTACT_DAYS: Row("contact_days", (
+        Choice("1", "every day", _days(None), (CONTACT_HOURS,)),
+        Choice("2", "Monday to Friday", _days(MONDAY_TO_FRIDAY), (CONTACT_HOURS,)),
+    )),
+    CONTACT_HOURS: Row("contact_hours", (
+        Choice("1", "any hour: saved at once", _any_hour, (MAIN,), says=("contact_any_time", "contact_weekdays")),
+    ), otherwise=Choice(
+        "her hours as 4 digits, 1014 for 10 to 14 (on a call, ended with #)", "saved at once; anything else: "
+        "asked again", _hours, (MAIN, CONTACT_HOURS),
+        says=("contact_hours_format", "contact_hours_every_day", "contact_weekdays_hours"))),
     TALK_LATER: Row("nobody", (
         Choice("1", "a call back in her language", _call_back, (MAIN,), says=("callback_requested",)),
         Choice("2", "leave a message after the tone", _leave_message, (MAIN,), says=("leave_message",)),

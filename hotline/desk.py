@@ -1,7 +1,7 @@
 """The dialogue's ``Desk``, answered from the database through the scheduling domain."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hotline.conversation import Booking, Offer
 from scheduling import audit, clients, codeword, holds, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots, load_centre, local_interval
+from scheduling.contact import ContactTerms, change_terms
 from scheduling.booking import (
     Booked,
     Unchanged,
@@ -24,6 +25,7 @@ from scheduling.models import (
     AppointmentStatus,
     BookedVia,
     Client,
+    ContactMeans,
     DutyShift,
     Staff,
 )
@@ -165,11 +167,14 @@ class DatabaseDesk:
             return Booking(False, result.appointment.start_at, is_unchanged=True)
         return Booking(False)
 
-    def set_reminder_calls(self, wanted: bool) -> None:
-        self.client.wants_reminder_calls = wanted
+    def set_contact_means(self, means: str, reminder_calls: bool | None) -> None:
+        terms = replace(ContactTerms.of(self.client), means=ContactMeans(means))
+        change_terms(self.session, self.client, terms, now=self.now, actor=Actor.caller,
+                     reminder_calls=reminder_calls)
 
-    def wants_reminder_calls(self) -> bool:
-        return bool(self.client.wants_reminder_calls)
+    def set_contact_hours(self, days: str | None, starts: time | None, ends: time | None) -> None:
+        terms = replace(ContactTerms.of(self.client), days=days, starts=starts, ends=ends)
+        change_terms(self.session, self.client, terms, now=self.now, actor=Actor.caller)
 
     def request_callback(self) -> None:
         clients.request_callback(self.session, self.client, via=self.via, now=self.now)

@@ -93,8 +93,19 @@ VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     "not_understood": "v_wrong_key",
     "empty_message": "v_no_key",
     "timed_out": "v_timed_out",
-    "reminder_calls_on": "v_reminder_calls_on",
-    "reminder_calls_off": "v_reminder_calls_off",
+    "contact_menu": "v_contact_menu",
+    "contact_any": "v_contact_any",
+    "contact_texts": "v_contact_texts",
+    "contact_calls": "v_contact_calls",
+    "contact_reminder_calls": "v_contact_reminder_calls",
+    "contact_no_reminders": "v_contact_no_reminders",
+    "contact_days": "v_contact_days",
+    "contact_hours": "v_contact_hours",
+    "contact_hours_format": "v_contact_hours_format",
+    "contact_any_time": "v_contact_any_time",
+    "contact_hours_every_day": "v_contact_hours_every_day",
+    "contact_weekdays": "v_contact_weekdays",
+    "contact_weekdays_hours": "v_contact_weekdays_hours",
     "appointment_confirmed": "v_confirmed",
     "reminder": "v_reminder_call",
     "code_choose": "v_code_choose",
@@ -127,6 +138,8 @@ PROMPTS_OF = {
     "leave_message": ("v_record", "v_message_saved"),
 }
 AFTER_TRIES = ("v_goodbye",)
+# The values a prompt named in VOICE_OF says: a date and time, and the hours of a day.
+SPOKEN_VALUES = ("when", "start", "end")
 
 
 def prompts_of(reply_key: str) -> tuple[str, ...]:
@@ -163,11 +176,11 @@ def heard_on_a_call(session: Session, language: str | None) -> bool:
 
 # Replies after which the call has done what she called for: said, then goodbye.
 ENDS_CALL = {"booked", "booked_private", "moved", "moved_private", "cancelled", "kept", "callback_requested",
-             "appointment_confirmed", "reminder_calls_on", "reminder_calls_off"}
+             "appointment_confirmed"}
 # Replies that ask her something; after any other, the question of where she is follows.
 ASKING = {row.asks for row in dialogue.TABLE.values()} | {"language_menu", "closed"}
 # A wrong key or silence: counted toward the three tries.
-PUZZLED = {"not_understood", "empty_message", "code_format"}
+PUZZLED = {"not_understood", "empty_message", "code_format", "contact_hours_format"}
 
 
 @dataclass
@@ -378,7 +391,7 @@ class Line:
             raise LookupError(f"no key press leads to {item.key!r}")
         if callable(how):
             return how(item, self)
-        return [(how, {name: value for name, value in item.values.items() if name == "when"})]
+        return [(how, {name: value for name, value in item.values.items() if name in SPOKEN_VALUES})]
 
     def is_texted(self) -> bool:
         client = self.client()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ class Text:
 
 TEXTS: dict[str, Text] = {
     "main_menu": Text(N_("Reply with a number:\n1 Book a time\n2 My appointment\n3 Call me back\n4 Help\n"
-                         "5 Reminders by phone call\n6 Code word\n0 Language")),
+                         "5 How we contact you\n6 Code word\n0 Language")),
     "choose_service": Text(N_("What would you like to talk about?\n{services}\n0 Menu")),
     "offer_slots": Text(N_("Free times:\n{slots}\n9 Later times. 0 Menu")),
     "no_slots": Text(N_("Sorry, there are no free times now. Reply 3 and we will call you. 0 Menu")),
@@ -60,8 +60,24 @@ TEXTS: dict[str, Text] = {
     "try_again": Text(N_("Sorry, something went wrong. Please try again in a moment.")),
     # Past her own hourly limit, once (hotline.abuse): when answers resume, and nothing more.
     "over_limit": Text(N_("You have sent many texts. We will answer again at {time}.")),
-    "reminder_calls_on": Text(N_("OK. Your reminders will come as a phone call. Reply 5 to get them as texts again.")),
-    "reminder_calls_off": Text(N_("OK. Your reminders will come as texts again.")),
+    # How and when Linja may reach her (main menu 5; scheduling.contact). Said at once,
+    # and kept: every text and call from now on keeps to it.
+    "contact_menu": Text(N_("How may we contact you?\n1 Texts and calls\n2 Only texts\n3 Only calls\n"
+                            "4 Reminders as a call\n5 No reminders\n6 Days and hours\n0 Menu")),
+    "contact_any": Text(N_("Saved: texts and calls. Reminders come as texts. Reply 5 to change it.")),
+    "contact_texts": Text(N_("Saved: only texts, no calls. Reply 5 to change it.")),
+    "contact_calls": Text(N_("Saved: only calls. We text you only when you text us. Reply 5 to change it.")),
+    "contact_reminder_calls": Text(N_("Saved: reminders come as a phone call, other news as texts. "
+                                      "Reply 5 to change it.")),
+    "contact_no_reminders": Text(N_("Saved: no reminders. Reply 5 to change it.")),
+    "contact_days": Text(N_("On which days may we contact you?\n1 Every day\n2 Monday to Friday\n0 Menu")),
+    "contact_hours": Text(N_("Between which hours? Send 4 digits: 1014 means 10 to 14. 1 Any hour. 0 Menu")),
+    "contact_hours_format": Text(N_("Please send 4 digits, for example 1014 for 10 to 14, or 1 for any hour. "
+                                    "0 Menu")),
+    "contact_any_time": Text(N_("Saved: any day, any hour. Reply 5 to change it.")),
+    "contact_hours_every_day": Text(N_("Saved: every day from {start} to {end}. Reply 5 to change it.")),
+    "contact_weekdays": Text(N_("Saved: Monday to Friday, any hour. Reply 5 to change it.")),
+    "contact_weekdays_hours": Text(N_("Saved: Monday to Friday from {start} to {end}. Reply 5 to change it.")),
     "appointment_confirmed": Text(N_("Thank you. See you {when}."), "confirmation"),
     "reminder": Text(N_("Reminder: your time is {when}. Reply 1 OK, 2 Cancel, 3 Move."), "reminder"),
     # Her code word (scheduling.codeword): digits only, so the keypad of the voice line takes it too.
@@ -89,7 +105,7 @@ VOICE_TEXTS: dict[str, Text] = {
     # text and "talk to someone" on a call, where no one free means a call back or a message.
     "v_main_menu": Text(N_("To book a time, press 1. To hear, cancel or move your time, press 2. "
                            "To talk to someone, press 3. For help, press 4. "
-                           "To switch your reminders between phone call and text, press 5. "
+                           "To choose how and when we may contact you, press 5. "
                            "To set or change your code word, press 6. "
                            "To hear this again, press 9. For another language, press 0."), "voice"),
     "v_service_option": Text(N_("For {service}, press {digit}."), "voice"),
@@ -121,8 +137,27 @@ VOICE_TEXTS: dict[str, Text] = {
     "v_record": Text(N_("Please leave your message after the tone, then press any key."), "voice"),
     "v_message_saved": Text(N_("Thank you. Your message is saved. Goodbye."), "voice"),
     "v_callback": Text(N_("Thank you. Someone who speaks your language will call you back. Goodbye."), "voice"),
-    "v_reminder_calls_on": Text(N_("From now on your reminders come as a phone call. Goodbye."), "voice"),
-    "v_reminder_calls_off": Text(N_("From now on your reminders come as texts. Goodbye."), "voice"),
+    # How and when Linja may reach her (main menu 5): said, then her main menu again.
+    "v_contact_menu": Text(N_("For texts and calls, press 1. For texts only, press 2. For calls only, press 3. "
+                              "For reminders as a phone call, press 4. For no reminders, press 5. "
+                              "To choose days and hours, press 6. For the menu, press 0."), "voice"),
+    "v_contact_any": Text(N_("Saved. We may text or call you, and reminders come as texts."), "voice"),
+    "v_contact_texts": Text(N_("Saved. We will only text you, and not call."), "voice"),
+    "v_contact_calls": Text(N_("Saved. We will only call you, and reminders come as a phone call."), "voice"),
+    "v_contact_reminder_calls": Text(N_("Saved. Reminders come as a phone call, and other news as texts."),
+                                     "voice"),
+    "v_contact_no_reminders": Text(N_("Saved. You will get no reminders."), "voice"),
+    "v_contact_days": Text(N_("To be contacted on any day, press 1. For Monday to Friday only, press 2. "
+                              "For the menu, press 0."), "voice"),
+    "v_contact_hours": Text(N_("Enter the hours we may contact you as four digits, then press the hash key. "
+                               "For example, 1 0 1 4 means from 10 to 14. For any hour, press 1, then the hash "
+                               "key."), "voice"),
+    "v_contact_hours_format": Text(N_("Please enter four digits: the first hour, then the last."), "voice"),
+    "v_contact_any_time": Text(N_("Saved. We may contact you on any day, at any hour."), "voice"),
+    "v_contact_hours_every_day": Text(N_("Saved. We may contact you every day from {start} to {end}."), "voice"),
+    "v_contact_weekdays": Text(N_("Saved. We may contact you Monday to Friday, at any hour."), "voice"),
+    "v_contact_weekdays_hours": Text(N_("Saved. We may contact you Monday to Friday from {start} to {end}."),
+                                     "voice"),
     "v_help": Text(N_("Choose with the keys of your phone. In every menu, 0 takes you back. "
                       "If you do not press a key, you hear the menu again."), "voice"),
     "v_timed_out": Text(N_("We have started again."), "voice"),
@@ -194,6 +229,19 @@ def render(key: str, language: str, /, **values) -> str:
 
 def format_time(at: datetime, language: str, tz: ZoneInfo) -> str:
     return format_skeleton("Hm", at.astimezone(tz), locale=language)
+
+
+def format_clock(at: time, language: str) -> str:
+    """A time of day with no date ("10:00"), as her language writes it."""
+    return format_skeleton("Hm", datetime.combine(date(2000, 1, 3), at), locale=language)
+
+
+def spoken_clock(at: time, language: str) -> str:
+    """A time of day with no date, as the voice line says it."""
+    local = datetime.combine(date(2000, 1, 3), at)
+    if language in SPOKEN_TIME:
+        return format_datetime(local, SPOKEN_TIME[language], locale=language)
+    return format_skeleton("Hm", local, locale=language)
 
 
 # A time said aloud, in full words its voice reads well: (date pattern, the sentence the

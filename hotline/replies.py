@@ -33,6 +33,8 @@ def render_reply(item: Reply, language: str, *, tz: ZoneInfo, address: str) -> s
             values["when"] = prompts.format_when(value, language, tz)
         elif name == "time":
             values["time"] = prompts.format_time(value, language, tz)
+        elif name in ("start", "end"):  # a time of day (her contact hours)
+            values[name] = prompts.format_clock(value, language)
         elif name == "slots":
             values["slots"] = _numbered(prompts.format_when(at, language, tz) for at in value)
         elif name == "services":

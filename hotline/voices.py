@@ -156,6 +156,8 @@ def recording_keys(key: str, language: str, values: dict, tz: ZoneInfo) -> list[
         value = values[name]
         if name == "when":
             keys.extend(date_pieces(value, language, tz))
+        elif name in ("start", "end"):  # a whole hour of her contact hours
+            keys.append(f"hour:{value.hour}")
         elif name == "digit":
             keys.append(f"digit:{value}")
         elif name == "service":
@@ -178,6 +180,9 @@ def parts_for(key: str, language: str, values: dict, *, tz: ZoneInfo, recorded: 
         words = {name: value for name, value in values.items() if not name.endswith("_slug")}
         if "when" in words:
             words["when"] = prompts.spoken_when(words["when"], language, tz)
+        for hour in ("start", "end"):
+            if hour in words:
+                words[hour] = prompts.spoken_clock(words[hour], language)
         return [Say(prompts.render(key, language, **words), name, code)]
     needed = recording_keys(key, language, values, tz)
     missing = [k for k in needed if k not in recorded]
@@ -216,6 +221,8 @@ def pieces_to_record(language: str, service_slugs: Iterable[str], prompt_keys: I
         # Every hour: the centre's hours, a counselor's evening or an early opening may need any.
         pieces += [f"month:{m}" for m in range(1, 13)] + [f"hour:{h}" for h in range(24)]
         pieces += [f"minute:{m:02d}" for m in range(60)]
+    if values & {"start", "end"}:
+        pieces += [f"hour:{h}" for h in range(24) if f"hour:{h}" not in pieces]
     if "digit" in values:
         pieces += [f"digit:{d}" for d in range(10)]
     if "service" in values:

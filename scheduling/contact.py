@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduling.models import Client, ContactMeans
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
-# Why an outbox row was not sent, as the desk sees it (OutboxMessage.error_code).
+from scheduling import audit
+from scheduling.models import Actor, Client, ContactMeans, OutboxMessage, OutboxStatus
+
+# Why an outbox row was not sent, as the desk sees it (OutboxMessage.error_code). A row
+# still pending with OUTSIDE_HOURS waits for her hours to open (and is looked at again at
+# once when her terms change).
 OUTSIDE_HOURS = "contact-hours"
 NOT_BY_THESE_MEANS = "contact-means"
 NO_REMINDERS = "no-reminders"
@@ -95,19 +101,34 @@ class ContactTerms:
         return None
 
 
-def set_terms(client: Client, terms: ContactTerms) -> dict:
-    """Write ``terms`` on her row; returns what they were, for the audit trail."""
-    before = describe_for_audit(ContactTerms.of(client))
+def change_terms(session: Session, client: Client, terms: ContactTerms, *, now: datetime, actor: Actor,
+                 staff_id: int | None = None, reminder_calls: bool | None = None) -> None:
+    """Her new terms, set by her from the menu or by the desk after speaking with her, from
+    this moment on: written on her row, kept in the audit trail (who, from what, to what),
+    and whatever was waiting for her old hours is looked at again now (the outbox sends it,
+    waits for her new hours, or holds it back by her new means)."""
+    before = describe_for_audit(ContactTerms.of(client), client.wants_reminder_calls)
     client.contact_means = terms.means
     client.contact_days = terms.days if terms.days and terms.days != EVERY_DAY else None
     client.contact_from, client.contact_until = terms.starts, terms.ends
-    return before
+    if reminder_calls is not None:
+        client.wants_reminder_calls = reminder_calls
+    audit.record(session, at=now, actor=actor, actor_staff_id=staff_id, action="contact_terms_changed",
+                 details={"client": client.id, "from": before,
+                          "to": describe_for_audit(ContactTerms.of(client), client.wants_reminder_calls)})
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.client_id == client.id, OutboxMessage.status == OutboxStatus.pending,
+               OutboxMessage.error_code == OUTSIDE_HOURS, OutboxMessage.due_at > now)
+        .values(due_at=now, error_code=None)
+        .execution_options(synchronize_session=False))
 
 
-def describe_for_audit(terms: ContactTerms) -> dict:
+def describe_for_audit(terms: ContactTerms, reminder_calls: bool | None = None) -> dict:
     """Her terms as the audit trail keeps them: words a person can read, no number."""
     return {
         "means": terms.means.value,
         "days": terms.days or EVERY_DAY,
         "hours": f"{terms.starts:%H:%M}-{terms.ends:%H:%M}" if terms.starts and terms.ends else None,
+        "reminder_calls": bool(reminder_calls),
     }

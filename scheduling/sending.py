@@ -554,6 +554,7 @@ class OutboxSender:
                     continue
                 if verdict == WAIT:  # when her hours next open
                     message.status, message.due_at, message.updated_at = OutboxStatus.pending, value, now
+                    message.error_code = OUTSIDE_HOURS
                     message.attempts -= 1
                     continue
                 call = value

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling import codeword, notifications
-from scheduling.contact import EVERY_DAY, ContactTerms, describe_for_audit, set_terms
+from scheduling.contact import EVERY_DAY, ContactTerms, change_terms
 from scheduling.reference import reference
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
@@ -467,10 +467,7 @@ def set_contact_terms(client_id: int):
         return redirect(url_for("staff.search", client=client.id, _anchor="contact"), 303)
     terms = ContactTerms(means=ContactMeans(form.means.data), days="".join(sorted(set(form.days.data))),
                          starts=form.starts.data, ends=form.ends.data)
-    before = set_terms(client, terms)
-    at = now()
-    audit.record(session, at=at, actor=Actor.staff, actor_staff_id=current_user.id, action="contact_terms_changed",
-                 details={"client": client.id, "from": before, "to": describe_for_audit(ContactTerms.of(client))})
+    change_terms(session, client, terms, now=now(), actor=Actor.staff, staff_id=current_user.id)
     session.commit()
     flash(_("Lagret: %(terms)s.", terms=contact_terms(ContactTerms.of(client))), "info")
     return redirect(url_for("staff.search", client=client.id, _anchor="contact"), 303)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduling.booking import book_appointment, cancel_appointment, reschedule_appointment
-from scheduling.contact import EVERY_DAY, WEEKDAYS, ContactTerms, set_terms
+from scheduling.contact import EVERY_DAY, WEEKDAYS, ContactTerms, change_terms
 from scheduling.models import Actor, BookedVia, Client, ContactMeans, OutboxMessage, OutboxStatus
 from tests.conftest import OSLO, fresh, oslo
 from tests.hotline.test_sms_flows import say
@@ -30,7 +30,8 @@ def centre(db_session, make):
 
 
 def her_terms(db_session, caller, **terms) -> None:
-    set_terms(db_session.get(Client, caller.id), ContactTerms(**terms))
+    change_terms(db_session, db_session.get(Client, caller.id), ContactTerms(**terms), now=oslo(2026, 11, 23, 8, 0),
+                 actor=Actor.staff)
     db_session.commit()
 
 

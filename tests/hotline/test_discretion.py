@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,6 +44,7 @@ def worst_values(key: str, language: str, at) -> dict:
         "services": [names[language] for _, _, names in SERVICES.values()],
         "service": max((names[language] for _, _, names in SERVICES.values()), key=len),
         "language": max(LANGUAGE_NAMES, key=len), "digit": "9",
+        "start": time(10), "end": time(23),
     }
     return {name: values.get(name, "9") for name in names}
 
@@ -61,6 +62,9 @@ def voice_texts(language):
             for name in ("when", "time"):
                 if name in values:
                     values[name] = prompts.format_when(at, language, OSLO)
+            for name in ("start", "end"):
+                if name in values:
+                    values[name] = prompts.spoken_clock(values[name], language)
             yield key, prompts.render(key, language, address=ADDRESS, **values)
 
 

@@ -25,6 +25,7 @@ from scheduling.models import (
     Appointment,
     Call,
     CallbackRequest,
+    ContactMeans,
     Conversation,
     OutboxMessage,
     SlotHold,
@@ -64,8 +65,23 @@ JOURNEYS = {
     "a call back": ([[ENGLISH, "3", ("1", VOICE)]], {"appointments": [], "call-backs": [("en", "open")]}),
     "help, the menu again, then book": ([[ENGLISH, "4", "9", "1", "1", "1", "1"]],
                                         {"appointments": [(BOOKED, FIRST)]}),
-    "reminder calls on": ([[ENGLISH, "5"]], {"reminder calls": True}),
-    "reminder calls on and off": ([[ENGLISH, "5"], ["5"]], {"reminder calls": False}),
+    "reminders as a phone call": ([[ENGLISH, "5", "4"]], {"reminder calls": True}),
+    "reminders as a call, then as texts again": ([[ENGLISH, "5", "4"], ["5", "1"]], {"reminder calls": False}),
+    "only texts": ([[ENGLISH, "5", "2"]], {"contact": ("texts", None, None, None)}),
+    "only calls": ([[ENGLISH, "5", "3"]], {"contact": ("calls", None, None, None), "reminder calls": True}),
+    "no reminders": ([[ENGLISH, "5", "5"]], {"contact": ("no_reminders", None, None, None)}),
+    "weekdays from 10 to 14": ([[ENGLISH, "5", "6", "2", "1014"]], {"contact": ("any", "01234", "10:00", "14:00")}),
+    "her hours, then any day and hour again": ([[ENGLISH, "5", "6", "2", "1014"], ["5", "6", "1", "1"]], {}),
+    "hours mistyped, then right": ([[ENGLISH, "5", "6", "1", "2510", "14", "0914"]],
+                                   {"contact": ("any", None, "09:00", "14:00")}),
+    "only texts, then her hours: both kept": ([[ENGLISH, "5", "2"], ["5", "6", "2", "1117"]],
+                                              {"contact": ("texts", "01234", "11:00", "17:00")}),
+    "her code word before her terms": ([[ENGLISH, "6", CODE, CODE], ["5", CODE, "2"]],
+                                       {"contact": ("texts", None, None, None), "code word": CODE}),
+    "a wrong code word keeps her terms": ([[ENGLISH, "6", CODE, CODE], ["5", "1111", "0", "5", "2222"]],
+                                          {"code word": CODE, "wrong code words": 2}),
+    "back from how we contact her, then book": ([[ENGLISH, "5", "0", "1", "1", "1", "1"]],
+                                                {"appointments": [(BOOKED, FIRST)]}),
     "choose a code word": ([[ENGLISH, "6", CODE, CODE]], {"code word": CODE}),
     "a code word chosen twice differently, then the same": ([[ENGLISH, "6", CODE, "1234", CODE, CODE]],
                                                             {"code word": CODE}),
@@ -220,6 +236,8 @@ def outcome(db_session) -> dict:
                           None),
         "wrong code words": her.code_word_failures,
         "reminder calls": her.wants_reminder_calls,
+        "contact": (her.contact_means.value, her.contact_days,
+                    *(f"{at:%H:%M}" if at else None for at in (her.contact_from, her.contact_until))),
     }
 
 
@@ -243,7 +261,7 @@ def test_a_journey_ends_the_same_by_text_and_by_keypad(name, app, client, centre
     assert called == texted
     assert {key: texted[key] for key in expected} == expected
     nothing = {"appointments": [], "call-backs": [], "voicemails": 0, "language": "en", "code word": None,
-               "wrong code words": 0, "reminder calls": False}
+               "wrong code words": 0, "reminder calls": False, "contact": ("any", None, None, None)}
     assert {key: texted[key] for key in nothing if key not in expected and key != "where"} == {
         key: value for key, value in nothing.items() if key not in expected}  # and nothing else
     assert texted["held"] == 0
@@ -262,6 +280,7 @@ def forget_her(db_session) -> None:
     her = find_client(db_session, NUMBER)
     her.language_code, her.code_word_hash, her.code_word_failures = None, None, 0
     her.wants_reminder_calls, her.is_opted_out, her.last_contact_at = False, False, None
+    her.contact_means, her.contact_days, her.contact_from, her.contact_until = ContactMeans.any, None, None, None
     db_session.commit()
 
 

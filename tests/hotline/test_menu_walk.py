@@ -34,6 +34,9 @@ from hotline.conversation import (
     CODE_NEW,
     CODE_REPEAT,
     CONFIRM,
+    CONTACT,
+    CONTACT_DAYS,
+    CONTACT_HOURS,
     LANGUAGE,
     MAIN,
     MOVE_CONFIRM,
@@ -78,6 +81,10 @@ PUZZLED = ivr.PUZZLED
 BACK = {MAIN: (LANGUAGE,)}
 # The number of the code word's length ("4 to 8 digits" in every language) is no option.
 CODE_LENGTH = re.compile(rf"(?<!\d){codeword.MIN_DIGITS}\s+\S+\s+{codeword.MAX_DIGITS}(?!\d)")
+# The example of her contact hours ("4 digits: 1014 means 10 to 14") names no option:
+# where it is given, its numbers are left out.
+HOURS_EXAMPLE = re.compile(r"(?<!\d)1 ?0 ?1 ?4(?!\d)")
+HOURS_EXAMPLE_NUMBERS = re.compile(r"(?<!\d)(?:1 ?0 ?1 ?4|10|14|4)(?!\d)")
 # What only a call has: replies no text can carry.
 VOICE_ONLY_REPLIES = {key for key in ivr.VOICE_OF if key not in prompts.TEXTS}
 # Replies the voice line acts on itself instead of saying them (Line.step).
@@ -113,6 +120,9 @@ SCENARIOS = (
     # On a call, with no one free: while the centre is open ("nobody"), and closed ("closed").
     Scenario(TALK_LATER, ("3",)),
     Scenario(TALK_LATER, ("3",), now=CLOSED),
+    Scenario(CONTACT, ("5",)),
+    Scenario(CONTACT_DAYS, ("5", "6")),
+    Scenario(CONTACT_HOURS, ("5", "6", "2")),
 )
 
 
@@ -221,6 +231,8 @@ class Walk:
                 self.faults.append(f"the date {date!r} is not found in {words!r}")
             words = words.replace(date, " ")
         words = CODE_LENGTH.sub(" ", words)
+        if HOURS_EXAMPLE.search(kw.ascii_digits(words)):
+            words = HOURS_EXAMPLE_NUMBERS.sub(" ", kw.ascii_digits(words))
         return list(dict.fromkeys(re.findall(r"\d+", kw.ascii_digits(words))))
 
     # --- the checks --------------------------------------------------------------------------------
@@ -377,7 +389,7 @@ def dialogue_reply_keys() -> set[str]:
 
 def test_the_reply_keys_are_all_found():
     keys = dialogue_reply_keys()
-    assert {"main_menu", "language_menu", "booked", "booked_private", "moved_private", "reminder_calls_off",
+    assert {"main_menu", "language_menu", "booked", "booked_private", "moved_private", "contact_weekdays_hours",
             "put_through", "leave_message", "nobody", "closed", "code_locked"} <= keys
     assert keys <= set(prompts.TEXTS) | set(ivr.VOICE_OF) | {"language_menu"}, "a reply with no words at all"
 

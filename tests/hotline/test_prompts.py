@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,6 +36,8 @@ def realistic(key: str, language: str, longest=None) -> Reply:
         "time": longest,
         "slots": [longest] * offers_per_text(language),
         "services": [names[language] for _, _, names in SERVICES.values()],
+        "start": time(10),  # her contact hours: two-digit hours, as long as they come
+        "end": time(23),
     }
     names = set(PLACEHOLDER.findall(TEXTS[key].msgid)) - {"address"}
     return Reply(key, {name: values[name] for name in names})

@@ -483,7 +483,9 @@ def test_cancel_in_farsi_is_not_an_opt_out(phone, centre, db_session):
 def test_reminders_as_a_phone_call_chosen_by_text(phone, centre, db_session):
     phone.text("hi")
     phone.text("3")
-    assert phone.text("5") == say("reminder_calls_on", "ar")
+    assert phone.text("5") == say("contact_menu", "ar")
+    assert phone.text("4") == say("contact_reminder_calls", "ar")
     assert fresh(db_session).scalars(select(Client.wants_reminder_calls)).one() is True
-    assert phone.text("5") == say("reminder_calls_off", "ar")
+    phone.text("5")
+    assert phone.text("1") == say("contact_any", "ar")
     assert fresh(db_session).scalars(select(Client.wants_reminder_calls)).one() is False

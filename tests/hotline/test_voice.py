@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.phone import SimulatedPhone, WsgiTransport, call
-from hotline.prompts import format_when, render, spoken_when
+from hotline.prompts import format_when, render, spoken_clock, spoken_when
 from scheduling.clients import find_client
 from scheduling.models import (
     Appointment,
@@ -87,6 +87,9 @@ def phone(app, transport, number="+4791234567"):
 def spoken(key, language, **values):
     if "when" in values:
         values["when"] = spoken_when(values["when"], language, OSLO)
+    for hour in ("start", "end"):
+        if hour in values:
+            values[hour] = spoken_clock(values[hour], language)
     return render(key, language, **values)
 
 
@@ -392,10 +395,13 @@ def test_outside_opening_hours_she_hears_when_we_open_and_asks_to_be_called_back
 def test_reminders_by_phone_call_switch_on_and_off_as_by_text(app, transport, centre, db_session):
     line = call(phone(app, transport, "+4792222222"))
     line.press("2")
-    assert line.press("5")[0].text == spoken("v_reminder_calls_on", "en") and line.ended
-    assert find_client(fresh(db_session), "+4792222222").wants_reminder_calls
-    line = call(phone(app, transport, "+4792222222"))
-    assert line.press("5")[0].text == spoken("v_reminder_calls_off", "en")
+    assert [h.text for h in line.press("5")] == [spoken("v_contact_menu", "en")]
+    # Said, then her main menu again: she may want to choose her hours too.
+    heard = line.press("4")
+    assert [h.text for h in heard] == [spoken("v_contact_reminder_calls", "en"), spoken("v_main_menu", "en")]
+    assert not line.ended and find_client(fresh(db_session), "+4792222222").wants_reminder_calls
+    line.press("5")
+    assert line.press("1")[0].text == spoken("v_contact_any", "en")
     assert not find_client(fresh(db_session), "+4792222222").wants_reminder_calls
 
 

@@ -101,14 +101,16 @@ def test_the_call_button_waits_for_her_hours_and_a_forged_call_is_refused(desk_a
                                                                           db_session, clock):
     from datetime import time
 
-    from scheduling.contact import WEEKDAYS, ContactTerms, set_terms
+    from scheduling.contact import WEEKDAYS, ContactTerms, change_terms
+    from scheduling.models import Actor
     from tests.conftest import oslo
 
     caller = Phone(desk_app.test_client(), desk_app, "+4791234567")
     for words in ("hi", "4", "3"):
         caller.text(words)
     her = fresh(db_session).scalars(select(Client)).one()
-    set_terms(her, ContactTerms(days=WEEKDAYS, starts=time(10), ends=time(14)))
+    change_terms(db_session, her, ContactTerms(days=WEEKDAYS, starts=time(10), ends=time(14)),
+                 now=oslo(2026, 11, 23, 8, 0), actor=Actor.staff)
     db_session.commit()
     browser = desk_app.test_client()
     sign_in(browser, "ingrid@linja.test")

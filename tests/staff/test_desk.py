@@ -276,7 +276,7 @@ def test_the_desk_sets_her_contact_terms_and_the_audit_trail_says_who(ingrid, db
     assert (caller.contact_means, caller.contact_days) == (ContactMeans.texts, "01234")
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "contact_terms_changed")).one()
     assert entry.actor_staff_id is not None and entry.details["client"] == caller.id
-    assert entry.details["to"] == {"means": "texts", "days": "01234", "hours": "10:00-14:00"}
+    assert entry.details["to"] == {"means": "texts", "days": "01234", "hours": "10:00-14:00", "reminder_calls": False}
     assert "90000000" not in str(entry.details)
     from staff.audit_words import Names, facts  # the admin's audit page says what it was set to
 
@@ -305,12 +305,13 @@ def test_contact_terms_that_cannot_be_kept_are_refused_kindly_and_change_nothing
 
 def test_the_appointment_shows_her_terms_and_what_they_kept_from_her(app, ingrid, make, db_session, desk):
     from scheduling.booking import book_appointment
-    from scheduling.contact import EVERY_DAY, ContactTerms, set_terms
+    from scheduling.contact import EVERY_DAY, ContactTerms, change_terms
     from scheduling.models import Actor, ContactMeans
     from web.worker import make_worker
 
     caller = make.client("+4791234599", language_code="ti")
-    set_terms(caller, ContactTerms(means=ContactMeans.calls, days=EVERY_DAY))
+    change_terms(db_session, caller, ContactTerms(means=ContactMeans.calls, days=EVERY_DAY), now=NOW,
+                 actor=Actor.staff)
     db_session.commit()
     booked = book_appointment(db_session, service_id=desk["talk"].id, counselor_id=desk["counselors"]["ti"].id,
                               start_at=oslo(2026, 11, 24, 10, 0), now=NOW, booked_via=BookedVia.staff,
