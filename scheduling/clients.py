@@ -22,6 +22,7 @@ from scheduling.models import (
     OutboxMessage,
     SlotHold,
     Voicemail,
+    WaitingEntry,
 )
 
 
@@ -114,7 +115,8 @@ def erase_client(session: Session, client: Client, now: datetime, *, actor: Acto
     session.execute(update(InboundMessage).where(
         InboundMessage.client_id == client.id, InboundMessage.sender_hash.is_not(None),
     ).values(client_id=None, reply_twiml="<Response/>"))
-    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest, OutboxMessage, Call, Voicemail):
+    for model in (Conversation, InboundMessage, SlotHold, CallbackRequest, OutboxMessage, Call, Voicemail,
+                  WaitingEntry):
         session.execute(delete(model).where(model.client_id == client.id))
     session.delete(client)
     session.flush()

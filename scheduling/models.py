@@ -702,3 +702,46 @@ class FormToken(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     # Where the form led: the page that shows what was done (a path inside Linja).
     done_path: Mapped[str | None] = mapped_column(String(500))
+
+
+class WaitingStatus(str, enum.Enum):
+    waiting = "waiting"  # on the list: the next time that fits her is offered to her
+    offered = "offered"  # a time is held for her (offer_*) until she answers or it lapses
+    booked = "booked"  # she took a time offered to her
+    left = "left"  # she asked to leave the list
+    removed = "removed"  # the desk took her off it
+
+
+class WaitingEntry(Base):
+    """A caller waiting for a time for one service in her language (scheduling.waitlist):
+    when a time frees up, the worker holds it for the first woman on the list it fits and
+    offers it to her. One entry per caller and service while she is waiting."""
+
+    __tablename__ = "waiting_entries"
+    __table_args__ = (
+        Index("ix_waiting_entries_one_per_service", "client_id", "service_id", unique=True,
+              postgresql_where=text("status IN ('waiting', 'offered')"),
+              sqlite_where=text("status IN ('waiting', 'offered')")),
+        Index("ix_waiting_entries_order", "service_id", "status", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    language_code: Mapped[str] = mapped_column(ForeignKey("languages.code"))
+    status: Mapped[WaitingStatus] = mapped_column(_enum(WaitingStatus), default=WaitingStatus.waiting)
+    # Her place: lower goes first (the desk reorders by changing it); joining puts her last.
+    position: Mapped[int] = mapped_column(Integer)
+    # She has a time and waits for an earlier one: only times before it are offered, as a
+    # move of that appointment.
+    earlier_than_appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"))
+    joined_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    offers_made: Mapped[int] = mapped_column(Integer, default=0)
+    # The time held for her now, while status is "offered".
+    offer_counselor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    offer_start_at: Mapped[datetime | None]
+    offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The times she passed on (or let lapse), "<counselor id>@<ISO start>": not offered again.
+    passed: Mapped[list] = mapped_column(JSON, default=list)
