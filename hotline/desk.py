@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from hotline.conversation import Booking, Offer
 from scheduling import audit, clients, codeword, holds, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots, load_centre, local_interval
-from scheduling.contact import ContactTerms, change_terms
+from scheduling.contact import ContactTerms, change_terms, within_sending_day
 from scheduling.booking import (
     Booked,
     Unchanged,
@@ -171,6 +171,9 @@ class DatabaseDesk:
         terms = replace(ContactTerms.of(self.client), means=ContactMeans(means))
         change_terms(self.session, self.client, terms, now=self.now, actor=Actor.caller,
                      reminder_calls=reminder_calls)
+
+    def contact_window(self, starts: time, ends: time) -> tuple[time, time] | None:
+        return within_sending_day(starts, ends, self.rules.quiet_from, self.rules.quiet_until)
 
     def set_contact_hours(self, days: str | None, starts: time | None, ends: time | None) -> None:
         terms = replace(ContactTerms.of(self.client), days=days, starts=starts, ends=ends)

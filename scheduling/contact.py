@@ -101,6 +101,16 @@ class ContactTerms:
         return None
 
 
+def within_sending_day(starts: time, ends: time, quiet_from: time, quiet_until: time) -> tuple[time, time] | None:
+    """Her window as Linja can keep it: no text or call leaves in the centre's quiet hours
+    (scheduling.reminders), so a window reaching into them is the part outside them, and one
+    wholly inside them is none at all (nothing would ever reach her)."""
+    if not quiet_until < quiet_from:  # quiet hours that are not over midnight: kept as she gave it
+        return starts, ends
+    starts, ends = max(starts, quiet_until), min(ends, quiet_from)
+    return (starts, ends) if starts < ends else None
+
+
 def change_terms(session: Session, client: Client, terms: ContactTerms, *, now: datetime, actor: Actor,
                  staff_id: int | None = None, reminder_calls: bool | None = None) -> None:
     """Her new terms, set by her from the menu or by the desk after speaking with her, from

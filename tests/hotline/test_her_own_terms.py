@@ -51,7 +51,7 @@ def test_she_chooses_her_means_and_hours_by_text_in_her_language(app, client, db
 
 
 @pytest.mark.parametrize("sent, start, end", [("10-14", 10, 14), ("9 15", 9, 15), ("٠٩١٥", 9, 15),
-                                              ("10:00-14:00", 10, 14), ("0823", 8, 23)])
+                                              ("10:00-14:00", 10, 14), ("0820", 8, 20)])
 def test_her_hours_as_she_writes_them(app, client, db_session, sent, start, end):
     phone = Phone(client, app, "+4798765432")
     for words in ("hi", "2", "5", "6", "1"):
@@ -184,3 +184,36 @@ def test_only_calls_chosen_by_keypad_brings_her_reminder_as_a_call(twilio_app, f
     assert fake_twilio.messages == []
     [placed] = fake_twilio.calls
     assert placed.to == NUMBER and "reminder?message=" in placed.url
+
+
+@pytest.mark.parametrize("sent", ["0507", "2123", "0008", "2023"])
+def test_hours_wholly_in_the_quiet_hours_are_asked_again_as_nothing_would_ever_reach_her(app, client, db_session,
+                                                                                          sent):
+    # No text or call leaves between 20:00 and 08:00: "Saved: every day from 05:00 to 07:00"
+    # would promise her reminders, changes and cancellations that never come.
+    phone = Phone(client, app, "+4798765432")
+    for words in ("hi", "2", "5", "6", "1"):
+        phone.text(words)
+    assert phone.text(sent) == say("contact_hours_format", "en")
+    assert terms_of(fresh(db_session).scalars(select(Client)).one()) == (ContactMeans.any, None, None, None)
+
+
+@pytest.mark.parametrize("sent, start, end", [("0709", 8, 9), ("1923", 19, 20), ("0023", 8, 20)])
+def test_hours_reaching_into_the_quiet_hours_are_saved_and_told_as_she_can_be_reached(app, client, db_session,
+                                                                                       sent, start, end):
+    phone = Phone(client, app, "+4798765432")
+    for words in ("hi", "2", "5", "6", "1"):
+        phone.text(words)
+    assert phone.text(sent) == say("contact_hours_every_day", "en", start=time(start), end=time(end))
+    assert terms_of(fresh(db_session).scalars(select(Client)).one())[1:] == (None, time(start), time(end))
+
+
+def test_by_keypad_hours_in_the_quiet_hours_are_asked_again(app, client, db_session):
+    phone = SimulatedPhone(WsgiTransport(app), "+4798765432", app.config["PUBLIC_BASE_URL"],
+                           app.config["TWILIO_AUTH_TOKEN"])
+    line = call(phone)
+    for key in ("2", "5", "6", "1"):
+        line.press(key)
+    assert [h.text for h in line.press("0507")] == [spoken("v_contact_hours_format", "en"),
+                                                     spoken("v_contact_hours", "en")]
+    assert terms_of(fresh(db_session).scalars(select(Client)).one()) == (ContactMeans.any, None, None, None)
