@@ -145,8 +145,10 @@ class Desk(Protocol):
     # and the days (weekday digits, None: every day) and hours (None: any hour).
     def set_contact_means(self, means: str, reminder_calls: bool | None) -> None: ...
     def set_contact_hours(self, days: str | None, starts: time | None, ends: time | None) -> None: ...
-    # Her hours as Linja can keep them (none in the centre's quiet hours); None: never.
+    # Her hours as Linja can keep them (none in the centre's quiet hours); None: never. And
+    # the hours in which anything is sent at all.
     def contact_window(self, starts: time, ends: time) -> tuple[time, time] | None: ...
+    def sending_day(self) -> tuple[time, time]: ...
     def opt_out(self) -> None: ...
     def opt_in(self) -> None: ...
     def erase(self) -> None: ...
@@ -802,10 +804,12 @@ def _any_hour(state: State, text: str, ctx: Context) -> Step:
 
 def _hours(state: State, text: str, ctx: Context) -> Step:
     window = hours_of(text)
-    if window is not None:  # what she is told saved is when she can be reached
-        window = ctx.desk.contact_window(*window)
     if window is None:
         return Step(replace(state, updated_at=ctx.now), [reply("contact_hours_format")])
+    window = ctx.desk.contact_window(*window)  # what she is told saved is when she can be reached
+    if window is None:  # wholly in the hours nothing is sent: she is told when something can be
+        opens, closes = ctx.desk.sending_day()
+        return Step(replace(state, updated_at=ctx.now), [reply("contact_hours_quiet", start=opens, end=closes)])
     days = state.data.get("days")
     ctx.desk.set_contact_hours(days, *window)
     told = "contact_weekdays_hours" if days else "contact_hours_every_day"
@@ -910,7 +914,7 @@ TABLE: dict[str, Row] = {
     ), otherwise=Choice(
         "her hours as 4 digits, 1014 for 10 to 14 (on a call, ended with #)", "saved at once; anything else: "
         "asked again", _hours, (MAIN, CONTACT_HOURS),
-        says=("contact_hours_format", "contact_hours_every_day", "contact_weekdays_hours"))),
+        says=("contact_hours_format", "contact_hours_quiet", "contact_hours_every_day", "contact_weekdays_hours"))),
     TALK_LATER: Row("nobody", (
         Choice("1", "a call back in her language", _call_back, (MAIN,), says=("callback_requested",)),
         Choice("2", "leave a message after the tone", _leave_message, (MAIN,), says=("leave_message",)),

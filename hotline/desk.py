@@ -175,6 +175,9 @@ class DatabaseDesk:
     def contact_window(self, starts: time, ends: time) -> tuple[time, time] | None:
         return within_sending_day(starts, ends, self.rules.quiet_from, self.rules.quiet_until)
 
+    def sending_day(self) -> tuple[time, time]:
+        return self.rules.quiet_until, self.rules.quiet_from
+
     def set_contact_hours(self, days: str | None, starts: time | None, ends: time | None) -> None:
         terms = replace(ContactTerms.of(self.client), days=days, starts=starts, ends=ends)
         change_terms(self.session, self.client, terms, now=self.now, actor=Actor.caller)

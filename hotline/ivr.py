@@ -102,6 +102,7 @@ VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     "contact_days": "v_contact_days",
     "contact_hours": "v_contact_hours",
     "contact_hours_format": "v_contact_hours_format",
+    "contact_hours_quiet": "v_contact_hours_quiet",
     "contact_any_time": "v_contact_any_time",
     "contact_hours_every_day": "v_contact_hours_every_day",
     "contact_weekdays": "v_contact_weekdays",
@@ -180,7 +181,7 @@ ENDS_CALL = {"booked", "booked_private", "moved", "moved_private", "cancelled", 
 # Replies that ask her something; after any other, the question of where she is follows.
 ASKING = {row.asks for row in dialogue.TABLE.values()} | {"language_menu", "closed"}
 # A wrong key or silence: counted toward the three tries.
-PUZZLED = {"not_understood", "empty_message", "code_format", "contact_hours_format"}
+PUZZLED = {"not_understood", "empty_message", "code_format", "contact_hours_format", "contact_hours_quiet"}
 
 
 @dataclass

@@ -74,6 +74,9 @@ TEXTS: dict[str, Text] = {
     "contact_hours": Text(N_("Between which hours? Send 4 digits: 1014 means 10 to 14. 1 Any hour. 0 Menu")),
     "contact_hours_format": Text(N_("Please send 4 digits, for example 1014 for 10 to 14, or 1 for any hour. "
                                     "0 Menu")),
+    # Her hours wholly in the quiet hours (scheduling.reminders), when nothing is sent.
+    "contact_hours_quiet": Text(N_("We text and call only from {start} to {end}. Please send hours in between, "
+                                   "for example 1014. 0 Menu")),
     "contact_any_time": Text(N_("Saved: any day, any hour. Reply 5 to change it.")),
     "contact_hours_every_day": Text(N_("Saved: every day from {start} to {end}. Reply 5 to change it.")),
     "contact_weekdays": Text(N_("Saved: Monday to Friday, any hour. Reply 5 to change it.")),
@@ -153,6 +156,8 @@ VOICE_TEXTS: dict[str, Text] = {
                                "For example, 1 0 1 4 means from 10 to 14. For any hour, press 1, then the hash "
                                "key."), "voice"),
     "v_contact_hours_format": Text(N_("Please enter four digits: the first hour, then the last."), "voice"),
+    "v_contact_hours_quiet": Text(N_("We text and call only from {start} to {end}. Please enter hours in between."),
+                                  "voice"),
     "v_contact_any_time": Text(N_("Saved. We may contact you on any day, at any hour."), "voice"),
     "v_contact_hours_every_day": Text(N_("Saved. We may contact you every day from {start} to {end}."), "voice"),
     "v_contact_weekdays": Text(N_("Saved. We may contact you Monday to Friday, at any hour."), "voice"),

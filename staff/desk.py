@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from scheduling import audit
 from scheduling.availability import find_free_slots, intersect, load_centre, local_interval, subtract
 from scheduling import codeword, notifications
-from scheduling.contact import EVERY_DAY, ContactTerms, change_terms
+from scheduling.contact import EVERY_DAY, ContactTerms, change_terms, within_sending_day
 from scheduling.reference import reference
 from scheduling.booking import Booked, book_appointment
 from scheduling.clients import appointments_of, find_client, find_or_create_client
@@ -465,8 +465,19 @@ def set_contact_terms(client_id: int):
             for error in errors:
                 flash(error, "error")
         return redirect(url_for("staff.search", client=client.id, _anchor="contact"), 303)
+    starts, ends = form.starts.data, form.ends.data
+    if starts is not None and ends is not None:
+        # No text or call leaves in the quiet hours: what is kept is the part outside them.
+        rules = current_app.extensions["linja.rules"]
+        window = within_sending_day(starts, ends, rules.quiet_from, rules.quiet_until)
+        if window is None:
+            flash(_("Linja sender ingen SMS og ringer ikke mellom %(quiet_from)s og %(quiet_until)s: velg tider "
+                    "utenom, ellers når ingenting henne.", quiet_from=f"{rules.quiet_from:%H:%M}",
+                    quiet_until=f"{rules.quiet_until:%H:%M}"), "error")
+            return redirect(url_for("staff.search", client=client.id, _anchor="contact"), 303)
+        starts, ends = window
     terms = ContactTerms(means=ContactMeans(form.means.data), days="".join(sorted(set(form.days.data))),
-                         starts=form.starts.data, ends=form.ends.data)
+                         starts=starts, ends=ends)
     change_terms(session, client, terms, now=now(), actor=Actor.staff, staff_id=current_user.id)
     session.commit()
     flash(_("Lagret: %(terms)s.", terms=contact_terms(ContactTerms.of(client))), "info")

@@ -194,7 +194,9 @@ def test_hours_wholly_in_the_quiet_hours_are_asked_again_as_nothing_would_ever_r
     phone = Phone(client, app, "+4798765432")
     for words in ("hi", "2", "5", "6", "1"):
         phone.text(words)
-    assert phone.text(sent) == say("contact_hours_format", "en")
+    # She is told when anything can reach her, and asked again.
+    assert phone.text(sent) == say("contact_hours_quiet", "en", start=time(8), end=time(20))
+    assert "from 08:00 to 20:00" in phone.text(sent)
     assert terms_of(fresh(db_session).scalars(select(Client)).one()) == (ContactMeans.any, None, None, None)
 
 
@@ -214,6 +216,6 @@ def test_by_keypad_hours_in_the_quiet_hours_are_asked_again(app, client, db_sess
     line = call(phone)
     for key in ("2", "5", "6", "1"):
         line.press(key)
-    assert [h.text for h in line.press("0507")] == [spoken("v_contact_hours_format", "en"),
-                                                     spoken("v_contact_hours", "en")]
+    assert [h.text for h in line.press("0507")] == [
+        spoken("v_contact_hours_quiet", "en", start=time(8), end=time(20)), spoken("v_contact_hours", "en")]
     assert terms_of(fresh(db_session).scalars(select(Client)).one()) == (ContactMeans.any, None, None, None)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from scheduling import waitlist
 from scheduling.availability import find_free_slots
 from scheduling.booking import Booked, SlotTaken, book_appointment, cancel_appointment
 from scheduling.clients import erase_client
 from scheduling.holds import SMS, release_holds
-from scheduling.models import Actor, BookedVia, SlotHold, WaitingEntry, WaitingStatus
+from scheduling.models import Actor, Appointment, BookedVia, SlotHold, WaitingEntry, WaitingStatus
 from tests.conftest import oslo
 
 TUESDAY_10 = oslo(2026, 11, 24, 10, 0)  # now is Monday 23 November, 08:00
@@ -147,3 +147,51 @@ def test_erasing_her_takes_her_off_the_list(db_session, make, one_time, now, rul
     erase_client(db_session, hodan, now)
     db_session.commit()
     assert db_session.scalars(select(WaitingEntry)).all() == [] and db_session.scalars(select(SlotHold)).all() == []
+
+
+def test_the_waiting_list_s_hold_against_a_new_caller_choosing_the_same_time(database_url, db_session, make,
+                                                                              one_time, now, rules):
+    """The worker holding the freed time for the first woman waiting, while a new caller
+    chooses that very time, again and again: one of them has it, never both, and the one
+    who has it can book it."""
+    from hotline.conversation import Offer
+    from hotline.desk import DatabaseDesk
+    from tests.hotline.test_hold_races import run_together
+
+    service, counselor = one_time
+    waiting, newcomer = make.client(language_code="so"), make.client(language_code="so")
+    join(db_session, waiting, service, now)
+    db_session.commit()
+    for round_ in range(12):
+        outcome: dict[str, object] = {}
+
+        def race(i, factory, barrier):
+            with factory() as session:
+                barrier.wait()
+                if i == 0:
+                    outcome["offered"] = waitlist.offer_free_times(session, now=now, rules=rules)
+                else:
+                    desk = DatabaseDesk(session, session.get(type(waiting), newcomer.id), now, rules)
+                    outcome["held"] = desk.hold(Offer(TUESDAY_10, counselor.id, False), service.id)
+                session.commit()
+
+        assert run_together(database_url, 2, race) == []
+        offered, held = outcome["offered"], outcome["held"]
+        assert bool(offered) != bool(held), (round_, offered, held)
+        session = db_session
+        session.expire_all()
+        if held:  # the newcomer has it: she books it, and nothing is offered meanwhile
+            desk = DatabaseDesk(session, session.get(type(waiting), newcomer.id), now, rules)
+            assert desk.book(Offer(TUESDAY_10, counselor.id, False), service.id, "so").ok
+            assert waitlist.offer_free_times(session, now=now, rules=rules) == []
+        else:  # held for the woman waiting: the newcomer cannot book it
+            assert isinstance(book(session, service, counselor, newcomer, now), SlotTaken)
+        session.commit()
+        # Back to where the round began: the time free, the woman waiting again.
+        for appointment in session.scalars(select(Appointment)).all():
+            session.delete(appointment)
+        session.execute(delete(SlotHold))
+        entry = session.scalars(select(WaitingEntry)).one()
+        entry.status, entry.offer_start_at, entry.offer_counselor_id, entry.offer_expires_at = (
+            WaitingStatus.waiting, None, None, None)
+        session.commit()

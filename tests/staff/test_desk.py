@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from html import unescape
 from urllib.parse import quote, unquote_plus
 
@@ -284,12 +284,25 @@ def test_the_desk_sets_her_contact_terms_and_the_audit_trail_says_who(ingrid, db
         assert facts(entry, Names(db_session, [entry])).endswith("kontakt: hverdager 10–14, bare SMS")
 
 
+def test_hours_reaching_into_the_quiet_hours_are_kept_as_the_part_outside_them(ingrid, db_session, somali_caller):
+    caller = somali_caller.client
+    html = search_page(ingrid, "90 00 00 00")
+    sent = {**contact_form(html), "means": "any", "days": ["0", "1", "2", "3", "4"], "starts": "06:00",
+            "ends": "10:00"}
+    ingrid.post(f"/staff/clients/{caller.id}/contact", data=sent)
+    assert "kontakt: hverdager 08–10, SMS og telefon" in page(ingrid, f"/staff/search?client={caller.id}")
+    her = fresh(db_session).get(type(caller), caller.id)
+    assert (her.contact_from, her.contact_until) == (time(8), time(10))
+
+
 @pytest.mark.parametrize("typed, error", [
     ({"starts": "14:00", "ends": "10:00"}, "Til-tiden må være etter fra-tiden"),
     ({"starts": "10:00", "ends": ""}, "Skriv både fra og til"),
     ({"days": []}, "Velg minst én dag"),
     ({"means": "pigeon"}, "Velg hvordan Linja kan nå henne"),
     ({"days": ["7"]}, "Velg minst én dag"),
+    # Wholly in the quiet hours, when nothing is sent: nothing would ever reach her.
+    ({"starts": "21:00", "ends": "23:00"}, "Linja sender ingen SMS og ringer ikke mellom 20:00 og 08:00"),
 ])
 def test_contact_terms_that_cannot_be_kept_are_refused_kindly_and_change_nothing(
         ingrid, db_session, somali_caller, typed, error):
