@@ -45,13 +45,14 @@ TALK_LATER = "talk_later"  # on a call, no one free to talk: a call back or a me
 CONTACT = "contact"  # how Linja may reach her (scheduling.contact)
 CONTACT_DAYS = "contact_days"  # ...on which days
 CONTACT_HOURS = "contact_hours"  # ...between which hours
+WAITLIST_OFFER = "waitlist_offer"  # a time the waiting list holds for her: take it or pass
 
 # States that do not time out: nothing is held, and a reminder's answer may come hours later.
-RESTING = {NEW, LANGUAGE, MAIN, REMINDER, TALK_LATER}
+RESTING = {NEW, LANGUAGE, MAIN, REMINDER, TALK_LATER, WAITLIST_OFFER}
 # Where "0" brings the language menu: her main menu, or where she has none to go back to
 # (a reminder's answer is read as a choice from the main menu). Anywhere else, a submenu
 # (TALK_LATER's "For the menu, press 0" too), "0" is her main menu.
-TOP = {NEW, LANGUAGE, MAIN, REMINDER}
+TOP = {NEW, LANGUAGE, MAIN, REMINDER, WAITLIST_OFFER}
 LATER = 9  # "9 Later times"
 CODE_WORD = 6  # "6 Code word" in the main menu
 # States that show or change her appointment, or how she may be reached: with a code word,
@@ -59,7 +60,7 @@ CODE_WORD = 6  # "6 Code word" in the main menu
 GUARDED = {APPOINTMENT, CANCEL, MOVE_SLOT, MOVE_CONFIRM, CONTACT, CONTACT_DAYS, CONTACT_HOURS}
 # States that take a yes or a no: there a word that is both a greeting and a yes (the
 # Somali "haye") means yes.
-YES_NO = {CONFIRM, MOVE_CONFIRM, CANCEL, REMINDER}
+YES_NO = {CONFIRM, MOVE_CONFIRM, CANCEL, REMINDER, WAITLIST_OFFER}
 # States answered with several digits (a code word, her hours): on a call, ended with the # key.
 KEYED = {CODE, CODE_NEW, CODE_REPEAT, CONTACT_HOURS}
 MONDAY_TO_FRIDAY = "01234"  # weekday digits, as scheduling.contact keeps them
@@ -114,6 +115,8 @@ class Step:
 class Booking:
     ok: bool
     start_at: datetime | None = None  # what she has now (new time, or kept time)
+    # Her time was moved (a waiting-list offer of an earlier time), not a new one booked.
+    is_move: bool = False
     # A move to the time she has already: nothing changed.
     is_unchanged: bool = False
 
@@ -149,6 +152,10 @@ class Desk(Protocol):
     # the hours in which anything is sent at all.
     def contact_window(self, starts: time, ends: time) -> tuple[time, time] | None: ...
     def sending_day(self) -> tuple[time, time]: ...
+    # A time the waiting list holds for her (scheduling.waitlist): taken (booked, or her
+    # time moved to it) or passed; not ok when the hold has ended or the time is gone.
+    def take_offer(self, entry_id: int) -> Booking: ...
+    def pass_offer(self, entry_id: int) -> None: ...
     def opt_out(self) -> None: ...
     def opt_in(self) -> None: ...
     def erase(self) -> None: ...
@@ -308,6 +315,8 @@ def is_sound(state: State) -> bool:
             Offer.from_data(data["offer"])
         elif state.name in (APPOINTMENT, CANCEL, REMINDER):
             datetime.fromisoformat(data["when"])
+        elif state.name == WAITLIST_OFFER:
+            int(data["entry"]), datetime.fromisoformat(data["when"]), datetime.fromisoformat(data["until"])
         elif state.name == CONTACT_HOURS and data.get("days") not in (None, MONDAY_TO_FRIDAY):
             return False
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -333,6 +342,9 @@ def prompt(state: State, ctx: Context) -> list[Reply]:
         return [reply("confirm_cancel", when=datetime.fromisoformat(data["when"]))]
     if state.name == REMINDER:
         return [reply("reminder", when=datetime.fromisoformat(data["when"]))]
+    if state.name == WAITLIST_OFFER:
+        return [reply("waitlist_offer", when=datetime.fromisoformat(data["when"]),
+                      time=datetime.fromisoformat(data["until"]))]
     if state.name == CODE:
         return [reply("code_ask")]
     if state.name == CODE_NEW:
@@ -816,6 +828,24 @@ def _hours(state: State, text: str, ctx: Context) -> Step:
     return _to(state, MAIN, ctx, [reply(told, start=window[0], end=window[1])])
 
 
+# -- a time the waiting list holds for her
+
+
+def _take_offer(state: State, text: str, ctx: Context) -> Step:
+    result = ctx.desk.take_offer(int(state.data["entry"]))
+    if not result.ok:  # its hold ended, or the time went: she stays on the list
+        return _to(state, MAIN, ctx, [reply("offer_gone")])
+    key = "moved" if result.is_move else "booked"
+    if ctx.desk.code_word_status() != "none":
+        key += "_private"  # with a code word, no address on her screen
+    return _to(state, MAIN, ctx, [reply(key, when=result.start_at)])
+
+
+def _pass_offer(state: State, text: str, ctx: Context) -> Step:
+    ctx.desk.pass_offer(int(state.data["entry"]))
+    return _to(state, MAIN, ctx, [reply("offer_passed")])
+
+
 _BACK = "0 (or MENU)"
 # What a choice about a time she has may find: the time gone (cancelled or moved since she
 # was shown it), no free time to move to, the time she chose just taken.
@@ -885,6 +915,16 @@ TABLE: dict[str, Row] = {
                (MOVE_SLOT, CODE, MAIN), says=("no_slots", "code_locked", *_GONE), answers_as=(MAIN,)),
     ), otherwise=Choice("anything else", "read as a choice from the main menu", _as_main,
                         (MAIN, SERVICE, SLOT, APPOINTMENT, TALK_LATER, CODE, CODE_NEW, CONTACT), answers_as=(MAIN,))),
+    # A text from the waiting list (scheduling.waitlist); anything else is a choice from
+    # the main menu, as after a reminder. By text only: the offer comes as a text.
+    WAITLIST_OFFER: Row("waitlist_offer", (
+        Choice("1", "take it: booked (or her time moved to it)", _take_offer, (MAIN,), words=kw.YES,
+               says=("booked", "booked_private", "moved", "moved_private", "offer_gone")),
+        Choice("2", "pass: she stays on the waiting list", _pass_offer, (MAIN,), words=kw.NO,
+               says=("offer_passed",)),
+    ), otherwise=Choice("anything else", "read as a choice from the main menu", _as_main,
+                        (MAIN, SERVICE, SLOT, APPOINTMENT, CODE, CODE_NEW, CONTACT), answers_as=(MAIN,)),
+        lines=frozenset({SMS})),
     CODE: Row("code_ask", otherwise=Choice(
         "her code word (on a call, ended with #)", "right: what she asked for; wrong: asked again; too many "
         "wrong tries: locked, and she is asked to call", _code, (APPOINTMENT, CANCEL, CODE, CODE_NEW, MAIN,

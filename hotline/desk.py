@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.conversation import Booking, Offer
-from scheduling import audit, clients, codeword, holds, notifications
+from scheduling import audit, clients, codeword, holds, notifications, waitlist
 from scheduling.availability import BookingRules, Slot, find_free_slots, load_centre, local_interval
 from scheduling.contact import ContactTerms, change_terms, within_sending_day
 from scheduling.booking import (
@@ -181,6 +181,32 @@ class DatabaseDesk:
     def set_contact_hours(self, days: str | None, starts: time | None, ends: time | None) -> None:
         terms = replace(ContactTerms.of(self.client), days=days, starts=starts, ends=ends)
         change_terms(self.session, self.client, terms, now=self.now, actor=Actor.caller)
+
+    def take_offer(self, entry_id: int) -> Booking:
+        entry = waitlist.offered_to(self.session, entry_id, self.client.id, self.now)
+        if entry is None:
+            return Booking(False)
+        if entry.earlier_than_appointment_id is not None:  # her time moves to the earlier one
+            appointment = self._own(entry.earlier_than_appointment_id)
+            if appointment is None:
+                return Booking(False)
+            result = reschedule_appointment(
+                self.session, appointment, start_at=entry.offer_start_at, counselor_id=entry.offer_counselor_id,
+                now=self.now, actor=Actor.caller, rules=self.rules, via=self.via)
+        else:
+            result = book_appointment(
+                self.session, service_id=entry.service_id, counselor_id=entry.offer_counselor_id,
+                start_at=entry.offer_start_at, now=self.now, booked_via=self.via, client=self.client,
+                language_code=entry.language_code, actor=Actor.caller, rules=self.rules)
+        if not isinstance(result, Booked):
+            return Booking(False)
+        waitlist.taken(self.session, entry, self.now)
+        return Booking(True, result.appointment.start_at, is_move=entry.earlier_than_appointment_id is not None)
+
+    def pass_offer(self, entry_id: int) -> None:
+        entry = waitlist.offered_to(self.session, entry_id, self.client.id, self.now)
+        if entry is not None:
+            waitlist.passes(self.session, entry, self.now)
 
     def request_callback(self) -> None:
         clients.request_callback(self.session, self.client, via=self.via, now=self.now)

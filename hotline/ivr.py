@@ -122,6 +122,8 @@ VOICE_OF: dict[str, str | Callable[[Reply, "Line"], Spoken] | None] = {
     # Handled by the line itself: put through, or record a message.
     "put_through": None,
     "leave_message": None,
+    # The waiting list's offer comes as a text, and is answered by text.
+    "waitlist_offer": None, "offer_passed": None, "offer_gone": None,
     # Words she can only text.
     "stopped": None, "started": None, "deleted": None, "try_again": None, "over_limit": None,
     # Reminders by text; a reminder call says "reminder".

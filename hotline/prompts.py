@@ -92,6 +92,11 @@ TEXTS: dict[str, Text] = {
     "code_format": Text(N_("A code word is 4 to 8 digits. Please send it again. 0 Menu")),
     "code_wrong": Text(N_("That code word is not right. Please try again. 0 Menu")),
     "code_locked": Text(N_("Sorry, that was wrong too many times. Please call us and we will help you.")),
+    # The waiting list (scheduling.waitlist): a freed time held for her, and her answer.
+    "waitlist_offer": Text(N_("A time is free for you: {when}. Reply 1 to take it, 2 if not. "
+                              "We keep it for you until {time}.")),
+    "offer_passed": Text(N_("OK. You stay on the waiting list.")),
+    "offer_gone": Text(N_("Sorry, that time is no longer kept for you. You stay on the waiting list.")),
     # With a code word, texts about her time say the time and nothing more.
     "booked_private": Text(N_("Booked: {when}."), "confirmation"),
     "moved_private": Text(N_("Moved to {when}."), "confirmation"),

@@ -75,8 +75,8 @@ def render_outbound(template: str, language: str | None, params: dict, *, tz: Zo
     The worker adds ``private`` (she has a code word) and ``sent_at`` when it sends: a
     private reminder then says only "today/tomorrow at 10:00" (or the date, further off).
     """
-    values = {name: datetime.fromisoformat(value) if name in ("when", "sent_at") else value
-              for name, value in params.items() if name != "private"}
+    values = {name: datetime.fromisoformat(value) if name in ("when", "sent_at", "time") else value
+              for name, value in params.items() if name not in ("private", "entry")}
     sent_at = values.pop("sent_at", None)
     if params.get("private"):
         template = PRIVATE.get(template, template)

@@ -596,6 +596,9 @@ class OutboxSender:
         if message.kind == "reminder" and appointment is not None:
             reply_to = {"appointment": appointment.id, "when": appointment.start_at.isoformat(),
                         "service": appointment.service_id}
+        elif message.kind == "offer":  # a time the waiting list holds for her (scheduling.waitlist)
+            reply_to = {"entry": message.params.get("entry"), "when": message.params.get("when"),
+                        "until": message.params.get("time")}
         return Planned(message.id, message.kind, message.attempts,
                        Outgoing(client.phone_e164, body, self.rules.status_callback, validity),
                        body, reply_to, message.client_id, tried_since, _tells(message, appointment))
@@ -848,17 +851,20 @@ class OutboxSender:
         conversations = {c.client_id: c for c in session.scalars(select(Conversation).where(
             Conversation.client_id.in_({p.client_id for p in reminders})))}
         for plan in reminders:
+            # The most recent question is the one her digits answer: a reminder's, or a
+            # waiting-list offer's (hotline.conversation's REMINDER and WAITLIST_OFFER).
+            state = "waitlist_offer" if plan.kind == "offer" else "reminder"
             conversation = conversations.get(plan.client_id)
             if conversation is None:
                 conversations[plan.client_id] = conversation = Conversation(
-                    client_id=plan.client_id, state="reminder", data=plan.reply_to, updated_at=now)
+                    client_id=plan.client_id, state=state, data=plan.reply_to, updated_at=now)
                 session.add(conversation)
-            elif conversation.state in ("new", "language", "main", "reminder") or (
+            elif conversation.state in ("new", "language", "main", "reminder", "waitlist_offer") or (
                 now - conversation.updated_at > REMINDER_TAKES_OVER_AFTER
             ):
                 # Not while she is in the middle of booking or moving: her next "1" belongs
                 # to that dialogue, not to the reminder.
-                conversation.state, conversation.data, conversation.updated_at = "reminder", plan.reply_to, now
+                conversation.state, conversation.data, conversation.updated_at = state, plan.reply_to, now
 
 
 def _record_told(told: Told | None):

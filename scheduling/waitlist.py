@@ -13,8 +13,10 @@ Only a woman who can be reached right now is offered a time (her contact terms, 
 quiet hours: ``reachable``): the hold runs from the moment the offer is sent, and a text
 that waited for her hours would spend it. She keeps her place for the next time.
 
-This module is the list and its holds; the texts, the dialogue's answers and the desk's
-page build on it.
+The worker's job (``job``) holds the times and queues the offers ("waitlist_offer": the
+time, and until when it is kept); the text's sending makes it the question her next text
+answers (scheduling.sending), and the dialogue's WAITLIST_OFFER state takes it or passes
+(``take`` / ``passes``).
 """
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduling import holds
+from scheduling import holds, notifications
 from scheduling.availability import BookingRules, Slot, find_free_slots
+from scheduling.contact import ContactTerms
 from scheduling.models import Appointment, AppointmentStatus, Client, WaitingEntry, WaitingStatus
+from scheduling.reminders import quiet_span
 
 # How long a time offered to her is held: from the moment the offer is sent.
 OFFER_HOLD = timedelta(minutes=30)
@@ -176,3 +180,40 @@ def reorder(session: Session, entry: WaitingEntry, position: int, now: datetime)
         if row.position != number:
             row.position, row.updated_at = number, now
 
+
+
+def reachable_now(session: Session, client: Client, now: datetime, rules: BookingRules) -> bool:
+    """Can a text reach her now: a number that takes texts, no STOP, outside the quiet
+    hours, and inside her own contact terms (scheduling.contact)."""
+    terms = ContactTerms.of(client)
+    return (not client.is_opted_out and client.language_code is not None and terms.allows_texts
+            and (not terms.has_hours or terms.is_open(now, rules.tz)) and quiet_span(now, rules) is None
+            and notifications.can_text(session, client))
+
+
+def job(rules: BookingRules) -> Callable[[Session, datetime], None]:
+    """The worker's turn at the list: offers that lapsed are passed, and each time held for
+    a woman is offered to her by text, kept until its hold ends."""
+    def run(session: Session, now: datetime) -> None:
+        for offered in offer_free_times(session, now=now, rules=rules,
+                                        reachable=lambda client: reachable_now(session, client, now, rules)):
+            notifications.queue_text(
+                session, session.get(Client, offered.client_id), kind="offer", template="waitlist_offer", now=now,
+                params={"entry": offered.entry_id, "when": offered.slot.start_at.isoformat(),
+                        "time": offered.expires_at.isoformat()},
+                expires_at=offered.expires_at)
+    return run
+
+
+def offered_to(session: Session, entry_id: int, client_id: int, now: datetime) -> WaitingEntry | None:
+    """Her entry, if a time is held for it still."""
+    entry = session.get(WaitingEntry, entry_id, with_for_update=True)
+    if entry is None or entry.client_id != client_id or entry.status != WaitingStatus.offered \
+            or entry.offer_expires_at is None or entry.offer_expires_at <= now:
+        return None
+    return entry
+
+
+def taken(session: Session, entry: WaitingEntry, now: datetime) -> None:
+    """She took the time held for her: off the list, the hold gone (the booking has it)."""
+    _let_go(session, entry, now, WaitingStatus.booked)

@@ -75,6 +75,9 @@ class Worker:
     retention: timedelta | None = None
     # Further work on every tick, each in its own transaction (the studio's takes).
     jobs: tuple[Callable[[Session, datetime], object], ...] = ()
+    # Work that queues texts (the waiting list's offers): before the outbox, so they go in
+    # the same tick.
+    before_sending: tuple[Callable[[Session, datetime], object], ...] = ()
     _retention_ran_at: datetime | None = field(default=None, init=False, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
 
@@ -91,6 +94,15 @@ class Worker:
         try:
             with transaction(self.sessions) as session:
                 housekeeping(session, self.now(), self.name)
+        except Exception:  # a failed tick must not stop the next one
+            log.exception("worker tick failed")
+        for job in self.before_sending:
+            try:
+                with transaction(self.sessions) as session:
+                    job(session, self.now())
+            except Exception:
+                log.exception("worker job failed; tried again on the next tick")
+        try:
             if self.outbox is not None:
                 deadline = _time.monotonic() + self.tick_budget_seconds
                 self.outbox.send_due(until=lambda: _time.monotonic() > deadline)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from scheduling import waitlist
 from hotline.ivr import heard_on_a_call
 from hotline.studio import delete_at_twilio, fetch_takes, settle_abandoned, settle_unreachable, take_simulated
 from web.config import LOCAL_AUTH_TOKEN
@@ -106,4 +107,5 @@ def make_worker(app: Flask):
     if twilio is None:  # nothing can be fetched from Twilio: what the simulator lost is settled
         jobs = (*jobs, settle_unreachable)
     jobs = (settle_abandoned, *jobs)
-    return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]), jobs=jobs)
+    return Worker(sessions, clock.now, outbox, retention=timedelta(days=config["RETENTION_DAYS"]), jobs=jobs,
+                  before_sending=(waitlist.job(rules),))

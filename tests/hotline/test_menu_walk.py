@@ -38,6 +38,7 @@ from hotline.conversation import (
     CONTACT_DAYS,
     CONTACT_HOURS,
     LANGUAGE,
+    WAITLIST_OFFER,
     MAIN,
     MOVE_CONFIRM,
     MOVE_SLOT,
@@ -60,7 +61,7 @@ from hotline.desk import DatabaseDesk
 from hotline.phone import SimulatedPhone, WsgiTransport, call
 from hotline.replies import offers_per_text, render_replies
 from hotline.voices import NotInHerLanguage
-from scheduling import codeword
+from scheduling import codeword, waitlist
 from scheduling.clients import find_client
 from scheduling.models import BookedVia, Language
 from tests.conftest import NOW, oslo
@@ -101,6 +102,7 @@ class Scenario:
     code_word: bool = False  # she has a code word
     now: datetime = NOW
     reminded: bool = False  # the dialogue opens with a reminder of her time
+    offered: bool = False  # the dialogue opens with a time the waiting list holds for her
 
 
 SCENARIOS = (
@@ -120,6 +122,7 @@ SCENARIOS = (
     # On a call, with no one free: while the centre is open ("nobody"), and closed ("closed").
     Scenario(TALK_LATER, ("3",)),
     Scenario(TALK_LATER, ("3",), now=CLOSED),
+    Scenario(WAITLIST_OFFER, offered=True),
     Scenario(CONTACT, ("5",)),
     Scenario(CONTACT_DAYS, ("5", "6")),
     Scenario(CONTACT_HOURS, ("5", "6", "2")),
@@ -182,6 +185,13 @@ class Walk:
             if scenario.reminded:  # as the reminder's text or call leaves her (scheduling.sending, ivr)
                 start = State(name=REMINDER, language=self.language, updated_at=scenario.now,
                               data={"appointment": appointment.id, "when": appointment.start_at.isoformat()})
+        if scenario.offered:  # as the waiting list's offer leaves her (scheduling.waitlist, sending)
+            entry = waitlist.join(self.session, client=client, service_id=self.centre["talk"].id,
+                                  language_code=self.language, now=scenario.now)
+            [held] = waitlist.offer_free_times(self.session, now=scenario.now, rules=self.rules)
+            start = State(name=WAITLIST_OFFER, language=self.language, updated_at=scenario.now,
+                          data={"entry": entry.id, "when": held.slot.start_at.isoformat(),
+                                "until": held.expires_at.isoformat()})
         if scenario.code_word:
             codeword.set_code_word(self.session, client, HER_CODE, scenario.now)
         self.session.flush()
@@ -197,6 +207,9 @@ class Walk:
         replies = prompt(state, self.context(now))
         instants = [at for r in replies for name, value in r.values.items() if name in ("when", "slots")
                     for at in (value if isinstance(value, list) else [value]) if at is not None]
+        # Times of day ("kept for you until 08:30") name no option either.
+        self.clocks = [prompts.format_time(value, self.language, self.tz) for r in replies
+                       for name, value in r.values.items() if name == "time"]
         if self.line == SMS:
             return render_replies(replies, self.language, tz=self.tz, address=self.address), instants
         line = self.voice(now)
@@ -230,6 +243,8 @@ class Walk:
             if date not in words:
                 self.faults.append(f"the date {date!r} is not found in {words!r}")
             words = words.replace(date, " ")
+        for clock in getattr(self, "clocks", ()):
+            words = words.replace(clock, " ")
         words = CODE_LENGTH.sub(" ", words)
         if HOURS_EXAMPLE.search(kw.ascii_digits(words)):
             words = HOURS_EXAMPLE_NUMBERS.sub(" ", kw.ascii_digits(words))
@@ -399,7 +414,11 @@ def test_every_reply_of_the_dialogue_is_one_the_table_says_a_choice_may_answer()
     # a reply the dialogue has that no choice declares would be missed there.
     _states, replies = dialogue.reachable((MAIN, REMINDER), VOICE)
     words_only = {"stopped", "started", "deleted"}  # no keypad sends them
-    assert dialogue_reply_keys() - replies == words_only | {"language_menu"}
+    # The waiting list's offer comes as a text, and only a text answers it.
+    _states, by_text = dialogue.reachable((MAIN, REMINDER, WAITLIST_OFFER), SMS)
+    texts_only = {"waitlist_offer", "offer_passed", "offer_gone"}
+    assert texts_only <= by_text
+    assert dialogue_reply_keys() - replies == words_only | texts_only | {"language_menu"}
 
 
 def test_every_reply_of_the_dialogue_has_its_words_on_a_call():
@@ -410,7 +429,7 @@ def test_every_reply_of_the_dialogue_has_its_words_on_a_call():
     unsaid = {k for k in keys if ivr.VOICE_OF.get(k, "") is None}
     # Unsaid are only what the line acts on itself, and what only words lead to (STOP,
     # START, DELETE), which no keypad can send.
-    assert unsaid - LINE_HANDLED == {"stopped", "started", "deleted"}
+    assert unsaid - LINE_HANDLED == {"stopped", "started", "deleted", "waitlist_offer", "offer_passed", "offer_gone"}
     assert not [w for w in kw.STOP | kw.START | kw.DELETE if re.fullmatch(r"[0-9*#]*", w)]
 
 
